@@ -1,0 +1,388 @@
+//! The PDQ algorithm, in the reference's exact floating-point operation order.
+//!
+//! Every output value is computed with the same sequence of f32 operations as
+//! facebook/ThreatExchange `pdq/cpp` (no FMA contraction, no reassociation), so
+//! identical pixels give identical bits. Speed comes from doing independent
+//! rows or columns side by side (SIMD lanes), never from reordering one
+//! value's arithmetic.
+
+use crate::hash::Hash256;
+
+/// Images with a side under this many pixels are not hashable (the reference
+/// returns the zero hash with quality 0).
+pub const MIN_HASHABLE_DIM: usize = 5;
+
+const LUMA_R: f32 = 0.299;
+const LUMA_G: f32 = 0.587;
+const LUMA_B: f32 = 0.114;
+
+/// Side of the image that the reference-cli pipeline squashes large images to.
+pub const CLI_SQUASH_SIDE: usize = 512;
+
+/// The 16×64 DCT matrix, row-major, exactly as the reference computes it.
+pub fn dct_matrix() -> &'static [[f32; 64]; 16] {
+    use std::sync::OnceLock;
+    static MATRIX: OnceLock<[[f32; 64]; 16]> = OnceLock::new();
+    MATRIX.get_or_init(|| {
+        let scale = (2.0f64 / 64.0).sqrt() as f32;
+        let mut d = [[0f32; 64]; 16];
+        for (i, row) in d.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                let angle = (std::f64::consts::PI / 2.0 / 64.0) * (i + 1) as f64 * (2 * j + 1) as f64;
+                *v = (scale as f64 * angle.cos()) as f32;
+            }
+        }
+        d
+    })
+}
+
+/// Window size of one Jarosz box pass for a dimension reduced to 64.
+#[inline]
+pub fn jarosz_window(dim: usize) -> usize {
+    (dim + 2 * 64 - 1) / (2 * 64)
+}
+
+/// Converts interleaved RGB8 pixels to luma, `0.299R + 0.587G + 0.114B` in f32
+/// left to right, as the reference does.
+pub fn luma_from_rgb(rgb: &[u8], out: &mut [f32]) {
+    debug_assert_eq!(rgb.len(), out.len() * 3);
+    for (px, o) in rgb.chunks_exact(3).zip(out.iter_mut()) {
+        *o = LUMA_R * px[0] as f32 + LUMA_G * px[1] as f32 + LUMA_B * px[2] as f32;
+    }
+}
+
+/// Luma of a grey value replicated to R=G=B (what the full/HMA pipeline hashes
+/// for greyscale images, which it expands to three channels).
+pub fn grey_luma_table() -> &'static [f32; 256] {
+    use std::sync::OnceLock;
+    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [0f32; 256];
+        for (g, v) in t.iter_mut().enumerate() {
+            let g = g as f32;
+            *v = LUMA_R * g + LUMA_G * g + LUMA_B * g;
+        }
+        t
+    })
+}
+
+/// Box filter of one 1-D signal made of `L` independent lanes, with the
+/// reference's four phases and running f32 sum.
+#[inline(always)]
+fn box1d_lanes<const L: usize>(input: &[[f32; L]], output: &mut [[f32; L]], window: usize) {
+    let n = input.len() as isize;
+    let full = window as isize;
+    let half = (full + 2) / 2;
+    let phase1 = half - 1;
+    let phase2 = full - half + 1;
+    let phase3 = n - full;
+    let phase4 = half - 1;
+    let mut li = 0usize;
+    let mut ri = 0usize;
+    let mut oi = 0usize;
+    let mut sum = [0f32; L];
+    let mut count: i32 = 0;
+    for _ in 0..phase1.max(0) {
+        let x = &input[ri];
+        for l in 0..L {
+            sum[l] += x[l];
+        }
+        count += 1;
+        ri += 1;
+    }
+    for _ in 0..phase2.max(0) {
+        let x = &input[ri];
+        for l in 0..L {
+            sum[l] += x[l];
+        }
+        count += 1;
+        let c = count as f32;
+        let o = &mut output[oi];
+        for l in 0..L {
+            o[l] = sum[l] / c;
+        }
+        ri += 1;
+        oi += 1;
+    }
+    let c = count as f32;
+    for _ in 0..phase3.max(0) {
+        let x = &input[ri];
+        let y = &input[li];
+        let o = &mut output[oi];
+        for l in 0..L {
+            sum[l] += x[l];
+            sum[l] -= y[l];
+            o[l] = sum[l] / c;
+        }
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase4.max(0) {
+        let y = &input[li];
+        for l in 0..L {
+            sum[l] -= y[l];
+        }
+        count -= 1;
+        let c = count as f32;
+        let o = &mut output[oi];
+        for l in 0..L {
+            o[l] = sum[l] / c;
+        }
+        li += 1;
+        oi += 1;
+    }
+}
+
+const LANES: usize = 8;
+
+/// Scratch space reused between images, so hashing many images does not
+/// reallocate.
+#[derive(Default)]
+pub struct Scratch {
+    pub(crate) a: Vec<f32>,
+    pub(crate) b: Vec<f32>,
+    t_in: Vec<[f32; LANES]>,
+    t_out: Vec<[f32; LANES]>,
+    col_sum: Vec<f32>,
+}
+
+impl Scratch {
+    /// Empty scratch space.
+    pub fn new() -> Scratch {
+        Scratch::default()
+    }
+}
+
+/// Box filter along each row (horizontal), rows processed eight at a time as
+/// SIMD lanes. Each output is computed exactly as the reference computes it.
+fn box_along_rows(
+    input: &[f32],
+    output: &mut [f32],
+    rows: usize,
+    cols: usize,
+    window: usize,
+    t_in: &mut Vec<[f32; LANES]>,
+    t_out: &mut Vec<[f32; LANES]>,
+) {
+    t_in.clear();
+    t_in.resize(cols, [0f32; LANES]);
+    t_out.clear();
+    t_out.resize(cols, [0f32; LANES]);
+    let mut r0 = 0;
+    while r0 < rows {
+        let nr = LANES.min(rows - r0);
+        for l in 0..nr {
+            let row = &input[(r0 + l) * cols..(r0 + l + 1) * cols];
+            for (x, v) in row.iter().enumerate() {
+                t_in[x][l] = *v;
+            }
+        }
+        for t in t_in.iter_mut() {
+            for v in t[nr..].iter_mut() {
+                *v = 0.0;
+            }
+        }
+        box1d_lanes::<LANES>(t_in, t_out, window);
+        for l in 0..nr {
+            let row = &mut output[(r0 + l) * cols..(r0 + l + 1) * cols];
+            for (x, v) in row.iter_mut().enumerate() {
+                *v = t_out[x][l];
+            }
+        }
+        r0 += nr;
+    }
+}
+
+/// Box filter along each column (vertical): all columns of a row advance
+/// together, which vectorises directly.
+fn box_along_cols(
+    input: &[f32],
+    output: &mut [f32],
+    rows: usize,
+    cols: usize,
+    window: usize,
+    sum: &mut Vec<f32>,
+) {
+    sum.clear();
+    sum.resize(cols, 0.0);
+    let n = rows as isize;
+    let full = window as isize;
+    let half = (full + 2) / 2;
+    let phase1 = half - 1;
+    let phase2 = full - half + 1;
+    let phase3 = n - full;
+    let phase4 = half - 1;
+    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
+    let mut count: i32 = 0;
+    for _ in 0..phase1.max(0) {
+        for (s, x) in sum.iter_mut().zip(&input[ri * cols..(ri + 1) * cols]) {
+            *s += *x;
+        }
+        count += 1;
+        ri += 1;
+    }
+    for _ in 0..phase2.max(0) {
+        for (s, x) in sum.iter_mut().zip(&input[ri * cols..(ri + 1) * cols]) {
+            *s += *x;
+        }
+        count += 1;
+        let c = count as f32;
+        for (o, s) in output[oi * cols..(oi + 1) * cols].iter_mut().zip(sum.iter()) {
+            *o = *s / c;
+        }
+        ri += 1;
+        oi += 1;
+    }
+    let c = count as f32;
+    for _ in 0..phase3.max(0) {
+        let add = &input[ri * cols..(ri + 1) * cols];
+        let sub = &input[li * cols..(li + 1) * cols];
+        let out = &mut output[oi * cols..(oi + 1) * cols];
+        for j in 0..cols {
+            sum[j] += add[j];
+            sum[j] -= sub[j];
+            out[j] = sum[j] / c;
+        }
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..phase4.max(0) {
+        for (s, x) in sum.iter_mut().zip(&input[li * cols..(li + 1) * cols]) {
+            *s -= *x;
+        }
+        count -= 1;
+        let c = count as f32;
+        for (o, s) in output[oi * cols..(oi + 1) * cols].iter_mut().zip(sum.iter()) {
+            *o = *s / c;
+        }
+        li += 1;
+        oi += 1;
+    }
+}
+
+/// The reference's decimation index: `(int)((out + 0.5) * in / 64)` in double.
+#[inline]
+pub fn decimation_index(out: usize, in_dim: usize) -> usize {
+    (((out as f64 + 0.5) * in_dim as f64) / 64.0) as usize
+}
+
+/// Two Jarosz passes (rows then columns, twice) over `a` (rows × cols), then
+/// decimation to 64×64. `a` is clobbered.
+pub(crate) fn blur_and_decimate(scratch: &mut Scratch, rows: usize, cols: usize) -> [[f32; 64]; 64] {
+    let win_rows = jarosz_window(cols);
+    let win_cols = jarosz_window(rows);
+    let Scratch { a, b, t_in, t_out, col_sum } = scratch;
+    b.clear();
+    b.resize(rows * cols, 0.0);
+    for _ in 0..2 {
+        box_along_rows(a, b, rows, cols, win_rows, t_in, t_out);
+        box_along_cols(b, a, rows, cols, win_cols, col_sum);
+    }
+    let mut out = [[0f32; 64]; 64];
+    for (oi, out_row) in out.iter_mut().enumerate() {
+        let ii = decimation_index(oi, rows);
+        for (oj, v) in out_row.iter_mut().enumerate() {
+            let jj = decimation_index(oj, cols);
+            *v = a[ii * cols + jj];
+        }
+    }
+    out
+}
+
+/// The reference's image-domain quality metric (integer 0..=100).
+pub fn quality(buf: &[[f32; 64]; 64]) -> u8 {
+    let mut gradient_sum: i32 = 0;
+    for i in 0..63 {
+        for j in 0..64 {
+            let d = ((buf[i][j] - buf[i + 1][j]) * 100.0 / 255.0) as i32;
+            gradient_sum += d.abs();
+        }
+    }
+    for row in buf.iter() {
+        for j in 0..63 {
+            let d = ((row[j] - row[j + 1]) * 100.0 / 255.0) as i32;
+            gradient_sum += d.abs();
+        }
+    }
+    (gradient_sum / 90).min(100) as u8
+}
+
+/// `B = D·A·Dᵀ` for the 16 lowest non-DC frequencies, accumulating over `k`
+/// upwards in f32 as the reference does.
+pub fn dct64_to_16(a: &[[f32; 64]; 64]) -> [[f32; 16]; 16] {
+    let d = dct_matrix();
+    // T = D·A: T[i][j] = sum_k D[i][k] * A[k][j], k ascending; all j together.
+    let mut t = [[0f32; 64]; 16];
+    for i in 0..16 {
+        let mut acc = [0f32; 64];
+        for k in 0..64 {
+            let dik = d[i][k];
+            let ak = &a[k];
+            for j in 0..64 {
+                acc[j] += dik * ak[j];
+            }
+        }
+        t[i] = acc;
+    }
+    // B = T·Dᵀ: B[i][j] = sum_k T[i][k] * D[j][k].
+    let mut b = [[0f32; 16]; 16];
+    for i in 0..16 {
+        for j in 0..16 {
+            let mut s = 0f32;
+            for k in 0..64 {
+                s += t[i][k] * d[j][k];
+            }
+            b[i][j] = s;
+        }
+    }
+    b
+}
+
+/// The lower median (`sorted[127]`) of the 256 coefficients, as the
+/// reference's Torben selection returns.
+fn median(b: &[[f32; 16]; 16]) -> f32 {
+    let mut v: Vec<f32> = b.iter().flatten().copied().collect();
+    let (_, m, _) = v.select_nth_unstable_by(127, |x, y| x.total_cmp(y));
+    // total_cmp orders -0.0 before 0.0; both compare equal under `>`, so
+    // either gives the same bits.
+    *m
+}
+
+/// Bits: coefficient strictly greater than the median.
+pub fn bits(b: &[[f32; 16]; 16]) -> Hash256 {
+    let m = median(b);
+    let mut h = Hash256::ZERO;
+    for i in 0..16 {
+        for j in 0..16 {
+            if b[i][j] > m {
+                h.set_bit(i * 16 + j);
+            }
+        }
+    }
+    h
+}
+
+/// The eight dihedral transforms of the DCT block, in the reference's order:
+/// original, rot90, rot180, rot270, flipx, flipy, flipplus1, flipminus1.
+pub fn dihedral_blocks(a: &[[f32; 16]; 16]) -> [[[f32; 16]; 16]; 8] {
+    let mut out = [[[0f32; 16]; 16]; 8];
+    for i in 0..16 {
+        for j in 0..16 {
+            let v = a[i][j];
+            let odd_i = i & 1 == 1;
+            let odd_j = j & 1 == 1;
+            let odd_ij = (i + j) & 1 == 1;
+            out[0][i][j] = v;
+            out[1][j][i] = if odd_j { v } else { -v };
+            out[2][i][j] = if odd_ij { -v } else { v };
+            out[3][j][i] = if odd_i { v } else { -v };
+            out[4][i][j] = if odd_i { v } else { -v };
+            out[5][i][j] = if odd_j { v } else { -v };
+            out[6][j][i] = v;
+            out[7][j][i] = if odd_ij { -v } else { v };
+        }
+    }
+    out
+}

@@ -1,0 +1,341 @@
+//! # nigehbaan-pdq
+//!
+//! A pure-Rust implementation of Meta's PDQ perceptual image hash that is
+//! bit-identical to the reference C++ (facebook/ThreatExchange `pdq/cpp`) on
+//! identical pixels: the hash, the integer quality score and the eight
+//! dihedral (rotation/flip) hashes.
+//!
+//! This crate does no I/O and decodes nothing: it takes pixels.
+//!
+//! Two pipelines exist in the wild and differ by up to ~10 bits on large
+//! images, so every result says which one made it:
+//!
+//! * [`Pipeline::Full`] hashes the full-resolution pixels. This is what
+//!   Hasher-Matcher-Actioner, python-threatexchange, the `pdqhash` Python
+//!   package and most shared hash lists use. It is the default.
+//! * [`Pipeline::ReferenceCli`] first squashes any image with a side over 512
+//!   pixels to exactly 512×512 by nearest neighbour (aspect ratio ignored), as
+//!   the reference C++ command-line tool does.
+//!
+//! ```
+//! use nigehbaan_pdq::{Hasher, ImageView, Pipeline};
+//! let (w, h) = (64, 48);
+//! let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
+//! let mut hasher = Hasher::new();
+//! let out = hasher.hash(&ImageView::rgb(&rgb, w, h).unwrap(), Pipeline::Full);
+//! assert!(out.hashable);
+//! println!("{} quality {}", out.hash, out.quality);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod core;
+mod hash;
+
+pub use hash::{Hash256, ParseHashError};
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The quality under which the reference recommends neither indexing nor
+/// querying a hash.
+pub const RECOMMENDED_MIN_QUALITY: u8 = 50;
+
+/// The Hamming distance at or under which two PDQ hashes are conventionally
+/// called a match.
+pub const DEFAULT_MATCH_THRESHOLD: u32 = 31;
+
+/// Which of the two reference pipelines to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Pipeline {
+    /// Full-resolution pixels (HMA, python-threatexchange, `pdqhash`).
+    #[default]
+    Full,
+    /// The C++ command-line tool: nearest-neighbour squash to 512×512 first
+    /// when a side exceeds 512 px.
+    ReferenceCli,
+}
+
+impl Pipeline {
+    /// The name used on the command line and in every output record.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pipeline::Full => "full",
+            Pipeline::ReferenceCli => "reference-cli",
+        }
+    }
+}
+
+impl fmt::Display for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Pipeline {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "full" => Ok(Pipeline::Full),
+            "reference-cli" | "cli" | "cli512" => Ok(Pipeline::ReferenceCli),
+            other => Err(format!(
+                "unknown PDQ pipeline '{other}': use 'full' or 'reference-cli'"
+            )),
+        }
+    }
+}
+
+/// How the bytes of an [`ImageView`] are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelFormat {
+    /// Interleaved 8-bit R, G, B.
+    Rgb8,
+    /// One 8-bit grey channel. Hashed as if replicated to R=G=B, which is
+    /// what the full (HMA) pipeline does with greyscale images.
+    Grey8,
+}
+
+impl PixelFormat {
+    /// Bytes per pixel.
+    pub fn channels(self) -> usize {
+        match self {
+            PixelFormat::Rgb8 => 3,
+            PixelFormat::Grey8 => 1,
+        }
+    }
+}
+
+/// Borrowed pixels, row-major, no padding between rows.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageView<'a> {
+    pixels: &'a [u8],
+    width: usize,
+    height: usize,
+    format: PixelFormat,
+}
+
+/// The pixel buffer's length does not match its stated size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufferSizeError {
+    /// Bytes the width, height and format call for.
+    pub expected: usize,
+    /// Bytes given.
+    pub actual: usize,
+}
+
+impl fmt::Display for BufferSizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pixel buffer has {} bytes, the image size needs {}",
+            self.actual, self.expected
+        )
+    }
+}
+
+impl std::error::Error for BufferSizeError {}
+
+impl<'a> ImageView<'a> {
+    /// A view of pixels in the given format; fails if the length is wrong.
+    pub fn new(
+        pixels: &'a [u8],
+        width: usize,
+        height: usize,
+        format: PixelFormat,
+    ) -> Result<Self, BufferSizeError> {
+        let expected = width
+            .checked_mul(height)
+            .and_then(|n| n.checked_mul(format.channels()))
+            .unwrap_or(usize::MAX);
+        if expected != pixels.len() {
+            return Err(BufferSizeError { expected, actual: pixels.len() });
+        }
+        Ok(ImageView { pixels, width, height, format })
+    }
+
+    /// A view of interleaved RGB8 pixels.
+    pub fn rgb(pixels: &'a [u8], width: usize, height: usize) -> Result<Self, BufferSizeError> {
+        Self::new(pixels, width, height, PixelFormat::Rgb8)
+    }
+
+    /// A view of 8-bit grey pixels.
+    pub fn grey(pixels: &'a [u8], width: usize, height: usize) -> Result<Self, BufferSizeError> {
+        Self::new(pixels, width, height, PixelFormat::Grey8)
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The pixel format.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// The raw bytes.
+    pub fn pixels(&self) -> &'a [u8] {
+        self.pixels
+    }
+}
+
+/// A PDQ hash with its quality and the pipeline that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PdqOutput {
+    /// The hash (all zero when not hashable).
+    pub hash: Hash256,
+    /// The reference's integer quality, 0..=100.
+    pub quality: u8,
+    /// Which pipeline computed it.
+    pub pipeline: Pipeline,
+    /// False when a side is under 5 px: the reference gives the zero hash
+    /// and quality 0, which must never be matched.
+    pub hashable: bool,
+    /// The 8 dihedral hashes (orig, rot90, rot180, rot270, flipx, flipy,
+    /// flipplus1, flipminus1) when asked for.
+    pub dihedral: Option<[Hash256; 8]>,
+}
+
+/// A reusable PDQ hasher. Holds scratch buffers so that hashing many images
+/// does not reallocate; make one per thread.
+#[derive(Default)]
+pub struct Hasher {
+    scratch: core::Scratch,
+}
+
+impl Hasher {
+    /// A new hasher.
+    pub fn new() -> Hasher {
+        Hasher::default()
+    }
+
+    /// Hashes an image with the given pipeline.
+    pub fn hash(&mut self, image: &ImageView<'_>, pipeline: Pipeline) -> PdqOutput {
+        self.hash_impl(image, pipeline, false)
+    }
+
+    /// Hashes an image and also computes the 8 dihedral hashes.
+    pub fn hash_with_dihedral(&mut self, image: &ImageView<'_>, pipeline: Pipeline) -> PdqOutput {
+        self.hash_impl(image, pipeline, true)
+    }
+
+    fn hash_impl(&mut self, image: &ImageView<'_>, pipeline: Pipeline, dihedral: bool) -> PdqOutput {
+        let (w, h) = (image.width, image.height);
+        let squash = pipeline == Pipeline::ReferenceCli
+            && (w > core::CLI_SQUASH_SIDE || h > core::CLI_SQUASH_SIDE);
+        let (rows, cols) = if squash {
+            (core::CLI_SQUASH_SIDE, core::CLI_SQUASH_SIDE)
+        } else {
+            (h, w)
+        };
+        let luma = &mut self.scratch.a;
+        luma.clear();
+        luma.resize(rows * cols, 0.0);
+        fill_luma(image, squash, rows, cols, luma);
+        let mut out = self.hash_luma_in_scratch(rows, cols, dihedral);
+        out.pipeline = pipeline;
+        out
+    }
+
+    /// Hashes a float luma buffer (rows × cols, row-major) with the
+    /// reference core, as `pdqHash256FromFloatLuma` does.
+    pub fn hash_luma(&mut self, luma: &[f32], width: usize, height: usize, dihedral: bool) -> PdqOutput {
+        assert_eq!(luma.len(), width * height, "luma buffer size");
+        self.scratch.a.clear();
+        self.scratch.a.extend_from_slice(luma);
+        self.hash_luma_in_scratch(height, width, dihedral)
+    }
+
+    fn hash_luma_in_scratch(&mut self, rows: usize, cols: usize, dihedral: bool) -> PdqOutput {
+        if rows < core::MIN_HASHABLE_DIM || cols < core::MIN_HASHABLE_DIM {
+            return PdqOutput {
+                hash: Hash256::ZERO,
+                quality: 0,
+                pipeline: Pipeline::Full,
+                hashable: false,
+                dihedral: dihedral.then_some([Hash256::ZERO; 8]),
+            };
+        }
+        // The reference's single-hash entry point skips the blur for input
+        // that is already 64×64; its dihedral entry point does not.
+        let mut raw64 = None;
+        if rows == 64 && cols == 64 {
+            let mut buf = [[0f32; 64]; 64];
+            for (i, row) in buf.iter_mut().enumerate() {
+                row.copy_from_slice(&self.scratch.a[i * 64..(i + 1) * 64]);
+            }
+            raw64 = Some(buf);
+        }
+        let (hash, quality, dih) = match (raw64, dihedral) {
+            (Some(buf), false) => {
+                let q = core::quality(&buf);
+                (core::bits(&core::dct64_to_16(&buf)), q, None)
+            }
+            (Some(buf), true) => {
+                let q = core::quality(&buf);
+                let h = core::bits(&core::dct64_to_16(&buf));
+                let blurred = core::blur_and_decimate(&mut self.scratch, rows, cols);
+                let dct = core::dct64_to_16(&blurred);
+                (h, q, Some(dihedral_hashes(&dct)))
+            }
+            (None, d) => {
+                let blurred = core::blur_and_decimate(&mut self.scratch, rows, cols);
+                let q = core::quality(&blurred);
+                let dct = core::dct64_to_16(&blurred);
+                let h = core::bits(&dct);
+                let dih = d.then(|| dihedral_hashes(&dct));
+                (h, q, dih)
+            }
+        };
+        PdqOutput { hash, quality, pipeline: Pipeline::Full, hashable: true, dihedral: dih }
+    }
+}
+
+fn dihedral_hashes(dct: &[[f32; 16]; 16]) -> [Hash256; 8] {
+    let blocks = core::dihedral_blocks(dct);
+    let mut out = [Hash256::ZERO; 8];
+    for (o, b) in out.iter_mut().zip(blocks.iter()) {
+        *o = core::bits(b);
+    }
+    out
+}
+
+/// Fills `luma` (rows × cols) from the image, squashing by nearest neighbour
+/// (source index `floor(x * W / 512)`) when `squash` is set.
+fn fill_luma(image: &ImageView<'_>, squash: bool, rows: usize, cols: usize, luma: &mut [f32]) {
+    let (w, h) = (image.width, image.height);
+    let px = image.pixels;
+    match (image.format, squash) {
+        (PixelFormat::Rgb8, false) => core::luma_from_rgb(px, luma),
+        (PixelFormat::Grey8, false) => {
+            let t = core::grey_luma_table();
+            for (o, g) in luma.iter_mut().zip(px) {
+                *o = t[*g as usize];
+            }
+        }
+        (fmt, true) => {
+            let xs: Vec<usize> = (0..cols).map(|x| (x * w) / cols).collect();
+            let t = core::grey_luma_table();
+            for y in 0..rows {
+                let sy = (y * h) / rows;
+                let out = &mut luma[y * cols..(y + 1) * cols];
+                for (o, &sx) in out.iter_mut().zip(&xs) {
+                    let i = sy * w + sx;
+                    *o = match fmt {
+                        PixelFormat::Rgb8 => {
+                            let mut v = [0f32; 1];
+                            core::luma_from_rgb(&px[i * 3..i * 3 + 3], &mut v);
+                            v[0]
+                        }
+                        PixelFormat::Grey8 => t[px[i] as usize],
+                    };
+                }
+            }
+        }
+    }
+}
