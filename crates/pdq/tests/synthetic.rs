@@ -10,6 +10,31 @@ fn pattern(name: &str, w: usize, h: usize) -> Option<Vec<u8>> {
     match name {
         "const128" => px.fill(128),
         "const0" => px.fill(0),
+        // R = x*255/(W-1), G = y*255/(H-1), B = (x+y)*255/(W+H-2), integer
+        // division, denominators at least 1.
+        "grad" => {
+            let (dx, dy, dxy) = ((w - 1).max(1), (h - 1).max(1), (w + h - 2).max(1));
+            for y in 0..h {
+                for x in 0..w {
+                    let i = (y * w + x) * 3;
+                    px[i] = (x * 255 / dx) as u8;
+                    px[i + 1] = (y * 255 / dy) as u8;
+                    px[i + 2] = ((x + y) * 255 / dxy) as u8;
+                }
+            }
+        }
+        // Marsaglia xorshift32 (13, 17, 5) seeded with 2463534242, fresh per
+        // image; one step per byte over the interleaved row-major RGB buffer,
+        // each byte the low 8 bits of the new state.
+        "xorshift" => {
+            let mut s: u32 = 2463534242;
+            for b in px.iter_mut() {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                *b = s as u8;
+            }
+        }
         _ => return None,
     }
     Some(px)

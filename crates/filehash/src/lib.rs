@@ -1,0 +1,408 @@
+//! # nigehbaan-filehash
+//!
+//! Hashes one file or one in-memory buffer the way every Nigehbaan command
+//! does: the bytes are read once, giving MD5, SHA-1 and SHA-256 and, when
+//! the content is an image, its PDQ hash and quality. A file that cannot be
+//! decoded still gets its cryptographic digests and an error; nothing here
+//! panics on bad input.
+
+#![warn(missing_docs)]
+
+mod walk;
+
+pub use walk::{collect_files, WalkIssue};
+
+use md5::Md5;
+use nigehbaan_media::{DecodeOptions, Decoded, Format, Layout, Limits, MediaError};
+use nigehbaan_pdq::{Hash256, Hasher, ImageView, PdqOutput, Pipeline};
+use serde::Serialize;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// What to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Compute PDQ for images (on by default).
+    pub pdq: bool,
+    /// Which PDQ pipeline.
+    pub pipeline: Pipeline,
+    /// Triage mode: reduced-scale JPEG decoding.
+    pub fast: bool,
+    /// Also compute the 8 dihedral PDQ hashes.
+    pub dihedral: bool,
+    /// Decoder limits.
+    pub limits: Limits,
+    /// Images larger than this many bytes are digested but not decoded.
+    pub max_image_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            pdq: true,
+            pipeline: Pipeline::Full,
+            fast: false,
+            dihedral: false,
+            limits: Limits::default(),
+            max_image_bytes: 512 << 20,
+        }
+    }
+}
+
+impl Options {
+    /// The name recorded in `pdq_pipeline`: the pipeline, or `fast` for a
+    /// reduced-scale decode (which is neither reference pipeline).
+    pub fn pipeline_label(&self, reduced: bool) -> &'static str {
+        if reduced {
+            "fast"
+        } else {
+            self.pipeline.name()
+        }
+    }
+}
+
+/// The cryptographic digests of a file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digests {
+    /// MD5.
+    pub md5: [u8; 16],
+    /// SHA-1.
+    pub sha1: [u8; 20],
+    /// SHA-256.
+    pub sha256: [u8; 32],
+}
+
+impl Digests {
+    /// Digests of an in-memory buffer.
+    pub fn of(bytes: &[u8]) -> Digests {
+        let mut d = DigestState::new();
+        d.update(bytes);
+        d.finish()
+    }
+}
+
+/// Incremental computation of all three digests.
+pub struct DigestState {
+    md5: Md5,
+    sha1: Sha1,
+    sha256: Sha256,
+}
+
+impl Default for DigestState {
+    fn default() -> Self {
+        DigestState::new()
+    }
+}
+
+impl DigestState {
+    /// Fresh state.
+    pub fn new() -> DigestState {
+        DigestState { md5: Md5::new(), sha1: Sha1::new(), sha256: Sha256::new() }
+    }
+
+    /// Feeds bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.md5.update(bytes);
+        self.sha1.update(bytes);
+        self.sha256.update(bytes);
+    }
+
+    /// The final digests.
+    pub fn finish(self) -> Digests {
+        Digests {
+            md5: self.md5.finalize().into(),
+            sha1: self.sha1.finalize().into(),
+            sha256: self.sha256.finalize().into(),
+        }
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// The image part of a file's hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageHashes {
+    /// Container format.
+    pub format: Format,
+    /// Stored width.
+    pub width: u32,
+    /// Stored height.
+    pub height: u32,
+    /// EXIF orientation (reported, not applied).
+    pub orientation: Option<u8>,
+    /// PDQ, when computed and the image decoded.
+    pub pdq: Option<PdqOutput>,
+    /// True when the PDQ came from a reduced-scale decode (`--fast`).
+    pub reduced: bool,
+}
+
+/// Why a file's hashes are incomplete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileError {
+    /// The file could not be read at all (no digests).
+    Read(String),
+    /// The file was read, but the image in it could not be decoded.
+    Decode(MediaError),
+    /// The image is larger than `max_image_bytes`: digested, not decoded.
+    ImageTooBig(u64),
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::Read(why) => write!(f, "cannot read file: {why}"),
+            FileError::Decode(e) => e.fmt(f),
+            FileError::ImageTooBig(n) => write!(
+                f,
+                "image file of {n} bytes is over the decode size limit; digests only"
+            ),
+        }
+    }
+}
+
+/// Everything computed for one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHashes {
+    /// Size in bytes, when known.
+    pub size: Option<u64>,
+    /// Digests, when the file could be read.
+    pub digests: Option<Digests>,
+    /// Image details, when the content is a supported image.
+    pub image: Option<ImageHashes>,
+    /// What went wrong, if anything.
+    pub error: Option<FileError>,
+}
+
+/// Hashes an in-memory buffer (an upload, an archive member, a read file).
+pub fn hash_bytes(bytes: &[u8], opts: &Options, hasher: &mut Hasher) -> FileHashes {
+    let digests = Digests::of(bytes);
+    let (image, error) = image_part(bytes, opts, hasher);
+    FileHashes { size: Some(bytes.len() as u64), digests: Some(digests), image, error }
+}
+
+fn image_part(
+    bytes: &[u8],
+    opts: &Options,
+    hasher: &mut Hasher,
+) -> (Option<ImageHashes>, Option<FileError>) {
+    let Some(format) = nigehbaan_media::sniff(bytes) else {
+        return (None, None);
+    };
+    let dopts = DecodeOptions { limits: opts.limits, fast: opts.fast };
+    if !opts.pdq {
+        return match nigehbaan_media::probe(bytes, &dopts) {
+            Ok(info) => (
+                Some(ImageHashes {
+                    format,
+                    width: info.width,
+                    height: info.height,
+                    orientation: info.orientation,
+                    pdq: None,
+                    reduced: false,
+                }),
+                None,
+            ),
+            Err(e) => (None, Some(FileError::Decode(e))),
+        };
+    }
+    match nigehbaan_media::decode(bytes, &dopts) {
+        Ok(decoded) => {
+            let pdq = pdq_of(&decoded, opts, hasher);
+            (
+                Some(ImageHashes {
+                    format,
+                    width: decoded.info.width,
+                    height: decoded.info.height,
+                    orientation: decoded.info.orientation,
+                    pdq: Some(pdq),
+                    reduced: decoded.reduced,
+                }),
+                None,
+            )
+        }
+        Err(e) => (None, Some(FileError::Decode(e))),
+    }
+}
+
+/// PDQ of decoded pixels with the options' pipeline.
+pub fn pdq_of(decoded: &Decoded, opts: &Options, hasher: &mut Hasher) -> PdqOutput {
+    let (w, h) = (decoded.width as usize, decoded.height as usize);
+    let view = match decoded.layout {
+        Layout::Rgb8 => ImageView::rgb(&decoded.pixels, w, h),
+        Layout::Grey8 => ImageView::grey(&decoded.pixels, w, h),
+    }
+    .expect("decoder output matches its dimensions");
+    if opts.dihedral {
+        hasher.hash_with_dihedral(&view, opts.pipeline)
+    } else {
+        hasher.hash(&view, opts.pipeline)
+    }
+}
+
+const CHUNK: usize = 1 << 20;
+
+/// Hashes a file on disk, reading it once. Images up to
+/// `opts.max_image_bytes` are read whole and decoded from memory; anything
+/// else is streamed through the digests in 1 MiB chunks.
+pub fn hash_file(path: &Path, opts: &Options, hasher: &mut Hasher) -> FileHashes {
+    let read_err = |e: std::io::Error, size: Option<u64>| FileHashes {
+        size,
+        digests: None,
+        image: None,
+        error: Some(FileError::Read(e.to_string())),
+    };
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => return read_err(e, None),
+    };
+    let size = match file.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => return read_err(e, None),
+    };
+    let mut head = [0u8; 32];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return read_err(e, Some(size)),
+        }
+    }
+    let head = &head[..got];
+    let is_image = nigehbaan_media::sniff_prefix(head);
+    if is_image && size <= opts.max_image_bytes {
+        let mut bytes = Vec::with_capacity(size as usize + 1);
+        bytes.extend_from_slice(head);
+        if let Err(e) = file.read_to_end(&mut bytes) {
+            return read_err(e, Some(size));
+        }
+        return hash_bytes(&bytes, opts, hasher);
+    }
+    let mut state = DigestState::new();
+    state.update(head);
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = head.len() as u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                state.update(&buf[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return read_err(e, Some(size)),
+        }
+    }
+    let error = is_image.then_some(FileError::ImageTooBig(total));
+    FileHashes { size: Some(total), digests: Some(state.finish()), image: None, error }
+}
+
+/// One output row of `nigehbaan hash`: absent values are `null`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Record {
+    /// The path as given or found.
+    pub path: String,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// MD5, lower-case hex.
+    pub md5: Option<String>,
+    /// SHA-1, lower-case hex.
+    pub sha1: Option<String>,
+    /// SHA-256, lower-case hex.
+    pub sha256: Option<String>,
+    /// PDQ, 64 hex digits (all zero for unhashable images).
+    pub pdq: Option<String>,
+    /// PDQ quality 0..=100.
+    pub pdq_quality: Option<u8>,
+    /// `full`, `reference-cli` or `fast`.
+    pub pdq_pipeline: Option<&'static str>,
+    /// False for images with a side under 5 px (zero hash, never to be matched).
+    pub pdq_hashable: Option<bool>,
+    /// Stored width.
+    pub width: Option<u32>,
+    /// Stored height.
+    pub height: Option<u32>,
+    /// Container format.
+    pub format: Option<&'static str>,
+    /// EXIF orientation 1..=8 (reported, not applied before hashing).
+    pub orientation: Option<u8>,
+    /// The 8 dihedral hashes, with `--dihedral` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq_dihedral: Option<Vec<String>>,
+    /// Why something is missing.
+    pub error: Option<String>,
+}
+
+impl FileHashes {
+    /// The output row for this file.
+    pub fn to_record(&self, path: String, opts: &Options) -> Record {
+        let img = self.image.as_ref();
+        let pdq = img.and_then(|i| i.pdq.as_ref());
+        Record {
+            path,
+            size: self.size,
+            md5: self.digests.map(|d| hex(&d.md5)),
+            sha1: self.digests.map(|d| hex(&d.sha1)),
+            sha256: self.digests.map(|d| hex(&d.sha256)),
+            pdq: pdq.map(|p| p.hash.to_hex()),
+            pdq_quality: pdq.map(|p| p.quality),
+            pdq_pipeline: pdq.map(|_| opts.pipeline_label(img.is_some_and(|i| i.reduced))),
+            pdq_hashable: pdq.map(|p| p.hashable),
+            width: img.map(|i| i.width),
+            height: img.map(|i| i.height),
+            format: img.map(|i| i.format.name()),
+            orientation: img.and_then(|i| i.orientation),
+            pdq_dihedral: pdq
+                .and_then(|p| p.dihedral)
+                .map(|d| d.iter().map(Hash256::to_hex).collect()),
+            error: self.error.as_ref().map(|e| e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_of_empty_input_are_the_known_values() {
+        let d = Digests::of(b"");
+        assert_eq!(hex(&d.md5), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(hex(&d.sha1), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            hex(&d.sha256),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn non_image_bytes_get_digests_and_no_error() {
+        let mut h = Hasher::new();
+        let r = hash_bytes(b"hello world", &Options::default(), &mut h);
+        assert!(r.digests.is_some());
+        assert!(r.image.is_none());
+        assert!(r.error.is_none());
+    }
+
+    #[test]
+    fn corrupt_image_keeps_digests_and_names_the_reason() {
+        let mut h = Hasher::new();
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.extend_from_slice(&[0u8; 40]);
+        let r = hash_bytes(&bytes, &Options::default(), &mut h);
+        assert!(r.digests.is_some());
+        assert!(matches!(r.error, Some(FileError::Decode(_))), "{:?}", r.error);
+    }
+}

@@ -1,0 +1,190 @@
+//! Format dispatch, limits, panic containment.
+
+use crate::{exif_orientation, jpeg, sniff, DecodeOptions, Format, Layout, MediaError};
+use image::{DynamicImage, ImageDecoder, ImageFormat};
+use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// What the headers say about an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// Container format.
+    pub format: Format,
+    /// Width in pixels, as stored.
+    pub width: u32,
+    /// Height in pixels, as stored.
+    pub height: u32,
+    /// EXIF orientation (1..=8) when the file carries one. Reported only:
+    /// PDQ hashes the stored pixels.
+    pub orientation: Option<u8>,
+}
+
+/// A decoded image ready for hashing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// What the headers said.
+    pub info: ImageInfo,
+    /// Pixels, row-major, no padding.
+    pub pixels: Vec<u8>,
+    /// Width of `pixels` (smaller than `info.width` after a `fast` decode).
+    pub width: u32,
+    /// Height of `pixels`.
+    pub height: u32,
+    /// Layout of `pixels`.
+    pub layout: Layout,
+    /// True when the pixels come from a reduced-scale decode.
+    pub reduced: bool,
+}
+
+fn image_format(f: Format) -> ImageFormat {
+    match f {
+        Format::Jpeg => ImageFormat::Jpeg,
+        Format::Png => ImageFormat::Png,
+        Format::Gif => ImageFormat::Gif,
+        Format::WebP => ImageFormat::WebP,
+        Format::Bmp => ImageFormat::Bmp,
+        Format::Tiff => ImageFormat::Tiff,
+    }
+}
+
+fn image_error(e: image::ImageError) -> MediaError {
+    use image::ImageError as E;
+    match e {
+        E::Limits(l) => MediaError::Unsupported(format!("over the decoder memory limit ({l})")),
+        E::Unsupported(u) => MediaError::Unsupported(u.to_string()),
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            MediaError::Truncated("file ends before the image data".into())
+        }
+        other => {
+            let text = other.to_string();
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("eof") || lower.contains("end of") || lower.contains("truncat") {
+                MediaError::Truncated(text)
+            } else {
+                MediaError::Corrupt(text)
+            }
+        }
+    }
+}
+
+/// Runs `f`, turning a panic inside a decoder into [`MediaError::DecoderCrashed`].
+fn contained<T>(f: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "internal error".into());
+            Err(MediaError::DecoderCrashed(why))
+        }
+    }
+}
+
+fn image_decoder<'a>(
+    bytes: &'a [u8],
+    format: Format,
+    opts: &DecodeOptions,
+) -> Result<Box<dyn ImageDecoder + 'a>, MediaError> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(opts.limits.max_side);
+    limits.max_image_height = Some(opts.limits.max_side);
+    limits.max_alloc = Some(opts.limits.max_alloc);
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(image_error)?;
+    Ok(Box::new(decoder))
+}
+
+/// Reads an image's format, size and orientation from its headers without
+/// decoding pixels. Errors when the content is not a supported image or its
+/// declared size is over the limits.
+pub fn probe(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageInfo, MediaError> {
+    contained(|| {
+        let format = sniff(bytes).ok_or(MediaError::NotAnImage)?;
+        if format == Format::Jpeg {
+            let (width, height) = jpeg::dimensions(bytes, opts)?;
+            return Ok(ImageInfo { format, width, height, orientation: jpeg::orientation(bytes) });
+        }
+        let mut dec = image_decoder(bytes, format, opts)?;
+        let (width, height) = dec.dimensions();
+        opts.limits.check(width, height)?;
+        let orientation = dec
+            .exif_metadata()
+            .ok()
+            .flatten()
+            .and_then(|b| exif_orientation(&b));
+        Ok(ImageInfo { format, width, height, orientation })
+    })
+}
+
+/// Decodes an image to 8-bit RGB or grey pixels.
+///
+/// The declared size is checked against `opts.limits` before decoding.
+/// Alpha is dropped; palette, 1-bit, 16-bit and CMYK images become their
+/// true 8-bit picture. Never panics: a decoder panic becomes an error.
+pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError> {
+    contained(|| {
+        let format = sniff(bytes).ok_or(MediaError::NotAnImage)?;
+        if format == Format::Jpeg {
+            let orientation = jpeg::orientation(bytes);
+            let px = jpeg::decode(bytes, opts)?;
+            let info = ImageInfo {
+                format,
+                width: px.source_width,
+                height: px.source_height,
+                orientation,
+            };
+            let reduced = px.width != px.source_width || px.height != px.source_height;
+            return Ok(Decoded {
+                info,
+                pixels: px.pixels,
+                width: px.width,
+                height: px.height,
+                layout: px.layout,
+                reduced,
+            });
+        }
+        let mut dec = image_decoder(bytes, format, opts)?;
+        let (width, height) = dec.dimensions();
+        opts.limits.check(width, height)?;
+        let orientation = dec
+            .exif_metadata()
+            .ok()
+            .flatten()
+            .and_then(|b| exif_orientation(&b));
+        let img = DynamicImage::from_decoder(dec).map_err(image_error)?;
+        let (pixels, layout) = to_8bit(img);
+        let info = ImageInfo { format, width, height, orientation };
+        Ok(Decoded { info, pixels, width, height, layout, reduced: false })
+    })
+}
+
+/// 8-bit grey or RGB, alpha dropped; 16-bit samples keep their high byte (as
+/// PIL does for RGB).
+fn to_8bit(img: DynamicImage) -> (Vec<u8>, Layout) {
+    match img {
+        DynamicImage::ImageLuma8(b) => (b.into_raw(), Layout::Grey8),
+        DynamicImage::ImageLumaA8(b) => (b.into_raw().chunks_exact(2).map(|c| c[0]).collect(), Layout::Grey8),
+        DynamicImage::ImageRgb8(b) => (b.into_raw(), Layout::Rgb8),
+        DynamicImage::ImageRgba8(b) => (
+            b.into_raw().chunks_exact(4).flat_map(|c| [c[0], c[1], c[2]]).collect(),
+            Layout::Rgb8,
+        ),
+        DynamicImage::ImageLuma16(b) => (b.into_raw().iter().map(|v| (v >> 8) as u8).collect(), Layout::Grey8),
+        DynamicImage::ImageLumaA16(b) => (
+            b.into_raw().chunks_exact(2).map(|c| (c[0] >> 8) as u8).collect(),
+            Layout::Grey8,
+        ),
+        DynamicImage::ImageRgb16(b) => (b.into_raw().iter().map(|v| (v >> 8) as u8).collect(), Layout::Rgb8),
+        DynamicImage::ImageRgba16(b) => (
+            b.into_raw()
+                .chunks_exact(4)
+                .flat_map(|c| [(c[0] >> 8) as u8, (c[1] >> 8) as u8, (c[2] >> 8) as u8])
+                .collect(),
+            Layout::Rgb8,
+        ),
+        other => (other.to_rgb8().into_raw(), Layout::Rgb8),
+    }
+}

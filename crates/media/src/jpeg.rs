@@ -1,0 +1,160 @@
+//! JPEG: zune-jpeg for full decodes (fast, AVX2), jpeg-decoder for reduced
+//! DCT-scale decodes (`--fast`) and for CMYK/YCCK files.
+
+use crate::{exif_orientation, DecodeOptions, Layout, MediaError};
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+
+/// Pixels of a decoded JPEG.
+pub(crate) struct JpegPixels {
+    pub pixels: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub layout: Layout,
+    pub source_width: u32,
+    pub source_height: u32,
+}
+
+/// The EXIF orientation of a JPEG, read from its first `Exif` APP1 segment.
+pub(crate) fn orientation(bytes: &[u8]) -> Option<u8> {
+    let mut i = 2usize;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            return None;
+        }
+        if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+            i += 2;
+            continue;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        if len < 2 {
+            return None;
+        }
+        let end = (i + 2 + len).min(bytes.len());
+        let payload = &bytes[i + 4..end];
+        if marker == 0xE1 && payload.starts_with(b"Exif\0\0") {
+            return exif_orientation(payload);
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+fn corrupt(e: impl std::fmt::Display) -> MediaError {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("eof")
+        || lower.contains("end of")
+        || lower.contains("exhausted")
+        || lower.contains("no more bytes")
+        || lower.contains("truncat")
+    {
+        MediaError::Truncated(text)
+    } else {
+        MediaError::Corrupt(text)
+    }
+}
+
+/// Header dimensions, without decoding pixels.
+pub(crate) fn dimensions(bytes: &[u8], opts: &DecodeOptions) -> Result<(u32, u32), MediaError> {
+    let options = DecoderOptions::default()
+        .set_max_width(usize::MAX >> 1)
+        .set_max_height(usize::MAX >> 1);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(bytes, options);
+    dec.decode_headers().map_err(corrupt)?;
+    let info = dec.info().ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
+    let (w, h) = (info.width as u32, info.height as u32);
+    opts.limits.check(w, h)?;
+    Ok((w, h))
+}
+
+pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, MediaError> {
+    let (w, h) = dimensions(bytes, opts)?;
+    let mut probe = zune_jpeg::JpegDecoder::new(bytes);
+    probe.decode_headers().map_err(corrupt)?;
+    let input = probe.get_input_colorspace();
+    let cmyk = matches!(input, Some(ColorSpace::CMYK) | Some(ColorSpace::YCCK));
+    if opts.fast || cmyk {
+        return decode_jpeg_decoder(bytes, opts, w, h);
+    }
+    let grey = matches!(input, Some(ColorSpace::Luma));
+    let out = if grey { ColorSpace::Luma } else { ColorSpace::RGB };
+    let options = DecoderOptions::default()
+        .set_max_width(opts.limits.max_side as usize)
+        .set_max_height(opts.limits.max_side as usize)
+        .set_strict_mode(true)
+        .jpeg_set_out_colorspace(out);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(bytes, options);
+    let pixels = dec.decode().map_err(corrupt)?;
+    let layout = if grey { Layout::Grey8 } else { Layout::Rgb8 };
+    let expected = w as usize * h as usize * if grey { 1 } else { 3 };
+    if pixels.len() != expected {
+        return Err(MediaError::Corrupt(format!(
+            "decoder returned {} bytes for {w}×{h}",
+            pixels.len()
+        )));
+    }
+    Ok(JpegPixels { pixels, width: w, height: h, layout, source_width: w, source_height: h })
+}
+
+/// jpeg-decoder path: reduced-scale IDCT for `--fast`, and CMYK/YCCK.
+fn decode_jpeg_decoder(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    w: u32,
+    h: u32,
+) -> Result<JpegPixels, MediaError> {
+    let mut dec = jpeg_decoder::Decoder::new(std::io::Cursor::new(bytes));
+    dec.set_max_decoding_buffer_size(opts.limits.max_alloc.min(usize::MAX as u64) as usize);
+    dec.read_info().map_err(corrupt)?;
+    if opts.fast {
+        // Smallest DCT scale that keeps the short side at least 512 px.
+        let short = w.min(h).max(1) as u64;
+        let want = 512u64.min(short);
+        let rw = ((w as u64 * want).div_ceil(short)).min(u16::MAX as u64) as u16;
+        let rh = ((h as u64 * want).div_ceil(short)).min(u16::MAX as u64) as u16;
+        dec.scale(rw, rh).map_err(corrupt)?;
+    }
+    let data = dec.decode().map_err(corrupt)?;
+    let info = dec.info().ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
+    let (ow, oh) = (info.width as u32, info.height as u32);
+    let n = ow as usize * oh as usize;
+    let (pixels, layout) = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => (data, Layout::Grey8),
+        jpeg_decoder::PixelFormat::L16 => {
+            (data.chunks_exact(2).map(|c| c[0]).collect(), Layout::Grey8)
+        }
+        jpeg_decoder::PixelFormat::RGB24 => (data, Layout::Rgb8),
+        jpeg_decoder::PixelFormat::CMYK32 => (cmyk_to_rgb(&data), Layout::Rgb8),
+    };
+    let expected = n * if layout == Layout::Grey8 { 1 } else { 3 };
+    if pixels.len() != expected {
+        return Err(MediaError::Corrupt(format!(
+            "decoder returned {} bytes for {ow}×{oh}",
+            pixels.len()
+        )));
+    }
+    Ok(JpegPixels { pixels, width: ow, height: oh, layout, source_width: w, source_height: h })
+}
+
+/// CMYK (as jpeg-decoder returns it, Adobe inversion already undone) to the
+/// RGB picture: `R = (255 - C)(255 - K) / 255`, rounded.
+fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(cmyk.len() / 4 * 3);
+    for px in cmyk.chunks_exact(4) {
+        let k = 255 - px[3] as u32;
+        for &c in &px[..3] {
+            let v = (255 - c as u32) * k;
+            out.push(((v + 127) / 255) as u8);
+        }
+    }
+    out
+}
