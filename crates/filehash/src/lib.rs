@@ -101,7 +101,11 @@ impl Default for DigestState {
 impl DigestState {
     /// Fresh state.
     pub fn new() -> DigestState {
-        DigestState { md5: Md5::new(), sha1: Sha1::new(), sha256: Sha256::new() }
+        DigestState {
+            md5: Md5::new(),
+            sha1: Sha1::new(),
+            sha256: Sha256::new(),
+        }
     }
 
     /// Feeds bytes.
@@ -188,7 +192,12 @@ pub struct FileHashes {
 pub fn hash_bytes(bytes: &[u8], opts: &Options, hasher: &mut Hasher) -> FileHashes {
     let digests = Digests::of(bytes);
     let (image, error) = image_part(bytes, opts, hasher);
-    FileHashes { size: Some(bytes.len() as u64), digests: Some(digests), image, error }
+    FileHashes {
+        size: Some(bytes.len() as u64),
+        digests: Some(digests),
+        image,
+        error,
+    }
 }
 
 fn image_part(
@@ -199,7 +208,10 @@ fn image_part(
     let Some(format) = nigehbaan_media::sniff(bytes) else {
         return (None, None);
     };
-    let dopts = DecodeOptions { limits: opts.limits, fast: opts.fast };
+    let dopts = DecodeOptions {
+        limits: opts.limits,
+        fast: opts.fast,
+    };
     if !opts.pdq {
         return match nigehbaan_media::probe(bytes, &dopts) {
             Ok(info) => (
@@ -306,7 +318,12 @@ pub fn hash_file(path: &Path, opts: &Options, hasher: &mut Hasher) -> FileHashes
         }
     }
     let error = is_image.then_some(FileError::ImageTooBig(total));
-    FileHashes { size: Some(total), digests: Some(state.finish()), image: None, error }
+    FileHashes {
+        size: Some(total),
+        digests: Some(state.finish()),
+        image: None,
+        error,
+    }
 }
 
 /// One output row of `nigehbaan hash`: absent values are `null`.
@@ -403,6 +420,10 @@ mod tests {
         bytes.extend_from_slice(&[0u8; 40]);
         let r = hash_bytes(&bytes, &Options::default(), &mut h);
         assert!(r.digests.is_some());
-        assert!(matches!(r.error, Some(FileError::Decode(_))), "{:?}", r.error);
+        assert!(
+            matches!(r.error, Some(FileError::Decode(_))),
+            "{:?}",
+            r.error
+        );
     }
 }

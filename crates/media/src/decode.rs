@@ -105,7 +105,12 @@ pub fn probe(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageInfo, MediaError
         let format = sniff(bytes).ok_or(MediaError::NotAnImage)?;
         if format == Format::Jpeg {
             let (width, height) = jpeg::dimensions(bytes, opts)?;
-            return Ok(ImageInfo { format, width, height, orientation: jpeg::orientation(bytes) });
+            return Ok(ImageInfo {
+                format,
+                width,
+                height,
+                orientation: jpeg::orientation(bytes),
+            });
         }
         let mut dec = image_decoder(bytes, format, opts)?;
         let (width, height) = dec.dimensions();
@@ -115,7 +120,12 @@ pub fn probe(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageInfo, MediaError
             .ok()
             .flatten()
             .and_then(|b| exif_orientation(&b));
-        Ok(ImageInfo { format, width, height, orientation })
+        Ok(ImageInfo {
+            format,
+            width,
+            height,
+            orientation,
+        })
     })
 }
 
@@ -156,8 +166,20 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
             .and_then(|b| exif_orientation(&b));
         let img = DynamicImage::from_decoder(dec).map_err(image_error)?;
         let (pixels, layout) = to_8bit(img);
-        let info = ImageInfo { format, width, height, orientation };
-        Ok(Decoded { info, pixels, width, height, layout, reduced: false })
+        let info = ImageInfo {
+            format,
+            width,
+            height,
+            orientation,
+        };
+        Ok(Decoded {
+            info,
+            pixels,
+            width,
+            height,
+            layout,
+            reduced: false,
+        })
     })
 }
 
@@ -166,18 +188,33 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
 fn to_8bit(img: DynamicImage) -> (Vec<u8>, Layout) {
     match img {
         DynamicImage::ImageLuma8(b) => (b.into_raw(), Layout::Grey8),
-        DynamicImage::ImageLumaA8(b) => (b.into_raw().chunks_exact(2).map(|c| c[0]).collect(), Layout::Grey8),
-        DynamicImage::ImageRgb8(b) => (b.into_raw(), Layout::Rgb8),
-        DynamicImage::ImageRgba8(b) => (
-            b.into_raw().chunks_exact(4).flat_map(|c| [c[0], c[1], c[2]]).collect(),
-            Layout::Rgb8,
-        ),
-        DynamicImage::ImageLuma16(b) => (b.into_raw().iter().map(|v| (v >> 8) as u8).collect(), Layout::Grey8),
-        DynamicImage::ImageLumaA16(b) => (
-            b.into_raw().chunks_exact(2).map(|c| (c[0] >> 8) as u8).collect(),
+        DynamicImage::ImageLumaA8(b) => (
+            b.into_raw().chunks_exact(2).map(|c| c[0]).collect(),
             Layout::Grey8,
         ),
-        DynamicImage::ImageRgb16(b) => (b.into_raw().iter().map(|v| (v >> 8) as u8).collect(), Layout::Rgb8),
+        DynamicImage::ImageRgb8(b) => (b.into_raw(), Layout::Rgb8),
+        DynamicImage::ImageRgba8(b) => (
+            b.into_raw()
+                .chunks_exact(4)
+                .flat_map(|c| [c[0], c[1], c[2]])
+                .collect(),
+            Layout::Rgb8,
+        ),
+        DynamicImage::ImageLuma16(b) => (
+            b.into_raw().iter().map(|v| (v >> 8) as u8).collect(),
+            Layout::Grey8,
+        ),
+        DynamicImage::ImageLumaA16(b) => (
+            b.into_raw()
+                .chunks_exact(2)
+                .map(|c| (c[0] >> 8) as u8)
+                .collect(),
+            Layout::Grey8,
+        ),
+        DynamicImage::ImageRgb16(b) => (
+            b.into_raw().iter().map(|v| (v >> 8) as u8).collect(),
+            Layout::Rgb8,
+        ),
         DynamicImage::ImageRgba16(b) => (
             b.into_raw()
                 .chunks_exact(4)

@@ -14,11 +14,19 @@ pub fn exif_orientation(block: &[u8]) -> Option<u8> {
     };
     let u16_at = |off: usize| -> Option<u16> {
         let b: [u8; 2] = tiff.get(off..off.checked_add(2)?)?.try_into().ok()?;
-        Some(if little { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) })
+        Some(if little {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        })
     };
     let u32_at = |off: usize| -> Option<u32> {
         let b: [u8; 4] = tiff.get(off..off.checked_add(4)?)?.try_into().ok()?;
-        Some(if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
     };
     if u16_at(2)? != 42 {
         return None;
@@ -42,10 +50,18 @@ mod tests {
     fn block(little: bool, orientation: u16) -> Vec<u8> {
         let mut v = Vec::new();
         let p16 = |v: &mut Vec<u8>, x: u16| {
-            v.extend_from_slice(&if little { x.to_le_bytes() } else { x.to_be_bytes() })
+            v.extend_from_slice(&if little {
+                x.to_le_bytes()
+            } else {
+                x.to_be_bytes()
+            })
         };
         let p32 = |v: &mut Vec<u8>, x: u32| {
-            v.extend_from_slice(&if little { x.to_le_bytes() } else { x.to_be_bytes() })
+            v.extend_from_slice(&if little {
+                x.to_le_bytes()
+            } else {
+                x.to_be_bytes()
+            })
         };
         v.extend_from_slice(if little { b"II" } else { b"MM" });
         p16(&mut v, 42);

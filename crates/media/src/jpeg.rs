@@ -70,14 +70,60 @@ pub(crate) fn dimensions(bytes: &[u8], opts: &DecodeOptions) -> Result<(u32, u32
         .set_max_height(usize::MAX >> 1);
     let mut dec = zune_jpeg::JpegDecoder::new_with_options(bytes, options);
     dec.decode_headers().map_err(corrupt)?;
-    let info = dec.info().ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
+    let info = dec
+        .info()
+        .ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
     let (w, h) = (info.width as u32, info.height as u32);
     opts.limits.check(w, h)?;
     Ok((w, h))
 }
 
+/// Offset of the first start-of-scan marker, found by walking the marker
+/// segments (so an EXIF thumbnail's markers are skipped).
+fn first_sos(bytes: &[u8]) -> Option<usize> {
+    let mut i = 2usize;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0xDA {
+            return Some(i);
+        }
+        if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+            i += 2;
+            continue;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        i += 2 + len.max(2);
+    }
+    None
+}
+
+/// A complete JPEG has an end-of-image marker after its image data (inside
+/// entropy-coded data 0xFF is always stuffed, so 0xFFD9 there is the real
+/// end). Decoders pad a truncated file with grey; we refuse it instead, as
+/// PIL does.
+fn check_complete(bytes: &[u8]) -> Result<(), MediaError> {
+    let sos = first_sos(bytes).ok_or_else(|| {
+        MediaError::Corrupt("no image data (start-of-scan marker missing)".into())
+    })?;
+    if bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]) {
+        Ok(())
+    } else {
+        Err(MediaError::Truncated(
+            "the file ends before the JPEG end-of-image marker".into(),
+        ))
+    }
+}
+
 pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, MediaError> {
     let (w, h) = dimensions(bytes, opts)?;
+    check_complete(bytes)?;
     let mut probe = zune_jpeg::JpegDecoder::new(bytes);
     probe.decode_headers().map_err(corrupt)?;
     let input = probe.get_input_colorspace();
@@ -86,7 +132,11 @@ pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, M
         return decode_jpeg_decoder(bytes, opts, w, h);
     }
     let grey = matches!(input, Some(ColorSpace::Luma));
-    let out = if grey { ColorSpace::Luma } else { ColorSpace::RGB };
+    let out = if grey {
+        ColorSpace::Luma
+    } else {
+        ColorSpace::RGB
+    };
     let options = DecoderOptions::default()
         .set_max_width(opts.limits.max_side as usize)
         .set_max_height(opts.limits.max_side as usize)
@@ -102,7 +152,14 @@ pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, M
             pixels.len()
         )));
     }
-    Ok(JpegPixels { pixels, width: w, height: h, layout, source_width: w, source_height: h })
+    Ok(JpegPixels {
+        pixels,
+        width: w,
+        height: h,
+        layout,
+        source_width: w,
+        source_height: h,
+    })
 }
 
 /// jpeg-decoder path: reduced-scale IDCT for `--fast`, and CMYK/YCCK.
@@ -124,7 +181,9 @@ fn decode_jpeg_decoder(
         dec.scale(rw, rh).map_err(corrupt)?;
     }
     let data = dec.decode().map_err(corrupt)?;
-    let info = dec.info().ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
+    let info = dec
+        .info()
+        .ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
     let (ow, oh) = (info.width as u32, info.height as u32);
     let n = ow as usize * oh as usize;
     let (pixels, layout) = match info.pixel_format {
@@ -142,7 +201,14 @@ fn decode_jpeg_decoder(
             pixels.len()
         )));
     }
-    Ok(JpegPixels { pixels, width: ow, height: oh, layout, source_width: w, source_height: h })
+    Ok(JpegPixels {
+        pixels,
+        width: ow,
+        height: oh,
+        layout,
+        source_width: w,
+        source_height: h,
+    })
 }
 
 /// CMYK (as jpeg-decoder returns it, Adobe inversion already undone) to the

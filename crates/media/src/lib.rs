@@ -115,7 +115,11 @@ impl Default for Limits {
     /// 65 535 px a side, 256 megapixels, 2 GiB of decoder memory: above
     /// every camera and phone sensor sold today.
     fn default() -> Self {
-        Limits { max_side: 65_535, max_pixels: 256_000_000, max_alloc: 2 << 30 }
+        Limits {
+            max_side: 65_535,
+            max_pixels: 256_000_000,
+            max_alloc: 2 << 30,
+        }
     }
 }
 
@@ -124,7 +128,9 @@ impl Limits {
     pub fn check(&self, width: u32, height: u32) -> Result<(), MediaError> {
         let pixels = width as u64 * height as u64;
         if width == 0 || height == 0 {
-            return Err(MediaError::Corrupt(format!("image declares a size of {width}×{height}")));
+            return Err(MediaError::Corrupt(format!(
+                "image declares a size of {width}×{height}"
+            )));
         }
         if width > self.max_side || height > self.max_side || pixels > self.max_pixels {
             return Err(MediaError::TooLarge {
@@ -189,14 +195,21 @@ impl fmt::Display for MediaError {
         match self {
             MediaError::NotAnImage => f.write_str("not a supported image format"),
             MediaError::Unsupported(why) => write!(f, "unsupported image: {why}"),
-            MediaError::TooLarge { width, height, max_pixels, max_side } => write!(
+            MediaError::TooLarge {
+                width,
+                height,
+                max_pixels,
+                max_side,
+            } => write!(
                 f,
                 "image declares {width}×{height} pixels, over the limit of {max_pixels} pixels \
                  or {max_side} px a side (raise it with --max-pixels if the file is genuine)"
             ),
             MediaError::Truncated(why) => write!(f, "truncated image: {why}"),
             MediaError::Corrupt(why) => write!(f, "corrupt image: {why}"),
-            MediaError::DecoderCrashed(why) => write!(f, "corrupt image: the decoder failed ({why})"),
+            MediaError::DecoderCrashed(why) => {
+                write!(f, "corrupt image: the decoder failed ({why})")
+            }
         }
     }
 }

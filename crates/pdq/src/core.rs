@@ -28,7 +28,8 @@ pub fn dct_matrix() -> &'static [[f32; 64]; 16] {
         let mut d = [[0f32; 64]; 16];
         for (i, row) in d.iter_mut().enumerate() {
             for (j, v) in row.iter_mut().enumerate() {
-                let angle = (std::f64::consts::PI / 2.0 / 64.0) * (i + 1) as f64 * (2 * j + 1) as f64;
+                let angle =
+                    (std::f64::consts::PI / 2.0 / 64.0) * (i + 1) as f64 * (2 * j + 1) as f64;
                 *v = (scale as f64 * angle.cos()) as f32;
             }
         }
@@ -228,7 +229,10 @@ fn box_along_cols(
         }
         count += 1;
         let c = count as f32;
-        for (o, s) in output[oi * cols..(oi + 1) * cols].iter_mut().zip(sum.iter()) {
+        for (o, s) in output[oi * cols..(oi + 1) * cols]
+            .iter_mut()
+            .zip(sum.iter())
+        {
             *o = *s / c;
         }
         ri += 1;
@@ -254,7 +258,10 @@ fn box_along_cols(
         }
         count -= 1;
         let c = count as f32;
-        for (o, s) in output[oi * cols..(oi + 1) * cols].iter_mut().zip(sum.iter()) {
+        for (o, s) in output[oi * cols..(oi + 1) * cols]
+            .iter_mut()
+            .zip(sum.iter())
+        {
             *o = *s / c;
         }
         li += 1;
@@ -270,10 +277,20 @@ pub fn decimation_index(out: usize, in_dim: usize) -> usize {
 
 /// Two Jarosz passes (rows then columns, twice) over `a` (rows × cols), then
 /// decimation to 64×64. `a` is clobbered.
-pub(crate) fn blur_and_decimate(scratch: &mut Scratch, rows: usize, cols: usize) -> [[f32; 64]; 64] {
+pub(crate) fn blur_and_decimate(
+    scratch: &mut Scratch,
+    rows: usize,
+    cols: usize,
+) -> [[f32; 64]; 64] {
     let win_rows = jarosz_window(cols);
     let win_cols = jarosz_window(rows);
-    let Scratch { a, b, t_in, t_out, col_sum } = scratch;
+    let Scratch {
+        a,
+        b,
+        t_in,
+        t_out,
+        col_sum,
+    } = scratch;
     b.clear();
     b.resize(rows * cols, 0.0);
     for _ in 0..2 {

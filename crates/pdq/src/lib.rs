@@ -148,9 +148,17 @@ impl<'a> ImageView<'a> {
             .and_then(|n| n.checked_mul(format.channels()))
             .unwrap_or(usize::MAX);
         if expected != pixels.len() {
-            return Err(BufferSizeError { expected, actual: pixels.len() });
+            return Err(BufferSizeError {
+                expected,
+                actual: pixels.len(),
+            });
         }
-        Ok(ImageView { pixels, width, height, format })
+        Ok(ImageView {
+            pixels,
+            width,
+            height,
+            format,
+        })
     }
 
     /// A view of interleaved RGB8 pixels.
@@ -224,7 +232,12 @@ impl Hasher {
         self.hash_impl(image, pipeline, true)
     }
 
-    fn hash_impl(&mut self, image: &ImageView<'_>, pipeline: Pipeline, dihedral: bool) -> PdqOutput {
+    fn hash_impl(
+        &mut self,
+        image: &ImageView<'_>,
+        pipeline: Pipeline,
+        dihedral: bool,
+    ) -> PdqOutput {
         let (w, h) = (image.width, image.height);
         let squash = pipeline == Pipeline::ReferenceCli
             && (w > core::CLI_SQUASH_SIDE || h > core::CLI_SQUASH_SIDE);
@@ -244,7 +257,13 @@ impl Hasher {
 
     /// Hashes a float luma buffer (rows × cols, row-major) with the
     /// reference core, as `pdqHash256FromFloatLuma` does.
-    pub fn hash_luma(&mut self, luma: &[f32], width: usize, height: usize, dihedral: bool) -> PdqOutput {
+    pub fn hash_luma(
+        &mut self,
+        luma: &[f32],
+        width: usize,
+        height: usize,
+        dihedral: bool,
+    ) -> PdqOutput {
         assert_eq!(luma.len(), width * height, "luma buffer size");
         self.scratch.a.clear();
         self.scratch.a.extend_from_slice(luma);
@@ -292,7 +311,13 @@ impl Hasher {
                 (h, q, dih)
             }
         };
-        PdqOutput { hash, quality, pipeline: Pipeline::Full, hashable: true, dihedral: dih }
+        PdqOutput {
+            hash,
+            quality,
+            pipeline: Pipeline::Full,
+            hashable: true,
+            dihedral: dih,
+        }
     }
 }
 

@@ -83,13 +83,22 @@ fn synthetic_vectors_are_bit_exact() {
         let img = ImageView::rgb(&px, r.w, r.h).unwrap();
         let core = hasher.hash(&img, Pipeline::Full);
         let cli = hasher.hash(&img, Pipeline::ReferenceCli);
-        let dih = hasher.hash_with_dihedral(&img, Pipeline::Full).dihedral.unwrap();
+        let dih = hasher
+            .hash_with_dihedral(&img, Pipeline::Full)
+            .dihedral
+            .unwrap();
         let id = format!("{} {}x{}", r.pattern, r.w, r.h);
         if core.hash != r.core || core.quality != r.core_q {
-            failures.push(format!("{id} core: got {} q{} want {} q{}", core.hash, core.quality, r.core, r.core_q));
+            failures.push(format!(
+                "{id} core: got {} q{} want {} q{}",
+                core.hash, core.quality, r.core, r.core_q
+            ));
         }
         if cli.hash != r.cli || cli.quality != r.cli_q {
-            failures.push(format!("{id} cli512: got {} q{} want {} q{}", cli.hash, cli.quality, r.cli, r.cli_q));
+            failures.push(format!(
+                "{id} cli512: got {} q{} want {} q{}",
+                cli.hash, cli.quality, r.cli, r.cli_q
+            ));
         }
         for (k, (g, want)) in dih.iter().zip(&r.dih).enumerate() {
             if g != want {

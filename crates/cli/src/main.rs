@@ -1,0 +1,74 @@
+//! `nigehbaan`: the command-line shell over the Nigehbaan libraries.
+
+mod demo;
+mod hash;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit status: every file was read (and every image decoded).
+pub const EXIT_OK: u8 = 0;
+/// Exit status: some files could not be read or decoded (see their `error`).
+pub const EXIT_INCOMPLETE: u8 = 1;
+/// Exit status: usage error or a failure that stopped the command.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "nigehbaan",
+    version,
+    about = "Find known child sexual abuse material by hash: offline, fast, without viewing it.",
+    long_about = "Nigehbaan (نگہبان, 'guardian') matches files against hash lists kept by \
+authorised bodies, using cryptographic hashes (MD5, SHA-1, SHA-256) for exact copies and \
+Meta's PDQ perceptual hash for re-encoded, resized or recoloured copies. It never displays \
+or copies the media it hashes."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Hash files and directories: MD5, SHA-1, SHA-256 and, for images, PDQ.
+    Hash(hash::HashArgs),
+    /// Make benign demo images (originals, a resized, a rotated and a
+    /// re-encoded copy) and show how their hashes relate.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    // Decoder panics are caught where they happen and reported as that
+    // file's error; keep the default hook from printing them as crashes.
+    std::panic::set_hook(Box::new(|_| {}));
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Hash(args) => hash::run(args),
+        Command::Demo(args) => demo::run(args),
+    });
+    match result {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
+            eprintln!("nigehbaan: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            eprintln!(
+                "nigehbaan: internal error ({why}); please report it with the command you ran"
+            );
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
