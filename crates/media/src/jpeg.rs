@@ -124,6 +124,10 @@ fn check_complete(bytes: &[u8]) -> Result<(), MediaError> {
 pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, MediaError> {
     let (w, h) = dimensions(bytes, opts)?;
     check_complete(bytes)?;
+    #[cfg(feature = "libjpeg-turbo")]
+    {
+        return crate::turbo::decode(bytes, opts);
+    }
     let mut probe = zune_jpeg::JpegDecoder::new(bytes);
     probe.decode_headers().map_err(corrupt)?;
     let input = probe.get_input_colorspace();

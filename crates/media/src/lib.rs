@@ -20,6 +20,8 @@
 mod decode;
 mod exif;
 mod jpeg;
+#[cfg(feature = "libjpeg-turbo")]
+mod turbo;
 
 pub use decode::{decode, probe, Decoded, ImageInfo};
 pub use exif::exif_orientation;

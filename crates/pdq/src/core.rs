@@ -45,10 +45,28 @@ pub fn jarosz_window(dim: usize) -> usize {
 
 /// Converts interleaved RGB8 pixels to luma, `0.299R + 0.587G + 0.114B` in f32
 /// left to right, as the reference does.
+#[inline(always)]
 pub fn luma_from_rgb(rgb: &[u8], out: &mut [f32]) {
     debug_assert_eq!(rgb.len(), out.len() * 3);
-    for (px, o) in rgb.chunks_exact(3).zip(out.iter_mut()) {
-        *o = LUMA_R * px[0] as f32 + LUMA_G * px[1] as f32 + LUMA_B * px[2] as f32;
+    // Eight pixels at a time so that the deinterleave vectorises; each
+    // value is still `(R·cr + G·cg) + B·cb` in f32.
+    let mut px = rgb.chunks_exact(24);
+    let mut o8 = out.chunks_exact_mut(8);
+    for (p, o) in (&mut px).zip(&mut o8) {
+        let mut r = [0f32; 8];
+        let mut g = [0f32; 8];
+        let mut b = [0f32; 8];
+        for k in 0..8 {
+            r[k] = p[3 * k] as f32;
+            g[k] = p[3 * k + 1] as f32;
+            b[k] = p[3 * k + 2] as f32;
+        }
+        for k in 0..8 {
+            o[k] = LUMA_R * r[k] + LUMA_G * g[k] + LUMA_B * b[k];
+        }
+    }
+    for (p, o) in px.remainder().chunks_exact(3).zip(o8.into_remainder()) {
+        *o = LUMA_R * p[0] as f32 + LUMA_G * p[1] as f32 + LUMA_B * p[2] as f32;
     }
 }
 
@@ -67,205 +85,44 @@ pub fn grey_luma_table() -> &'static [f32; 256] {
     })
 }
 
-/// Box filter of one 1-D signal made of `L` independent lanes, with the
-/// reference's four phases and running f32 sum.
-#[inline(always)]
-fn box1d_lanes<const L: usize>(input: &[[f32; L]], output: &mut [[f32; L]], window: usize) {
-    let n = input.len() as isize;
+/// One 1-D box filter with the reference's four phases and running f32 sum,
+/// over `len` samples `stride` apart starting at `start`.
+fn box1d(input: &[f32], output: &mut [f32], start: usize, len: usize, stride: usize, window: usize) {
     let full = window as isize;
     let half = (full + 2) / 2;
     let phase1 = half - 1;
     let phase2 = full - half + 1;
-    let phase3 = n - full;
+    let phase3 = len as isize - full;
     let phase4 = half - 1;
-    let mut li = 0usize;
-    let mut ri = 0usize;
-    let mut oi = 0usize;
-    let mut sum = [0f32; L];
+    let (mut li, mut ri, mut oi) = (start, start, start);
+    let mut sum = 0f32;
     let mut count: i32 = 0;
     for _ in 0..phase1.max(0) {
-        let x = &input[ri];
-        for l in 0..L {
-            sum[l] += x[l];
-        }
+        sum += input[ri];
         count += 1;
-        ri += 1;
+        ri += stride;
     }
     for _ in 0..phase2.max(0) {
-        let x = &input[ri];
-        for l in 0..L {
-            sum[l] += x[l];
-        }
+        sum += input[ri];
         count += 1;
-        let c = count as f32;
-        let o = &mut output[oi];
-        for l in 0..L {
-            o[l] = sum[l] / c;
-        }
-        ri += 1;
-        oi += 1;
+        output[oi] = sum / count as f32;
+        ri += stride;
+        oi += stride;
     }
-    let c = count as f32;
     for _ in 0..phase3.max(0) {
-        let x = &input[ri];
-        let y = &input[li];
-        let o = &mut output[oi];
-        for l in 0..L {
-            sum[l] += x[l];
-            sum[l] -= y[l];
-            o[l] = sum[l] / c;
-        }
-        li += 1;
-        ri += 1;
-        oi += 1;
+        sum += input[ri];
+        sum -= input[li];
+        output[oi] = sum / count as f32;
+        li += stride;
+        ri += stride;
+        oi += stride;
     }
     for _ in 0..phase4.max(0) {
-        let y = &input[li];
-        for l in 0..L {
-            sum[l] -= y[l];
-        }
+        sum -= input[li];
         count -= 1;
-        let c = count as f32;
-        let o = &mut output[oi];
-        for l in 0..L {
-            o[l] = sum[l] / c;
-        }
-        li += 1;
-        oi += 1;
-    }
-}
-
-const LANES: usize = 8;
-
-/// Scratch space reused between images, so hashing many images does not
-/// reallocate.
-#[derive(Default)]
-pub struct Scratch {
-    pub(crate) a: Vec<f32>,
-    pub(crate) b: Vec<f32>,
-    t_in: Vec<[f32; LANES]>,
-    t_out: Vec<[f32; LANES]>,
-    col_sum: Vec<f32>,
-}
-
-impl Scratch {
-    /// Empty scratch space.
-    pub fn new() -> Scratch {
-        Scratch::default()
-    }
-}
-
-/// Box filter along each row (horizontal), rows processed eight at a time as
-/// SIMD lanes. Each output is computed exactly as the reference computes it.
-fn box_along_rows(
-    input: &[f32],
-    output: &mut [f32],
-    rows: usize,
-    cols: usize,
-    window: usize,
-    t_in: &mut Vec<[f32; LANES]>,
-    t_out: &mut Vec<[f32; LANES]>,
-) {
-    t_in.clear();
-    t_in.resize(cols, [0f32; LANES]);
-    t_out.clear();
-    t_out.resize(cols, [0f32; LANES]);
-    let mut r0 = 0;
-    while r0 < rows {
-        let nr = LANES.min(rows - r0);
-        for l in 0..nr {
-            let row = &input[(r0 + l) * cols..(r0 + l + 1) * cols];
-            for (x, v) in row.iter().enumerate() {
-                t_in[x][l] = *v;
-            }
-        }
-        for t in t_in.iter_mut() {
-            for v in t[nr..].iter_mut() {
-                *v = 0.0;
-            }
-        }
-        box1d_lanes::<LANES>(t_in, t_out, window);
-        for l in 0..nr {
-            let row = &mut output[(r0 + l) * cols..(r0 + l + 1) * cols];
-            for (x, v) in row.iter_mut().enumerate() {
-                *v = t_out[x][l];
-            }
-        }
-        r0 += nr;
-    }
-}
-
-/// Box filter along each column (vertical): all columns of a row advance
-/// together, which vectorises directly.
-fn box_along_cols(
-    input: &[f32],
-    output: &mut [f32],
-    rows: usize,
-    cols: usize,
-    window: usize,
-    sum: &mut Vec<f32>,
-) {
-    sum.clear();
-    sum.resize(cols, 0.0);
-    let n = rows as isize;
-    let full = window as isize;
-    let half = (full + 2) / 2;
-    let phase1 = half - 1;
-    let phase2 = full - half + 1;
-    let phase3 = n - full;
-    let phase4 = half - 1;
-    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
-    let mut count: i32 = 0;
-    for _ in 0..phase1.max(0) {
-        for (s, x) in sum.iter_mut().zip(&input[ri * cols..(ri + 1) * cols]) {
-            *s += *x;
-        }
-        count += 1;
-        ri += 1;
-    }
-    for _ in 0..phase2.max(0) {
-        for (s, x) in sum.iter_mut().zip(&input[ri * cols..(ri + 1) * cols]) {
-            *s += *x;
-        }
-        count += 1;
-        let c = count as f32;
-        for (o, s) in output[oi * cols..(oi + 1) * cols]
-            .iter_mut()
-            .zip(sum.iter())
-        {
-            *o = *s / c;
-        }
-        ri += 1;
-        oi += 1;
-    }
-    let c = count as f32;
-    for _ in 0..phase3.max(0) {
-        let add = &input[ri * cols..(ri + 1) * cols];
-        let sub = &input[li * cols..(li + 1) * cols];
-        let out = &mut output[oi * cols..(oi + 1) * cols];
-        for j in 0..cols {
-            sum[j] += add[j];
-            sum[j] -= sub[j];
-            out[j] = sum[j] / c;
-        }
-        li += 1;
-        ri += 1;
-        oi += 1;
-    }
-    for _ in 0..phase4.max(0) {
-        for (s, x) in sum.iter_mut().zip(&input[li * cols..(li + 1) * cols]) {
-            *s -= *x;
-        }
-        count -= 1;
-        let c = count as f32;
-        for (o, s) in output[oi * cols..(oi + 1) * cols]
-            .iter_mut()
-            .zip(sum.iter())
-        {
-            *o = *s / c;
-        }
-        li += 1;
-        oi += 1;
+        output[oi] = sum / count as f32;
+        li += stride;
+        oi += stride;
     }
 }
 
@@ -275,34 +132,28 @@ pub fn decimation_index(out: usize, in_dim: usize) -> usize {
     (((out as f64 + 0.5) * in_dim as f64) / 64.0) as usize
 }
 
-/// Two Jarosz passes (rows then columns, twice) over `a` (rows × cols), then
-/// decimation to 64×64. `a` is clobbered.
-pub(crate) fn blur_and_decimate(
-    scratch: &mut Scratch,
-    rows: usize,
-    cols: usize,
-) -> [[f32; 64]; 64] {
+/// Two Jarosz passes (rows then columns, twice) over `luma` (rows × cols),
+/// then decimation to 64×64: a literal transcription of the reference, kept
+/// as the oracle that the fast path in [`crate::Hasher`] is tested against.
+pub fn blur_and_decimate_reference(luma: &[f32], rows: usize, cols: usize) -> [[f32; 64]; 64] {
+    assert_eq!(luma.len(), rows * cols, "luma buffer size");
     let win_rows = jarosz_window(cols);
     let win_cols = jarosz_window(rows);
-    let Scratch {
-        a,
-        b,
-        t_in,
-        t_out,
-        col_sum,
-    } = scratch;
-    b.clear();
-    b.resize(rows * cols, 0.0);
+    let mut a = luma.to_vec();
+    let mut b = vec![0f32; rows * cols];
     for _ in 0..2 {
-        box_along_rows(a, b, rows, cols, win_rows, t_in, t_out);
-        box_along_cols(b, a, rows, cols, win_cols, col_sum);
+        for i in 0..rows {
+            box1d(&a, &mut b, i * cols, cols, 1, win_rows);
+        }
+        for j in 0..cols {
+            box1d(&b, &mut a, j, rows, cols, win_cols);
+        }
     }
     let mut out = [[0f32; 64]; 64];
     for (oi, out_row) in out.iter_mut().enumerate() {
         let ii = decimation_index(oi, rows);
         for (oj, v) in out_row.iter_mut().enumerate() {
-            let jj = decimation_index(oj, cols);
-            *v = a[ii * cols + jj];
+            *v = a[ii * cols + decimation_index(oj, cols)];
         }
     }
     out

@@ -31,6 +31,7 @@
 
 pub mod core;
 mod hash;
+mod stream;
 
 pub use hash::{Hash256, ParseHashError};
 
@@ -213,7 +214,7 @@ pub struct PdqOutput {
 /// does not reallocate; make one per thread.
 #[derive(Default)]
 pub struct Hasher {
-    scratch: core::Scratch,
+    stream: stream::StreamScratch,
 }
 
 impl Hasher {
@@ -232,12 +233,7 @@ impl Hasher {
         self.hash_impl(image, pipeline, true)
     }
 
-    fn hash_impl(
-        &mut self,
-        image: &ImageView<'_>,
-        pipeline: Pipeline,
-        dihedral: bool,
-    ) -> PdqOutput {
+    fn hash_impl(&mut self, image: &ImageView<'_>, pipeline: Pipeline, dihedral: bool) -> PdqOutput {
         let (w, h) = (image.width, image.height);
         let squash = pipeline == Pipeline::ReferenceCli
             && (w > core::CLI_SQUASH_SIDE || h > core::CLI_SQUASH_SIDE);
@@ -246,31 +242,28 @@ impl Hasher {
         } else {
             (h, w)
         };
-        let luma = &mut self.scratch.a;
-        luma.clear();
-        luma.resize(rows * cols, 0.0);
-        fill_luma(image, squash, rows, cols, luma);
-        let mut out = self.hash_luma_in_scratch(rows, cols, dihedral);
+        let xs: Vec<usize> = if squash { (0..cols).map(|x| (x * w) / cols).collect() } else { Vec::new() };
+        let src = ImageRows { image, xs: &xs, rows };
+        let mut out = self.hash_rows(rows, cols, &src, dihedral);
         out.pipeline = pipeline;
         out
     }
 
-    /// Hashes a float luma buffer (rows × cols, row-major) with the
-    /// reference core, as `pdqHash256FromFloatLuma` does.
-    pub fn hash_luma(
-        &mut self,
-        luma: &[f32],
-        width: usize,
-        height: usize,
-        dihedral: bool,
-    ) -> PdqOutput {
+    /// Hashes a float luma buffer (height × width, row-major) with the
+    /// reference core, as `pdqHash256FromFloatLuma` (and, with `dihedral`,
+    /// `pdqDihedralHash256esFromFloatLuma`) does.
+    pub fn hash_luma(&mut self, luma: &[f32], width: usize, height: usize, dihedral: bool) -> PdqOutput {
         assert_eq!(luma.len(), width * height, "luma buffer size");
-        self.scratch.a.clear();
-        self.scratch.a.extend_from_slice(luma);
-        self.hash_luma_in_scratch(height, width, dihedral)
+        self.hash_rows(height, width, &LumaRows { luma, cols: width }, dihedral)
     }
 
-    fn hash_luma_in_scratch(&mut self, rows: usize, cols: usize, dihedral: bool) -> PdqOutput {
+    fn hash_rows<R: stream::Rows>(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        src: &R,
+        dihedral: bool,
+    ) -> PdqOutput {
         if rows < core::MIN_HASHABLE_DIM || cols < core::MIN_HASHABLE_DIM {
             return PdqOutput {
                 hash: Hash256::ZERO,
@@ -282,42 +275,26 @@ impl Hasher {
         }
         // The reference's single-hash entry point skips the blur for input
         // that is already 64×64; its dihedral entry point does not.
-        let mut raw64 = None;
-        if rows == 64 && cols == 64 {
-            let mut buf = [[0f32; 64]; 64];
-            for (i, row) in buf.iter_mut().enumerate() {
-                row.copy_from_slice(&self.scratch.a[i * 64..(i + 1) * 64]);
+        let (hash, quality, dih) = if rows == 64 && cols == 64 {
+            let mut raw = [[0f32; 64]; 64];
+            for (r, row) in raw.iter_mut().enumerate() {
+                src.fill(r, row);
             }
-            raw64 = Some(buf);
-        }
-        let (hash, quality, dih) = match (raw64, dihedral) {
-            (Some(buf), false) => {
-                let q = core::quality(&buf);
-                (core::bits(&core::dct64_to_16(&buf)), q, None)
-            }
-            (Some(buf), true) => {
-                let q = core::quality(&buf);
-                let h = core::bits(&core::dct64_to_16(&buf));
-                let blurred = core::blur_and_decimate(&mut self.scratch, rows, cols);
-                let dct = core::dct64_to_16(&blurred);
-                (h, q, Some(dihedral_hashes(&dct)))
-            }
-            (None, d) => {
-                let blurred = core::blur_and_decimate(&mut self.scratch, rows, cols);
-                let q = core::quality(&blurred);
-                let dct = core::dct64_to_16(&blurred);
-                let h = core::bits(&dct);
-                let dih = d.then(|| dihedral_hashes(&dct));
-                (h, q, dih)
-            }
+            let q = core::quality(&raw);
+            let h = core::bits(&core::dct64_to_16(&raw));
+            let dih = dihedral.then(|| {
+                let flat: Vec<f32> = raw.iter().flatten().copied().collect();
+                let blurred = stream::blur_decimate(64, 64, &LumaRows { luma: &flat, cols: 64 }, &mut self.stream);
+                dihedral_hashes(&core::dct64_to_16(&blurred))
+            });
+            (h, q, dih)
+        } else {
+            let blurred = stream::blur_decimate(rows, cols, src, &mut self.stream);
+            let q = core::quality(&blurred);
+            let dct = core::dct64_to_16(&blurred);
+            (core::bits(&dct), q, dihedral.then(|| dihedral_hashes(&dct)))
         };
-        PdqOutput {
-            hash,
-            quality,
-            pipeline: Pipeline::Full,
-            hashable: true,
-            dihedral: dih,
-        }
+        PdqOutput { hash, quality, pipeline: Pipeline::Full, hashable: true, dihedral: dih }
     }
 }
 
@@ -330,35 +307,60 @@ fn dihedral_hashes(dct: &[[f32; 16]; 16]) -> [Hash256; 8] {
     out
 }
 
-/// Fills `luma` (rows × cols) from the image, squashing by nearest neighbour
-/// (source index `floor(x * W / 512)`) when `squash` is set.
-fn fill_luma(image: &ImageView<'_>, squash: bool, rows: usize, cols: usize, luma: &mut [f32]) {
-    let (w, h) = (image.width, image.height);
-    let px = image.pixels;
-    match (image.format, squash) {
-        (PixelFormat::Rgb8, false) => core::luma_from_rgb(px, luma),
-        (PixelFormat::Grey8, false) => {
-            let t = core::grey_luma_table();
-            for (o, g) in luma.iter_mut().zip(px) {
-                *o = t[*g as usize];
+/// Rows of a float luma buffer.
+pub(crate) struct LumaRows<'a> {
+    pub(crate) luma: &'a [f32],
+    pub(crate) cols: usize,
+}
+
+impl stream::Rows for LumaRows<'_> {
+    #[inline(always)]
+    fn fill(&self, r: usize, out: &mut [f32]) {
+        out.copy_from_slice(&self.luma[r * self.cols..(r + 1) * self.cols]);
+    }
+}
+
+/// Luma rows of an image: the image rows themselves or, with `xs`
+/// non-empty, the nearest-neighbour squash (source index `floor(x * W / 512)`).
+struct ImageRows<'a, 'b> {
+    image: &'a ImageView<'b>,
+    xs: &'a [usize],
+    rows: usize,
+}
+
+impl stream::Rows for ImageRows<'_, '_> {
+    #[inline(always)]
+    fn fill(&self, r: usize, out: &mut [f32]) {
+        let image = self.image;
+        let (w, h) = (image.width, image.height);
+        let px = image.pixels;
+        if self.xs.is_empty() {
+            match image.format {
+                PixelFormat::Rgb8 => core::luma_from_rgb(&px[r * w * 3..(r + 1) * w * 3], out),
+                PixelFormat::Grey8 => {
+                    let t = core::grey_luma_table();
+                    for (o, g) in out.iter_mut().zip(&px[r * w..(r + 1) * w]) {
+                        *o = t[*g as usize];
+                    }
+                }
             }
+            return;
         }
-        (fmt, true) => {
-            let xs: Vec<usize> = (0..cols).map(|x| (x * w) / cols).collect();
-            let t = core::grey_luma_table();
-            for y in 0..rows {
-                let sy = (y * h) / rows;
-                let out = &mut luma[y * cols..(y + 1) * cols];
-                for (o, &sx) in out.iter_mut().zip(&xs) {
-                    let i = sy * w + sx;
-                    *o = match fmt {
-                        PixelFormat::Rgb8 => {
-                            let mut v = [0f32; 1];
-                            core::luma_from_rgb(&px[i * 3..i * 3 + 3], &mut v);
-                            v[0]
-                        }
-                        PixelFormat::Grey8 => t[px[i] as usize],
-                    };
+        let sy = (r * h) / self.rows;
+        match image.format {
+            PixelFormat::Rgb8 => {
+                let src = &px[sy * w * 3..(sy + 1) * w * 3];
+                for (o, &sx) in out.iter_mut().zip(self.xs) {
+                    let mut v = [0f32; 1];
+                    core::luma_from_rgb(&src[sx * 3..sx * 3 + 3], &mut v);
+                    *o = v[0];
+                }
+            }
+            PixelFormat::Grey8 => {
+                let t = core::grey_luma_table();
+                let src = &px[sy * w..(sy + 1) * w];
+                for (o, &sx) in out.iter_mut().zip(self.xs) {
+                    *o = t[src[sx] as usize];
                 }
             }
         }

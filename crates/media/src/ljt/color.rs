@@ -1,0 +1,287 @@
+//! Chroma upsampling ("fancy" triangle filters where libjpeg-turbo uses
+//! them, replication otherwise) and YCbCr → RGB conversion with
+//! libjpeg-turbo's 16-bit fixed-point tables.
+
+/// A decoded component plane: `dw` × `dh` valid samples, `stride` apart.
+pub(crate) struct Plane<'a> {
+    pub data: &'a [u8],
+    pub stride: usize,
+    pub dw: usize,
+    pub dh: usize,
+}
+
+impl Plane<'_> {
+    /// Row `y`, clamped into the valid rows (libjpeg replicates the edge
+    /// rows as context), `dw` samples long.
+    #[inline]
+    fn row(&self, y: isize) -> &[u8] {
+        let y = y.clamp(0, self.dh as isize - 1) as usize;
+        let s = y * self.stride;
+        &self.data[s..s + self.dw]
+    }
+}
+
+/// How one component is brought up to full resolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    Full,
+    /// Horizontal ×2 triangle filter.
+    H2V1Fancy,
+    /// Vertical ×2 triangle filter.
+    H1V2Fancy,
+    /// ×2 both ways triangle filter.
+    H2V2Fancy,
+    /// Replicate each sample `h` × `v` times.
+    Replicate { h: usize, v: usize },
+}
+
+impl Method {
+    /// libjpeg-turbo's choice for a component with upsampling ratios
+    /// `hr`, `vr` (already known to be integral) and `dw` samples a row.
+    pub(crate) fn choose(hr: usize, vr: usize, dw: usize) -> Method {
+        match (hr, vr) {
+            (1, 1) => Method::Full,
+            (2, 1) if dw > 2 => Method::H2V1Fancy,
+            (1, 2) => Method::H1V2Fancy,
+            (2, 2) if dw > 2 => Method::H2V2Fancy,
+            (h, v) => Method::Replicate { h, v },
+        }
+    }
+}
+
+/// Writes output row `y` of a component upsampled with `m` into `out`
+/// (`out.len()` = image width; at most 2·dw for the ×2 filters).
+/// Reusable row buffers for [`upsample_row`].
+#[derive(Default)]
+pub(crate) struct Scratch {
+    row: Vec<u8>,
+    sums: Vec<u16>,
+}
+
+/// Writes output row `y` of a component upsampled with `m` into `out`.
+pub(crate) fn upsample_row(p: &Plane, m: Method, y: usize, out: &mut [u8], s: &mut Scratch) {
+    let w = out.len();
+    match m {
+        Method::Full => out.copy_from_slice(&p.row(y as isize)[..w]),
+        Method::Replicate { h, v } => {
+            let src = p.row((y / v) as isize);
+            // Columns past dw come from the block padding in libjpeg; the
+            // output width never needs them for integral ratios.
+            for (x, o) in out.iter_mut().enumerate() {
+                *o = src.get(x / h).copied().unwrap_or(0);
+            }
+        }
+        Method::H2V1Fancy => {
+            let src = p.row(y as isize);
+            s.row.resize(2 * src.len(), 0);
+            h2v1(src, &mut s.row);
+            out.copy_from_slice(&s.row[..w]);
+        }
+        Method::H1V2Fancy => {
+            let i = (y / 2) as isize;
+            let near = p.row(i);
+            let (far, bias) = if y % 2 == 0 {
+                (p.row(i - 1), 1u16)
+            } else {
+                (p.row(i + 1), 2u16)
+            };
+            let n = w.min(near.len());
+            for ((o, &a), &b) in out[..n].iter_mut().zip(&near[..n]).zip(&far[..n]) {
+                *o = ((a as u16 * 3 + b as u16 + bias) >> 2) as u8;
+            }
+        }
+        Method::H2V2Fancy => {
+            let i = (y / 2) as isize;
+            let near = p.row(i);
+            let far = if y % 2 == 0 { p.row(i - 1) } else { p.row(i + 1) };
+            s.row.resize(2 * near.len(), 0);
+            s.sums.resize(near.len(), 0);
+            h2v2(near, far, &mut s.sums, &mut s.row);
+            out.copy_from_slice(&s.row[..w]);
+        }
+    }
+}
+
+/// Horizontal triangle filter: `out.len() == 2 * src.len()`, `src.len() > 2`.
+fn h2v1(src: &[u8], out: &mut [u8]) {
+    let n = src.len();
+    out[0] = src[0];
+    out[1] = ((src[0] as u16 * 3 + src[1] as u16 + 2) >> 2) as u8;
+    for (o, s) in out[2..2 * n - 2].chunks_exact_mut(2).zip(src.windows(3)) {
+        let c = s[1] as u16 * 3;
+        o[0] = ((c + s[0] as u16 + 1) >> 2) as u8;
+        o[1] = ((c + s[2] as u16 + 2) >> 2) as u8;
+    }
+    out[2 * n - 2] = ((src[n - 1] as u16 * 3 + src[n - 2] as u16 + 1) >> 2) as u8;
+    out[2 * n - 1] = src[n - 1];
+}
+
+/// Two-way triangle filter for one output row: `near` is the nearer input
+/// row, `far` the other one; `out.len() == 2 * near.len()`, `near.len() > 2`.
+/// `cs` is scratch of `near.len()` entries for the column sums.
+fn h2v2(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8]) {
+    let n = near.len();
+    for ((c, &a), &b) in cs[..n].iter_mut().zip(near).zip(&far[..n]) {
+        *c = a as u16 * 3 + b as u16;
+    }
+    out[0] = ((cs[0] * 4 + 8) >> 4) as u8;
+    out[1] = ((cs[0] * 3 + cs[1] + 7) >> 4) as u8;
+    for (o, s) in out[2..2 * n - 2].chunks_exact_mut(2).zip(cs.windows(3)) {
+        let c = s[1] * 3;
+        o[0] = ((c + s[0] + 8) >> 4) as u8;
+        o[1] = ((c + s[2] + 7) >> 4) as u8;
+    }
+    out[2 * n - 2] = ((cs[n - 1] * 3 + cs[n - 2] + 8) >> 4) as u8;
+    out[2 * n - 1] = ((cs[n - 1] * 4 + 7) >> 4) as u8;
+}
+
+/// libjpeg-turbo's YCbCr → RGB tables (SCALEBITS = 16).
+pub(crate) struct YccTables {
+    cr_r: [i32; 256],
+    cb_b: [i32; 256],
+    cr_g: [i32; 256],
+    cb_g: [i32; 256],
+}
+
+const SCALEBITS: i32 = 16;
+const ONE_HALF: i32 = 1 << (SCALEBITS - 1);
+/// FIX(x) = round(x · 2^16).
+const FIX_1_40200: i32 = 91881;
+const FIX_1_77200: i32 = 116130;
+const FIX_0_71414: i32 = 46802;
+const FIX_0_34414: i32 = 22554;
+
+impl YccTables {
+    pub(crate) fn new() -> Self {
+        let mut t = YccTables {
+            cr_r: [0; 256],
+            cb_b: [0; 256],
+            cr_g: [0; 256],
+            cb_g: [0; 256],
+        };
+        for i in 0..256 {
+            let x = i as i32 - 128;
+            t.cr_r[i] = (FIX_1_40200 * x + ONE_HALF) >> SCALEBITS;
+            t.cb_b[i] = (FIX_1_77200 * x + ONE_HALF) >> SCALEBITS;
+            t.cr_g[i] = -FIX_0_71414 * x;
+            t.cb_g[i] = -FIX_0_34414 * x + ONE_HALF;
+        }
+        t
+    }
+
+    /// Converts one row; `out.len() == 3 * y.len()`.
+    pub(crate) fn convert_row(&self, y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
+        let n = y.len();
+        for ((((o, &yy), &b), &r), _) in out
+            .chunks_exact_mut(3)
+            .zip(&y[..n])
+            .zip(&cb[..n])
+            .zip(&cr[..n])
+            .zip(0..n)
+        {
+            let yy = yy as i32;
+            let (b, r) = (b as usize, r as usize);
+            o[0] = (yy + self.cr_r[r]).clamp(0, 255) as u8;
+            o[1] = (yy + ((self.cb_g[b] + self.cr_g[r]) >> SCALEBITS)).clamp(0, 255) as u8;
+            o[2] = (yy + self.cb_b[b]).clamp(0, 255) as u8;
+        }
+    }
+}
+
+/// Interleaves three planes' rows without conversion (Adobe RGB JPEGs).
+pub(crate) fn interleave_row(a: &[u8], b: &[u8], c: &[u8], out: &mut [u8]) {
+    for (((o, &x), &y), &z) in out.chunks_exact_mut(3).zip(a).zip(b).zip(c) {
+        o[0] = x;
+        o[1] = y;
+        o[2] = z;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fix_constants() {
+        let fix = |x: f64| (x * 65536.0 + 0.5) as i32;
+        assert_eq!(FIX_1_40200, fix(1.40200));
+        assert_eq!(FIX_1_77200, fix(1.77200));
+        assert_eq!(FIX_0_71414, fix(0.71414));
+        assert_eq!(FIX_0_34414, fix(0.34414));
+    }
+
+    #[test]
+    fn grey_chroma_is_identity() {
+        let t = YccTables::new();
+        let y: Vec<u8> = (0..=255).collect();
+        let c = vec![128u8; 256];
+        let mut out = vec![0u8; 768];
+        t.convert_row(&y, &c, &c, &mut out);
+        for i in 0..256 {
+            assert_eq!(&out[i * 3..i * 3 + 3], &[i as u8; 3]);
+        }
+    }
+
+    #[test]
+    fn h2v1_edges_and_bias() {
+        let src = [10u8, 20, 30];
+        let mut out = [0u8; 6];
+        h2v1(&src, &mut out);
+        // out0 = s0; out1 = (30+20+2)>>2 = 13; out2 = (60+10+1)>>2 = 17;
+        // out3 = (60+30+2)>>2 = 23; out4 = (90+20+1)>>2 = 27; out5 = s2.
+        assert_eq!(out, [10, 13, 17, 23, 27, 30]);
+    }
+
+    #[test]
+    fn h2v2_edges_and_bias() {
+        let near = [0u8, 16, 32];
+        let far = [0u8, 0, 0];
+        let mut out = [0u8; 6];
+        h2v2(&near, &far, &mut [0u16; 3], &mut out);
+        // colsums 0, 48, 96
+        // out0 = 8>>4 = 0; out1 = (0+48+7)>>4 = 3; out2 = (144+0+8)>>4 = 9;
+        // out3 = (144+96+7)>>4 = 15; out4 = (288+48+8)>>4 = 21;
+        // out5 = (384+7)>>4 = 24.
+        assert_eq!(out, [0, 3, 9, 15, 21, 24]);
+    }
+
+    #[test]
+    fn narrow_planes_replicate() {
+        assert_eq!(Method::choose(2, 2, 2), Method::Replicate { h: 2, v: 2 });
+        assert_eq!(Method::choose(2, 1, 1), Method::Replicate { h: 2, v: 1 });
+        assert_eq!(Method::choose(1, 2, 1), Method::H1V2Fancy);
+        let data = [7u8, 9];
+        let p = Plane {
+            data: &data,
+            stride: 2,
+            dw: 2,
+            dh: 1,
+        };
+        let mut out = [0u8; 3];
+        let mut tmp = Scratch::default();
+        upsample_row(&p, Method::Replicate { h: 2, v: 2 }, 1, &mut out, &mut tmp);
+        assert_eq!(out, [7, 7, 9]);
+    }
+
+    #[test]
+    fn h1v2_uses_clamped_context_rows() {
+        let data = [100u8, 0];
+        let p = Plane {
+            data: &data,
+            stride: 1,
+            dw: 1,
+            dh: 2,
+        };
+        let mut tmp = Scratch::default();
+        let rows: Vec<u8> = (0..4)
+            .map(|y| {
+                let mut o = [0u8; 1];
+                upsample_row(&p, Method::H1V2Fancy, y, &mut o, &mut tmp);
+                o[0]
+            })
+            .collect();
+        // y0: (300+100+1)>>2 = 100; y1: (300+0+2)>>2 = 75;
+        // y2: (0+100+1)>>2 = 25; y3: (0+0+2)>>2 = 0.
+        assert_eq!(rows, [100, 75, 25, 0]);
+    }
+}

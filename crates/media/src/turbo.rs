@@ -1,0 +1,341 @@
+//! JPEG decoding with libjpeg-turbo's own decoder (feature `libjpeg-turbo`).
+//!
+//! The decoder is the libjpeg-turbo code vendored in `mozjpeg-sys` (MozJPEG
+//! changes only the encoder), compiled from C by the `cc` crate without its
+//! SIMD assembly, so no nasm and no system library is needed. It is used with
+//! Pillow's settings — `JDCT_ISLOW`, fancy upsampling, block smoothing and
+//! everything else left at the library defaults, output `JCS_RGB` for colour,
+//! `JCS_GRAYSCALE` for one component, `JCS_CMYK` for CMYK and YCCK — so the
+//! pixels are bit-identical to what `PIL.Image.open(f).convert("RGB")` gives
+//! (libjpeg-turbo's SIMD code is bit-exact with its C code for these paths).
+//!
+//! Errors never leave as panics: libjpeg's `error_exit` unwinds (the C is
+//! built with `-fexceptions`, the callbacks are `extern "C-unwind"`) with a
+//! private payload carrying the [`MediaError`], which is caught here; the
+//! decompressor is destroyed on every path.
+
+use crate::jpeg::JpegPixels;
+use crate::{DecodeOptions, Layout, MediaError};
+use mozjpeg_sys as ffi;
+use std::os::raw::{c_int, c_long, c_ulong};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+/// Most scans a progressive file may have. Real encoders write about ten;
+/// thousands of tiny scans are a known way to make libjpeg spin (TurboJPEG's
+/// `TJPARAM_SCANLIMIT` guidance uses the same bound).
+const MAX_SCANS: c_int = 500;
+
+/// Unwinding payload raised from libjpeg's callbacks.
+struct LibjpegError(MediaError);
+
+/// libjpeg's message for the error or warning in `cinfo.err`.
+unsafe fn message(cinfo: &mut ffi::jpeg_common_struct) -> String {
+    let err = cinfo.err;
+    if err.is_null() {
+        return "libjpeg error".into();
+    }
+    let code = (*err).msg_code;
+    let Some(format) = (*err).format_message else {
+        return format!("libjpeg error {code}");
+    };
+    // The binding declares the buffer `&[u8; 80]`, but libjpeg writes into
+    // it; call it through the true C signature.
+    type FormatMessage = unsafe extern "C-unwind" fn(&mut ffi::jpeg_common_struct, *mut u8);
+    let format: FormatMessage = std::mem::transmute(format);
+    // JMSG_LENGTH_MAX in jerror.h.
+    let mut buf = [0u8; 200];
+    format(cinfo, buf.as_mut_ptr());
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+/// Replaces libjpeg's `exit()`: unwinds back to [`decode`].
+unsafe extern "C-unwind" fn error_exit(cinfo: &mut ffi::jpeg_common_struct) {
+    let code = (*cinfo.err).msg_code;
+    let text = message(cinfo);
+    let error = if code == ffi::JERR_INPUT_EOF || code == ffi::JERR_INPUT_EMPTY
+    {
+        MediaError::Truncated(text)
+    } else if code == ffi::JERR_OUT_OF_MEMORY
+        || code == ffi::JERR_NO_BACKING_STORE
+    {
+        MediaError::Unsupported(format!("over the decoder memory limit ({text})"))
+    } else {
+        MediaError::Corrupt(text)
+    };
+    // `resume_unwind`, not `panic!`: no panic hook runs, nothing is printed.
+    resume_unwind(Box::new(LibjpegError(error)))
+}
+
+/// Warnings (`msg_level == -1`) are ignored as Pillow ignores them, except
+/// premature end of data, which libjpeg would paper over with grey.
+unsafe extern "C-unwind" fn emit_message(cinfo: &mut ffi::jpeg_common_struct, msg_level: c_int) {
+    if msg_level >= 0 {
+        return; // trace messages
+    }
+    let err = &mut *cinfo.err;
+    err.num_warnings += 1;
+    if err.msg_code == ffi::JWRN_JPEG_EOF {
+        let text = message(cinfo);
+        resume_unwind(Box::new(LibjpegError(MediaError::Truncated(text))))
+    }
+}
+
+/// Never print anything to stderr.
+unsafe extern "C-unwind" fn output_message(_cinfo: &mut ffi::jpeg_common_struct) {}
+
+/// Refuses files with an absurd number of progressive scans.
+unsafe extern "C-unwind" fn progress_monitor(cinfo: &mut ffi::jpeg_common_struct) {
+    if cinfo.is_decompressor == 0 {
+        return;
+    }
+    let dinfo = &*(cinfo as *mut ffi::jpeg_common_struct as *const ffi::jpeg_decompress_struct);
+    if dinfo.input_scan_number > MAX_SCANS {
+        let error = MediaError::Corrupt(format!(
+            "progressive JPEG has more than {MAX_SCANS} scans"
+        ));
+        resume_unwind(Box::new(LibjpegError(error)))
+    }
+}
+
+/// libjpeg's state, boxed so its addresses stay put; destroyed on drop.
+struct Decompressor {
+    cinfo: Box<ffi::jpeg_decompress_struct>,
+    // Referenced by pointer from `cinfo`; must outlive it.
+    _err: Box<ffi::jpeg_error_mgr>,
+    _progress: Box<ffi::jpeg_progress_mgr>,
+}
+
+impl Decompressor {
+    fn new() -> Self {
+        // SAFETY: all-zero is a valid "not yet created" state for these C
+        // structs (null pointers, `None` callbacks, zero numbers); libjpeg
+        // itself starts from `memset(0)`.
+        let mut err: Box<ffi::jpeg_error_mgr> = Box::new(unsafe { std::mem::zeroed() });
+        let mut progress: Box<ffi::jpeg_progress_mgr> = Box::new(unsafe { std::mem::zeroed() });
+        let mut cinfo: Box<ffi::jpeg_decompress_struct> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: `jpeg_std_error` only fills in the struct (no error paths).
+        unsafe { ffi::jpeg_std_error(&mut err) };
+        err.error_exit = Some(error_exit);
+        err.emit_message = Some(emit_message);
+        err.output_message = Some(output_message);
+        progress.progress_monitor = Some(progress_monitor);
+        cinfo.common.err = &mut *err;
+        Decompressor {
+            cinfo,
+            _err: err,
+            _progress: progress,
+        }
+    }
+}
+
+impl Drop for Decompressor {
+    fn drop(&mut self) {
+        // SAFETY: valid on a created, a failed-to-create (mem is null: a
+        // no-op) or an aborted decompressor. It raises no errors; the
+        // catch_unwind is belt and braces.
+        let cinfo = &mut *self.cinfo;
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+            ffi::jpeg_destroy_decompress(cinfo)
+        }));
+    }
+}
+
+/// The DCT scale denominator (1, 2, 4 or 8) for a `fast` decode: the
+/// smallest picture whose short side stays at least 512 px (or the whole
+/// image when it is smaller), as the jpeg-decoder path chooses it.
+fn scale_denom(w: u32, h: u32) -> u32 {
+    let short = w.min(h).max(1) as u64;
+    let want = 512u64.min(short);
+    let rw = (w as u64 * want).div_ceil(short);
+    let rh = (h as u64 * want).div_ceil(short);
+    [8u32, 4, 2]
+        .into_iter()
+        .find(|&d| (w as u64).div_ceil(d as u64) >= rw && (h as u64).div_ceil(d as u64) >= rh)
+        .unwrap_or(1)
+}
+
+/// Decodes a JPEG with libjpeg-turbo. The caller has already checked the
+/// header size against the limits and that the file is complete.
+pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, MediaError> {
+    let mut dec = Decompressor::new();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let progress: *mut ffi::jpeg_progress_mgr = &mut *dec._progress;
+        // SAFETY: `dec` owns the structs; `bytes` outlives the decompressor's
+        // use of it (it is destroyed, or at least never read again, before
+        // this function returns).
+        unsafe { run(&mut dec.cinfo, progress, bytes, opts) }
+    }));
+    let out = match result {
+        Ok(r) => r,
+        Err(payload) => Err(match payload.downcast::<LibjpegError>() {
+            Ok(e) => e.0,
+            Err(other) => MediaError::DecoderCrashed(
+                other
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| other.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "libjpeg-turbo failed".into()),
+            ),
+        }),
+    };
+    drop(dec);
+    out
+}
+
+unsafe fn run(
+    cinfo: &mut ffi::jpeg_decompress_struct,
+    progress: *mut ffi::jpeg_progress_mgr,
+    bytes: &[u8],
+    opts: &DecodeOptions,
+) -> Result<JpegPixels, MediaError> {
+    ffi::jpeg_create_decompress(cinfo);
+    cinfo.common.progress = progress;
+    // Bounds the whole-image coefficient buffers of progressive and
+    // multi-scan files (jmemnobs has no backing store: over it is an error).
+    let max_alloc = opts.limits.max_alloc.min(c_long::MAX as u64) as c_long;
+    (*cinfo.common.mem).max_memory_to_use = max_alloc;
+    let len = c_ulong::try_from(bytes.len())
+        .map_err(|_| MediaError::Unsupported("file too large for libjpeg".into()))?;
+    ffi::jpeg_mem_src(cinfo, bytes.as_ptr(), len);
+
+    // 1 = JPEG_HEADER_OK (2 would be a tables-only stream).
+    if ffi::jpeg_read_header(cinfo, 1) != 1 {
+        return Err(MediaError::Corrupt("no image in the JPEG stream".into()));
+    }
+    let (w, h) = (cinfo.image_width, cinfo.image_height);
+    opts.limits.check(w, h)?;
+
+    let (out_space, layout) = match cinfo.num_components {
+        1 => (ffi::J_COLOR_SPACE::JCS_GRAYSCALE, Layout::Grey8),
+        3 => (ffi::J_COLOR_SPACE::JCS_RGB, Layout::Rgb8),
+        4 => (ffi::J_COLOR_SPACE::JCS_CMYK, Layout::Rgb8),
+        n => {
+            return Err(MediaError::Unsupported(format!(
+                "JPEG with {n} colour components"
+            )))
+        }
+    };
+    cinfo.out_color_space = out_space;
+    cinfo.dct_method = ffi::J_DCT_METHOD::JDCT_ISLOW;
+    cinfo.do_fancy_upsampling = 1;
+    if opts.fast {
+        cinfo.scale_num = 1;
+        cinfo.scale_denom = scale_denom(w, h);
+    }
+    ffi::jpeg_calc_output_dimensions(cinfo);
+    let (ow, oh) = (cinfo.output_width, cinfo.output_height);
+    let comps = cinfo.output_components;
+    let expected_comps = if out_space == ffi::J_COLOR_SPACE::JCS_CMYK {
+        4
+    } else if layout == Layout::Grey8 {
+        1
+    } else {
+        3
+    };
+    if comps != expected_comps || ow == 0 || oh == 0 || ow > w || oh > h {
+        return Err(MediaError::Corrupt(format!(
+            "libjpeg output {ow}×{oh}×{comps} for a {w}×{h} image"
+        )));
+    }
+    let stride = ow as usize * comps as usize;
+    let size = stride as u64 * oh as u64;
+    if size > opts.limits.max_alloc {
+        return Err(MediaError::Unsupported(format!(
+            "over the decoder memory limit ({size} bytes of pixels)"
+        )));
+    }
+    let mut pixels: Vec<u8> = Vec::new();
+    pixels
+        .try_reserve_exact(size as usize)
+        .map_err(|_| MediaError::Unsupported(format!("cannot allocate {size} bytes")))?;
+    pixels.resize(size as usize, 0);
+
+    // For progressive files this reads the whole input.
+    ffi::jpeg_start_decompress(cinfo);
+    if cinfo.output_width != ow || cinfo.output_height != oh || cinfo.output_components != comps {
+        return Err(MediaError::Corrupt("libjpeg changed the output size".into()));
+    }
+    let base = pixels.as_mut_ptr();
+    let mut rows: Vec<*mut u8> = (0..oh as usize).map(|y| base.add(y * stride)).collect();
+    while cinfo.output_scanline < oh {
+        let at = cinfo.output_scanline as usize;
+        let got = ffi::jpeg_read_scanlines(cinfo, rows[at..].as_mut_ptr(), oh - at as u32);
+        if got == 0 {
+            // Only a suspending source returns 0; the memory source never
+            // suspends, so this is a libjpeg bug, not a file problem.
+            return Err(MediaError::Truncated("libjpeg returned no scanlines".into()));
+        }
+    }
+    drop(rows);
+    ffi::jpeg_finish_decompress(cinfo);
+
+    let pixels = if out_space == ffi::J_COLOR_SPACE::JCS_CMYK {
+        cmyk_to_rgb(&pixels)
+    } else {
+        pixels
+    };
+    Ok(JpegPixels {
+        pixels,
+        width: ow,
+        height: oh,
+        layout,
+        source_width: w,
+        source_height: h,
+    })
+}
+
+/// CMYK as libjpeg returns it to the RGB picture, the same arithmetic as
+/// `jpeg::cmyk_to_rgb` and Pillow's `CMYK;I` + `convert("RGB")`: Pillow
+/// (like jpeg-decoder) always reads 4-component JPEG data with Adobe
+/// polarity, i.e. libjpeg's samples are `255 - ink`, whether or not the
+/// file has an Adobe APP14 marker (Photoshop, which writes nearly all CMYK
+/// JPEGs, stores them inverted). So `R = (255 - C)(255 - K) / 255` with
+/// `C = 255 - c`, `K = 255 - k`, i.e. `R = c·k / 255`, rounded.
+fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(cmyk.len() / 4 * 3);
+    for px in cmyk.chunks_exact(4) {
+        let k = px[3] as u32;
+        for &c in &px[..3] {
+            out.push(((c as u32 * k + 127) / 255) as u8);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_keeps_short_side_at_512() {
+        assert_eq!(scale_denom(4000, 3000), 4); // 750 short side
+        assert_eq!(scale_denom(4096, 4096), 8); // exactly 512
+        assert_eq!(scale_denom(1600, 1004), 1); // 1/2 would give 502
+        assert_eq!(scale_denom(1100, 1030), 2);
+        assert_eq!(scale_denom(300, 200), 1);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let opts = DecodeOptions::default();
+        assert!(decode(b"\xff\xd8\xff\xe0garbage", &opts).is_err());
+        assert!(decode(b"", &opts).is_err());
+        assert!(decode(&[0xFF, 0xD8, 0xFF, 0xDB, 0, 3, 0xFF, 0xD9], &opts).is_err());
+    }
+
+    #[test]
+    fn cmyk_matches_pillow_arithmetic() {
+        // Pillow: nk = 255 - K; R = nk - MULDIV255(C, nk), C = 255 - c, K = 255 - k.
+        for c in 0..=255u32 {
+            for k in (0..=255u32).step_by(7) {
+                let (ci, ki) = (255 - c, 255 - k);
+                let nk = 255 - ki;
+                let t = ci * nk + 128;
+                let pil = nk - (((t >> 8) + t) >> 8);
+                let ours = cmyk_to_rgb(&[c as u8, 0, 0, k as u8])[0] as u32;
+                assert_eq!(ours, pil, "c={c} k={k}");
+            }
+        }
+    }
+}
