@@ -20,6 +20,7 @@
 mod decode;
 mod exif;
 mod jpeg;
+mod ljt;
 #[cfg(feature = "libjpeg-turbo")]
 mod turbo;
 

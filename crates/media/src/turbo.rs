@@ -53,12 +53,9 @@ unsafe fn message(cinfo: &mut ffi::jpeg_common_struct) -> String {
 unsafe extern "C-unwind" fn error_exit(cinfo: &mut ffi::jpeg_common_struct) {
     let code = (*cinfo.err).msg_code;
     let text = message(cinfo);
-    let error = if code == ffi::JERR_INPUT_EOF || code == ffi::JERR_INPUT_EMPTY
-    {
+    let error = if code == ffi::JERR_INPUT_EOF || code == ffi::JERR_INPUT_EMPTY {
         MediaError::Truncated(text)
-    } else if code == ffi::JERR_OUT_OF_MEMORY
-        || code == ffi::JERR_NO_BACKING_STORE
-    {
+    } else if code == ffi::JERR_OUT_OF_MEMORY || code == ffi::JERR_NO_BACKING_STORE {
         MediaError::Unsupported(format!("over the decoder memory limit ({text})"))
     } else {
         MediaError::Corrupt(text)
@@ -91,9 +88,8 @@ unsafe extern "C-unwind" fn progress_monitor(cinfo: &mut ffi::jpeg_common_struct
     }
     let dinfo = &*(cinfo as *mut ffi::jpeg_common_struct as *const ffi::jpeg_decompress_struct);
     if dinfo.input_scan_number > MAX_SCANS {
-        let error = MediaError::Corrupt(format!(
-            "progressive JPEG has more than {MAX_SCANS} scans"
-        ));
+        let error =
+            MediaError::Corrupt(format!("progressive JPEG has more than {MAX_SCANS} scans"));
         resume_unwind(Box::new(LibjpegError(error)))
     }
 }
@@ -254,7 +250,9 @@ unsafe fn run(
     // For progressive files this reads the whole input.
     ffi::jpeg_start_decompress(cinfo);
     if cinfo.output_width != ow || cinfo.output_height != oh || cinfo.output_components != comps {
-        return Err(MediaError::Corrupt("libjpeg changed the output size".into()));
+        return Err(MediaError::Corrupt(
+            "libjpeg changed the output size".into(),
+        ));
     }
     let base = pixels.as_mut_ptr();
     let mut rows: Vec<*mut u8> = (0..oh as usize).map(|y| base.add(y * stride)).collect();
@@ -264,7 +262,9 @@ unsafe fn run(
         if got == 0 {
             // Only a suspending source returns 0; the memory source never
             // suspends, so this is a libjpeg bug, not a file problem.
-            return Err(MediaError::Truncated("libjpeg returned no scanlines".into()));
+            return Err(MediaError::Truncated(
+                "libjpeg returned no scanlines".into(),
+            ));
         }
     }
     drop(rows);

@@ -87,7 +87,14 @@ pub fn grey_luma_table() -> &'static [f32; 256] {
 
 /// One 1-D box filter with the reference's four phases and running f32 sum,
 /// over `len` samples `stride` apart starting at `start`.
-fn box1d(input: &[f32], output: &mut [f32], start: usize, len: usize, stride: usize, window: usize) {
+fn box1d(
+    input: &[f32],
+    output: &mut [f32],
+    start: usize,
+    len: usize,
+    stride: usize,
+    window: usize,
+) {
     let full = window as isize;
     let half = (full + 2) / 2;
     let phase1 = half - 1;

@@ -233,7 +233,12 @@ impl Hasher {
         self.hash_impl(image, pipeline, true)
     }
 
-    fn hash_impl(&mut self, image: &ImageView<'_>, pipeline: Pipeline, dihedral: bool) -> PdqOutput {
+    fn hash_impl(
+        &mut self,
+        image: &ImageView<'_>,
+        pipeline: Pipeline,
+        dihedral: bool,
+    ) -> PdqOutput {
         let (w, h) = (image.width, image.height);
         let squash = pipeline == Pipeline::ReferenceCli
             && (w > core::CLI_SQUASH_SIDE || h > core::CLI_SQUASH_SIDE);
@@ -242,8 +247,16 @@ impl Hasher {
         } else {
             (h, w)
         };
-        let xs: Vec<usize> = if squash { (0..cols).map(|x| (x * w) / cols).collect() } else { Vec::new() };
-        let src = ImageRows { image, xs: &xs, rows };
+        let xs: Vec<usize> = if squash {
+            (0..cols).map(|x| (x * w) / cols).collect()
+        } else {
+            Vec::new()
+        };
+        let src = ImageRows {
+            image,
+            xs: &xs,
+            rows,
+        };
         let mut out = self.hash_rows(rows, cols, &src, dihedral);
         out.pipeline = pipeline;
         out
@@ -252,7 +265,13 @@ impl Hasher {
     /// Hashes a float luma buffer (height × width, row-major) with the
     /// reference core, as `pdqHash256FromFloatLuma` (and, with `dihedral`,
     /// `pdqDihedralHash256esFromFloatLuma`) does.
-    pub fn hash_luma(&mut self, luma: &[f32], width: usize, height: usize, dihedral: bool) -> PdqOutput {
+    pub fn hash_luma(
+        &mut self,
+        luma: &[f32],
+        width: usize,
+        height: usize,
+        dihedral: bool,
+    ) -> PdqOutput {
         assert_eq!(luma.len(), width * height, "luma buffer size");
         self.hash_rows(height, width, &LumaRows { luma, cols: width }, dihedral)
     }
@@ -284,7 +303,15 @@ impl Hasher {
             let h = core::bits(&core::dct64_to_16(&raw));
             let dih = dihedral.then(|| {
                 let flat: Vec<f32> = raw.iter().flatten().copied().collect();
-                let blurred = stream::blur_decimate(64, 64, &LumaRows { luma: &flat, cols: 64 }, &mut self.stream);
+                let blurred = stream::blur_decimate(
+                    64,
+                    64,
+                    &LumaRows {
+                        luma: &flat,
+                        cols: 64,
+                    },
+                    &mut self.stream,
+                );
                 dihedral_hashes(&core::dct64_to_16(&blurred))
             });
             (h, q, dih)
@@ -294,7 +321,13 @@ impl Hasher {
             let dct = core::dct64_to_16(&blurred);
             (core::bits(&dct), q, dihedral.then(|| dihedral_hashes(&dct)))
         };
-        PdqOutput { hash, quality, pipeline: Pipeline::Full, hashable: true, dihedral: dih }
+        PdqOutput {
+            hash,
+            quality,
+            pipeline: Pipeline::Full,
+            hashable: true,
+            dihedral: dih,
+        }
     }
 }
 

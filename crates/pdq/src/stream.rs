@@ -19,14 +19,26 @@ const L: usize = 8;
 /// Reusable buffers for the streaming blur.
 #[derive(Default)]
 pub(crate) struct StreamScratch {
-    /// Output of the first (row, column)… first row pass, rows × cols.
-    pass1: Vec<f32>,
-    row: Vec<f32>,
+    /// Ring of first-row-pass output rows, `win_v + 16` rows of `cols`.
+    ring: Vec<f32>,
+    /// Eight rows, row-major: luma in, or column-pass output to stage.
+    block: Vec<f32>,
+    stage: Vec<f32>,
     t_in: Vec<[f32; L]>,
     t_out: Vec<[f32; L]>,
+    /// Column-pass output rows staged as lanes for the second row pass.
+    staged: Vec<[f32; L]>,
     col_sum: Vec<f32>,
     /// Second row pass at the 64 kept columns, rows × 64.
     kept: Vec<[f32; 64]>,
+}
+
+/// Grows a buffer to at least `n` elements without touching existing ones
+/// (every element used is written before it is read).
+fn ensure_len<T: Copy>(v: &mut Vec<T>, n: usize, zero: T) {
+    if v.len() < n {
+        v.resize(n, zero);
+    }
 }
 
 /// Phase lengths of the reference box filter for a signal of `n` samples.
@@ -175,6 +187,127 @@ pub(crate) trait Rows {
     fn fill(&self, r: usize, out: &mut [f32]);
 }
 
+/// Transposes 8×8 tiles of f32 (exact data movement, no arithmetic).
+pub(crate) trait Transpose {
+    /// `out[j][i] = rows[i][j]`.
+    fn tr8(rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8];
+}
+
+/// Portable transpose.
+struct ScalarTranspose;
+
+impl Transpose for ScalarTranspose {
+    #[inline(always)]
+    fn tr8(rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+        let mut out = [[0f32; 8]; 8];
+        for i in 0..8 {
+            for j in 0..8 {
+                out[j][i] = rows[i][j];
+            }
+        }
+        out
+    }
+}
+
+/// AVX transpose; only used from the AVX2-compiled kernel.
+#[cfg(target_arch = "x86_64")]
+struct AvxTranspose;
+
+#[cfg(target_arch = "x86_64")]
+impl Transpose for AvxTranspose {
+    #[inline(always)]
+    fn tr8(rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+        use std::arch::x86_64::*;
+        // SAFETY: only reached from `blur_decimate_avx2`, which runs after
+        // AVX2 (hence AVX) was detected; loads and stores are unaligned
+        // accesses to whole `[f32; 8]` arrays.
+        unsafe {
+            let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(rows[i].as_ptr()));
+            let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+            let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+            let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+            let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+            let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            let o = [
+                _mm256_permute2f128_ps::<0x20>(u0, u4),
+                _mm256_permute2f128_ps::<0x20>(u1, u5),
+                _mm256_permute2f128_ps::<0x20>(u2, u6),
+                _mm256_permute2f128_ps::<0x20>(u3, u7),
+                _mm256_permute2f128_ps::<0x31>(u0, u4),
+                _mm256_permute2f128_ps::<0x31>(u1, u5),
+                _mm256_permute2f128_ps::<0x31>(u2, u6),
+                _mm256_permute2f128_ps::<0x31>(u3, u7),
+            ];
+            let mut out = [[0f32; 8]; 8];
+            for (dst, v) in out.iter_mut().zip(o.iter()) {
+                _mm256_storeu_ps(dst.as_mut_ptr(), *v);
+            }
+            out
+        }
+    }
+}
+
+/// Copies an 8-row block (row-major, `cols` wide, rows past `nr` ignored)
+/// into lanes: `lanes[x][l] = block[l * cols + x]`.
+#[inline(always)]
+fn rows_to_lanes<T: Transpose>(block: &[f32], cols: usize, nr: usize, lanes: &mut [[f32; L]]) {
+    let full = cols / 8 * 8;
+    let mut x0 = 0;
+    while x0 < full {
+        let mut tile = [[0f32; 8]; 8];
+        for (l, t) in tile.iter_mut().enumerate().take(nr) {
+            t.copy_from_slice(&block[l * cols + x0..l * cols + x0 + 8]);
+        }
+        let tr = T::tr8(&tile);
+        lanes[x0..x0 + 8].copy_from_slice(&tr);
+        x0 += 8;
+    }
+    for x in full..cols {
+        for l in 0..L {
+            lanes[x][l] = if l < nr { block[l * cols + x] } else { 0.0 };
+        }
+    }
+}
+
+/// Inverse of [`rows_to_lanes`] for the first `nr` lanes, each lane going to
+/// the destination row that `dst_row(l)` names.
+#[inline(always)]
+fn lanes_to_rows<T: Transpose, F: FnMut(usize) -> usize>(
+    lanes: &[[f32; L]],
+    cols: usize,
+    nr: usize,
+    out: &mut [f32],
+    mut dst_row: F,
+) {
+    let starts: [usize; L] = std::array::from_fn(|l| if l < nr { dst_row(l) * cols } else { 0 });
+    let full = cols / 8 * 8;
+    let mut x0 = 0;
+    while x0 < full {
+        let tile: &[[f32; 8]; 8] = lanes[x0..x0 + 8].try_into().expect("8 lanes");
+        let tr = T::tr8(tile);
+        for l in 0..nr {
+            out[starts[l] + x0..starts[l] + x0 + 8].copy_from_slice(&tr[l]);
+        }
+        x0 += 8;
+    }
+    for x in full..cols {
+        for l in 0..nr {
+            out[starts[l] + x] = lanes[x][l];
+        }
+    }
+}
+
 /// Blur (two Jarosz passes) and decimate to 64×64, pulling luma rows from
 /// `src`.
 pub(crate) fn blur_decimate<R: Rows>(
@@ -190,7 +323,7 @@ pub(crate) fn blur_decimate<R: Rows>(
             return unsafe { blur_decimate_avx2(rows, cols, src, s) };
         }
     }
-    blur_decimate_impl(rows, cols, src, s)
+    blur_decimate_impl::<R, ScalarTranspose>(rows, cols, src, s)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -201,11 +334,34 @@ unsafe fn blur_decimate_avx2<R: Rows>(
     src: &R,
     s: &mut StreamScratch,
 ) -> [[f32; 64]; 64] {
-    blur_decimate_impl(rows, cols, src, s)
+    blur_decimate_impl::<R, AvxTranspose>(rows, cols, src, s)
+}
+
+/// Produces rows `r0..r0+nr` of the first row pass into the ring.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn produce_block<R: Rows, T: Transpose>(
+    src: &R,
+    r0: usize,
+    nr: usize,
+    cols: usize,
+    win_h: usize,
+    block: &mut [f32],
+    t_in: &mut [[f32; L]],
+    t_out: &mut [[f32; L]],
+    ring: &mut [f32],
+    cap: usize,
+) {
+    for l in 0..nr {
+        src.fill(r0 + l, &mut block[l * cols..(l + 1) * cols]);
+    }
+    rows_to_lanes::<T>(block, cols, nr, t_in);
+    box_lanes::<L>(t_in, t_out, win_h);
+    lanes_to_rows::<T, _>(t_out, cols, nr, ring, |l| (r0 + l) % cap);
 }
 
 #[inline(always)]
-fn blur_decimate_impl<R: Rows>(
+fn blur_decimate_impl<R: Rows, T: Transpose>(
     rows: usize,
     cols: usize,
     src: &R,
@@ -219,126 +375,134 @@ fn blur_decimate_impl<R: Rows>(
         keep_cols[k] = decimation_index(k, cols);
         keep_rows[k] = decimation_index(k, rows);
     }
-    let StreamScratch { pass1, row, t_in, t_out, col_sum, kept } = s;
-    pass1.clear();
-    pass1.resize(rows * cols, 0.0);
-    row.clear();
-    row.resize(cols, 0.0);
-    t_in.clear();
-    t_in.resize(cols, [0.0; L]);
-    t_out.clear();
-    t_out.resize(cols, [0.0; L]);
-
-    // Pass 1 (rows): luma rows, eight at a time as lanes, box-filtered
-    // along the row, stored row-major.
-    let mut r0 = 0;
-    while r0 < rows {
-        let nr = L.min(rows - r0);
-        for l in 0..L {
-            if l < nr {
-                src.fill(r0 + l, row);
-                for (t, v) in t_in.iter_mut().zip(row.iter()) {
-                    t[l] = *v;
-                }
-            } else {
-                for t in t_in.iter_mut() {
-                    t[l] = 0.0;
-                }
-            }
-        }
-        box_lanes::<L>(t_in, t_out, win_h);
-        for l in 0..nr {
-            let dst = &mut pass1[(r0 + l) * cols..(r0 + l + 1) * cols];
-            for (d, t) in dst.iter_mut().zip(t_out.iter()) {
-                *d = t[l];
-            }
-        }
-        r0 += nr;
-    }
-
-    // Pass 2 (columns) feeding pass 3 (rows, kept columns only): each
-    // output row of the column filter goes into a lane of `t_in`; every
-    // eight rows, the row filter runs and keeps 64 columns.
-    kept.clear();
-    kept.resize(rows, [0.0; 64]);
+    // The column filter reads rows li..=ri with ri - li <= win_v, and rows
+    // are produced eight at a time: this many ring rows are enough.
+    let cap = win_v + 2 * L;
+    let StreamScratch {
+        ring,
+        block,
+        stage,
+        t_in,
+        t_out,
+        staged,
+        col_sum,
+        kept,
+    } = s;
+    ensure_len(ring, cap * cols, 0.0);
+    ensure_len(block, L * cols, 0.0);
+    ensure_len(stage, L * cols, 0.0);
+    ensure_len(t_in, cols, [0.0; L]);
+    ensure_len(t_out, cols, [0.0; L]);
+    ensure_len(staged, cols, [0.0; L]);
+    ensure_len(kept, rows, [0.0; 64]);
     col_sum.clear();
     col_sum.resize(cols, 0.0);
-    let mut lane_out = [[0f32; L]; 64];
-    let mut block_start = 0usize;
-    let mut flush = |t_in: &mut Vec<[f32; L]>, n_in_block: usize, block_start: usize, kept: &mut Vec<[f32; 64]>| {
-        for t in t_in.iter_mut() {
-            for v in t[n_in_block..].iter_mut() {
-                *v = 0.0;
-            }
-        }
-        box_lanes_kept::<L>(t_in, win_h, &keep_cols, &mut lane_out);
-        for l in 0..n_in_block {
-            let dst = &mut kept[block_start + l];
-            for k in 0..64 {
-                dst[k] = lane_out[k][l];
-            }
-        }
-    };
-    {
-        let [p1, p2, p3, p4] = phases(rows, win_v);
-        let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
-        let mut count: i32 = 0;
-        let mut emit_row = |oi: usize, sum: &[f32], count: i32, t_in: &mut Vec<[f32; L]>, kept: &mut Vec<[f32; 64]>| {
-            let c = count as f32;
-            let l = oi - block_start;
-            for (t, s) in t_in.iter_mut().zip(sum.iter()) {
-                t[l] = *s / c;
-            }
-            if l + 1 == L || oi + 1 == rows {
-                flush(t_in, l + 1, block_start, kept);
-                block_start = oi + 1;
+    let (block, stage, t_in, t_out, staged) = (
+        &mut block[..L * cols],
+        &mut stage[..L * cols],
+        &mut t_in[..cols],
+        &mut t_out[..cols],
+        &mut staged[..cols],
+    );
+
+    let mut produced = 0usize;
+    macro_rules! need_row {
+        ($r:expr) => {
+            while produced <= $r {
+                let nr = L.min(rows - produced);
+                produce_block::<R, T>(
+                    src, produced, nr, cols, win_h, block, t_in, t_out, ring, cap,
+                );
+                produced += nr;
             }
         };
-        for _ in 0..p1 {
-            let add = &pass1[ri * cols..(ri + 1) * cols];
-            for (s, a) in col_sum.iter_mut().zip(add) {
-                *s += *a;
+    }
+    let ring_row = |ring: &[f32], r: usize| -> std::ops::Range<usize> {
+        let slot = r % cap;
+        let _ = ring;
+        slot * cols..(slot + 1) * cols
+    };
+
+    // Column pass over the ring feeding the second row pass: each output row
+    // of the column filter becomes a lane of `staged`; every eight rows the
+    // row filter runs and keeps the 64 decimated columns.
+    let mut lane_out = [[0f32; L]; 64];
+    let mut block_start = 0usize;
+    macro_rules! emit_row {
+        ($oi:expr, $count:expr) => {{
+            let oi = $oi;
+            let c = $count as f32;
+            let l = oi - block_start;
+            for (t, s) in stage[l * cols..(l + 1) * cols]
+                .iter_mut()
+                .zip(col_sum.iter())
+            {
+                *t = *s / c;
             }
-            count += 1;
-            ri += 1;
-        }
-        for _ in 0..p2 {
-            let add = &pass1[ri * cols..(ri + 1) * cols];
-            for (s, a) in col_sum.iter_mut().zip(add) {
-                *s += *a;
+            if l + 1 == L || oi + 1 == rows {
+                let n = l + 1;
+                rows_to_lanes::<T>(stage, cols, n, staged);
+                box_lanes_kept::<L>(staged, win_h, &keep_cols, &mut lane_out);
+                for ll in 0..n {
+                    let dst = &mut kept[block_start + ll];
+                    for k in 0..64 {
+                        dst[k] = lane_out[k][ll];
+                    }
+                }
+                block_start = oi + 1;
             }
-            count += 1;
-            emit_row(oi, col_sum, count, t_in, kept);
-            ri += 1;
-            oi += 1;
+        }};
+    }
+    let [p1, p2, p3, p4] = phases(rows, win_v);
+    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
+    let mut count: i32 = 0;
+    for _ in 0..p1 {
+        need_row!(ri);
+        let add = &ring[ring_row(ring, ri)];
+        for (s, a) in col_sum.iter_mut().zip(add) {
+            *s += *a;
         }
-        for _ in 0..p3 {
-            let add = &pass1[ri * cols..(ri + 1) * cols];
-            let sub = &pass1[li * cols..(li + 1) * cols];
-            for ((s, a), b) in col_sum.iter_mut().zip(add).zip(sub) {
-                *s += *a;
-                *s -= *b;
-            }
-            emit_row(oi, col_sum, count, t_in, kept);
-            li += 1;
-            ri += 1;
-            oi += 1;
+        count += 1;
+        ri += 1;
+    }
+    for _ in 0..p2 {
+        need_row!(ri);
+        let add = &ring[ring_row(ring, ri)];
+        for (s, a) in col_sum.iter_mut().zip(add) {
+            *s += *a;
         }
-        for _ in 0..p4 {
-            let sub = &pass1[li * cols..(li + 1) * cols];
-            for (s, b) in col_sum.iter_mut().zip(sub) {
-                *s -= *b;
-            }
-            count -= 1;
-            emit_row(oi, col_sum, count, t_in, kept);
-            li += 1;
-            oi += 1;
+        count += 1;
+        emit_row!(oi, count);
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..p3 {
+        need_row!(ri);
+        let add = &ring[ring_row(ring, ri)];
+        let sub = &ring[ring_row(ring, li)];
+        for ((s, a), b) in col_sum.iter_mut().zip(add).zip(sub) {
+            *s += *a;
+            *s -= *b;
         }
+        emit_row!(oi, count);
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..p4 {
+        let sub = &ring[ring_row(ring, li)];
+        for (s, b) in col_sum.iter_mut().zip(sub) {
+            *s -= *b;
+        }
+        count -= 1;
+        emit_row!(oi, count);
+        li += 1;
+        oi += 1;
     }
 
-    // Pass 4 (columns) on the 64 kept columns, kept rows only.
+    // Last column pass on the 64 kept columns, kept rows only.
     let mut out = [[0f32; 64]; 64];
-    box_lanes_kept::<64>(kept, win_v, &keep_rows, &mut out);
+    box_lanes_kept::<64>(&kept[..rows], win_v, &keep_rows, &mut out);
     out
 }
 
@@ -353,9 +517,15 @@ mod tests {
         let mut s = StreamScratch::default();
         let src = crate::LumaRows { luma, cols };
         let got = blur_decimate(rows, cols, &src, &mut s);
+        let portable = blur_decimate_impl::<_, ScalarTranspose>(rows, cols, &src, &mut s);
+        assert_eq!(got, portable, "portable and dispatched kernels differ");
         for i in 0..64 {
             for j in 0..64 {
-                assert_eq!(got[i][j].to_bits(), want[i][j].to_bits(), "{rows}x{cols} at {i},{j}");
+                assert_eq!(
+                    got[i][j].to_bits(),
+                    want[i][j].to_bits(),
+                    "{rows}x{cols} at {i},{j}"
+                );
             }
         }
     }
@@ -378,8 +548,17 @@ mod tests {
 
     #[test]
     fn large_and_odd_sizes_match_the_reference() {
-        for &(rows, cols) in &[(1004, 1600), (5, 1000), (1000, 5), (64, 64), (65, 127), (777, 333)] {
-            let luma: Vec<f32> = (0..rows * cols).map(|i| ((i * 2654435761usize) % 251) as f32 * 1.013).collect();
+        for &(rows, cols) in &[
+            (1004, 1600),
+            (5, 1000),
+            (1000, 5),
+            (64, 64),
+            (65, 127),
+            (777, 333),
+        ] {
+            let luma: Vec<f32> = (0..rows * cols)
+                .map(|i| ((i * 2654435761usize) % 251) as f32 * 1.013)
+                .collect();
             check(rows, cols, &luma);
         }
     }

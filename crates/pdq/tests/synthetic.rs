@@ -35,6 +35,18 @@ fn pattern(name: &str, w: usize, h: usize) -> Option<Vec<u8>> {
                 *b = s as u8;
             }
         }
+        // R = ((x/8) ^ (y/8)) * 37, G = x*y, B = x ^ y, each kept to its
+        // low 8 bits.
+        "blocks" => {
+            for y in 0..h {
+                for x in 0..w {
+                    let i = (y * w + x) * 3;
+                    px[i] = (((x / 8) ^ (y / 8)) * 37) as u8;
+                    px[i + 1] = (x * y) as u8;
+                    px[i + 2] = (x ^ y) as u8;
+                }
+            }
+        }
         _ => return None,
     }
     Some(px)

@@ -23,6 +23,17 @@ pub(crate) struct HuffTable {
 }
 
 impl HuffTable {
+    /// A table with no codes (every lookup is a bad code).
+    pub(crate) fn empty() -> Self {
+        HuffTable {
+            fast: Box::new([0u16; 1 << FAST_BITS]),
+            maxcode: [-1; 18],
+            valoffset: [0; 18],
+            values: Vec::new(),
+            max_symbol: 0,
+        }
+    }
+
     /// Builds a table from the 16 code-length counts and the symbol values
     /// of a DHT segment.
     pub(crate) fn new(counts: &[u8; 16], values: &[u8]) -> Result<Self, MediaError> {
@@ -83,6 +94,8 @@ pub(crate) struct BitReader<'a> {
     pub(crate) marker_hit: bool,
     /// The data ended before a marker.
     pub(crate) eof: bool,
+    /// Zero bits appended after a marker (or the end of data).
+    pad_bits: u64,
 }
 
 #[inline(always)]
@@ -100,6 +113,7 @@ impl<'a> BitReader<'a> {
             nbits: 0,
             marker_hit: false,
             eof: false,
+            pad_bits: 0,
         }
     }
 
@@ -131,12 +145,14 @@ impl<'a> BitReader<'a> {
     fn refill_slow(&mut self) {
         while self.nbits <= 56 {
             let byte = if self.marker_hit {
+                self.pad_bits += 8;
                 0
             } else {
                 match self.data.get(self.pos) {
                     None => {
                         self.eof = true;
                         self.marker_hit = true;
+                        self.pad_bits += 8;
                         0
                     }
                     Some(&0xFF) => {
@@ -150,6 +166,7 @@ impl<'a> BitReader<'a> {
                                 self.eof = true;
                                 self.marker_hit = true;
                                 self.pos = self.data.len();
+                                self.pad_bits += 8;
                                 0
                             }
                             Some(0) => {
@@ -159,6 +176,7 @@ impl<'a> BitReader<'a> {
                             Some(_) => {
                                 self.pos = j - 1;
                                 self.marker_hit = true;
+                                self.pad_bits += 8;
                                 0
                             }
                         }
@@ -254,7 +272,15 @@ impl<'a> BitReader<'a> {
     pub(crate) fn discard(&mut self) -> usize {
         self.buf = 0;
         self.nbits = 0;
+        self.pad_bits = 0;
         self.pos
+    }
+
+    /// True once decoding has used bits past the end of the data (the
+    /// zero bits supplied after a marker).
+    #[inline]
+    pub(crate) fn consumed_padding(&self) -> bool {
+        (self.nbits as u64) < self.pad_bits
     }
 
     /// Handles a restart: drops buffered bits, consumes an RSTn marker if

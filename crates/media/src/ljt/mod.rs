@@ -1,0 +1,867 @@
+//! A JPEG decoder whose output matches libjpeg-turbo's default
+//! decompression (as Pillow runs it) sample for sample: the accurate
+//! integer IDCT, "fancy" triangle-filter chroma upsampling, and the 16-bit
+//! fixed-point YCbCr → RGB tables.
+//!
+//! Supported: baseline/extended sequential (SOF0, SOF1) and progressive
+//! (SOF2) Huffman-coded JPEGs of 8-bit precision with one (grey) or three
+//! (YCbCr, or RGB per an Adobe marker or component ids) components, any
+//! integral sampling factors from 1 to 4, restart intervals. Arithmetic
+//! coding, 12-bit, lossless, hierarchical and 4-component (CMYK/YCCK)
+//! files are refused as [`MediaError::Unsupported`].
+//!
+//! The decoder never panics on malformed input, checks the declared size
+//! against the caller's limits before allocating, and reports a file that
+//! ends before its end-of-image marker as [`MediaError::Truncated`].
+//!
+//! Not replicated: libjpeg's block smoothing of progressive images whose
+//! scans stop before every coefficient is complete (only files with an
+//! unfinished progression are affected), and its recovery heuristics for
+//! corrupt restart markers.
+
+// Wired up by the JPEG front end; unused until then.
+#![allow(dead_code)]
+
+mod color;
+mod huff;
+mod idct;
+
+use crate::MediaError;
+use color::{Method, Plane, Scratch, YccTables};
+use huff::{BitReader, HuffTable};
+
+/// Natural (row-major) position of the k-th coefficient in zig-zag order,
+/// with 16 extra entries so that a corrupt run length past the end of a
+/// block lands on the last coefficient, as in libjpeg.
+const NATURAL: [usize; 80] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
+    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
+    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63, //
+    63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+];
+
+/// A decoded image: interleaved RGB, or grey when `grey` is set.
+pub(crate) struct Image {
+    pub pixels: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub grey: bool,
+}
+
+/// Decodes a JPEG to 8-bit RGB (three components) or grey (one).
+///
+/// Returns `(pixels, width, height, grey)`. The declared size is checked
+/// against `max_side` and `max_pixels` before anything is allocated.
+pub(crate) fn decode(
+    bytes: &[u8],
+    max_side: u32,
+    max_pixels: u64,
+) -> Result<(Vec<u8>, u32, u32, bool), MediaError> {
+    let img = Decoder::new(bytes, max_side, max_pixels).run()?;
+    Ok((img.pixels, img.width, img.height, img.grey))
+}
+
+fn corrupt(why: &str) -> MediaError {
+    MediaError::Corrupt(why.to_string())
+}
+
+fn truncated(why: &str) -> MediaError {
+    MediaError::Truncated(why.to_string())
+}
+
+fn unsupported(why: &str) -> MediaError {
+    MediaError::Unsupported(why.to_string())
+}
+
+struct Component {
+    id: u8,
+    h: usize,
+    v: usize,
+    tq: usize,
+    /// Blocks across and down the allocated plane (whole MCUs).
+    bw: usize,
+    bh: usize,
+    /// Samples across and down that carry image data.
+    dw: usize,
+    dh: usize,
+    /// Dequantisation table latched at the component's first scan, natural
+    /// order, as libjpeg's 16-bit multipliers.
+    q: Option<[i32; 64]>,
+    /// Samples, `bw * 8` a row (sequential: filled scan by scan).
+    plane: Vec<u8>,
+    /// Coefficients, natural order, block after block (progressive only).
+    coefs: Vec<i16>,
+}
+
+struct Frame {
+    width: usize,
+    height: usize,
+    progressive: bool,
+    comps: Vec<Component>,
+    hmax: usize,
+    vmax: usize,
+    mcux: usize,
+    mcuy: usize,
+}
+
+struct ScanComp {
+    /// Index into `Frame::comps`.
+    ci: usize,
+    dc: usize,
+    ac: usize,
+}
+
+struct Scan {
+    comps: Vec<ScanComp>,
+    ss: usize,
+    se: usize,
+    ah: u32,
+    al: u32,
+}
+
+struct Decoder<'a> {
+    bytes: &'a [u8],
+    max_side: u32,
+    max_pixels: u64,
+    qt: [Option<[u16; 64]>; 4],
+    dc_tables: [Option<HuffTable>; 4],
+    ac_tables: [Option<HuffTable>; 4],
+    restart_interval: usize,
+    jfif: bool,
+    adobe: Option<u8>,
+    frame: Option<Frame>,
+    scans: usize,
+}
+
+/// Finds the next marker at or after `pos`, skipping junk and fill bytes.
+/// Returns the marker code and the offset just past it.
+fn next_marker(bytes: &[u8], mut pos: usize) -> Option<(u8, usize)> {
+    while pos + 1 < bytes.len() {
+        if bytes[pos] == 0xFF {
+            let m = bytes[pos + 1];
+            if m != 0 && m != 0xFF {
+                return Some((m, pos + 2));
+            }
+        }
+        pos += 1;
+    }
+    None
+}
+
+fn be16(b: &[u8], at: usize) -> Option<usize> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]) as usize)
+}
+
+impl<'a> Decoder<'a> {
+    fn new(bytes: &'a [u8], max_side: u32, max_pixels: u64) -> Self {
+        Decoder {
+            bytes,
+            max_side,
+            max_pixels,
+            qt: [None; 4],
+            dc_tables: [None, None, None, None],
+            ac_tables: [None, None, None, None],
+            restart_interval: 0,
+            jfif: false,
+            adobe: None,
+            frame: None,
+            scans: 0,
+        }
+    }
+
+    fn run(mut self) -> Result<Image, MediaError> {
+        let bytes = self.bytes;
+        if !bytes.starts_with(&[0xFF, 0xD8]) {
+            return Err(MediaError::NotAnImage);
+        }
+        let mut pos = 2;
+        loop {
+            let (m, after) = next_marker(bytes, pos)
+                .ok_or_else(|| truncated("the file ends before the JPEG end-of-image marker"))?;
+            pos = after;
+            match m {
+                0xD9 => break,
+                0xD8 => return Err(corrupt("second start-of-image marker")),
+                0xD0..=0xD7 | 0x01 => continue,
+                _ => {}
+            }
+            let len = be16(bytes, pos).ok_or_else(|| truncated("the file ends inside a marker"))?;
+            if len < 2 {
+                return Err(corrupt("bad marker length"));
+            }
+            let seg = bytes
+                .get(pos + 2..pos + len)
+                .ok_or_else(|| truncated("the file ends inside a marker segment"))?;
+            pos += len;
+            match m {
+                0xC0 | 0xC1 | 0xC2 => self.frame_header(seg, m == 0xC2)?,
+                0xC3 | 0xC5..=0xC7 | 0xCB | 0xCD..=0xCF => {
+                    return Err(unsupported("lossless or hierarchical JPEG"))
+                }
+                0xC9 | 0xCA => return Err(unsupported("arithmetic-coded JPEG")),
+                0xC4 => self.huffman_tables(seg)?,
+                0xCC => return Err(unsupported("arithmetic-coded JPEG")),
+                0xDB => self.quant_tables(seg)?,
+                0xDD => {
+                    self.restart_interval =
+                        be16(seg, 0).ok_or_else(|| corrupt("bad restart interval"))?;
+                }
+                0xDA => {
+                    let scan = self.scan_header(seg)?;
+                    pos = self.decode_scan(&scan, pos)?;
+                    self.scans += 1;
+                }
+                0xE0 if self.scans == 0 => {
+                    if seg.len() >= 14 && seg.starts_with(b"JFIF\0") {
+                        self.jfif = true;
+                    }
+                }
+                0xEE if self.scans == 0 => {
+                    if seg.len() >= 12 && seg.starts_with(b"Adobe") {
+                        self.adobe = Some(seg[11]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.scans == 0 {
+            return Err(corrupt("no image data"));
+        }
+        self.output()
+    }
+
+    fn frame_header(&mut self, seg: &[u8], progressive: bool) -> Result<(), MediaError> {
+        if self.frame.is_some() {
+            return Err(corrupt("more than one frame header"));
+        }
+        if seg.len() < 6 {
+            return Err(corrupt("short frame header"));
+        }
+        if seg[0] != 8 {
+            return Err(unsupported("JPEG sample precision other than 8 bits"));
+        }
+        let height = u16::from_be_bytes([seg[1], seg[2]]) as usize;
+        let width = u16::from_be_bytes([seg[3], seg[4]]) as usize;
+        let n = seg[5] as usize;
+        if height == 0 {
+            return Err(unsupported("JPEG height defined by a DNL marker"));
+        }
+        if width == 0 {
+            return Err(corrupt("image width is zero"));
+        }
+        match n {
+            1 | 3 => {}
+            4 => return Err(unsupported("4-component (CMYK/YCCK) JPEG")),
+            _ => return Err(unsupported("JPEG with an unusual number of components")),
+        }
+        if seg.len() < 6 + 3 * n {
+            return Err(corrupt("short frame header"));
+        }
+        let (w32, h32) = (width as u32, height as u32);
+        if w32 > self.max_side || h32 > self.max_side || w32 as u64 * h32 as u64 > self.max_pixels
+        {
+            return Err(MediaError::TooLarge {
+                width: w32,
+                height: h32,
+                max_pixels: self.max_pixels,
+                max_side: self.max_side,
+            });
+        }
+        let mut comps = Vec::with_capacity(n);
+        for i in 0..n {
+            let c = &seg[6 + 3 * i..9 + 3 * i];
+            let (h, v, tq) = ((c[1] >> 4) as usize, (c[1] & 15) as usize, c[2] as usize);
+            if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
+                return Err(corrupt("bad sampling factors"));
+            }
+            if tq > 3 {
+                return Err(corrupt("bad quantisation table number"));
+            }
+            if comps.iter().any(|x: &Component| x.id == c[0]) {
+                return Err(corrupt("duplicate component id"));
+            }
+            comps.push(Component {
+                id: c[0],
+                h,
+                v,
+                tq,
+                bw: 0,
+                bh: 0,
+                dw: 0,
+                dh: 0,
+                q: None,
+                plane: Vec::new(),
+                coefs: Vec::new(),
+            });
+        }
+        let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
+        let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
+        if comps.iter().any(|c| hmax % c.h != 0 || vmax % c.v != 0) {
+            return Err(unsupported("fractional chroma sampling"));
+        }
+        let mcux = width.div_ceil(8 * hmax);
+        let mcuy = height.div_ceil(8 * vmax);
+        for c in &mut comps {
+            c.dw = (width * c.h).div_ceil(hmax);
+            c.dh = (height * c.v).div_ceil(vmax);
+            c.bw = mcux * c.h;
+            c.bh = mcuy * c.v;
+            if progressive {
+                c.coefs = vec![0i16; c.bw * c.bh * 64];
+            } else {
+                // An uncoded block decodes to mid-grey, as libjpeg's zeroed
+                // coefficients do.
+                c.plane = vec![128u8; c.bw * c.bh * 64];
+            }
+        }
+        self.frame = Some(Frame {
+            width,
+            height,
+            progressive,
+            comps,
+            hmax,
+            vmax,
+            mcux,
+            mcuy,
+        });
+        Ok(())
+    }
+
+    fn huffman_tables(&mut self, mut seg: &[u8]) -> Result<(), MediaError> {
+        while !seg.is_empty() {
+            if seg.len() < 17 {
+                return Err(corrupt("short Huffman table"));
+            }
+            let (tc, th) = (seg[0] >> 4, (seg[0] & 15) as usize);
+            if tc > 1 || th > 3 {
+                return Err(corrupt("bad Huffman table number"));
+            }
+            let mut counts = [0u8; 16];
+            counts.copy_from_slice(&seg[1..17]);
+            let total: usize = counts.iter().map(|&c| c as usize).sum();
+            let values = seg
+                .get(17..17 + total)
+                .ok_or_else(|| corrupt("short Huffman table"))?;
+            let t = HuffTable::new(&counts, values)?;
+            if tc == 0 {
+                self.dc_tables[th] = Some(t);
+            } else {
+                self.ac_tables[th] = Some(t);
+            }
+            seg = &seg[17 + total..];
+        }
+        Ok(())
+    }
+
+    fn quant_tables(&mut self, mut seg: &[u8]) -> Result<(), MediaError> {
+        while !seg.is_empty() {
+            let (pq, tq) = (seg[0] >> 4, (seg[0] & 15) as usize);
+            if pq > 1 || tq > 3 {
+                return Err(corrupt("bad quantisation table"));
+            }
+            let size = if pq == 0 { 64 } else { 128 };
+            let data = seg
+                .get(1..1 + size)
+                .ok_or_else(|| corrupt("short quantisation table"))?;
+            let mut t = [0u16; 64];
+            for k in 0..64 {
+                t[NATURAL[k]] = if pq == 0 {
+                    data[k] as u16
+                } else {
+                    u16::from_be_bytes([data[2 * k], data[2 * k + 1]])
+                };
+            }
+            self.qt[tq] = Some(t);
+            seg = &seg[1 + size..];
+        }
+        Ok(())
+    }
+
+    fn scan_header(&mut self, seg: &[u8]) -> Result<Scan, MediaError> {
+        let frame = self
+            .frame
+            .as_mut()
+            .ok_or_else(|| corrupt("scan before frame header"))?;
+        let n = *seg.first().ok_or_else(|| corrupt("short scan header"))? as usize;
+        if n == 0 || n > 4 || seg.len() < 4 + 2 * n {
+            return Err(corrupt("bad scan header"));
+        }
+        let mut comps: Vec<ScanComp> = Vec::with_capacity(n);
+        for i in 0..n {
+            let (id, tables) = (seg[1 + 2 * i], seg[2 + 2 * i]);
+            let ci = frame
+                .comps
+                .iter()
+                .position(|c| c.id == id)
+                .ok_or_else(|| corrupt("scan names an unknown component"))?;
+            if comps.iter().any(|c| c.ci == ci) {
+                return Err(corrupt("scan names a component twice"));
+            }
+            let (dc, ac) = ((tables >> 4) as usize, (tables & 15) as usize);
+            if dc > 3 || ac > 3 {
+                return Err(corrupt("bad Huffman table number"));
+            }
+            comps.push(ScanComp { ci, dc, ac });
+        }
+        let p = 1 + 2 * n;
+        let (ss, se, ah, al) = (
+            seg[p] as usize,
+            seg[p + 1] as usize,
+            (seg[p + 2] >> 4) as u32,
+            (seg[p + 2] & 15) as u32,
+        );
+        let scan = Scan {
+            comps,
+            ss,
+            se,
+            ah,
+            al,
+        };
+        let blocks_in_mcu: usize = scan
+            .comps
+            .iter()
+            .map(|c| frame.comps[c.ci].h * frame.comps[c.ci].v)
+            .sum();
+        if scan.comps.len() > 1 && blocks_in_mcu > 10 {
+            return Err(corrupt("too many blocks in an MCU"));
+        }
+        let (need_dc, need_ac) = if frame.progressive {
+            if ss == 0 {
+                if se != 0 {
+                    return Err(corrupt("bad progression"));
+                }
+            } else if se < ss || se > 63 || scan.comps.len() != 1 {
+                return Err(corrupt("bad progression"));
+            }
+            if ah > 13 || al > 13 || (ah != 0 && al + 1 != ah) {
+                return Err(corrupt("bad progression"));
+            }
+            (ss == 0 && ah == 0, ss != 0)
+        } else {
+            (true, true)
+        };
+        for c in &scan.comps {
+            if need_dc {
+                match &self.dc_tables[c.dc] {
+                    None => return Err(corrupt("missing Huffman table")),
+                    Some(t) if t.max_symbol > 15 => return Err(corrupt("bad Huffman table")),
+                    Some(_) => {}
+                }
+            }
+            if need_ac && self.ac_tables[c.ac].is_none() {
+                return Err(corrupt("missing Huffman table"));
+            }
+            // Latch the quantisation table at the component's first scan.
+            let comp = &mut frame.comps[c.ci];
+            if comp.q.is_none() {
+                let t = self.qt[comp.tq].ok_or_else(|| corrupt("missing quantisation table"))?;
+                let mut q = [0i32; 64];
+                for (d, &s) in q.iter_mut().zip(&t) {
+                    // libjpeg-turbo keeps the multipliers as 16-bit shorts.
+                    *d = s as i16 as i32;
+                }
+                comp.q = Some(q);
+            }
+        }
+        Ok(scan)
+    }
+
+    /// Decodes one scan starting at `pos`; returns where marker parsing
+    /// resumes.
+    fn decode_scan(&mut self, scan: &Scan, pos: usize) -> Result<usize, MediaError> {
+        let frame = self
+            .frame
+            .as_mut()
+            .ok_or_else(|| corrupt("scan before frame header"))?;
+        let mut reader = BitReader::new(self.bytes, pos);
+        let ri = self.restart_interval;
+        let empty = HuffTable::empty();
+        let dc: Vec<&HuffTable> = scan
+            .comps
+            .iter()
+            .map(|c| self.dc_tables[c.dc].as_ref().unwrap_or(&empty))
+            .collect();
+        let ac: Vec<&HuffTable> = scan
+            .comps
+            .iter()
+            .map(|c| self.ac_tables[c.ac].as_ref().unwrap_or(&empty))
+            .collect();
+        if !frame.progressive {
+            let mut st = Sequential {
+                dc,
+                ac,
+                pred: vec![0; scan.comps.len()],
+            };
+            walk_scan(frame, scan, &mut reader, ri, &mut st);
+        } else if scan.ss == 0 {
+            let mut st = DcScan {
+                dc,
+                pred: vec![0; scan.comps.len()],
+                ah: scan.ah,
+                al: scan.al,
+            };
+            walk_scan(frame, scan, &mut reader, ri, &mut st);
+        } else {
+            let mut st = AcScan {
+                ac: ac[0],
+                ss: scan.ss,
+                se: scan.se,
+                ah: scan.ah,
+                al: scan.al,
+                eobrun: 0,
+            };
+            walk_scan(frame, scan, &mut reader, ri, &mut st);
+        }
+        if reader.eof {
+            return Err(truncated("the file ends inside the image data"));
+        }
+        Ok(reader.discard())
+    }
+
+    fn output(mut self) -> Result<Image, MediaError> {
+        let frame = self
+            .frame
+            .as_mut()
+            .ok_or_else(|| corrupt("no frame header"))?;
+        if frame.progressive {
+            for c in &mut frame.comps {
+                let q = c.q.unwrap_or([0; 64]);
+                let stride = c.bw * 8;
+                let mut plane = vec![0u8; c.bw * c.bh * 64];
+                for (b, blk) in c.coefs.chunks_exact(64).enumerate() {
+                    let (row, col) = (b / c.bw, b % c.bw);
+                    let mut a = [0i16; 64];
+                    a.copy_from_slice(blk);
+                    idct::idct_block(&a, &q, &mut plane, row * 8 * stride + col * 8, stride);
+                }
+                c.plane = plane;
+                c.coefs = Vec::new();
+            }
+        }
+        let (w, h) = (frame.width, frame.height);
+        if frame.comps.len() == 1 {
+            let c = &frame.comps[0];
+            let stride = c.bw * 8;
+            let mut out = vec![0u8; w * h];
+            for (y, o) in out.chunks_exact_mut(w).enumerate() {
+                o.copy_from_slice(&c.plane[y * stride..y * stride + w]);
+            }
+            return Ok(Image {
+                pixels: out,
+                width: w as u32,
+                height: h as u32,
+                grey: true,
+            });
+        }
+        let rgb = if self.jfif {
+            false
+        } else if let Some(t) = self.adobe {
+            t == 0
+        } else {
+            let ids: Vec<u8> = frame.comps.iter().map(|c| c.id).collect();
+            ids == [82, 71, 66]
+        };
+        let planes: Vec<(Plane, Method)> = frame
+            .comps
+            .iter()
+            .map(|c| {
+                let m = Method::choose(frame.hmax / c.h, frame.vmax / c.v, c.dw);
+                (
+                    Plane {
+                        data: &c.plane,
+                        stride: c.bw * 8,
+                        dw: c.dw,
+                        dh: c.dh,
+                    },
+                    m,
+                )
+            })
+            .collect();
+        let tables = YccTables::new();
+        let mut out = vec![0u8; w * h * 3];
+        let mut rows = [vec![0u8; w], vec![0u8; w], vec![0u8; w]];
+        let mut scratch = Scratch::default();
+        for (y, o) in out.chunks_exact_mut(w * 3).enumerate() {
+            for (row, (p, m)) in rows.iter_mut().zip(&planes) {
+                color::upsample_row(p, *m, y, row, &mut scratch);
+            }
+            if rgb {
+                color::interleave_row(&rows[0], &rows[1], &rows[2], o);
+            } else {
+                tables.convert_row(&rows[0], &rows[1], &rows[2], o);
+            }
+        }
+        Ok(Image {
+            pixels: out,
+            width: w as u32,
+            height: h as u32,
+            grey: false,
+        })
+    }
+}
+
+/// What a scan does with each block.
+trait ScanKind {
+    /// Decodes block (`row`, `col`) of the scan's `k`-th component.
+    fn block(&mut self, r: &mut BitReader, comp: &mut Component, k: usize, row: usize, col: usize);
+    /// Resets predictions at a restart marker.
+    fn reset(&mut self);
+}
+
+/// Walks the MCUs of a scan, handling restart markers, and stops decoding
+/// (leaving the remaining blocks untouched) once the data runs out, as
+/// libjpeg does.
+fn walk_scan<K: ScanKind>(
+    frame: &mut Frame,
+    scan: &Scan,
+    r: &mut BitReader,
+    restart_interval: usize,
+    kind: &mut K,
+) {
+    let mut insufficient = false;
+    let mut mcu = 0usize;
+    let mut before_mcu = |r: &mut BitReader, kind: &mut K, insufficient: &mut bool| {
+        if restart_interval > 0 && mcu > 0 && mcu % restart_interval == 0 {
+            r.restart();
+            kind.reset();
+            if !r.marker_hit {
+                *insufficient = false;
+            }
+        }
+        mcu += 1;
+        if r.consumed_padding() {
+            *insufficient = true;
+        }
+    };
+    if scan.comps.len() == 1 {
+        let ci = scan.comps[0].ci;
+        let (bx, by) = {
+            let c = &frame.comps[ci];
+            (c.dw.div_ceil(8), c.dh.div_ceil(8))
+        };
+        for row in 0..by {
+            for col in 0..bx {
+                before_mcu(r, kind, &mut insufficient);
+                if insufficient {
+                    continue;
+                }
+                kind.block(r, &mut frame.comps[ci], 0, row, col);
+            }
+        }
+    } else {
+        for my in 0..frame.mcuy {
+            for mx in 0..frame.mcux {
+                before_mcu(r, kind, &mut insufficient);
+                if insufficient {
+                    continue;
+                }
+                for (k, sc) in scan.comps.iter().enumerate() {
+                    let c = &mut frame.comps[sc.ci];
+                    let (h, v) = (c.h, c.v);
+                    for y in 0..v {
+                        for x in 0..h {
+                            kind.block(r, c, k, my * v + y, mx * h + x);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sequential (baseline) scans: decode, then transform straight into the
+/// component plane.
+struct Sequential<'t> {
+    dc: Vec<&'t HuffTable>,
+    ac: Vec<&'t HuffTable>,
+    pred: Vec<i32>,
+}
+
+impl ScanKind for Sequential<'_> {
+    #[inline]
+    fn block(&mut self, r: &mut BitReader, comp: &mut Component, k: usize, row: usize, col: usize) {
+        let mut blk = [0i16; 64];
+        let s = r.decode(self.dc[k]) as u32;
+        let diff = r.receive_extend(s);
+        let pred = &mut self.pred[k];
+        *pred = pred.wrapping_add(diff);
+        blk[0] = *pred as i16;
+        let ac = self.ac[k];
+        let mut i = 1usize;
+        while i < 64 {
+            let rs = r.decode(ac);
+            let (run, size) = ((rs >> 4) as usize, (rs & 15) as u32);
+            if size != 0 {
+                i += run;
+                blk[NATURAL[i]] = r.receive_extend(size) as i16;
+                i += 1;
+            } else if run == 15 {
+                i += 16;
+            } else {
+                break;
+            }
+        }
+        let q = comp.q.as_ref().unwrap_or(&[0; 64]);
+        let stride = comp.bw * 8;
+        idct::idct_block(&blk, q, &mut comp.plane, row * 8 * stride + col * 8, stride);
+    }
+
+    fn reset(&mut self) {
+        self.pred.iter_mut().for_each(|p| *p = 0);
+    }
+}
+
+#[inline]
+fn coef_block<'c>(comp: &'c mut Component, row: usize, col: usize) -> Option<&'c mut [i16]> {
+    let b = row * comp.bw + col;
+    comp.coefs.get_mut(b * 64..b * 64 + 64)
+}
+
+/// Progressive DC scans (first pass or refinement).
+struct DcScan<'t> {
+    dc: Vec<&'t HuffTable>,
+    pred: Vec<i32>,
+    ah: u32,
+    al: u32,
+}
+
+impl ScanKind for DcScan<'_> {
+    fn block(&mut self, r: &mut BitReader, comp: &mut Component, k: usize, row: usize, col: usize) {
+        if self.ah == 0 {
+            let s = r.decode(self.dc[k]) as u32;
+            let diff = r.receive_extend(s);
+            let pred = &mut self.pred[k];
+            *pred = pred.wrapping_add(diff);
+            let v = pred.wrapping_shl(self.al) as i16;
+            if let Some(b) = coef_block(comp, row, col) {
+                b[0] = v;
+            }
+        } else if r.bit() {
+            if let Some(b) = coef_block(comp, row, col) {
+                b[0] |= 1i16.wrapping_shl(self.al);
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.pred.iter_mut().for_each(|p| *p = 0);
+    }
+}
+
+/// Progressive AC scans (one component; first pass or refinement).
+struct AcScan<'t> {
+    ac: &'t HuffTable,
+    ss: usize,
+    se: usize,
+    ah: u32,
+    al: u32,
+    eobrun: u32,
+}
+
+impl ScanKind for AcScan<'_> {
+    fn block(&mut self, r: &mut BitReader, comp: &mut Component, _k: usize, row: usize, col: usize) {
+        let mut dummy = [0i16; 64];
+        let b: &mut [i16] = match coef_block(comp, row, col) {
+            Some(b) => b,
+            None => &mut dummy,
+        };
+        if self.ah == 0 {
+            self.first(r, b);
+        } else {
+            self.refine(r, b);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.eobrun = 0;
+    }
+}
+
+impl AcScan<'_> {
+    fn first(&mut self, r: &mut BitReader, b: &mut [i16]) {
+        if self.eobrun > 0 {
+            self.eobrun -= 1;
+            return;
+        }
+        let mut k = self.ss;
+        while k <= self.se {
+            let rs = r.decode(self.ac);
+            let (run, size) = ((rs >> 4) as u32, (rs & 15) as u32);
+            if size != 0 {
+                k += run as usize;
+                let v = r.receive_extend(size).wrapping_shl(self.al);
+                b[NATURAL[k]] = v as i16;
+            } else if run == 15 {
+                k += 15;
+            } else {
+                self.eobrun = (1u32 << run) - 1;
+                if run > 0 {
+                    self.eobrun += r.bits(run);
+                }
+                break;
+            }
+            k += 1;
+        }
+    }
+
+    fn refine(&mut self, r: &mut BitReader, b: &mut [i16]) {
+        let p1: i16 = 1i16.wrapping_shl(self.al);
+        let m1: i16 = (-1i16).wrapping_shl(self.al);
+        let mut k = self.ss;
+        let refine_one = |r: &mut BitReader, c: &mut i16| {
+            if r.bit() && (*c & p1) == 0 {
+                *c = if *c >= 0 {
+                    c.wrapping_add(p1)
+                } else {
+                    c.wrapping_add(m1)
+                };
+            }
+        };
+        if self.eobrun == 0 {
+            while k <= self.se {
+                let rs = r.decode(self.ac);
+                let (mut run, size) = ((rs >> 4) as i32, (rs & 15) as u32);
+                let mut s = 0i16;
+                if size != 0 {
+                    s = if r.bit() { p1 } else { m1 };
+                } else if run != 15 {
+                    self.eobrun = 1u32 << run;
+                    if run > 0 {
+                        self.eobrun += r.bits(run as u32);
+                    }
+                    break;
+                }
+                // Skip `run` zero coefficients, refining nonzero ones.
+                while k <= self.se {
+                    let c = &mut b[NATURAL[k]];
+                    if *c != 0 {
+                        refine_one(r, c);
+                    } else {
+                        if run == 0 {
+                            break;
+                        }
+                        run -= 1;
+                    }
+                    k += 1;
+                }
+                if s != 0 {
+                    b[NATURAL[k]] = s;
+                }
+                k += 1;
+            }
+        }
+        if self.eobrun > 0 {
+            while k <= self.se {
+                let c = &mut b[NATURAL[k]];
+                if *c != 0 {
+                    refine_one(r, c);
+                }
+                k += 1;
+            }
+            self.eobrun -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
