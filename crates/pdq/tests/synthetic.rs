@@ -3,8 +3,10 @@
 //! reproduce bit for bit.
 use nigehbaan_pdq::{Hash256, Hasher, ImageView, Pipeline};
 
-/// Builds the RGB pixels of a named synthetic pattern, or `None` when the
-/// pattern's formula is not known.
+/// Builds the RGB pixels of a named synthetic pattern.
+///
+/// The CSV's header describes only `const128`/`const0`; the other formulas
+/// were recovered by search and are confirmed by every column of every row.
 fn pattern(name: &str, w: usize, h: usize) -> Option<Vec<u8>> {
     let mut px = vec![0u8; w * h * 3];
     match name {
@@ -120,5 +122,5 @@ fn synthetic_vectors_are_bit_exact() {
         checked += 1;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(checked >= 2, "checked only {checked} rows");
+    assert_eq!(checked, rows().len(), "every row has a known pattern");
 }
