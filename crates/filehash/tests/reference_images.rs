@@ -33,14 +33,22 @@ fn expected() -> Vec<Expected> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            Expected { path: f[0].to_string(), hash: f[9].parse().unwrap(), quality: f[10].parse().unwrap() }
+            Expected {
+                path: f[0].to_string(),
+                hash: f[9].parse().unwrap(),
+                quality: f[10].parse().unwrap(),
+            }
         })
         .collect()
 }
 
 /// Files where the reference tools hash palette indices or raw CMY
 /// channels: we hash the true picture instead and compare to RGB.jpg.
-const TRUE_PICTURE: [&str; 3] = ["misc-images/modes/P.png", "misc-images/modes/1.png", "misc-images/modes/CMYK.jpg"];
+const TRUE_PICTURE: [&str; 3] = [
+    "misc-images/modes/P.png",
+    "misc-images/modes/1.png",
+    "misc-images/modes/CMYK.jpg",
+];
 
 #[test]
 fn reference_images_match_the_full_pipeline() {
@@ -62,7 +70,10 @@ fn reference_images_match_the_full_pipeline() {
         let d = got.hash.distance(&e.hash);
         if TRUE_PICTURE.contains(&e.path.as_str()) {
             let d_rgb = got.hash.distance(&rgb_jpg);
-            eprintln!("{:50} true picture: {d_rgb} bits from modes/RGB.jpg", e.path);
+            eprintln!(
+                "{:50} true picture: {d_rgb} bits from modes/RGB.jpg",
+                e.path
+            );
             if d_rgb > 8 {
                 failures.push(format!("{}: {d_rgb} bits from RGB.jpg (max 8)", e.path));
             }
@@ -70,7 +81,10 @@ fn reference_images_match_the_full_pipeline() {
             jpeg_total += 1;
             jpeg_exact += (d == 0 && got.quality == e.quality) as usize;
             jpeg_max = jpeg_max.max(d);
-            eprintln!("{:50} jpeg: {d} bits, quality {} (want {})", e.path, got.quality, e.quality);
+            eprintln!(
+                "{:50} jpeg: {d} bits, quality {} (want {})",
+                e.path, got.quality, e.quality
+            );
         } else if d != 0 || got.quality != e.quality {
             failures.push(format!(
                 "{} (lossless): {d} bits off, quality {} want {}",

@@ -82,19 +82,61 @@ fn contained<T>(f: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaErr
     }
 }
 
+/// A decoder for a non-JPEG image whose declared size has been checked
+/// against our limits (with our own error message) before the decoder's own
+/// allocation limits are applied.
 fn image_decoder<'a>(
     bytes: &'a [u8],
     format: Format,
     opts: &DecodeOptions,
 ) -> Result<Box<dyn ImageDecoder + 'a>, MediaError> {
+    if let Some((w, h)) = declared_size(bytes, format) {
+        opts.limits.check(w, h)?;
+    }
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(image_error)?;
+    let (width, height) = decoder.dimensions();
+    opts.limits.check(width, height)?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(opts.limits.max_side);
     limits.max_image_height = Some(opts.limits.max_side);
     limits.max_alloc = Some(opts.limits.max_alloc);
-    reader.limits(limits);
-    let decoder = reader.into_decoder().map_err(image_error)?;
+    decoder.set_limits(limits).map_err(image_error)?;
     Ok(Box::new(decoder))
+}
+
+/// The size a file's fixed header declares, read without any decoder, so
+/// that absurd sizes are refused before a decoder reads further.
+fn declared_size(b: &[u8], format: Format) -> Option<(u32, u32)> {
+    let be32 = |o: usize| {
+        b.get(o..o + 4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    let le32 = |o: usize| {
+        b.get(o..o + 4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    let le16 = |o: usize| {
+        b.get(o..o + 2)
+            .map(|s| u16::from_le_bytes([s[0], s[1]]) as u32)
+    };
+    let le24 = |o: usize| {
+        b.get(o..o + 3)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], 0]))
+    };
+    match format {
+        Format::Png if b.get(12..16) == Some(b"IHDR") => Some((be32(16)?, be32(20)?)),
+        Format::Gif => Some((le16(6)?, le16(8)?)),
+        Format::Bmp => match le32(14)? {
+            12 => Some((le16(18)?, le16(20)?)),
+            _ => {
+                Some((le32(18)? as i32).unsigned_abs()).zip(Some((le32(22)? as i32).unsigned_abs()))
+            }
+        },
+        Format::WebP if b.get(12..16) == Some(b"VP8X") => Some((le24(24)? + 1, le24(27)? + 1)),
+        _ => None,
+    }
 }
 
 /// Reads an image's format, size and orientation from its headers without
@@ -114,7 +156,6 @@ pub fn probe(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageInfo, MediaError
         }
         let mut dec = image_decoder(bytes, format, opts)?;
         let (width, height) = dec.dimensions();
-        opts.limits.check(width, height)?;
         let orientation = dec
             .exif_metadata()
             .ok()
@@ -158,7 +199,6 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
         }
         let mut dec = image_decoder(bytes, format, opts)?;
         let (width, height) = dec.dimensions();
-        opts.limits.check(width, height)?;
         let orientation = dec
             .exif_metadata()
             .ok()

@@ -32,7 +32,10 @@ pub(crate) enum Method {
     /// ×2 both ways triangle filter.
     H2V2Fancy,
     /// Replicate each sample `h` × `v` times.
-    Replicate { h: usize, v: usize },
+    Replicate {
+        h: usize,
+        v: usize,
+    },
 }
 
 impl Method {
@@ -93,7 +96,11 @@ pub(crate) fn upsample_row(p: &Plane, m: Method, y: usize, out: &mut [u8], s: &m
         Method::H2V2Fancy => {
             let i = (y / 2) as isize;
             let near = p.row(i);
-            let far = if y % 2 == 0 { p.row(i - 1) } else { p.row(i + 1) };
+            let far = if y % 2 == 0 {
+                p.row(i - 1)
+            } else {
+                p.row(i + 1)
+            };
             s.row.resize(2 * near.len(), 0);
             s.sums.resize(near.len(), 0);
             h2v2(near, far, &mut s.sums, &mut s.row);

@@ -32,8 +32,12 @@ fn pass(v: &[[i32; 8]; 8], out: &mut [[i32; 8]; 8], shift: i32, round: i32) {
         let tmp2 = z1.wrapping_add(z3.wrapping_mul(-F_1_847));
         let tmp3 = z1.wrapping_add(z2.wrapping_mul(F_0_765));
 
-        let tmp0 = v[0][l].wrapping_add(v[4][l]).wrapping_shl(CONST_BITS as u32);
-        let tmp1 = v[0][l].wrapping_sub(v[4][l]).wrapping_shl(CONST_BITS as u32);
+        let tmp0 = v[0][l]
+            .wrapping_add(v[4][l])
+            .wrapping_shl(CONST_BITS as u32);
+        let tmp1 = v[0][l]
+            .wrapping_sub(v[4][l])
+            .wrapping_shl(CONST_BITS as u32);
 
         let tmp10 = tmp0.wrapping_add(tmp3).wrapping_add(round);
         let tmp13 = tmp0.wrapping_sub(tmp3).wrapping_add(round);
@@ -85,10 +89,18 @@ fn clamp_sample(x: i32) -> u8 {
 /// dequantised with `q` (natural order, values as libjpeg's 16-bit
 /// multiplier table holds them). Writes 8 rows of 8 samples to `out`,
 /// starting at `at`, `stride` apart. `out` must hold them.
-pub(crate) fn idct_block(coef: &[i16; 64], q: &[i32; 64], out: &mut [u8], at: usize, stride: usize) {
+pub(crate) fn idct_block(
+    coef: &[i16; 64],
+    q: &[i32; 64],
+    out: &mut [u8],
+    at: usize,
+    stride: usize,
+) {
     // Whole block DC-only: every sample is the same.
     if coef[1..].iter().all(|&c| c == 0) {
-        let dc = (coef[0] as i32).wrapping_mul(q[0]).wrapping_shl(PASS1_BITS as u32);
+        let dc = (coef[0] as i32)
+            .wrapping_mul(q[0])
+            .wrapping_shl(PASS1_BITS as u32);
         let v = clamp_sample(dc.wrapping_add(1 << (PASS1_BITS + 2)) >> (PASS1_BITS + 3));
         for r in 0..8 {
             let s = at + r * stride;
@@ -111,7 +123,12 @@ pub(crate) fn idct_block(coef: &[i16; 64], q: &[i32; 64], out: &mut [u8], at: us
     }
     let mut ws = [[0i32; 8]; 8];
     // DESCALE(x, CONST_BITS - PASS1_BITS) = (x + 2^(n-1)) >> n
-    pass(&v, &mut ws, CONST_BITS - PASS1_BITS, 1 << (CONST_BITS - PASS1_BITS - 1));
+    pass(
+        &v,
+        &mut ws,
+        CONST_BITS - PASS1_BITS,
+        1 << (CONST_BITS - PASS1_BITS - 1),
+    );
 
     // Pass 2 over the rows: transpose so that rows become lanes.
     let mut t = [[0i32; 8]; 8];

@@ -34,9 +34,9 @@ use huff::{BitReader, HuffTable};
 /// with 16 extra entries so that a corrupt run length past the end of a
 /// block lands on the last coefficient, as in libjpeg.
 const NATURAL: [usize; 80] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63, //
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63, //
     63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
 ];
 
@@ -258,8 +258,7 @@ impl<'a> Decoder<'a> {
             return Err(corrupt("short frame header"));
         }
         let (w32, h32) = (width as u32, height as u32);
-        if w32 > self.max_side || h32 > self.max_side || w32 as u64 * h32 as u64 > self.max_pixels
-        {
+        if w32 > self.max_side || h32 > self.max_side || w32 as u64 * h32 as u64 > self.max_pixels {
             return Err(MediaError::TooLarge {
                 width: w32,
                 height: h32,
@@ -759,7 +758,14 @@ struct AcScan<'t> {
 }
 
 impl ScanKind for AcScan<'_> {
-    fn block(&mut self, r: &mut BitReader, comp: &mut Component, _k: usize, row: usize, col: usize) {
+    fn block(
+        &mut self,
+        r: &mut BitReader,
+        comp: &mut Component,
+        _k: usize,
+        row: usize,
+        col: usize,
+    ) {
         let mut dummy = [0i16; 64];
         let b: &mut [i16] = match coef_block(comp, row, col) {
             Some(b) => b,

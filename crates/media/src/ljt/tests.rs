@@ -63,10 +63,16 @@ fn truncation_is_reported() {
     let jpg = encode(40, 24, false, 90);
     // Drop the end-of-image marker only.
     let cut = &jpg[..jpg.len() - 2];
-    assert!(matches!(decode(cut, 65535, 1 << 30), Err(MediaError::Truncated(_))));
+    assert!(matches!(
+        decode(cut, 65535, 1 << 30),
+        Err(MediaError::Truncated(_))
+    ));
     // Cut inside the entropy-coded data.
     let cut = &jpg[..jpg.len() - 40];
-    assert!(matches!(decode(cut, 65535, 1 << 30), Err(MediaError::Truncated(_))));
+    assert!(matches!(
+        decode(cut, 65535, 1 << 30),
+        Err(MediaError::Truncated(_))
+    ));
     // Every prefix fails cleanly.
     for n in 0..jpg.len() - 1 {
         assert!(decode(&jpg[..n], 65535, 1 << 30).is_err(), "prefix {n}");
@@ -83,7 +89,9 @@ fn limits_are_checked_before_allocation() {
         .expect("SOF0");
     jpg[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]);
     match decode(&jpg, 65535, 1 << 20) {
-        Err(MediaError::TooLarge { width, height, .. }) => assert_eq!((width, height), (60000, 60000)),
+        Err(MediaError::TooLarge { width, height, .. }) => {
+            assert_eq!((width, height), (60000, 60000))
+        }
         other => panic!("{:?}", other.map(|r| (r.1, r.2))),
     }
     match decode(&jpg, 1000, u64::MAX) {
@@ -95,7 +103,10 @@ fn limits_are_checked_before_allocation() {
 #[test]
 fn not_a_jpeg() {
     assert_eq!(decode(b"", 10, 10).err(), Some(MediaError::NotAnImage));
-    assert_eq!(decode(b"\x89PNG", 10, 10).err(), Some(MediaError::NotAnImage));
+    assert_eq!(
+        decode(b"\x89PNG", 10, 10).err(),
+        Some(MediaError::NotAnImage)
+    );
     assert!(decode(&[0xFF, 0xD8, 0xFF, 0xD9], 10, 10).is_err());
 }
 
