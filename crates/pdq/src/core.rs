@@ -40,7 +40,7 @@ pub fn dct_matrix() -> &'static [[f32; 64]; 16] {
 /// Window size of one Jarosz box pass for a dimension reduced to 64.
 #[inline]
 pub fn jarosz_window(dim: usize) -> usize {
-    (dim + 2 * 64 - 1) / (2 * 64)
+    dim.div_ceil(2 * 64)
 }
 
 /// Converts interleaved RGB8 pixels to luma, `0.299R + 0.587G + 0.114B` in f32

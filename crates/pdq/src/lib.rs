@@ -28,6 +28,8 @@
 //! ```
 
 #![warn(missing_docs)]
+// Index loops mirror the reference arithmetic one to one.
+#![allow(clippy::needless_range_loop)]
 
 pub mod core;
 mod hash;
