@@ -1,9 +1,8 @@
-//! JPEG: zune-jpeg for full decodes (fast, AVX2), jpeg-decoder for reduced
-//! DCT-scale decodes (`--fast`) and for CMYK/YCCK files.
+//! JPEG: our libjpeg-turbo-exact decoder ([`crate::ljt`]) for full decodes,
+//! jpeg-decoder for reduced DCT-scale decodes (`--fast`) and for the files
+//! ours declines (CMYK/YCCK, arithmetic coding, 12-bit).
 
 use crate::{exif_orientation, DecodeOptions, Layout, MediaError};
-use zune_core::colorspace::ColorSpace;
-use zune_core::options::DecoderOptions;
 
 /// Pixels of a decoded JPEG.
 pub(crate) struct JpegPixels {
@@ -65,14 +64,9 @@ fn corrupt(e: impl std::fmt::Display) -> MediaError {
 
 /// Header dimensions, without decoding pixels.
 pub(crate) fn dimensions(bytes: &[u8], opts: &DecodeOptions) -> Result<(u32, u32), MediaError> {
-    let options = DecoderOptions::default()
-        .set_max_width(usize::MAX >> 1)
-        .set_max_height(usize::MAX >> 1);
-    let mut dec = zune_jpeg::JpegDecoder::new_with_options(bytes, options);
-    dec.decode_headers().map_err(corrupt)?;
-    let info = dec
-        .info()
-        .ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
+    let mut dec = jpeg_decoder::Decoder::new(std::io::Cursor::new(bytes));
+    dec.read_info().map_err(corrupt)?;
+    let info = dec.info().ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
     let (w, h) = (info.width as u32, info.height as u32);
     opts.limits.check(w, h)?;
     Ok((w, h))
@@ -130,42 +124,27 @@ pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, M
     if true {
         return crate::turbo::decode(bytes, opts);
     }
-    let mut probe = zune_jpeg::JpegDecoder::new(bytes);
-    probe.decode_headers().map_err(corrupt)?;
-    let input = probe.get_input_colorspace();
-    let cmyk = matches!(input, Some(ColorSpace::CMYK) | Some(ColorSpace::YCCK));
-    if opts.fast || cmyk {
-        return decode_jpeg_decoder(bytes, opts, w, h);
+    if !opts.fast {
+        // Our own decoder reproduces libjpeg-turbo's pixels exactly (and so
+        // the hashes of Pillow-based tools); it declines CMYK/YCCK,
+        // arithmetic coding and 12-bit files, which jpeg-decoder takes.
+        match crate::ljt::decode(bytes, opts.limits.max_side, opts.limits.max_pixels) {
+            Ok((pixels, width, height, grey)) => {
+                let layout = if grey { Layout::Grey8 } else { Layout::Rgb8 };
+                return Ok(JpegPixels {
+                    pixels,
+                    width,
+                    height,
+                    layout,
+                    source_width: width,
+                    source_height: height,
+                });
+            }
+            Err(MediaError::Unsupported(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
-    let grey = matches!(input, Some(ColorSpace::Luma));
-    let out = if grey {
-        ColorSpace::Luma
-    } else {
-        ColorSpace::RGB
-    };
-    let options = DecoderOptions::default()
-        .set_max_width(opts.limits.max_side as usize)
-        .set_max_height(opts.limits.max_side as usize)
-        .set_strict_mode(true)
-        .jpeg_set_out_colorspace(out);
-    let mut dec = zune_jpeg::JpegDecoder::new_with_options(bytes, options);
-    let pixels = dec.decode().map_err(corrupt)?;
-    let layout = if grey { Layout::Grey8 } else { Layout::Rgb8 };
-    let expected = w as usize * h as usize * if grey { 1 } else { 3 };
-    if pixels.len() != expected {
-        return Err(MediaError::Corrupt(format!(
-            "decoder returned {} bytes for {w}×{h}",
-            pixels.len()
-        )));
-    }
-    Ok(JpegPixels {
-        pixels,
-        width: w,
-        height: h,
-        layout,
-        source_width: w,
-        source_height: h,
-    })
+    decode_jpeg_decoder(bytes, opts, w, h)
 }
 
 /// jpeg-decoder path: reduced-scale IDCT for `--fast`, and CMYK/YCCK.

@@ -324,6 +324,49 @@ mod tests {
         assert!(decode(&[0xFF, 0xD8, 0xFF, 0xDB, 0, 3, 0xFF, 0xD9], &opts).is_err());
     }
 
+    fn encode(w: u32, h: u32) -> Vec<u8> {
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+            .encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn decodes_and_scales() {
+        let jpeg = encode(2048, 1100);
+        let full = decode(&jpeg, &DecodeOptions::default()).unwrap();
+        assert_eq!(
+            (full.width, full.height, full.layout),
+            (2048, 1100, Layout::Rgb8)
+        );
+        assert_eq!(full.pixels.len(), 2048 * 1100 * 3);
+        let opts = DecodeOptions {
+            fast: true,
+            ..Default::default()
+        };
+        let fast = decode(&jpeg, &opts).unwrap();
+        assert_eq!((fast.width, fast.height), (1024, 550));
+        assert_eq!((fast.source_width, fast.source_height), (2048, 1100));
+    }
+
+    #[test]
+    fn truncation_and_limits_are_errors() {
+        let jpeg = encode(300, 200);
+        let cut = &jpeg[..jpeg.len() / 2];
+        assert!(matches!(
+            decode(cut, &DecodeOptions::default()),
+            Err(MediaError::Truncated(_))
+        ));
+        let mut opts = DecodeOptions::default();
+        opts.limits.max_pixels = 1000;
+        assert!(matches!(
+            decode(&jpeg, &opts),
+            Err(MediaError::TooLarge { .. })
+        ));
+    }
+
     #[test]
     fn cmyk_matches_pillow_arithmetic() {
         // Pillow: nk = 255 - K; R = nk - MULDIV255(C, nk), C = 255 - c, K = 255 - k.

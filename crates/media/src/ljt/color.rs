@@ -13,8 +13,8 @@ pub(crate) struct Plane<'a> {
 impl Plane<'_> {
     /// Row `y`, clamped into the valid rows (libjpeg replicates the edge
     /// rows as context), `dw` samples long.
-    #[inline]
-    fn row(&self, y: isize) -> &[u8] {
+    #[inline(always)]
+    pub(crate) fn row(&self, y: isize) -> &[u8] {
         let y = y.clamp(0, self.dh as isize - 1) as usize;
         let s = y * self.stride;
         &self.data[s..s + self.dw]
@@ -62,6 +62,7 @@ pub(crate) struct Scratch {
 }
 
 /// Writes output row `y` of a component upsampled with `m` into `out`.
+#[inline(always)]
 pub(crate) fn upsample_row(p: &Plane, m: Method, y: usize, out: &mut [u8], s: &mut Scratch) {
     let w = out.len();
     match m {
@@ -110,14 +111,17 @@ pub(crate) fn upsample_row(p: &Plane, m: Method, y: usize, out: &mut [u8], s: &m
 }
 
 /// Horizontal triangle filter: `out.len() == 2 * src.len()`, `src.len() > 2`.
+#[inline(always)]
 fn h2v1(src: &[u8], out: &mut [u8]) {
     let n = src.len();
     out[0] = src[0];
     out[1] = ((src[0] as u16 * 3 + src[1] as u16 + 2) >> 2) as u8;
-    for (o, s) in out[2..2 * n - 2].chunks_exact_mut(2).zip(src.windows(3)) {
-        let c = s[1] as u16 * 3;
-        o[0] = ((c + s[0] as u16 + 1) >> 2) as u8;
-        o[1] = ((c + s[2] as u16 + 2) >> 2) as u8;
+    let (prev, cur, next) = (&src[..n - 2], &src[1..n - 1], &src[2..]);
+    let mid = &mut out[2..2 * n - 2];
+    for (((o, &p), &c), &x) in mid.chunks_exact_mut(2).zip(prev).zip(cur).zip(next) {
+        let c = c as u16 * 3;
+        o[0] = ((c + p as u16 + 1) >> 2) as u8;
+        o[1] = ((c + x as u16 + 2) >> 2) as u8;
     }
     out[2 * n - 2] = ((src[n - 1] as u16 * 3 + src[n - 2] as u16 + 1) >> 2) as u8;
     out[2 * n - 1] = src[n - 1];
@@ -126,6 +130,7 @@ fn h2v1(src: &[u8], out: &mut [u8]) {
 /// Two-way triangle filter for one output row: `near` is the nearer input
 /// row, `far` the other one; `out.len() == 2 * near.len()`, `near.len() > 2`.
 /// `cs` is scratch of `near.len()` entries for the column sums.
+#[inline(always)]
 fn h2v2(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8]) {
     let n = near.len();
     for ((c, &a), &b) in cs[..n].iter_mut().zip(near).zip(&far[..n]) {
@@ -133,16 +138,20 @@ fn h2v2(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8]) {
     }
     out[0] = ((cs[0] * 4 + 8) >> 4) as u8;
     out[1] = ((cs[0] * 3 + cs[1] + 7) >> 4) as u8;
-    for (o, s) in out[2..2 * n - 2].chunks_exact_mut(2).zip(cs.windows(3)) {
-        let c = s[1] * 3;
-        o[0] = ((c + s[0] + 8) >> 4) as u8;
-        o[1] = ((c + s[2] + 7) >> 4) as u8;
+    let (prev, cur, next) = (&cs[..n - 2], &cs[1..n - 1], &cs[2..n]);
+    let mid = &mut out[2..2 * n - 2];
+    for (((o, &p), &c), &x) in mid.chunks_exact_mut(2).zip(prev).zip(cur).zip(next) {
+        let c = c * 3;
+        o[0] = ((c + p + 8) >> 4) as u8;
+        o[1] = ((c + x + 7) >> 4) as u8;
     }
     out[2 * n - 2] = ((cs[n - 1] * 3 + cs[n - 2] + 8) >> 4) as u8;
     out[2 * n - 1] = ((cs[n - 1] * 4 + 7) >> 4) as u8;
 }
 
-/// libjpeg-turbo's YCbCr → RGB tables (SCALEBITS = 16).
+/// libjpeg-turbo's YCbCr → RGB tables (SCALEBITS = 16), kept to check the
+/// arithmetic form against.
+#[cfg(test)]
 pub(crate) struct YccTables {
     cr_r: [i32; 256],
     cb_b: [i32; 256],
@@ -158,6 +167,7 @@ const FIX_1_77200: i32 = 116130;
 const FIX_0_71414: i32 = 46802;
 const FIX_0_34414: i32 = 22554;
 
+#[cfg(test)]
 impl YccTables {
     pub(crate) fn new() -> Self {
         let mut t = YccTables {
@@ -178,20 +188,61 @@ impl YccTables {
 
     /// Converts one row; `out.len() == 3 * y.len()`.
     pub(crate) fn convert_row(&self, y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
-        let n = y.len();
-        for ((((o, &yy), &b), &r), _) in out
-            .chunks_exact_mut(3)
-            .zip(&y[..n])
-            .zip(&cb[..n])
-            .zip(&cr[..n])
-            .zip(0..n)
-        {
-            let yy = yy as i32;
-            let (b, r) = (b as usize, r as usize);
-            o[0] = (yy + self.cr_r[r]).clamp(0, 255) as u8;
-            o[1] = (yy + ((self.cb_g[b] + self.cr_g[r]) >> SCALEBITS)).clamp(0, 255) as u8;
-            o[2] = (yy + self.cb_b[b]).clamp(0, 255) as u8;
+        convert_row(y, cb, cr, out)
+    }
+}
+
+/// One pixel, computed as the tables would give it (the table entries are
+/// these same expressions).
+#[inline(always)]
+fn ycc_pixel(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let (y, b, r) = (y as i32, cb as i32 - 128, cr as i32 - 128);
+    let rr = y + ((FIX_1_40200 * r + ONE_HALF) >> SCALEBITS);
+    let gg = y + ((-FIX_0_34414 * b + ONE_HALF - FIX_0_71414 * r) >> SCALEBITS);
+    let bb = y + ((FIX_1_77200 * b + ONE_HALF) >> SCALEBITS);
+    [
+        rr.clamp(0, 255) as u8,
+        gg.clamp(0, 255) as u8,
+        bb.clamp(0, 255) as u8,
+    ]
+}
+
+/// YCbCr → RGB for one row, eight pixels at a time so that the arithmetic
+/// vectorises. `out.len() == 3 * y.len()`.
+#[inline(always)]
+pub(crate) fn convert_row(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
+    const L: usize = 16;
+    let n = y.len().min(cb.len()).min(cr.len()).min(out.len() / 3);
+    let (y, cb, cr, out) = (&y[..n], &cb[..n], &cr[..n], &mut out[..3 * n]);
+    let mut yc = y.chunks_exact(L);
+    let mut bc = cb.chunks_exact(L);
+    let mut rc = cr.chunks_exact(L);
+    let mut oc = out.chunks_exact_mut(3 * L);
+    for (((yy, bb), rr), oo) in (&mut yc).zip(&mut bc).zip(&mut rc).zip(&mut oc) {
+        let mut r = [0i32; L];
+        let mut g = [0i32; L];
+        let mut b = [0i32; L];
+        for i in 0..L {
+            let (yv, bv, rv) = (yy[i] as i32, bb[i] as i32 - 128, rr[i] as i32 - 128);
+            r[i] = (yv + ((FIX_1_40200 * rv + ONE_HALF) >> SCALEBITS)).clamp(0, 255);
+            g[i] = (yv + ((-FIX_0_34414 * bv + ONE_HALF - FIX_0_71414 * rv) >> SCALEBITS))
+                .clamp(0, 255);
+            b[i] = (yv + ((FIX_1_77200 * bv + ONE_HALF) >> SCALEBITS)).clamp(0, 255);
         }
+        for i in 0..L {
+            oo[3 * i] = r[i] as u8;
+            oo[3 * i + 1] = g[i] as u8;
+            oo[3 * i + 2] = b[i] as u8;
+        }
+    }
+    for (((&yy, &bb), &rr), oo) in yc
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .zip(rc.remainder())
+        .zip(oc.into_remainder().chunks_exact_mut(3))
+    {
+        oo.copy_from_slice(&ycc_pixel(yy, bb, rr));
     }
 }
 
@@ -215,6 +266,32 @@ mod tests {
         assert_eq!(FIX_1_77200, fix(1.77200));
         assert_eq!(FIX_0_71414, fix(0.71414));
         assert_eq!(FIX_0_34414, fix(0.34414));
+    }
+
+    #[test]
+    fn arithmetic_matches_tables() {
+        let t = YccTables::new();
+        for y in [0u8, 1, 77, 128, 200, 255] {
+            for cb in 0..=255u8 {
+                for cr in 0..=255u8 {
+                    let (yy, b, r) = (y as i32, cb as usize, cr as usize);
+                    let want = [
+                        (yy + t.cr_r[r]).clamp(0, 255) as u8,
+                        (yy + ((t.cb_g[b] + t.cr_g[r]) >> SCALEBITS)).clamp(0, 255) as u8,
+                        (yy + t.cb_b[b]).clamp(0, 255) as u8,
+                    ];
+                    assert_eq!(ycc_pixel(y, cb, cr), want);
+                }
+            }
+        }
+        let ys: Vec<u8> = (0..37).map(|i| (i * 7) as u8).collect();
+        let cbs: Vec<u8> = (0..37).map(|i| (i * 13) as u8).collect();
+        let crs: Vec<u8> = (0..37).map(|i| (255 - i * 5) as u8).collect();
+        let mut out = vec![0u8; 37 * 3];
+        convert_row(&ys, &cbs, &crs, &mut out);
+        for i in 0..37 {
+            assert_eq!(&out[3 * i..3 * i + 3], &ycc_pixel(ys[i], cbs[i], crs[i]));
+        }
     }
 
     #[test]

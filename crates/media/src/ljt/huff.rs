@@ -18,6 +18,10 @@ pub(crate) struct HuffTable {
     /// Index into `values` of the first code of each length, minus that code.
     valoffset: [i32; 18],
     values: Vec<u8>,
+    /// For AC use: `fast_ac[peek]` = `(value << 16) | (run << 8) | bits`
+    /// when a code and its extra bits fit in [`FAST_BITS`] (and the
+    /// coefficient is nonzero), else 0.
+    fast_ac: Box<[i32; 1 << FAST_BITS]>,
     /// Largest symbol value (DC tables must stay below 16).
     pub(crate) max_symbol: u8,
 }
@@ -30,6 +34,7 @@ impl HuffTable {
             maxcode: [-1; 18],
             valoffset: [0; 18],
             values: Vec::new(),
+            fast_ac: Box::new([0i32; 1 << FAST_BITS]),
             max_symbol: 0,
         }
     }
@@ -71,13 +76,41 @@ impl HuffTable {
         }
         maxcode[17] = i32::MAX; // sentinel: never reached through decode
         let max_symbol = values.iter().copied().max().unwrap_or(0);
+        let mut fast_ac = Box::new([0i32; 1 << FAST_BITS]);
+        for (peek, slot) in fast_ac.iter_mut().enumerate() {
+            let e = fast[peek];
+            if e == 0 {
+                continue;
+            }
+            let (len, rs) = ((e >> 8) as u32, (e & 0xFF) as u32);
+            let (run, size) = (rs >> 4, rs & 15);
+            if size == 0 || len + size > FAST_BITS {
+                continue;
+            }
+            let bits = (peek as u32 >> (FAST_BITS - len - size)) & ((1 << size) - 1);
+            let v = extend(bits as i32, size);
+            *slot = (v << 16) | ((run as i32) << 8) | (len + size) as i32;
+        }
         Ok(HuffTable {
             fast,
             maxcode,
             valoffset,
             values: values.to_vec(),
+            fast_ac,
             max_symbol,
         })
+    }
+}
+
+/// JPEG's EXTEND: `s`-bit magnitude category value to signed.
+#[inline(always)]
+fn extend(v: i32, s: u32) -> i32 {
+    if s == 0 {
+        0
+    } else if v < (1 << (s - 1)) {
+        v - (1 << s) + 1
+    } else {
+        v
     }
 }
 
@@ -231,11 +264,27 @@ impl<'a> BitReader<'a> {
         }
         let s = s.min(16);
         let v = self.bits(s) as i32;
-        if v < (1 << (s - 1)) {
-            v - (1 << s) + 1
-        } else {
-            v
+        extend(v, s)
+    }
+
+    /// Makes sure at least 32 bits are buffered.
+    #[inline(always)]
+    pub(crate) fn ensure32(&mut self) {
+        if self.nbits < 32 {
+            self.refill();
         }
+    }
+
+    /// Fast AC step: when the next code and its extra bits are short,
+    /// consumes them and returns `(run, value)`. Needs [`Self::ensure32`].
+    #[inline(always)]
+    pub(crate) fn fast_ac(&mut self, t: &HuffTable) -> Option<(usize, i32)> {
+        let e = t.fast_ac[self.peek(FAST_BITS) as usize];
+        if e == 0 {
+            return None;
+        }
+        self.consume((e & 0xFF) as u32);
+        Some((((e >> 8) & 0xFF) as usize, e >> 16))
     }
 
     /// Decodes one Huffman symbol.
