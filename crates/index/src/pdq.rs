@@ -1,0 +1,238 @@
+//! Exact PDQ range search by multi-index hashing.
+//!
+//! The 256-bit hash is cut into 16 chunks of 16 bits. Two hashes within
+//! Hamming distance `R` must agree to within `floor(R / 16)` bits on at least
+//! one chunk (pigeonhole), so probing every chunk's table with every value
+//! within that many bits of the query's chunk finds every candidate; each
+//! candidate is then verified on the full 256 bits. Results are exactly those
+//! of a brute-force scan.
+//!
+//! Each table is a counting-sorted array of ids with an offsets array (CSR):
+//! a bucket is one contiguous run, with no per-bucket allocation. A
+//! candidate found in table `t` is reported only if no earlier table would
+//! have found it, which removes duplicates without a "seen" set.
+
+use nigehbaan_pdq::Hash256;
+use rayon::prelude::*;
+
+/// Number of 16-bit chunks.
+const CHUNKS: usize = 16;
+/// The largest supported search radius.
+pub const MAX_RADIUS: u32 = 63;
+
+/// One match: the entry's id (its position at build time) and distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PdqMatch {
+    /// Position of the matching hash in the slice the index was built from.
+    pub id: u32,
+    /// Hamming distance to the query.
+    pub distance: u32,
+}
+
+struct Table {
+    /// `offsets[v]..offsets[v + 1]` is bucket `v` in `ids`.
+    offsets: Vec<u32>,
+    ids: Vec<u32>,
+}
+
+/// An immutable PDQ index. Build once, query from many threads.
+pub struct PdqIndex {
+    hashes: Vec<[u64; 4]>,
+    tables: Vec<Table>,
+    /// Probe masks grouped by popcount: `masks[..ends[r]]` are the 16-bit
+    /// masks with at most `r` bits set.
+    masks: Vec<u16>,
+    ends: [usize; 17],
+}
+
+#[inline(always)]
+fn chunk(h: &[u64; 4], t: usize) -> u16 {
+    (h[t / 4] >> ((t % 4) * 16)) as u16
+}
+
+#[inline(always)]
+fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
+    (a[0] ^ b[0]).count_ones()
+        + (a[1] ^ b[1]).count_ones()
+        + (a[2] ^ b[2]).count_ones()
+        + (a[3] ^ b[3]).count_ones()
+}
+
+/// Why a search could not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RadiusError(pub u32);
+
+impl std::fmt::Display for RadiusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PDQ search radius {} is over the maximum of {MAX_RADIUS}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for RadiusError {}
+
+impl PdqIndex {
+    /// Builds an index over `hashes`; match ids are positions in this slice.
+    ///
+    /// # Panics
+    /// If there are more than `u32::MAX` hashes.
+    pub fn new(hashes: &[Hash256]) -> PdqIndex {
+        assert!(
+            hashes.len() < u32::MAX as usize,
+            "too many hashes for one index"
+        );
+        let hashes: Vec<[u64; 4]> = hashes.iter().map(|h| h.0).collect();
+        let tables: Vec<Table> = (0..CHUNKS)
+            .into_par_iter()
+            .map(|t| {
+                let mut offsets = vec![0u32; (1 << 16) + 1];
+                for h in &hashes {
+                    offsets[chunk(h, t) as usize + 1] += 1;
+                }
+                for v in 0..(1 << 16) {
+                    offsets[v + 1] += offsets[v];
+                }
+                let mut fill = offsets.clone();
+                let mut ids = vec![0u32; hashes.len()];
+                for (id, h) in hashes.iter().enumerate() {
+                    let c = chunk(h, t) as usize;
+                    ids[fill[c] as usize] = id as u32;
+                    fill[c] += 1;
+                }
+                Table { offsets, ids }
+            })
+            .collect();
+        let mut masks: Vec<u16> = (0..=u16::MAX).collect();
+        masks.sort_by_key(|m| (m.count_ones(), *m));
+        let mut ends = [0usize; 17];
+        for (r, end) in ends.iter_mut().enumerate() {
+            *end = masks
+                .iter()
+                .filter(|m| m.count_ones() as usize <= r)
+                .count();
+        }
+        PdqIndex {
+            hashes,
+            tables,
+            masks,
+            ends,
+        }
+    }
+
+    /// Number of indexed hashes.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// Bytes of memory the index holds (hashes, tables, probe masks).
+    pub fn memory_bytes(&self) -> usize {
+        self.hashes.len() * 32
+            + self
+                .tables
+                .iter()
+                .map(|t| t.offsets.len() * 4 + t.ids.len() * 4)
+                .sum::<usize>()
+            + self.masks.len() * 2
+    }
+
+    /// Appends to `out` every indexed hash within `radius` of `query`, in
+    /// no particular order.
+    pub fn search_into(
+        &self,
+        query: &Hash256,
+        radius: u32,
+        out: &mut Vec<PdqMatch>,
+    ) -> Result<(), RadiusError> {
+        if radius > MAX_RADIUS {
+            return Err(RadiusError(radius));
+        }
+        let q = &query.0;
+        let sub = (radius / CHUNKS as u32) as usize;
+        let masks = &self.masks[..self.ends[sub]];
+        let qc: [u16; CHUNKS] = std::array::from_fn(|t| chunk(q, t));
+        for (t, table) in self.tables.iter().enumerate() {
+            for &m in masks {
+                let v = (qc[t] ^ m) as usize;
+                let (lo, hi) = (table.offsets[v] as usize, table.offsets[v + 1] as usize);
+                for &id in &table.ids[lo..hi] {
+                    let h = &self.hashes[id as usize];
+                    // Reported by an earlier table already?
+                    let earlier =
+                        (0..t).any(|u| (chunk(h, u) ^ qc[u]).count_ones() as usize <= sub);
+                    if earlier {
+                        continue;
+                    }
+                    let d = distance(h, q);
+                    if d <= radius {
+                        out.push(PdqMatch { id, distance: d });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every indexed hash within `radius` of `query`, sorted by distance
+    /// then id.
+    pub fn search(&self, query: &Hash256, radius: u32) -> Result<Vec<PdqMatch>, RadiusError> {
+        let mut out = Vec::new();
+        self.search_into(query, radius, &mut out)?;
+        out.sort_by_key(|m| (m.distance, m.id));
+        Ok(out)
+    }
+
+    /// Searches any of several variants of one query (for example its 8
+    /// dihedral hashes); each id appears once, with the variant index that
+    /// came closest.
+    pub fn search_any(
+        &self,
+        variants: &[Hash256],
+        radius: u32,
+    ) -> Result<Vec<(PdqMatch, usize)>, RadiusError> {
+        let mut best: Vec<(PdqMatch, usize)> = Vec::new();
+        let mut tmp = Vec::new();
+        for (k, v) in variants.iter().enumerate() {
+            tmp.clear();
+            self.search_into(v, radius, &mut tmp)?;
+            best.extend(tmp.iter().map(|m| (*m, k)));
+        }
+        best.sort_by_key(|(m, k)| (m.id, m.distance, *k));
+        best.dedup_by_key(|(m, _)| m.id);
+        best.sort_by_key(|(m, k)| (m.distance, m.id, *k));
+        Ok(best)
+    }
+
+    /// Searches many queries in parallel; `result[i]` answers `queries[i]`.
+    pub fn search_batch(
+        &self,
+        queries: &[Hash256],
+        radius: u32,
+    ) -> Result<Vec<Vec<PdqMatch>>, RadiusError> {
+        queries.par_iter().map(|q| self.search(q, radius)).collect()
+    }
+}
+
+/// Brute-force reference search (used by tests and benchmarks).
+pub fn brute_force(hashes: &[Hash256], query: &Hash256, radius: u32) -> Vec<PdqMatch> {
+    let mut out: Vec<PdqMatch> = hashes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let d = h.distance(query);
+            (d <= radius).then_some(PdqMatch {
+                id: i as u32,
+                distance: d,
+            })
+        })
+        .collect();
+    out.sort_by_key(|m| (m.distance, m.id));
+    out
+}

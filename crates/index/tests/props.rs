@@ -1,0 +1,83 @@
+//! The indexes give exactly the brute-force answers.
+use nigehbaan_index::{brute_force, ExactSet, PdqIndex};
+use nigehbaan_pdq::Hash256;
+use proptest::prelude::*;
+use std::collections::HashMap;
+
+fn xorshift(s: &mut u64) -> u64 {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    *s
+}
+
+/// Random hashes plus near copies of some of them, so that searches have
+/// hits at every distance.
+fn corpus(seed: u64, n: usize) -> Vec<Hash256> {
+    let mut s = seed | 1;
+    let mut out: Vec<Hash256> = (0..n)
+        .map(|_| {
+            Hash256([
+                xorshift(&mut s),
+                xorshift(&mut s),
+                xorshift(&mut s),
+                xorshift(&mut s),
+            ])
+        })
+        .collect();
+    for i in 0..n / 2 {
+        let mut h = out[i];
+        let flips = xorshift(&mut s) % 70;
+        for _ in 0..flips {
+            let b = (xorshift(&mut s) % 256) as usize;
+            h.0[b / 64] ^= 1 << (b % 64);
+        }
+        out.push(h);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+    #[test]
+    fn pdq_search_equals_brute_force(seed in any::<u64>(), n in 1usize..400, radius in 0u32..=63) {
+        let hashes = corpus(seed, n);
+        let index = PdqIndex::new(&hashes);
+        for q in hashes.iter().step_by(7).chain(corpus(seed ^ 0xdead, 5).iter()) {
+            let got = index.search(q, radius).unwrap();
+            prop_assert_eq!(got, brute_force(&hashes, q, radius));
+        }
+    }
+
+    #[test]
+    fn exact_set_equals_a_hash_map(keys in proptest::collection::vec(any::<[u8; 16]>(), 0..300), probes in proptest::collection::vec(any::<[u8; 16]>(), 0..50)) {
+        let mut entries: Vec<([u8; 16], u32)> = keys.iter().enumerate().map(|(i, k)| (*k, i as u32)).collect();
+        // Duplicate digests from two lists.
+        entries.extend(keys.iter().take(10).enumerate().map(|(i, k)| (*k, 1000 + i as u32)));
+        let set = ExactSet::new(entries.clone());
+        let mut map: HashMap<[u8; 16], Vec<u32>> = HashMap::new();
+        for (k, id) in &entries {
+            map.entry(*k).or_default().push(*id);
+        }
+        for k in keys.iter().chain(probes.iter()) {
+            let mut want = map.get(k).cloned().unwrap_or_default();
+            want.sort();
+            prop_assert_eq!(set.get(k).to_vec(), want);
+        }
+    }
+}
+
+#[test]
+fn radius_over_63_is_refused_and_dihedral_search_dedups() {
+    let hashes = corpus(7, 50);
+    let index = PdqIndex::new(&hashes);
+    assert!(index.search(&hashes[0], 64).is_err());
+    let variants = [hashes[0], hashes[1], hashes[0]];
+    let any = index.search_any(&variants, 31).unwrap();
+    let mut ids: Vec<u32> = any.iter().map(|(m, _)| m.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), any.len());
+    assert!(any
+        .iter()
+        .any(|(m, k)| m.id == 0 && m.distance == 0 && *k == 0));
+}
