@@ -14,7 +14,7 @@ pub use walk::{collect_files, WalkIssue};
 
 use md5::Md5;
 use nigehbaan_media::{DecodeOptions, Decoded, Format, Layout, Limits, MediaError};
-use nigehbaan_pdq::{Hash256, Hasher, ImageView, PdqOutput, Pipeline};
+use nigehbaan_pdq::{Hash256, Hasher, PdqOutput, Pipeline, PixelFormat};
 use serde::Serialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -229,8 +229,8 @@ fn image_part(
         };
     }
     match nigehbaan_media::decode(bytes, &dopts) {
-        Ok(decoded) => {
-            let pdq = pdq_of(&decoded, opts, hasher);
+        Ok(mut decoded) => {
+            let pdq = pdq_of(&mut decoded, opts, hasher);
             (
                 Some(ImageHashes {
                     format,
@@ -247,19 +247,30 @@ fn image_part(
     }
 }
 
+/// Decoded rows as the PDQ hasher pulls them.
+struct DecodedRows<'a>(&'a mut Decoded);
+
+impl nigehbaan_pdq::PixelRows for DecodedRows<'_> {
+    fn width(&self) -> usize {
+        self.0.width as usize
+    }
+    fn height(&self) -> usize {
+        self.0.height as usize
+    }
+    fn format(&self) -> PixelFormat {
+        match self.0.layout {
+            Layout::Rgb8 => PixelFormat::Rgb8,
+            Layout::Grey8 => PixelFormat::Grey8,
+        }
+    }
+    fn read_row(&mut self, y: usize, out: &mut [u8]) {
+        self.0.read_row(y, out);
+    }
+}
+
 /// PDQ of decoded pixels with the options' pipeline.
-pub fn pdq_of(decoded: &Decoded, opts: &Options, hasher: &mut Hasher) -> PdqOutput {
-    let (w, h) = (decoded.width as usize, decoded.height as usize);
-    let view = match decoded.layout {
-        Layout::Rgb8 => ImageView::rgb(&decoded.pixels, w, h),
-        Layout::Grey8 => ImageView::grey(&decoded.pixels, w, h),
-    }
-    .expect("decoder output matches its dimensions");
-    if opts.dihedral {
-        hasher.hash_with_dihedral(&view, opts.pipeline)
-    } else {
-        hasher.hash(&view, opts.pipeline)
-    }
+pub fn pdq_of(decoded: &mut Decoded, opts: &Options, hasher: &mut Hasher) -> PdqOutput {
+    hasher.hash_pixel_rows(&mut DecodedRows(decoded), opts.pipeline, opts.dihedral)
 }
 
 const CHUNK: usize = 1 << 20;

@@ -20,20 +20,91 @@ pub struct ImageInfo {
 }
 
 /// A decoded image ready for hashing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Pixels are read row by row ([`Decoded::read_row`]), so a decoder can
+/// keep its own compact form (a JPEG's component planes) and convert rows
+/// on demand instead of materialising the whole RGB image.
 pub struct Decoded {
     /// What the headers said.
     pub info: ImageInfo,
-    /// Pixels, row-major, no padding.
-    pub pixels: Vec<u8>,
-    /// Width of `pixels` (smaller than `info.width` after a `fast` decode).
+    /// Width of the decoded pixels (smaller than `info.width` after a `fast`
+    /// decode).
     pub width: u32,
-    /// Height of `pixels`.
+    /// Height of the decoded pixels.
     pub height: u32,
-    /// Layout of `pixels`.
+    /// Layout of each row.
     pub layout: Layout,
     /// True when the pixels come from a reduced-scale decode.
     pub reduced: bool,
+    pixels: Pixels,
+}
+
+enum Pixels {
+    /// Row-major, no padding.
+    Buffer(Vec<u8>),
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoded")
+            .field("info", &self.info)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("layout", &self.layout)
+            .field("reduced", &self.reduced)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Decoded {
+    fn from_buffer(
+        info: ImageInfo,
+        pixels: Vec<u8>,
+        width: u32,
+        height: u32,
+        layout: Layout,
+        reduced: bool,
+    ) -> Self {
+        Decoded {
+            info,
+            width,
+            height,
+            layout,
+            reduced,
+            pixels: Pixels::Buffer(pixels),
+        }
+    }
+
+    /// Bytes per row.
+    pub fn row_len(&self) -> usize {
+        self.width as usize * if self.layout == Layout::Grey8 { 1 } else { 3 }
+    }
+
+    /// Writes row `y` (`row_len()` bytes) into `out`.
+    pub fn read_row(&mut self, y: usize, out: &mut [u8]) {
+        let n = self.row_len();
+        match &mut self.pixels {
+            Pixels::Buffer(b) => out.copy_from_slice(&b[y * n..(y + 1) * n]),
+        }
+    }
+
+    /// All pixels, row-major.
+    pub fn into_pixels(mut self) -> Vec<u8> {
+        match self.pixels {
+            Pixels::Buffer(b) => b,
+            #[allow(unreachable_patterns)]
+            _ => {
+                let n = self.row_len();
+                let mut out = vec![0u8; n * self.height as usize];
+                for y in 0..self.height as usize {
+                    let mut row = vec![0u8; n];
+                    self.read_row(y, &mut row);
+                    out[y * n..(y + 1) * n].copy_from_slice(&row);
+                }
+                out
+            }
+        }
+    }
 }
 
 fn image_format(f: Format) -> ImageFormat {
@@ -188,14 +259,9 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
                 orientation,
             };
             let reduced = px.width != px.source_width || px.height != px.source_height;
-            return Ok(Decoded {
-                info,
-                pixels: px.pixels,
-                width: px.width,
-                height: px.height,
-                layout: px.layout,
-                reduced,
-            });
+            return Ok(Decoded::from_buffer(
+                info, px.pixels, px.width, px.height, px.layout, reduced,
+            ));
         }
         let mut dec = image_decoder(bytes, format, opts)?;
         let (width, height) = dec.dimensions();
@@ -212,14 +278,9 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
             height,
             orientation,
         };
-        Ok(Decoded {
-            info,
-            pixels,
-            width,
-            height,
-            layout,
-            reduced: false,
-        })
+        Ok(Decoded::from_buffer(
+            info, pixels, width, height, layout, false,
+        ))
     })
 }
 

@@ -241,7 +241,20 @@ impl Hasher {
         pipeline: Pipeline,
         dihedral: bool,
     ) -> PdqOutput {
-        let (w, h) = (image.width, image.height);
+        let mut rows = *image;
+        self.hash_pixel_rows(&mut rows, pipeline, dihedral)
+    }
+
+    /// Hashes pixels pulled row by row from `src` (so a decoder need not
+    /// materialise the whole image), with the 8 dihedral hashes when
+    /// `dihedral` is set. Rows are requested in increasing order.
+    pub fn hash_pixel_rows<P: PixelRows>(
+        &mut self,
+        src: &mut P,
+        pipeline: Pipeline,
+        dihedral: bool,
+    ) -> PdqOutput {
+        let (w, h) = (src.width(), src.height());
         let squash = pipeline == Pipeline::ReferenceCli
             && (w > core::CLI_SQUASH_SIDE || h > core::CLI_SQUASH_SIDE);
         let (rows, cols) = if squash {
@@ -254,12 +267,16 @@ impl Hasher {
         } else {
             Vec::new()
         };
-        let src = ImageRows {
-            image,
-            xs: &xs,
+        let format = src.format();
+        let mut luma = PixelLuma {
+            src,
+            xs,
             rows,
+            format,
+            buf: vec![0u8; w * format.channels()],
+            last: None,
         };
-        let mut out = self.hash_rows(rows, cols, &src, dihedral);
+        let mut out = self.hash_rows(rows, cols, &mut luma, dihedral);
         out.pipeline = pipeline;
         out
     }
@@ -275,14 +292,14 @@ impl Hasher {
         dihedral: bool,
     ) -> PdqOutput {
         assert_eq!(luma.len(), width * height, "luma buffer size");
-        self.hash_rows(height, width, &LumaRows { luma, cols: width }, dihedral)
+        self.hash_rows(height, width, &mut LumaRows { luma, cols: width }, dihedral)
     }
 
     fn hash_rows<R: stream::Rows>(
         &mut self,
         rows: usize,
         cols: usize,
-        src: &R,
+        src: &mut R,
         dihedral: bool,
     ) -> PdqOutput {
         if rows < core::MIN_HASHABLE_DIM || cols < core::MIN_HASHABLE_DIM {
@@ -308,7 +325,7 @@ impl Hasher {
                 let blurred = stream::blur_decimate(
                     64,
                     64,
-                    &LumaRows {
+                    &mut LumaRows {
                         luma: &flat,
                         cols: 64,
                     },
@@ -343,6 +360,7 @@ fn dihedral_hashes(dct: &[[f32; 16]; 16]) -> [Hash256; 8] {
 }
 
 /// Rows of a float luma buffer.
+#[derive(Clone)]
 pub(crate) struct LumaRows<'a> {
     pub(crate) luma: &'a [f32],
     pub(crate) cols: usize,
@@ -350,52 +368,84 @@ pub(crate) struct LumaRows<'a> {
 
 impl stream::Rows for LumaRows<'_> {
     #[inline(always)]
-    fn fill(&self, r: usize, out: &mut [f32]) {
+    fn fill(&mut self, r: usize, out: &mut [f32]) {
         out.copy_from_slice(&self.luma[r * self.cols..(r + 1) * self.cols]);
     }
 }
 
-/// Luma rows of an image: the image rows themselves or, with `xs`
-/// non-empty, the nearest-neighbour squash (source index `floor(x * W / 512)`).
-struct ImageRows<'a, 'b> {
-    image: &'a ImageView<'b>,
-    xs: &'a [usize],
-    rows: usize,
+/// A source of pixel rows for [`Hasher::hash_pixel_rows`]: lets a decoder
+/// hand rows over one at a time instead of materialising the whole image.
+pub trait PixelRows {
+    /// Width in pixels.
+    fn width(&self) -> usize;
+    /// Height in pixels.
+    fn height(&self) -> usize;
+    /// Layout of each row.
+    fn format(&self) -> PixelFormat;
+    /// Writes row `y` (`width × channels` bytes) into `out`. Rows are asked
+    /// for in increasing order, possibly more than once.
+    fn read_row(&mut self, y: usize, out: &mut [u8]);
 }
 
-impl stream::Rows for ImageRows<'_, '_> {
+impl PixelRows for ImageView<'_> {
+    fn width(&self) -> usize {
+        self.width
+    }
+    fn height(&self) -> usize {
+        self.height
+    }
+    fn format(&self) -> PixelFormat {
+        self.format
+    }
+    #[inline]
+    fn read_row(&mut self, y: usize, out: &mut [u8]) {
+        let n = self.width * self.format.channels();
+        out.copy_from_slice(&self.pixels[y * n..(y + 1) * n]);
+    }
+}
+
+/// Luma rows from pixel rows: the rows themselves or, with `xs` non-empty,
+/// the nearest-neighbour squash (source index `floor(x * W / 512)`).
+struct PixelLuma<'a, P: PixelRows> {
+    src: &'a mut P,
+    xs: Vec<usize>,
+    rows: usize,
+    format: PixelFormat,
+    buf: Vec<u8>,
+    last: Option<usize>,
+}
+
+impl<P: PixelRows> stream::Rows for PixelLuma<'_, P> {
     #[inline(always)]
-    fn fill(&self, r: usize, out: &mut [f32]) {
-        let image = self.image;
-        let (w, h) = (image.width, image.height);
-        let px = image.pixels;
-        if self.xs.is_empty() {
-            match image.format {
-                PixelFormat::Rgb8 => core::luma_from_rgb(&px[r * w * 3..(r + 1) * w * 3], out),
-                PixelFormat::Grey8 => {
-                    let t = core::grey_luma_table();
-                    for (o, g) in out.iter_mut().zip(&px[r * w..(r + 1) * w]) {
-                        *o = t[*g as usize];
-                    }
+    fn fill(&mut self, r: usize, out: &mut [f32]) {
+        let sy = if self.xs.is_empty() {
+            r
+        } else {
+            (r * self.src.height()) / self.rows
+        };
+        if self.last != Some(sy) {
+            self.src.read_row(sy, &mut self.buf);
+            self.last = Some(sy);
+        }
+        let px = &self.buf;
+        let t = core::grey_luma_table();
+        match (self.format, self.xs.is_empty()) {
+            (PixelFormat::Rgb8, true) => core::luma_from_rgb(px, out),
+            (PixelFormat::Grey8, true) => {
+                for (o, g) in out.iter_mut().zip(px) {
+                    *o = t[*g as usize];
                 }
             }
-            return;
-        }
-        let sy = (r * h) / self.rows;
-        match image.format {
-            PixelFormat::Rgb8 => {
-                let src = &px[sy * w * 3..(sy + 1) * w * 3];
-                for (o, &sx) in out.iter_mut().zip(self.xs) {
+            (PixelFormat::Rgb8, false) => {
+                for (o, &sx) in out.iter_mut().zip(&self.xs) {
                     let mut v = [0f32; 1];
-                    core::luma_from_rgb(&src[sx * 3..sx * 3 + 3], &mut v);
+                    core::luma_from_rgb(&px[sx * 3..sx * 3 + 3], &mut v);
                     *o = v[0];
                 }
             }
-            PixelFormat::Grey8 => {
-                let t = core::grey_luma_table();
-                let src = &px[sy * w..(sy + 1) * w];
-                for (o, &sx) in out.iter_mut().zip(self.xs) {
-                    *o = t[src[sx] as usize];
+            (PixelFormat::Grey8, false) => {
+                for (o, &sx) in out.iter_mut().zip(&self.xs) {
+                    *o = t[px[sx] as usize];
                 }
             }
         }

@@ -184,7 +184,7 @@ fn box_lanes_kept<const N: usize>(
 /// that the conversion is compiled inside the AVX2 kernel.
 pub(crate) trait Rows {
     /// Writes luma row `r` into `out`.
-    fn fill(&self, r: usize, out: &mut [f32]);
+    fn fill(&mut self, r: usize, out: &mut [f32]);
 }
 
 /// Transposes 8×8 tiles of f32 (exact data movement, no arithmetic).
@@ -313,7 +313,7 @@ fn lanes_to_rows<T: Transpose, F: FnMut(usize) -> usize>(
 pub(crate) fn blur_decimate<R: Rows>(
     rows: usize,
     cols: usize,
-    src: &R,
+    src: &mut R,
     s: &mut StreamScratch,
 ) -> [[f32; 64]; 64] {
     #[cfg(target_arch = "x86_64")]
@@ -331,7 +331,7 @@ pub(crate) fn blur_decimate<R: Rows>(
 unsafe fn blur_decimate_avx2<R: Rows>(
     rows: usize,
     cols: usize,
-    src: &R,
+    src: &mut R,
     s: &mut StreamScratch,
 ) -> [[f32; 64]; 64] {
     blur_decimate_impl::<R, AvxTranspose>(rows, cols, src, s)
@@ -341,7 +341,7 @@ unsafe fn blur_decimate_avx2<R: Rows>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn produce_block<R: Rows, T: Transpose>(
-    src: &R,
+    src: &mut R,
     r0: usize,
     nr: usize,
     cols: usize,
@@ -364,7 +364,7 @@ fn produce_block<R: Rows, T: Transpose>(
 fn blur_decimate_impl<R: Rows, T: Transpose>(
     rows: usize,
     cols: usize,
-    src: &R,
+    src: &mut R,
     s: &mut StreamScratch,
 ) -> [[f32; 64]; 64] {
     let win_h = jarosz_window(cols); // box along rows
@@ -516,8 +516,9 @@ mod tests {
         let want = blur_and_decimate_reference(luma, rows, cols);
         let mut s = StreamScratch::default();
         let src = crate::LumaRows { luma, cols };
-        let got = blur_decimate(rows, cols, &src, &mut s);
-        let portable = blur_decimate_impl::<_, ScalarTranspose>(rows, cols, &src, &mut s);
+        let got = blur_decimate(rows, cols, &mut src.clone(), &mut s);
+        let portable =
+            blur_decimate_impl::<_, ScalarTranspose>(rows, cols, &mut src.clone(), &mut s);
         assert_eq!(got, portable, "portable and dispatched kernels differ");
         for i in 0..64 {
             for j in 0..64 {
