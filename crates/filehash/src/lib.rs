@@ -270,6 +270,10 @@ impl nigehbaan_pdq::PixelRows for DecodedRows<'_> {
 
 /// PDQ of decoded pixels with the options' pipeline.
 pub fn pdq_of(decoded: &mut Decoded, opts: &Options, hasher: &mut Hasher) -> PdqOutput {
+    if decoded.reduced && opts.pipeline == Pipeline::Full {
+        let (fw, fh) = (decoded.info.width as usize, decoded.info.height as usize);
+        return hasher.hash_reduced_rows(&mut DecodedRows(decoded), fw, fh, opts.dihedral);
+    }
     hasher.hash_pixel_rows(&mut DecodedRows(decoded), opts.pipeline, opts.dihedral)
 }
 

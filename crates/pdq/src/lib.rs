@@ -217,6 +217,8 @@ pub struct PdqOutput {
 #[derive(Default)]
 pub struct Hasher {
     stream: stream::StreamScratch,
+    /// Set only inside `hash_reduced_rows`.
+    geometry: Option<stream::Geometry>,
 }
 
 impl Hasher {
@@ -243,6 +245,31 @@ impl Hasher {
     ) -> PdqOutput {
         let mut rows = *image;
         self.hash_pixel_rows(&mut rows, pipeline, dihedral)
+    }
+
+    /// Approximates the full-pipeline hash of a `full_width × full_height`
+    /// image from a reduced-scale decode of it (a JPEG decoded at 1/2, 1/4
+    /// or 1/8 DCT scale): the blur windows and sample positions are the
+    /// original's, scaled down. Not bit-exact; for triage (`--fast`).
+    pub fn hash_reduced_rows<P: PixelRows>(
+        &mut self,
+        src: &mut P,
+        full_width: usize,
+        full_height: usize,
+        dihedral: bool,
+    ) -> PdqOutput {
+        let (w, h) = (src.width(), src.height());
+        if full_width < core::MIN_HASHABLE_DIM
+            || full_height < core::MIN_HASHABLE_DIM
+            || w == 0
+            || h == 0
+        {
+            return self.hash_pixel_rows(src, Pipeline::Full, dihedral);
+        }
+        self.geometry = Some(stream::Geometry::scaled(h, w, full_height, full_width));
+        let out = self.hash_pixel_rows(src, Pipeline::Full, dihedral);
+        self.geometry = None;
+        out
     }
 
     /// Hashes pixels pulled row by row from `src` (so a decoder need not
@@ -313,7 +340,7 @@ impl Hasher {
         }
         // The reference's single-hash entry point skips the blur for input
         // that is already 64×64; its dihedral entry point does not.
-        let (hash, quality, dih) = if rows == 64 && cols == 64 {
+        let (hash, quality, dih) = if rows == 64 && cols == 64 && self.geometry.is_none() {
             let mut raw = [[0f32; 64]; 64];
             for (r, row) in raw.iter_mut().enumerate() {
                 src.fill(r, row);
@@ -335,7 +362,10 @@ impl Hasher {
             });
             (h, q, dih)
         } else {
-            let blurred = stream::blur_decimate(rows, cols, src, &mut self.stream);
+            let geom = self
+                .geometry
+                .unwrap_or_else(|| stream::Geometry::exact(rows, cols));
+            let blurred = stream::blur_decimate_geom(rows, cols, &geom, src, &mut self.stream);
             let q = core::quality(&blurred);
             let dct = core::dct64_to_16(&blurred);
             (core::bits(&dct), q, dihedral.then(|| dihedral_hashes(&dct)))

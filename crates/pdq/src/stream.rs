@@ -308,6 +308,47 @@ fn lanes_to_rows<T: Transpose, F: FnMut(usize) -> usize>(
     }
 }
 
+/// Window sizes and kept rows/columns of the blur and decimation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    win_h: usize,
+    win_v: usize,
+    keep_cols: [usize; 64],
+    keep_rows: [usize; 64],
+}
+
+impl Geometry {
+    /// The reference's geometry for a rows × cols image.
+    pub(crate) fn exact(rows: usize, cols: usize) -> Geometry {
+        Geometry {
+            win_h: jarosz_window(cols),
+            win_v: jarosz_window(rows),
+            keep_cols: std::array::from_fn(|k| decimation_index(k, cols)),
+            keep_rows: std::array::from_fn(|k| decimation_index(k, rows)),
+        }
+    }
+
+    /// For a rows × cols image that is a reduced-scale decode of a
+    /// `full_rows × full_cols` original: windows and sample positions are
+    /// the original's, scaled down, so that the result approximates the
+    /// full-resolution hash rather than the hash of a small image.
+    pub(crate) fn scaled(rows: usize, cols: usize, full_rows: usize, full_cols: usize) -> Geometry {
+        let sx = full_cols as f64 / cols as f64;
+        let sy = full_rows as f64 / rows as f64;
+        let win = |full: usize, s: f64| ((jarosz_window(full) as f64 / s).round() as usize).max(1);
+        Geometry {
+            win_h: win(full_cols, sx).min(cols),
+            win_v: win(full_rows, sy).min(rows),
+            keep_cols: std::array::from_fn(|k| {
+                ((decimation_index(k, full_cols) as f64 / sx) as usize).min(cols - 1)
+            }),
+            keep_rows: std::array::from_fn(|k| {
+                ((decimation_index(k, full_rows) as f64 / sy) as usize).min(rows - 1)
+            }),
+        }
+    }
+}
+
 /// Blur (two Jarosz passes) and decimate to 64×64, pulling luma rows from
 /// `src`.
 pub(crate) fn blur_decimate<R: Rows>(
@@ -316,14 +357,25 @@ pub(crate) fn blur_decimate<R: Rows>(
     src: &mut R,
     s: &mut StreamScratch,
 ) -> [[f32; 64]; 64] {
+    blur_decimate_geom(rows, cols, &Geometry::exact(rows, cols), src, s)
+}
+
+/// [`blur_decimate`] with an explicit geometry.
+pub(crate) fn blur_decimate_geom<R: Rows>(
+    rows: usize,
+    cols: usize,
+    geom: &Geometry,
+    src: &mut R,
+    s: &mut StreamScratch,
+) -> [[f32; 64]; 64] {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { blur_decimate_avx2(rows, cols, src, s) };
+            return unsafe { blur_decimate_avx2(rows, cols, geom, src, s) };
         }
     }
-    blur_decimate_impl::<R, ScalarTranspose>(rows, cols, src, s)
+    blur_decimate_impl::<R, ScalarTranspose>(rows, cols, geom, src, s)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -331,10 +383,11 @@ pub(crate) fn blur_decimate<R: Rows>(
 unsafe fn blur_decimate_avx2<R: Rows>(
     rows: usize,
     cols: usize,
+    geom: &Geometry,
     src: &mut R,
     s: &mut StreamScratch,
 ) -> [[f32; 64]; 64] {
-    blur_decimate_impl::<R, AvxTranspose>(rows, cols, src, s)
+    blur_decimate_impl::<R, AvxTranspose>(rows, cols, geom, src, s)
 }
 
 /// Produces rows `r0..r0+nr` of the first row pass into the ring.
@@ -364,17 +417,16 @@ fn produce_block<R: Rows, T: Transpose>(
 fn blur_decimate_impl<R: Rows, T: Transpose>(
     rows: usize,
     cols: usize,
+    geom: &Geometry,
     src: &mut R,
     s: &mut StreamScratch,
 ) -> [[f32; 64]; 64] {
-    let win_h = jarosz_window(cols); // box along rows
-    let win_v = jarosz_window(rows); // box along columns
-    let mut keep_cols = [0usize; 64];
-    let mut keep_rows = [0usize; 64];
-    for k in 0..64 {
-        keep_cols[k] = decimation_index(k, cols);
-        keep_rows[k] = decimation_index(k, rows);
-    }
+    let Geometry {
+        win_h,
+        win_v,
+        keep_cols,
+        keep_rows,
+    } = *geom;
     // The column filter reads rows li..=ri with ri - li <= win_v, and rows
     // are produced eight at a time: this many ring rows are enough.
     let cap = win_v + 2 * L;
@@ -517,8 +569,13 @@ mod tests {
         let mut s = StreamScratch::default();
         let src = crate::LumaRows { luma, cols };
         let got = blur_decimate(rows, cols, &mut src.clone(), &mut s);
-        let portable =
-            blur_decimate_impl::<_, ScalarTranspose>(rows, cols, &mut src.clone(), &mut s);
+        let portable = blur_decimate_impl::<_, ScalarTranspose>(
+            rows,
+            cols,
+            &Geometry::exact(rows, cols),
+            &mut src.clone(),
+            &mut s,
+        );
         assert_eq!(got, portable, "portable and dispatched kernels differ");
         for i in 0..64 {
             for j in 0..64 {
