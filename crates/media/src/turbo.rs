@@ -138,11 +138,12 @@ impl Drop for Decompressor {
 }
 
 /// The DCT scale denominator (1, 2, 4 or 8) for a `fast` decode: the
-/// smallest picture whose short side stays at least 512 px (or the whole
-/// image when it is smaller), as the jpeg-decoder path chooses it.
+/// smallest picture whose short side stays at least
+/// [`crate::jpeg::FAST_MIN_SHORT_SIDE`] px (or the whole image when it is
+/// smaller), as the jpeg-decoder path chooses it.
 fn scale_denom(w: u32, h: u32) -> u32 {
     let short = w.min(h).max(1) as u64;
-    let want = 512u64.min(short);
+    let want = crate::jpeg::FAST_MIN_SHORT_SIDE.min(short);
     let rw = (w as u64 * want).div_ceil(short);
     let rh = (h as u64 * want).div_ceil(short);
     [8u32, 4, 2]
@@ -308,11 +309,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scale_keeps_short_side_at_512() {
-        assert_eq!(scale_denom(4000, 3000), 4); // 750 short side
-        assert_eq!(scale_denom(4096, 4096), 8); // exactly 512
-        assert_eq!(scale_denom(1600, 1004), 1); // 1/2 would give 502
-        assert_eq!(scale_denom(1100, 1030), 2);
+    fn scale_keeps_the_short_side_long_enough() {
+        assert_eq!(scale_denom(4032, 3024), 2); // 1512 short side; 1/4 would give 756
+        assert_eq!(scale_denom(8192, 8192), 8); // exactly 1024
+        assert_eq!(scale_denom(1920, 1080), 1); // 1/2 would give 540
+        assert_eq!(scale_denom(2200, 2060), 2);
         assert_eq!(scale_denom(300, 200), 1);
     }
 
