@@ -158,22 +158,30 @@ impl PdqIndex {
         let sub = (radius / CHUNKS as u32) as usize;
         let masks = &self.masks[..self.ends[sub]];
         let qc: [u16; CHUNKS] = std::array::from_fn(|t| chunk(q, t));
+        let mut cands: Vec<u32> = Vec::with_capacity(256);
         for (t, table) in self.tables.iter().enumerate() {
+            cands.clear();
             for &m in masks {
                 let v = (qc[t] ^ m) as usize;
                 let (lo, hi) = (table.offsets[v] as usize, table.offsets[v + 1] as usize);
-                for &id in &table.ids[lo..hi] {
-                    let h = &self.hashes[id as usize];
-                    // Reported by an earlier table already?
-                    let earlier =
-                        (0..t).any(|u| (chunk(h, u) ^ qc[u]).count_ones() as usize <= sub);
-                    if earlier {
-                        continue;
-                    }
-                    let d = distance(h, q);
-                    if d <= radius {
-                        out.push(PdqMatch { id, distance: d });
-                    }
+                cands.extend_from_slice(&table.ids[lo..hi]);
+            }
+            // Candidates are random positions in a large array: fetch a few
+            // ahead so that the memory system works on several at once.
+            const AHEAD: usize = 8;
+            for (i, &id) in cands.iter().enumerate() {
+                if let Some(&next) = cands.get(i + AHEAD) {
+                    prefetch(&self.hashes[next as usize]);
+                }
+                let h = &self.hashes[id as usize];
+                // Reported by an earlier table already?
+                let earlier = (0..t).any(|u| (chunk(h, u) ^ qc[u]).count_ones() as usize <= sub);
+                if earlier {
+                    continue;
+                }
+                let d = distance(h, q);
+                if d <= radius {
+                    out.push(PdqMatch { id, distance: d });
                 }
             }
         }
@@ -218,6 +226,19 @@ impl PdqIndex {
     ) -> Result<Vec<Vec<PdqMatch>>, RadiusError> {
         queries.par_iter().map(|q| self.search(q, radius)).collect()
     }
+}
+
+#[inline(always)]
+fn prefetch(h: &[u64; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; the pointer is to a live element.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            h.as_ptr() as *const i8
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = h;
 }
 
 /// Brute-force reference search (used by tests and benchmarks).
