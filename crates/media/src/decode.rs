@@ -42,6 +42,9 @@ pub struct Decoded {
 enum Pixels {
     /// Row-major, no padding.
     Buffer(Vec<u8>),
+    /// A JPEG's component planes; rows are upsampled and colour-converted
+    /// on demand, exactly as a whole-image decode would.
+    Jpeg(crate::ljt::Planes),
 }
 
 impl std::fmt::Debug for Decoded {
@@ -85,6 +88,7 @@ impl Decoded {
         let n = self.row_len();
         match &mut self.pixels {
             Pixels::Buffer(b) => out.copy_from_slice(&b[y * n..(y + 1) * n]),
+            Pixels::Jpeg(p) => p.row(y, &mut out[..n]),
         }
     }
 
@@ -92,8 +96,7 @@ impl Decoded {
     pub fn into_pixels(mut self) -> Vec<u8> {
         match self.pixels {
             Pixels::Buffer(b) => b,
-            #[allow(unreachable_patterns)]
-            _ => {
+            Pixels::Jpeg(_) => {
                 let n = self.row_len();
                 let mut out = vec![0u8; n * self.height as usize];
                 for y in 0..self.height as usize {
@@ -251,17 +254,34 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
         let format = sniff(bytes).ok_or(MediaError::NotAnImage)?;
         if format == Format::Jpeg {
             let orientation = jpeg::orientation(bytes);
-            let px = jpeg::decode(bytes, opts)?;
+            let (source_width, source_height, px) = jpeg::decode(bytes, opts)?;
             let info = ImageInfo {
                 format,
-                width: px.source_width,
-                height: px.source_height,
+                width: source_width,
+                height: source_height,
                 orientation,
             };
-            let reduced = px.width != px.source_width || px.height != px.source_height;
-            return Ok(Decoded::from_buffer(
-                info, px.pixels, px.width, px.height, px.layout, reduced,
-            ));
+            return Ok(match px {
+                jpeg::JpegOutput::Planes(planes) => {
+                    let layout = if planes.is_grey() {
+                        Layout::Grey8
+                    } else {
+                        Layout::Rgb8
+                    };
+                    Decoded {
+                        info,
+                        width: planes.width(),
+                        height: planes.height(),
+                        layout,
+                        reduced: false,
+                        pixels: Pixels::Jpeg(planes),
+                    }
+                }
+                jpeg::JpegOutput::Pixels(px) => {
+                    let reduced = px.width != source_width || px.height != source_height;
+                    Decoded::from_buffer(info, px.pixels, px.width, px.height, px.layout, reduced)
+                }
+            });
         }
         let mut dec = image_decoder(bytes, format, opts)?;
         let (width, height) = dec.dimensions();

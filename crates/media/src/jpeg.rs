@@ -10,8 +10,6 @@ pub(crate) struct JpegPixels {
     pub width: u32,
     pub height: u32,
     pub layout: Layout,
-    pub source_width: u32,
-    pub source_height: u32,
 }
 
 /// The EXIF orientation of a JPEG, read from its first `Exif` APP1 segment.
@@ -117,36 +115,41 @@ fn check_complete(bytes: &[u8]) -> Result<(), MediaError> {
     }
 }
 
-pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, MediaError> {
+/// A decoded JPEG: our decoder's planes (rows converted on demand), or a
+/// whole pixel buffer from the other decoders.
+pub(crate) enum JpegOutput {
+    Planes(crate::ljt::Planes),
+    Pixels(JpegPixels),
+}
+
+/// Decodes a JPEG; returns the stored size and the pixels.
+pub(crate) fn decode(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+) -> Result<(u32, u32, JpegOutput), MediaError> {
     let (w, h) = dimensions(bytes, opts)?;
     check_complete(bytes)?;
     // `if true`, not a bare block: keeps the code below free of
     // unreachable-code and unused-variable warnings when the feature is on.
     #[cfg(feature = "libjpeg-turbo")]
     if true {
-        return crate::turbo::decode(bytes, opts);
+        return Ok((w, h, JpegOutput::Pixels(crate::turbo::decode(bytes, opts)?)));
     }
     if !opts.fast {
         // Our own decoder reproduces libjpeg-turbo's pixels exactly (and so
         // the hashes of Pillow-based tools); it declines CMYK/YCCK,
         // arithmetic coding and 12-bit files, which jpeg-decoder takes.
-        match crate::ljt::decode(bytes, opts.limits.max_side, opts.limits.max_pixels) {
-            Ok((pixels, width, height, grey)) => {
-                let layout = if grey { Layout::Grey8 } else { Layout::Rgb8 };
-                return Ok(JpegPixels {
-                    pixels,
-                    width,
-                    height,
-                    layout,
-                    source_width: width,
-                    source_height: height,
-                });
-            }
+        match crate::ljt::decode_planes(bytes, opts.limits.max_side, opts.limits.max_pixels) {
+            Ok(planes) => return Ok((w, h, JpegOutput::Planes(planes))),
             Err(MediaError::Unsupported(_)) => {}
             Err(e) => return Err(e),
         }
     }
-    decode_jpeg_decoder(bytes, opts, w, h)
+    Ok((
+        w,
+        h,
+        JpegOutput::Pixels(decode_jpeg_decoder(bytes, opts, w, h)?),
+    ))
 }
 
 /// jpeg-decoder path: reduced-scale IDCT for `--fast`, and CMYK/YCCK.
@@ -193,8 +196,6 @@ fn decode_jpeg_decoder(
         width: ow,
         height: oh,
         layout,
-        source_width: w,
-        source_height: h,
     })
 }
 

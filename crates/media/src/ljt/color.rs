@@ -63,7 +63,14 @@ pub(crate) struct Scratch {
 
 /// Writes output row `y` of a component upsampled with `m` into `out`.
 #[inline(always)]
-pub(crate) fn upsample_row(p: &Plane, m: Method, y: usize, out: &mut [u8], s: &mut Scratch) {
+pub(crate) fn upsample_row(
+    p: &Plane,
+    m: Method,
+    y: usize,
+    out: &mut [u8],
+    s: &mut Scratch,
+    avx2: bool,
+) {
     let w = out.len();
     match m {
         Method::Full => out.copy_from_slice(&p.row(y as isize)[..w]),
@@ -77,9 +84,13 @@ pub(crate) fn upsample_row(p: &Plane, m: Method, y: usize, out: &mut [u8], s: &m
         }
         Method::H2V1Fancy => {
             let src = p.row(y as isize);
-            s.row.resize(2 * src.len(), 0);
-            h2v1(src, &mut s.row);
-            out.copy_from_slice(&s.row[..w]);
+            if out.len() == 2 * src.len() {
+                h2v1_dispatch(src, out, avx2);
+            } else {
+                s.row.resize(2 * src.len(), 0);
+                h2v1_dispatch(src, &mut s.row, avx2);
+                out.copy_from_slice(&s.row[..w]);
+            }
         }
         Method::H1V2Fancy => {
             let i = (y / 2) as isize;
@@ -102,12 +113,62 @@ pub(crate) fn upsample_row(p: &Plane, m: Method, y: usize, out: &mut [u8], s: &m
             } else {
                 p.row(i + 1)
             };
-            s.row.resize(2 * near.len(), 0);
             s.sums.resize(near.len(), 0);
-            h2v2(near, far, &mut s.sums, &mut s.row);
-            out.copy_from_slice(&s.row[..w]);
+            if out.len() == 2 * near.len() {
+                h2v2_dispatch(near, far, &mut s.sums, out, avx2);
+            } else {
+                s.row.resize(2 * near.len(), 0);
+                h2v2_dispatch(near, far, &mut s.sums, &mut s.row, avx2);
+                out.copy_from_slice(&s.row[..w]);
+            }
         }
     }
+}
+
+#[inline(always)]
+fn h2v1_dispatch(src: &[u8], out: &mut [u8], avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is only set when the CPU has AVX2.
+        return unsafe { h2v1_avx2(src, out) };
+    }
+    let _ = avx2;
+    h2v1(src, out)
+}
+
+#[inline(always)]
+fn h2v2_dispatch(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8], avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is only set when the CPU has AVX2.
+        return unsafe { h2v2_avx2(near, far, cs, out) };
+    }
+    let _ = avx2;
+    h2v2(near, far, cs, out)
+}
+
+/// Whether the explicit AVX2 paths may run on this CPU.
+pub(crate) fn have_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// YCbCr → RGB for one row, with AVX2 when `avx2` is set.
+#[inline(always)]
+pub(crate) fn convert_row_dispatch(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8], avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is only set when the CPU has AVX2.
+        return unsafe { convert_row_avx2(y, cb, cr, out) };
+    }
+    let _ = avx2;
+    convert_row(y, cb, cr, out)
 }
 
 /// Horizontal triangle filter: `out.len() == 2 * src.len()`, `src.len() > 2`.
@@ -246,6 +307,180 @@ pub(crate) fn convert_row(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
     }
 }
 
+/// YCbCr → RGB for one row with explicit AVX2 (same integer arithmetic as
+/// [`convert_row`], so the same bytes). `out.len() == 3 * y.len()`.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn convert_row_avx2(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
+    use std::arch::x86_64::*;
+    let n = y.len().min(cb.len()).min(cr.len()).min(out.len() / 3);
+    // Byte shuffles that interleave 16 R, G and B samples into 48 bytes.
+    const fn mask(block: usize, chan: usize) -> [i8; 16] {
+        let mut m = [-128i8; 16];
+        let mut j = 0;
+        while j < 16 {
+            let k = block * 16 + j;
+            if k % 3 == chan {
+                m[j] = (k / 3) as i8;
+            }
+            j += 1;
+        }
+        m
+    }
+    const MASKS: [[[i8; 16]; 3]; 3] = [
+        [mask(0, 0), mask(0, 1), mask(0, 2)],
+        [mask(1, 0), mask(1, 1), mask(1, 2)],
+        [mask(2, 0), mask(2, 1), mask(2, 2)],
+    ];
+    let m: [[__m128i; 3]; 3] =
+        MASKS.map(|b| b.map(|x| _mm_loadu_si128(x.as_ptr() as *const __m128i)));
+    let c128 = _mm256_set1_epi32(128);
+    let half = _mm256_set1_epi32(ONE_HALF);
+    let k_rr = _mm256_set1_epi32(FIX_1_40200);
+    let k_bb = _mm256_set1_epi32(FIX_1_77200);
+    let k_gb = _mm256_set1_epi32(-FIX_0_34414);
+    let k_gr = _mm256_set1_epi32(-FIX_0_71414);
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n, and out holds 3 * n bytes.
+        let yv = _mm_loadu_si128(y.as_ptr().add(i) as *const __m128i);
+        let bv = _mm_loadu_si128(cb.as_ptr().add(i) as *const __m128i);
+        let rv = _mm_loadu_si128(cr.as_ptr().add(i) as *const __m128i);
+        let mut rgb = [[_mm256_setzero_si256(); 2]; 3];
+        for (h, parts) in [
+            (yv, bv, rv),
+            (
+                _mm_srli_si128::<8>(yv),
+                _mm_srli_si128::<8>(bv),
+                _mm_srli_si128::<8>(rv),
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let yy = _mm256_cvtepu8_epi32(parts.0);
+            let bb = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.1), c128);
+            let rr = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.2), c128);
+            let r = _mm256_add_epi32(
+                yy,
+                _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(rr, k_rr), half)),
+            );
+            let g = _mm256_add_epi32(
+                yy,
+                _mm256_srai_epi32::<16>(_mm256_add_epi32(
+                    _mm256_add_epi32(_mm256_mullo_epi32(bb, k_gb), half),
+                    _mm256_mullo_epi32(rr, k_gr),
+                )),
+            );
+            let b = _mm256_add_epi32(
+                yy,
+                _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(bb, k_bb), half)),
+            );
+            rgb[0][h] = r;
+            rgb[1][h] = g;
+            rgb[2][h] = b;
+        }
+        // i32 → i16 (saturating, in order) → u8 (saturating = clamp 0..255).
+        let w = |c: [__m256i; 2]| _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi32(c[0], c[1]));
+        let (rw, gw, bw) = (w(rgb[0]), w(rgb[1]), w(rgb[2]));
+        let rg = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(rw, gw));
+        let bb = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(bw, bw));
+        let (r8, g8, b8) = (
+            _mm256_castsi256_si128(rg),
+            _mm256_extracti128_si256::<1>(rg),
+            _mm256_castsi256_si128(bb),
+        );
+        let o = out.as_mut_ptr().add(3 * i);
+        for (blk, mk) in m.iter().enumerate() {
+            let v = _mm_or_si128(
+                _mm_or_si128(_mm_shuffle_epi8(r8, mk[0]), _mm_shuffle_epi8(g8, mk[1])),
+                _mm_shuffle_epi8(b8, mk[2]),
+            );
+            _mm_storeu_si128(o.add(16 * blk) as *mut __m128i, v);
+        }
+        i += 16;
+    }
+    convert_row(&y[i..n], &cb[i..n], &cr[i..n], &mut out[3 * i..3 * n]);
+}
+
+/// [`h2v2`] with explicit AVX2 for the middle of the row (same bytes).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn h2v2_avx2(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8]) {
+    use std::arch::x86_64::*;
+    let n = near.len();
+    for ((c, &a), &b) in cs[..n].iter_mut().zip(near).zip(&far[..n]) {
+        *c = a as u16 * 3 + b as u16;
+    }
+    out[0] = ((cs[0] * 4 + 8) >> 4) as u8;
+    out[1] = ((cs[0] * 3 + cs[1] + 7) >> 4) as u8;
+    let (k8, k7) = (_mm256_set1_epi16(8), _mm256_set1_epi16(7));
+    let mut i = 1;
+    while i + 17 <= n {
+        // SAFETY: reads cs[i - 1..i + 17], writes out[2i..2i + 32]; both in
+        // bounds since i + 17 <= n.
+        let p = cs.as_ptr().add(i);
+        let prev = _mm256_loadu_si256(p.sub(1) as *const __m256i);
+        let cur = _mm256_loadu_si256(p as *const __m256i);
+        let next = _mm256_loadu_si256(p.add(1) as *const __m256i);
+        let c3 = _mm256_add_epi16(_mm256_add_epi16(cur, cur), cur);
+        let even = _mm256_srli_epi16::<4>(_mm256_add_epi16(_mm256_add_epi16(c3, prev), k8));
+        let odd = _mm256_srli_epi16::<4>(_mm256_add_epi16(_mm256_add_epi16(c3, next), k7));
+        let v = _mm256_or_si256(even, _mm256_slli_epi16::<8>(odd));
+        _mm256_storeu_si256(out.as_mut_ptr().add(2 * i) as *mut __m256i, v);
+        i += 16;
+    }
+    while i + 1 < n {
+        let c = cs[i] * 3;
+        out[2 * i] = ((c + cs[i - 1] + 8) >> 4) as u8;
+        out[2 * i + 1] = ((c + cs[i + 1] + 7) >> 4) as u8;
+        i += 1;
+    }
+    out[2 * n - 2] = ((cs[n - 1] * 3 + cs[n - 2] + 8) >> 4) as u8;
+    out[2 * n - 1] = ((cs[n - 1] * 4 + 7) >> 4) as u8;
+}
+
+/// [`h2v1`] with explicit AVX2 for the middle of the row (same bytes).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn h2v1_avx2(src: &[u8], out: &mut [u8]) {
+    use std::arch::x86_64::*;
+    let n = src.len();
+    out[0] = src[0];
+    out[1] = ((src[0] as u16 * 3 + src[1] as u16 + 2) >> 2) as u8;
+    let (k1, k2) = (_mm256_set1_epi16(1), _mm256_set1_epi16(2));
+    let mut i = 1;
+    while i + 17 <= n {
+        // SAFETY: reads src[i - 1..i + 17], writes out[2i..2i + 32].
+        let p = src.as_ptr().add(i);
+        let ld = |q: *const u8| _mm256_cvtepu8_epi16(_mm_loadu_si128(q as *const __m128i));
+        let (prev, cur, next) = (ld(p.sub(1)), ld(p), ld(p.add(1)));
+        let c3 = _mm256_add_epi16(_mm256_add_epi16(cur, cur), cur);
+        let even = _mm256_srli_epi16::<2>(_mm256_add_epi16(_mm256_add_epi16(c3, prev), k1));
+        let odd = _mm256_srli_epi16::<2>(_mm256_add_epi16(_mm256_add_epi16(c3, next), k2));
+        let v = _mm256_or_si256(even, _mm256_slli_epi16::<8>(odd));
+        _mm256_storeu_si256(out.as_mut_ptr().add(2 * i) as *mut __m256i, v);
+        i += 16;
+    }
+    while i + 1 < n {
+        let c = src[i] as u16 * 3;
+        out[2 * i] = ((c + src[i - 1] as u16 + 1) >> 2) as u8;
+        out[2 * i + 1] = ((c + src[i + 1] as u16 + 2) >> 2) as u8;
+        i += 1;
+    }
+    out[2 * n - 2] = ((src[n - 1] as u16 * 3 + src[n - 2] as u16 + 1) >> 2) as u8;
+    out[2 * n - 1] = src[n - 1];
+}
+
 /// Interleaves three planes' rows without conversion (Adobe RGB JPEGs).
 pub(crate) fn interleave_row(a: &[u8], b: &[u8], c: &[u8], out: &mut [u8]) {
     for (((o, &x), &y), &z) in out.chunks_exact_mut(3).zip(a).zip(b).zip(c) {
@@ -343,7 +578,14 @@ mod tests {
         };
         let mut out = [0u8; 3];
         let mut tmp = Scratch::default();
-        upsample_row(&p, Method::Replicate { h: 2, v: 2 }, 1, &mut out, &mut tmp);
+        upsample_row(
+            &p,
+            Method::Replicate { h: 2, v: 2 },
+            1,
+            &mut out,
+            &mut tmp,
+            false,
+        );
         assert_eq!(out, [7, 7, 9]);
     }
 
@@ -360,12 +602,43 @@ mod tests {
         let rows: Vec<u8> = (0..4)
             .map(|y| {
                 let mut o = [0u8; 1];
-                upsample_row(&p, Method::H1V2Fancy, y, &mut o, &mut tmp);
+                upsample_row(&p, Method::H1V2Fancy, y, &mut o, &mut tmp, false);
                 o[0]
             })
             .collect();
         // y0: (300+100+1)>>2 = 100; y1: (300+0+2)>>2 = 75;
         // y2: (0+100+1)>>2 = 25; y3: (0+0+2)>>2 = 0.
         assert_eq!(rows, [100, 75, 25, 0]);
+    }
+
+    #[test]
+    fn avx2_paths_match_scalar() {
+        if !have_avx2() {
+            return;
+        }
+        let mut seed = 0x2545_f491u32;
+        let mut rnd = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as u8
+        };
+        for n in 3..100usize {
+            let a: Vec<u8> = (0..n).map(|_| rnd()).collect();
+            let b: Vec<u8> = (0..n).map(|_| rnd()).collect();
+            let c: Vec<u8> = (0..n).map(|_| rnd()).collect();
+            let (mut o1, mut o2) = (vec![0u8; 3 * n], vec![1u8; 3 * n]);
+            convert_row(&a, &b, &c, &mut o1);
+            convert_row_dispatch(&a, &b, &c, &mut o2, true);
+            assert_eq!(o1, o2, "ycc {n}");
+            let (mut o1, mut o2) = (vec![0u8; 2 * n], vec![1u8; 2 * n]);
+            h2v1(&a, &mut o1);
+            h2v1_dispatch(&a, &mut o2, true);
+            assert_eq!(o1, o2, "h2v1 {n}");
+            let mut cs = vec![0u16; n];
+            h2v2(&a, &b, &mut cs, &mut o1);
+            h2v2_dispatch(&a, &b, &mut cs, &mut o2, true);
+            assert_eq!(o1, o2, "h2v2 {n}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 use crate::MediaError;
 
 /// Bits looked up at once in the fast table.
-const FAST_BITS: u32 = 9;
+const FAST_BITS: u32 = 11;
 
 /// A Huffman table ready for decoding.
 #[derive(Clone)]

@@ -114,19 +114,16 @@ pub(crate) fn idct_block(
 ) {
     // Whole block DC-only: every sample is the same.
     if coef[1..].iter().all(|&c| c == 0) {
-        let dc = (coef[0] as i32)
-            .wrapping_mul(q[0])
-            .wrapping_shl(PASS1_BITS as u32);
-        let v = clamp_sample(dc.wrapping_add(1 << (PASS1_BITS + 2)) >> (PASS1_BITS + 3));
-        for r in 0..8 {
-            let s = at + r * stride;
-            if let Some(row) = out.get_mut(s..s + 8) {
-                row.fill(v);
-            }
-        }
+        idct_dc(coef[0], q[0], out, at, stride);
         return;
     }
+    idct_ac(coef, q, out, at, stride);
+}
 
+/// [`idct_block`] for a block known to have a nonzero AC coefficient (the
+/// general computation, which is exact for any block).
+#[inline(always)]
+pub(crate) fn idct_ac(coef: &[i16; 64], q: &[i32; 64], out: &mut [u8], at: usize, stride: usize) {
     // Pass 1 over the columns: rows of the input are the eight inputs, the
     // lanes are the columns. A column whose AC terms are all zero gives its
     // scaled DC term everywhere, which the general formula also gives

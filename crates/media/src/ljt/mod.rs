@@ -45,14 +45,6 @@ const NATURAL: [usize; 80] = [
 /// decoder spin.
 const MAX_SCANS: usize = 1000;
 
-/// A decoded image: interleaved RGB, or grey when `grey` is set.
-pub(crate) struct Image {
-    pub pixels: Vec<u8>,
-    pub width: u32,
-    pub height: u32,
-    pub grey: bool,
-}
-
 /// Decodes a JPEG to 8-bit RGB (three components) or grey (one).
 ///
 /// Returns `(pixels, width, height, grey)`. The declared size is checked
@@ -62,8 +54,243 @@ pub(crate) fn decode(
     max_side: u32,
     max_pixels: u64,
 ) -> Result<(Vec<u8>, u32, u32, bool), MediaError> {
-    let img = Decoder::new(bytes, max_side, max_pixels).run()?;
-    Ok((img.pixels, img.width, img.height, img.grey))
+    let mut planes = decode_planes(bytes, max_side, max_pixels)?;
+    let n = planes.row_len();
+    let mut out = vec![0u8; n * planes.height];
+    planes_rows(&mut planes, &mut out);
+    Ok((out, planes.width(), planes.height(), planes.is_grey()))
+}
+
+/// Decodes a JPEG into its component planes; output rows (as [`decode`]
+/// gives them) are then produced one at a time by [`Planes::row`].
+///
+/// The declared size is checked against `max_side` and `max_pixels` before
+/// anything is allocated.
+pub(crate) fn decode_planes(
+    bytes: &[u8],
+    max_side: u32,
+    max_pixels: u64,
+) -> Result<Planes, MediaError> {
+    Decoder::new(bytes, max_side, max_pixels).run()
+}
+
+/// How output rows are made from the planes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OutKind {
+    Grey,
+    Ycc,
+    Rgb,
+}
+
+/// One component plane of a decoded image.
+struct OutPlane {
+    data: Vec<u8>,
+    stride: usize,
+    dw: usize,
+    dh: usize,
+    method: Method,
+}
+
+/// A decoded JPEG held as component planes; rows are converted on demand.
+///
+/// The plane buffers come from a per-thread pool and go back to it on drop,
+/// so decoding image after image on one thread reuses the same memory.
+pub(crate) struct Planes {
+    width: usize,
+    height: usize,
+    kind: OutKind,
+    comps: Vec<OutPlane>,
+    /// Upsampled chroma rows, `width` samples each.
+    rows: [Vec<u8>; 3],
+    scratch: Scratch,
+    avx2: bool,
+}
+
+impl Planes {
+    pub(crate) fn width(&self) -> u32 {
+        self.width as u32
+    }
+
+    pub(crate) fn height(&self) -> u32 {
+        self.height as u32
+    }
+
+    pub(crate) fn is_grey(&self) -> bool {
+        self.kind == OutKind::Grey
+    }
+
+    /// Bytes in one output row: `3 * width`, or `width` when grey.
+    pub(crate) fn row_len(&self) -> usize {
+        if self.is_grey() {
+            self.width
+        } else {
+            3 * self.width
+        }
+    }
+
+    /// Writes output row `y` (interleaved RGB, `3 * width` bytes; or
+    /// `width` bytes when grey) to the start of `out`, byte-identical to row
+    /// `y` of [`decode`]'s output. Rows may be requested in any order.
+    ///
+    /// Panics if `y >= height` or `out` is shorter than [`Self::row_len`].
+    pub(crate) fn row(&mut self, y: usize, out: &mut [u8]) {
+        assert!(y < self.height, "row {y} of {}", self.height);
+        let n = self.row_len();
+        planes_row(self, y, &mut out[..n]);
+    }
+
+    #[inline(always)]
+    fn row_inner(&mut self, y: usize, out: &mut [u8]) {
+        let w = self.width;
+        if self.kind == OutKind::Grey {
+            let p = &self.comps[0];
+            out.copy_from_slice(&p.data[y * p.stride..y * p.stride + w]);
+            return;
+        }
+        let Planes {
+            comps,
+            rows,
+            scratch,
+            avx2,
+            kind,
+            ..
+        } = self;
+        for (row, p) in rows.iter_mut().zip(comps.iter()) {
+            if p.method != Method::Full {
+                let view = Plane {
+                    data: &p.data,
+                    stride: p.stride,
+                    dw: p.dw,
+                    dh: p.dh,
+                };
+                color::upsample_row(&view, p.method, y, &mut row[..w], scratch, *avx2);
+            }
+        }
+        let src = |i: usize| -> &[u8] {
+            let p = &comps[i];
+            if p.method == Method::Full {
+                let y = y.min(p.dh - 1);
+                &p.data[y * p.stride..y * p.stride + w]
+            } else {
+                &rows[i][..w]
+            }
+        };
+        if *kind == OutKind::Rgb {
+            color::interleave_row(src(0), src(1), src(2), out);
+        } else {
+            color::convert_row_dispatch(src(0), src(1), src(2), out, *avx2);
+        }
+    }
+}
+
+impl Drop for Planes {
+    fn drop(&mut self) {
+        for p in &mut self.comps {
+            pool::give_u8(std::mem::take(&mut p.data));
+        }
+    }
+}
+
+/// Per-thread pool of plane and coefficient buffers, so that decoding one
+/// image after another reuses memory instead of asking the kernel for fresh
+/// zeroed pages each time. Buffers handed out hold stale samples from an
+/// earlier image: the decoder writes every element it later reads.
+mod pool {
+    use std::cell::RefCell;
+
+    /// Buffers kept per kind.
+    const KEEP: usize = 4;
+    /// Larger buffers are not kept.
+    const MAX_KEEP_BYTES: usize = 128 << 20;
+
+    #[derive(Default)]
+    struct Pool {
+        u8s: Vec<Vec<u8>>,
+        i16s: Vec<Vec<i16>>,
+    }
+
+    thread_local! {
+        static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+    }
+
+    /// Picks the smallest kept buffer that holds `len`, else the largest.
+    fn pick<T>(list: &mut Vec<Vec<T>>, len: usize) -> Option<Vec<T>> {
+        let i = list
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= len)
+            .min_by_key(|(_, v)| v.capacity())
+            .or_else(|| list.iter().enumerate().max_by_key(|(_, v)| v.capacity()))?
+            .0;
+        Some(list.swap_remove(i))
+    }
+
+    fn take<T: Copy + Default>(
+        get: impl FnOnce(&mut Pool) -> Option<Vec<T>>,
+        len: usize,
+    ) -> Vec<T> {
+        let v = POOL
+            .try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| get(&mut p)))
+            .ok()
+            .flatten();
+        match v {
+            Some(mut v) if v.capacity() >= len => {
+                if v.len() >= len {
+                    v.truncate(len);
+                } else {
+                    v.resize(len, T::default());
+                }
+                v
+            }
+            _ => vec![T::default(); len],
+        }
+    }
+
+    fn give<T>(v: Vec<T>, put: impl FnOnce(&mut Pool, Vec<T>)) {
+        let bytes = v.capacity() * std::mem::size_of::<T>();
+        if bytes == 0 || bytes > MAX_KEEP_BYTES {
+            return;
+        }
+        let _ = POOL.try_with(|p| {
+            if let Ok(mut p) = p.try_borrow_mut() {
+                put(&mut p, v);
+            }
+        });
+    }
+
+    /// A buffer of `len` samples with unspecified contents.
+    pub(super) fn take_u8(len: usize) -> Vec<u8> {
+        take(|p| pick(&mut p.u8s, len), len)
+    }
+
+    /// A buffer of `len` coefficients with unspecified contents.
+    pub(super) fn take_i16(len: usize) -> Vec<i16> {
+        take(|p| pick(&mut p.i16s, len), len)
+    }
+
+    pub(super) fn give_u8(v: Vec<u8>) {
+        give(v, |p, v| {
+            p.u8s.push(v);
+            if p.u8s.len() > KEEP {
+                let i = (0..p.u8s.len())
+                    .min_by_key(|&i| p.u8s[i].capacity())
+                    .unwrap_or(0);
+                p.u8s.swap_remove(i);
+            }
+        })
+    }
+
+    pub(super) fn give_i16(v: Vec<i16>) {
+        give(v, |p, v| {
+            p.i16s.push(v);
+            if p.i16s.len() > KEEP {
+                let i = (0..p.i16s.len())
+                    .min_by_key(|&i| p.i16s[i].capacity())
+                    .unwrap_or(0);
+                p.i16s.swap_remove(i);
+            }
+        })
+    }
 }
 
 fn corrupt(why: &str) -> MediaError {
@@ -96,6 +323,16 @@ struct Component {
     plane: Vec<u8>,
     /// Coefficients, natural order, block after block (progressive only).
     coefs: Vec<i16>,
+    /// A sequential scan has written every block of `plane` that output
+    /// reads (decoded, or mid-grey where the data ran out).
+    covered: bool,
+}
+
+impl Drop for Component {
+    fn drop(&mut self) {
+        pool::give_u8(std::mem::take(&mut self.plane));
+        pool::give_i16(std::mem::take(&mut self.coefs));
+    }
 }
 
 struct Frame {
@@ -174,7 +411,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn run(mut self) -> Result<Image, MediaError> {
+    fn run(mut self) -> Result<Planes, MediaError> {
         let bytes = self.bytes;
         if !bytes.starts_with(&[0xFF, 0xD8]) {
             return Err(MediaError::NotAnImage);
@@ -297,6 +534,7 @@ impl<'a> Decoder<'a> {
                 q: None,
                 plane: Vec::new(),
                 coefs: Vec::new(),
+                covered: false,
             });
         }
         let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
@@ -312,11 +550,13 @@ impl<'a> Decoder<'a> {
             c.bw = mcux * c.h;
             c.bh = mcuy * c.v;
             if progressive {
-                c.coefs = vec![0i16; c.bw * c.bh * 64];
+                c.coefs = pool::take_i16(c.bw * c.bh * 64);
+                c.coefs.fill(0);
             } else {
-                // An uncoded block decodes to mid-grey, as libjpeg's zeroed
-                // coefficients do.
-                c.plane = vec![128u8; c.bw * c.bh * 64];
+                // Written block by block by the scans; any part that output
+                // reads and no scan wrote is set to mid-grey (the decode of
+                // libjpeg's zeroed coefficients) then.
+                c.plane = pool::take_u8(c.bw * c.bh * 64);
             }
         }
         self.frame = Some(Frame {
@@ -496,8 +736,16 @@ impl<'a> Decoder<'a> {
                 dc,
                 ac,
                 pred: vec![0; scan.comps.len()],
+                fill: scan
+                    .comps
+                    .iter()
+                    .map(|c| !frame.comps[c.ci].covered)
+                    .collect(),
             };
             walk_sequential(frame, scan, &mut reader, ri, &mut st);
+            for c in &scan.comps {
+                frame.comps[c.ci].covered = true;
+            }
         } else if scan.ss == 0 {
             let mut st = DcScan {
                 dc,
@@ -523,65 +771,63 @@ impl<'a> Decoder<'a> {
         Ok(reader.discard())
     }
 
-    fn output(mut self) -> Result<Image, MediaError> {
+    fn output(mut self) -> Result<Planes, MediaError> {
         let frame = self
             .frame
             .as_mut()
             .ok_or_else(|| corrupt("no frame header"))?;
-        if frame.progressive {
-            for c in &mut frame.comps {
-                let mut plane = vec![0u8; c.bw * c.bh * 64];
+        for c in &mut frame.comps {
+            if frame.progressive {
+                let mut plane = pool::take_u8(c.bw * c.bh * 64);
                 transform_plane(c, &mut plane);
-                c.plane = plane;
-                c.coefs = Vec::new();
+                pool::give_u8(std::mem::replace(&mut c.plane, plane));
+                pool::give_i16(std::mem::take(&mut c.coefs));
+            } else if !c.covered {
+                c.plane.fill(128);
             }
         }
         let (w, h) = (frame.width, frame.height);
-        if frame.comps.len() == 1 {
-            let c = &frame.comps[0];
-            let stride = c.bw * 8;
-            let mut out = vec![0u8; w * h];
-            for (y, o) in out.chunks_exact_mut(w).enumerate() {
-                o.copy_from_slice(&c.plane[y * stride..y * stride + w]);
-            }
-            return Ok(Image {
-                pixels: out,
-                width: w as u32,
-                height: h as u32,
-                grey: true,
-            });
-        }
-        let rgb = if self.jfif {
-            false
+        let kind = if frame.comps.len() == 1 {
+            OutKind::Grey
+        } else if self.jfif {
+            OutKind::Ycc
         } else if let Some(t) = self.adobe {
-            t == 0
+            if t == 0 {
+                OutKind::Rgb
+            } else {
+                OutKind::Ycc
+            }
+        } else if frame.comps.iter().map(|c| c.id).eq([82, 71, 66]) {
+            OutKind::Rgb
         } else {
-            let ids: Vec<u8> = frame.comps.iter().map(|c| c.id).collect();
-            ids == [82, 71, 66]
+            OutKind::Ycc
         };
-        let planes: Vec<(Plane, Method)> = frame
+        let (hmax, vmax) = (frame.hmax, frame.vmax);
+        let comps = frame
             .comps
-            .iter()
-            .map(|c| {
-                let m = Method::choose(frame.hmax / c.h, frame.vmax / c.v, c.dw);
-                (
-                    Plane {
-                        data: &c.plane,
-                        stride: c.bw * 8,
-                        dw: c.dw,
-                        dh: c.dh,
-                    },
-                    m,
-                )
+            .iter_mut()
+            .map(|c| OutPlane {
+                data: std::mem::take(&mut c.plane),
+                stride: c.bw * 8,
+                dw: c.dw,
+                dh: c.dh,
+                method: if kind == OutKind::Grey {
+                    Method::Full
+                } else {
+                    Method::choose(hmax / c.h, vmax / c.v, c.dw)
+                },
             })
             .collect();
-        let mut out = vec![0u8; w * h * 3];
-        convert_image(&planes, rgb, w, &mut out);
-        Ok(Image {
-            pixels: out,
-            width: w as u32,
-            height: h as u32,
-            grey: false,
+        let row = |on: bool| if on { vec![0u8; w] } else { Vec::new() };
+        let three = kind != OutKind::Grey;
+        Ok(Planes {
+            width: w,
+            height: h,
+            kind,
+            comps,
+            rows: [row(three), row(three), row(three)],
+            scratch: Scratch::default(),
+            avx2: color::have_avx2(),
         })
     }
 }
@@ -621,31 +867,14 @@ with_avx2!(transform_plane, fn(c: &mut Component, plane: &mut [u8]) {
     }
 });
 
-with_avx2!(convert_image, fn(planes: &[(Plane, Method)], rgb: bool, w: usize, out: &mut [u8]) {
-    let mut rows = [vec![0u8; w], vec![0u8; w], vec![0u8; w]];
-    let mut scratch = Scratch::default();
-    if planes.len() != 3 {
-        return;
-    }
-    for (y, o) in out.chunks_exact_mut(w * 3).enumerate() {
-        for (row, (p, m)) in rows.iter_mut().zip(planes) {
-            if *m != Method::Full {
-                color::upsample_row(p, *m, y, row, &mut scratch);
-            }
-        }
-        let src = |i: usize| -> &[u8] {
-            let (p, m) = &planes[i];
-            if *m == Method::Full {
-                &p.row(y as isize)[..w]
-            } else {
-                &rows[i]
-            }
-        };
-        if rgb {
-            color::interleave_row(src(0), src(1), src(2), o);
-        } else {
-            color::convert_row(src(0), src(1), src(2), o);
-        }
+with_avx2!(planes_row, fn(p: &mut Planes, y: usize, out: &mut [u8]) {
+    p.row_inner(y, out)
+});
+
+with_avx2!(planes_rows, fn(p: &mut Planes, out: &mut [u8]) {
+    let n = p.row_len();
+    for (y, o) in out.chunks_exact_mut(n).enumerate() {
+        p.row_inner(y, o);
     }
 });
 
@@ -665,6 +894,10 @@ with_avx2!(walk_ac, fn(frame: &mut Frame, scan: &Scan, r: &mut BitReader, ri: us
 trait ScanKind {
     /// Decodes block (`row`, `col`) of the scan's `k`-th component.
     fn block(&mut self, r: &mut BitReader, comp: &mut Component, k: usize, row: usize, col: usize);
+    /// Block (`row`, `col`) of the scan's `k`-th component is skipped
+    /// because the data ran out.
+    #[inline(always)]
+    fn skip(&mut self, _comp: &mut Component, _k: usize, _row: usize, _col: usize) {}
     /// Resets predictions at a restart marker.
     fn reset(&mut self);
 }
@@ -705,6 +938,7 @@ fn walk_scan<K: ScanKind>(
             for col in 0..bx {
                 before_mcu(r, kind, &mut insufficient);
                 if insufficient {
+                    kind.skip(&mut frame.comps[ci], 0, row, col);
                     continue;
                 }
                 kind.block(r, &mut frame.comps[ci], 0, row, col);
@@ -715,6 +949,15 @@ fn walk_scan<K: ScanKind>(
             for mx in 0..frame.mcux {
                 before_mcu(r, kind, &mut insufficient);
                 if insufficient {
+                    for (k, sc) in scan.comps.iter().enumerate() {
+                        let c = &mut frame.comps[sc.ci];
+                        let (h, v) = (c.h, c.v);
+                        for y in 0..v {
+                            for x in 0..h {
+                                kind.skip(c, k, my * v + y, mx * h + x);
+                            }
+                        }
+                    }
                     continue;
                 }
                 for (k, sc) in scan.comps.iter().enumerate() {
@@ -737,6 +980,9 @@ struct Sequential<'t> {
     dc: Vec<&'t HuffTable>,
     ac: Vec<&'t HuffTable>,
     pred: Vec<i32>,
+    /// Per scan component: no earlier scan wrote its plane, so skipped
+    /// blocks must be set to mid-grey here.
+    fill: Vec<bool>,
 }
 
 impl ScanKind for Sequential<'_> {
@@ -777,9 +1023,17 @@ impl ScanKind for Sequential<'_> {
         let stride = comp.bw * 8;
         let at = row * 8 * stride + col * 8;
         if any_ac {
-            idct::idct_block(&blk, q, &mut comp.plane, at, stride);
+            idct::idct_ac(&blk, q, &mut comp.plane, at, stride);
         } else {
             idct::idct_dc(blk[0], q[0], &mut comp.plane, at, stride);
+        }
+    }
+
+    #[inline(never)]
+    fn skip(&mut self, comp: &mut Component, k: usize, row: usize, col: usize) {
+        if self.fill[k] {
+            let stride = comp.bw * 8;
+            idct::idct_dc(0, 0, &mut comp.plane, row * 8 * stride + col * 8, stride);
         }
     }
 
