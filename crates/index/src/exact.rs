@@ -6,12 +6,14 @@
 //! search. Memory: `N` bytes of key + 4 bytes of id + about 4 bytes of
 //! directory per entry.
 
+use crate::store::{Buf, Store, StoreError, StoreWriter};
+
 /// A set of `N`-byte digests, each with a `u32` id (several ids may share a
 /// digest: two lists can carry the same hash).
 pub struct ExactSet<const N: usize> {
-    keys: Vec<[u8; N]>,
-    ids: Vec<u32>,
-    dir: Vec<u32>,
+    keys: Buf<[u8; N]>,
+    ids: Buf<u32>,
+    dir: Buf<u32>,
     bits: u32,
 }
 
@@ -36,13 +38,46 @@ impl<const N: usize> ExactSet<N> {
         for i in 0..(1usize << bits) {
             dir[i + 1] += dir[i];
         }
-        let (keys, ids) = entries.into_iter().unzip();
+        let (keys, ids): (Vec<[u8; N]>, Vec<u32>) = entries.into_iter().unzip();
         ExactSet {
-            keys,
-            ids,
-            dir,
+            keys: keys.into(),
+            ids: ids.into(),
+            dir: dir.into(),
             bits,
         }
+    }
+
+    /// Adds this set's sections (kinds `base..base + 4`) to a store.
+    pub fn write_sections(&self, w: &mut StoreWriter, base: u32) {
+        w.add(base, &[self.bits, N as u32]);
+        w.add(base + 1, &self.keys);
+        w.add(base + 2, &self.ids);
+        w.add(base + 3, &self.dir);
+    }
+
+    /// Opens a set written by [`ExactSet::write_sections`], without copying.
+    pub fn from_store(store: &Store, base: u32) -> Result<ExactSet<N>, StoreError> {
+        let meta: Buf<u32> = store.section(base)?;
+        let (bits, width) = match *meta {
+            [bits, width] => (bits, width),
+            _ => return Err(StoreError::Invalid("exact-set header".into())),
+        };
+        if width as usize != N || !(1..=30).contains(&bits) {
+            return Err(StoreError::Invalid("exact-set header".into()));
+        }
+        let set = ExactSet {
+            keys: store.section(base + 1)?,
+            ids: store.section(base + 2)?,
+            dir: store.section(base + 3)?,
+            bits,
+        };
+        if set.keys.len() != set.ids.len()
+            || set.dir.len() != (1usize << bits) + 1
+            || set.dir.last().copied() != Some(set.keys.len() as u32)
+        {
+            return Err(StoreError::Invalid("exact-set sections disagree".into()));
+        }
+        Ok(set)
     }
 
     /// Number of entries.

@@ -12,6 +12,7 @@
 
 mod exact;
 mod pdq;
+pub mod store;
 
 pub use exact::ExactSet;
 pub use pdq::{brute_force, PdqIndex, PdqMatch, RadiusError, MAX_RADIUS};

@@ -12,6 +12,7 @@
 //! candidate found in table `t` is reported only if no earlier table would
 //! have found it, which removes duplicates without a "seen" set.
 
+use crate::store::{Buf, Store, StoreError, StoreWriter};
 use nigehbaan_pdq::Hash256;
 use rayon::prelude::*;
 
@@ -31,13 +32,13 @@ pub struct PdqMatch {
 
 struct Table {
     /// `offsets[v]..offsets[v + 1]` is bucket `v` in `ids`.
-    offsets: Vec<u32>,
-    ids: Vec<u32>,
+    offsets: Buf<u32>,
+    ids: Buf<u32>,
 }
 
 /// An immutable PDQ index. Build once, query from many threads.
 pub struct PdqIndex {
-    hashes: Vec<[u64; 4]>,
+    hashes: Buf<[u64; 4]>,
     tables: Vec<Table>,
     /// Probe masks grouped by popcount: `masks[..ends[r]]` are the 16-bit
     /// masks with at most `r` bits set.
@@ -102,9 +103,16 @@ impl PdqIndex {
                     ids[fill[c] as usize] = id as u32;
                     fill[c] += 1;
                 }
-                Table { offsets, ids }
+                Table {
+                    offsets: offsets.into(),
+                    ids: ids.into(),
+                }
             })
             .collect();
+        Self::assemble(hashes.into(), tables)
+    }
+
+    fn assemble(hashes: Buf<[u64; 4]>, tables: Vec<Table>) -> PdqIndex {
         let mut masks: Vec<u16> = (0..=u16::MAX).collect();
         masks.sort_by_key(|m| (m.count_ones(), *m));
         let mut ends = [0usize; 17];
@@ -120,6 +128,41 @@ impl PdqIndex {
             masks,
             ends,
         }
+    }
+
+    /// Adds this index's sections (kinds `base..base + 33`) to a store.
+    pub fn write_sections(&self, w: &mut StoreWriter, base: u32) {
+        w.add(base, &self.hashes);
+        for (t, table) in self.tables.iter().enumerate() {
+            w.add(base + 1 + 2 * t as u32, &table.offsets);
+            w.add(base + 2 + 2 * t as u32, &table.ids);
+        }
+    }
+
+    /// Opens an index written by [`PdqIndex::write_sections`], without
+    /// copying: only the 128 KiB probe-mask table is built, and only the
+    /// small offset arrays are checked, so opening takes milliseconds
+    /// whatever the size.
+    pub fn from_store(store: &Store, base: u32) -> Result<PdqIndex, StoreError> {
+        let hashes: Buf<[u64; 4]> = store.section(base)?;
+        let n = hashes.len();
+        let mut tables = Vec::with_capacity(CHUNKS);
+        for t in 0..CHUNKS as u32 {
+            let offsets: Buf<u32> = store.section(base + 1 + 2 * t)?;
+            let ids: Buf<u32> = store.section(base + 2 + 2 * t)?;
+            let ok = offsets.len() == (1 << 16) + 1
+                && ids.len() == n
+                && offsets.last().copied() == Some(n as u32)
+                && offsets.windows(2).all(|w| w[0] <= w[1]);
+            // Ids are not scanned here (that would read the whole file);
+            // an out-of-range id in a damaged file stops a query with an
+            // index error instead of reading out of bounds.
+            if !ok {
+                return Err(StoreError::Invalid(format!("PDQ table {t} is damaged")));
+            }
+            tables.push(Table { offsets, ids });
+        }
+        Ok(Self::assemble(hashes, tables))
     }
 
     /// Number of indexed hashes.

@@ -81,3 +81,34 @@ fn radius_over_63_is_refused_and_dihedral_search_dedups() {
         .iter()
         .any(|(m, k)| m.id == 0 && m.distance == 0 && *k == 0));
 }
+
+#[test]
+fn indexes_survive_a_round_trip_through_a_mapped_file() {
+    use nigehbaan_index::store::{Store, StoreWriter};
+    let hashes = corpus(11, 300);
+    let index = PdqIndex::new(&hashes);
+    let md5: Vec<([u8; 16], u32)> = (0..500u32).map(|i| ([(i % 251) as u8; 16], i)).collect();
+    let set = ExactSet::new(md5.clone());
+    let dir = std::env::temp_dir().join(format!("nigehbaan-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bank.idx");
+    let mut w = StoreWriter::new();
+    index.write_sections(&mut w, 100);
+    set.write_sections(&mut w, 10);
+    w.write(&path).unwrap();
+    let store = Store::open(&path).unwrap();
+    let mapped = PdqIndex::from_store(&store, 100).unwrap();
+    let mset = ExactSet::<16>::from_store(&store, 10).unwrap();
+    for q in hashes.iter().step_by(13) {
+        assert_eq!(mapped.search(q, 31).unwrap(), index.search(q, 31).unwrap());
+    }
+    for (k, _) in md5.iter().step_by(17) {
+        assert_eq!(mset.get(k), set.get(k));
+    }
+    // A damaged file is refused, not trusted.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[16] = 9;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(Store::open(&path).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

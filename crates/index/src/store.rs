@@ -1,0 +1,209 @@
+//! A versioned, memory-mapped file of typed sections, so that a compiled
+//! index opens in the time it takes to map it, whatever its size.
+//!
+//! Layout (all integers little-endian):
+//!
+//! ```text
+//! 0   magic  "NIGEHBAAN-INDEX\0"          16 bytes
+//! 16  format version (u32) = 1
+//! 20  section count (u32)
+//! 24  sections: count × { kind u32, reserved u32, offset u64, length u64 }
+//! …   section data, each starting on a 64-byte boundary
+//! ```
+//!
+//! Files are written to a temporary name and renamed into place, so a
+//! reader never sees a half-written file.
+
+use memmap2::Mmap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::ops::{Deref, Range};
+use std::path::Path;
+use std::sync::Arc;
+
+const MAGIC: &[u8; 16] = b"NIGEHBAAN-INDEX\0";
+/// The on-disk format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+const ALIGN: usize = 64;
+
+/// Why a store could not be opened.
+#[derive(Debug)]
+pub enum StoreError {
+    /// Reading the file failed.
+    Io(io::Error),
+    /// The file is not a Nigehbaan index, or is damaged.
+    Invalid(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Io(e) => e.fmt(f),
+            StoreError::Invalid(why) => write!(f, "not a valid Nigehbaan index: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<io::Error> for StoreError {
+    fn from(e: io::Error) -> Self {
+        StoreError::Io(e)
+    }
+}
+
+/// An array that is either owned or borrowed from a mapped file.
+pub enum Buf<T: bytemuck::Pod> {
+    /// Built in memory.
+    Owned(Vec<T>),
+    /// A section of a mapped file.
+    Mapped(Arc<Mmap>, Range<usize>),
+}
+
+impl<T: bytemuck::Pod> Deref for Buf<T> {
+    type Target = [T];
+    #[inline]
+    fn deref(&self) -> &[T] {
+        match self {
+            Buf::Owned(v) => v,
+            // Alignment and length were checked when the section was opened.
+            Buf::Mapped(m, r) => bytemuck::cast_slice(&m[r.clone()]),
+        }
+    }
+}
+
+impl<T: bytemuck::Pod> From<Vec<T>> for Buf<T> {
+    fn from(v: Vec<T>) -> Self {
+        Buf::Owned(v)
+    }
+}
+
+/// Collects sections and writes them as one file.
+#[derive(Default)]
+pub struct StoreWriter {
+    sections: Vec<(u32, Vec<u8>)>,
+}
+
+impl StoreWriter {
+    /// An empty writer.
+    pub fn new() -> StoreWriter {
+        StoreWriter::default()
+    }
+
+    /// Adds a section of kind `kind` holding `data`.
+    pub fn add<T: bytemuck::Pod>(&mut self, kind: u32, data: &[T]) {
+        self.sections
+            .push((kind, bytemuck::cast_slice(data).to_vec()));
+    }
+
+    /// Writes the file: to `path.tmp`, synced, then renamed over `path`.
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        let header = 24 + self.sections.len() * 24;
+        let mut offset = header.next_multiple_of(ALIGN);
+        let mut table = Vec::with_capacity(self.sections.len());
+        for (kind, data) in &self.sections {
+            table.push((*kind, offset, data.len()));
+            offset = (offset + data.len()).next_multiple_of(ALIGN);
+        }
+        let tmp = path.with_extension("tmp");
+        let mut f = io::BufWriter::new(File::create(&tmp)?);
+        f.write_all(MAGIC)?;
+        f.write_all(&FORMAT_VERSION.to_le_bytes())?;
+        f.write_all(&(self.sections.len() as u32).to_le_bytes())?;
+        for (kind, off, len) in &table {
+            f.write_all(&kind.to_le_bytes())?;
+            f.write_all(&0u32.to_le_bytes())?;
+            f.write_all(&(*off as u64).to_le_bytes())?;
+            f.write_all(&(*len as u64).to_le_bytes())?;
+        }
+        let mut pos = header;
+        for ((_, data), (_, off, _)) in self.sections.iter().zip(&table) {
+            f.write_all(&vec![0u8; off - pos])?;
+            f.write_all(data)?;
+            pos = off + data.len();
+        }
+        f.write_all(&vec![0u8; pos.next_multiple_of(ALIGN) - pos])?;
+        let file = f.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}
+
+/// A mapped index file.
+pub struct Store {
+    map: Arc<Mmap>,
+    sections: Vec<(u32, Range<usize>)>,
+}
+
+impl Store {
+    /// Maps and validates a file written by [`StoreWriter`].
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if cfg!(target_endian = "big") {
+            return Err(StoreError::Invalid(
+                "index files are little-endian; this machine is not".into(),
+            ));
+        }
+        let file = File::open(path)?;
+        // SAFETY: the file is opened read-only and only read through the
+        // map. Index files are written under a temporary name and renamed
+        // into place, never modified in place, so the mapped bytes do not
+        // change under us.
+        let map = unsafe { Mmap::map(&file)? };
+        let bad = |why: &str| StoreError::Invalid(why.to_string());
+        if map.len() < 24 || &map[..16] != MAGIC {
+            return Err(bad("missing header"));
+        }
+        let u32_at = |o: usize| u32::from_le_bytes(map[o..o + 4].try_into().expect("4 bytes"));
+        let u64_at = |o: usize| u64::from_le_bytes(map[o..o + 8].try_into().expect("8 bytes"));
+        let version = u32_at(16);
+        if version != FORMAT_VERSION {
+            return Err(StoreError::Invalid(format!(
+                "format version {version}, this build reads version {FORMAT_VERSION}; rebuild the index"
+            )));
+        }
+        let count = u32_at(20) as usize;
+        if 24 + count.saturating_mul(24) > map.len() {
+            return Err(bad("section table runs past the end"));
+        }
+        let mut sections = Vec::with_capacity(count);
+        for i in 0..count {
+            let at = 24 + i * 24;
+            let (kind, off, len) = (
+                u32_at(at),
+                u64_at(at + 8) as usize,
+                u64_at(at + 16) as usize,
+            );
+            if off % ALIGN != 0 || off.checked_add(len).is_none_or(|end| end > map.len()) {
+                return Err(bad("section outside the file or misaligned"));
+            }
+            sections.push((kind, off..off + len));
+        }
+        Ok(Store {
+            map: Arc::new(map),
+            sections,
+        })
+    }
+
+    /// The section of kind `kind` as an array of `T`.
+    pub fn section<T: bytemuck::Pod>(&self, kind: u32) -> Result<Buf<T>, StoreError> {
+        let (_, range) = self
+            .sections
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .ok_or_else(|| StoreError::Invalid(format!("section {kind} missing")))?;
+        bytemuck::try_cast_slice::<u8, T>(&self.map[range.clone()])
+            .map_err(|e| StoreError::Invalid(format!("section {kind}: {e}")))?;
+        Ok(Buf::Mapped(self.map.clone(), range.clone()))
+    }
+
+    /// Size of the mapped file in bytes.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True for an empty file (never, for a valid store).
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
