@@ -1,0 +1,533 @@
+//! Importers: format detection by content, options, and the shared
+//! machinery that enforces the rules every importer follows (empty-file
+//! hashes dropped, strict hash parsing, all-or-nothing).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use nigehbaan_pdq::Hash256;
+
+use crate::error::{ImportError, ImportReport, Location, Warning, MAX_WARNINGS};
+use crate::hex;
+use crate::model::{OpaqueHash, OpaqueValue, PdqHash, Provenance, Record, Scheme, Status};
+
+pub mod csv_generic;
+pub mod hashsum;
+pub mod hma;
+pub mod ncmec;
+pub mod nsrl;
+pub mod vics;
+
+pub use csv_generic::ColumnMap;
+
+/// A list format this crate reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Project VIC / VICS JSON 1.x or 2.0 (`#Media` or `#Cases`).
+    VicsJson,
+    /// NCMEC hash-sharing XML (`queryResult` with `images` / `videos`).
+    NcmecXml,
+    /// Hasher-Matcher-Actioner / python-threatexchange CSV
+    /// (`signal_type,signal,…`, or headerless `pdq,<hex>` rows).
+    HmaCsv,
+    /// Hasher-Matcher-Actioner / python-threatexchange `type hash` text.
+    HmaText,
+    /// md5sum / sha1sum / sha256sum output (GNU or BSD style).
+    HashSum,
+    /// hashdeep text (`%%%% HASHDEEP-1.0`).
+    Hashdeep,
+    /// NIST NSRL RDSv3 SQLite (table `FILE`). Imported as `known`.
+    NsrlSqlite,
+    /// CSV with a caller-given [`ColumnMap`]. Never auto-detected.
+    GenericCsv,
+    /// The CSV this crate exports ([`crate::export::write_csv`]).
+    NigehbaanCsv,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Format; 9] = [
+        Format::VicsJson,
+        Format::NcmecXml,
+        Format::HmaCsv,
+        Format::HmaText,
+        Format::HashSum,
+        Format::Hashdeep,
+        Format::NsrlSqlite,
+        Format::GenericCsv,
+        Format::NigehbaanCsv,
+    ];
+
+    /// The name used on the command line (`--format NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::VicsJson => "vics",
+            Format::NcmecXml => "ncmec",
+            Format::HmaCsv => "hma-csv",
+            Format::HmaText => "hma-text",
+            Format::HashSum => "hashsum",
+            Format::Hashdeep => "hashdeep",
+            Format::NsrlSqlite => "nsrl",
+            Format::GenericCsv => "csv",
+            Format::NigehbaanCsv => "nigehbaan-csv",
+        }
+    }
+
+    /// The status records get unless the caller says otherwise.
+    pub fn default_status(self) -> Status {
+        match self {
+            Format::NsrlSqlite => Status::Known,
+            _ => Status::Notable,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    /// Accepts [`Format::name`] and the aliases `md5sum`, `sha1sum`,
+    /// `sha256sum`, `vics-json`, `projectvic`, `ncmec-xml`, `nsrl-rds`.
+    fn from_str(s: &str) -> Result<Format, String> {
+        let s = s.trim().to_ascii_lowercase();
+        let alias = match s.as_str() {
+            "md5sum" | "sha1sum" | "sha256sum" => Some(Format::HashSum),
+            "vics-json" | "projectvic" => Some(Format::VicsJson),
+            "ncmec-xml" => Some(Format::NcmecXml),
+            "nsrl-rds" | "rdsv3" => Some(Format::NsrlSqlite),
+            _ => None,
+        };
+        alias
+            .or_else(|| Format::ALL.into_iter().find(|f| f.name() == s))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown list format {s:?} (one of: {})", names.join(", "))
+            })
+    }
+}
+
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+/// Recognises a list's format from its content (never its name). Generic
+/// CSV is never detected: it needs a [`ColumnMap`]. Returns `None` when
+/// unsure.
+pub fn detect(bytes: &[u8]) -> Option<Format> {
+    if bytes.starts_with(SQLITE_MAGIC) {
+        return Some(Format::NsrlSqlite);
+    }
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let head = String::from_utf8_lossy(head);
+    let trimmed = head.trim_start();
+    if trimmed.starts_with('{') {
+        return (head.contains("\"odata.metadata\"") || head.contains("\"@odata.context\""))
+            .then_some(Format::VicsJson);
+    }
+    if trimmed.starts_with('<') {
+        return (head.contains("hashsharing.ncmec.org") || head.contains("<queryResult"))
+            .then_some(Format::NcmecXml);
+    }
+    if trimmed.starts_with("%%%% HASHDEEP") {
+        return Some(Format::Hashdeep);
+    }
+    let line = trimmed
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    if line.starts_with(csv_generic::EXPORT_HEADER_START) {
+        return Some(Format::NigehbaanCsv);
+    }
+    if hma::looks_like_csv_header(line) || hma::looks_like_csv_row(line) {
+        return Some(Format::HmaCsv);
+    }
+    if hashsum::looks_like_line(line) {
+        return Some(Format::HashSum);
+    }
+    if hma::looks_like_text_line(line) {
+        return Some(Format::HmaText);
+    }
+    None
+}
+
+/// How to import a list.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// The name errors give for the file (usually its path).
+    pub display_name: String,
+    /// Provenance stamped on every record.
+    pub provenance: Provenance,
+    /// The format; `None` detects it by content.
+    pub format: Option<Format>,
+    /// The status of every record; `None` uses [`Format::default_status`].
+    pub status: Option<Status>,
+    /// The category scheme for formats whose categories are bare codes
+    /// (VICS JSON, HMA and generic CSV). `None`: VICS uses
+    /// [`Scheme::ProjectVicUs`], CSV [`Scheme::Custom`] named after the list.
+    /// NCMEC XML always uses [`Scheme::NcmecAB`].
+    pub scheme: Option<Scheme>,
+    /// The column mapping for [`Format::GenericCsv`].
+    pub columns: Option<ColumnMap>,
+}
+
+impl ImportOptions {
+    /// Options with everything detected: `display_name` for errors, and a
+    /// list called `list_name` imported now.
+    pub fn new(display_name: &str, list_name: &str) -> ImportOptions {
+        ImportOptions {
+            display_name: display_name.to_string(),
+            provenance: Provenance::new(list_name),
+            format: None,
+            status: None,
+            scheme: None,
+            columns: None,
+        }
+    }
+}
+
+/// Imports a list held in memory. NSRL SQLite needs [`import_path`].
+pub fn import_bytes(bytes: &[u8], opts: &ImportOptions) -> Result<ImportReport, ImportError> {
+    let format = resolve_format(bytes, opts)?;
+    let mut sink = Sink::new(opts, format);
+    if format == Format::NsrlSqlite {
+        return Err(sink.error(
+            Location::File,
+            "an NSRL SQLite database must be imported from a file path".into(),
+        ));
+    }
+    let text = sink.text(bytes);
+    match format {
+        Format::VicsJson => vics::import(&text, &mut sink)?,
+        Format::NcmecXml => ncmec::import(&text, &mut sink)?,
+        Format::HmaCsv => hma::import_csv(&text, &mut sink)?,
+        Format::HmaText => hma::import_text(&text, &mut sink)?,
+        Format::HashSum => hashsum::import_hashsum(&text, &mut sink)?,
+        Format::Hashdeep => hashsum::import_hashdeep(&text, &mut sink)?,
+        Format::GenericCsv => {
+            let Some(map) = &opts.columns else {
+                return Err(sink.error(Location::File, "generic CSV needs a column mapping".into()));
+            };
+            csv_generic::import_mapped(&text, map, &mut sink)?
+        }
+        Format::NigehbaanCsv => csv_generic::import_export_csv(&text, &mut sink)?,
+        Format::NsrlSqlite => unreachable!("handled above"),
+    }
+    Ok(sink.finish())
+}
+
+/// Imports a list from a file. SQLite databases are read in place; other
+/// formats are read into memory first.
+pub fn import_path(path: &Path, opts: &ImportOptions) -> Result<ImportReport, ImportError> {
+    let io_err = |e: std::io::Error| ImportError {
+        file: opts.display_name.clone(),
+        location: Location::File,
+        reason: format!("cannot read: {e}"),
+    };
+    let mut head = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .map_err(io_err)?
+        .take(16)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    let is_sqlite = match opts.format {
+        Some(f) => f == Format::NsrlSqlite,
+        None => head.starts_with(SQLITE_MAGIC),
+    };
+    if is_sqlite {
+        let mut sink = Sink::new(opts, Format::NsrlSqlite);
+        nsrl::import(path, &mut sink, None)?;
+        return Ok(sink.finish());
+    }
+    let bytes = std::fs::read(path).map_err(io_err)?;
+    import_bytes(&bytes, opts)
+}
+
+fn resolve_format(bytes: &[u8], opts: &ImportOptions) -> Result<Format, ImportError> {
+    if let Some(f) = opts.format {
+        return Ok(f);
+    }
+    detect(bytes).ok_or_else(|| ImportError {
+        file: opts.display_name.clone(),
+        location: Location::File,
+        reason: "list format not recognised; name it explicitly (vics, ncmec, hma-csv, \
+                 hma-text, hashsum, hashdeep, nsrl, csv with a column mapping)"
+            .into(),
+    })
+}
+
+/// Collects records for one import and applies the shared rules.
+pub(crate) struct Sink {
+    pub(crate) file: String,
+    pub(crate) format: Format,
+    pub(crate) status: Status,
+    pub(crate) status_overridden: bool,
+    pub(crate) provenance: Arc<Provenance>,
+    pub(crate) scheme: Option<Scheme>,
+    pub(crate) records: Vec<Record>,
+    pub(crate) skipped_empty: usize,
+    pub(crate) deleted: usize,
+    warnings: Vec<Warning>,
+    warnings_dropped: usize,
+    unknown_categories: BTreeMap<(String, String), (usize, Location)>,
+    no_hash: usize,
+}
+
+impl Sink {
+    pub(crate) fn new(opts: &ImportOptions, format: Format) -> Sink {
+        Sink {
+            file: opts.display_name.clone(),
+            format,
+            status: opts.status.unwrap_or(format.default_status()),
+            status_overridden: opts.status.is_some(),
+            provenance: Arc::new(opts.provenance.clone()),
+            scheme: opts.scheme.clone(),
+            records: Vec::new(),
+            skipped_empty: 0,
+            deleted: 0,
+            warnings: Vec::new(),
+            warnings_dropped: 0,
+            unknown_categories: BTreeMap::new(),
+            no_hash: 0,
+        }
+    }
+
+    /// The text of a list: BOM removed; invalid UTF-8 replaced (with a
+    /// warning) — hashes are ASCII, so only names can be affected.
+    fn text<'a>(&mut self, bytes: &'a [u8]) -> std::borrow::Cow<'a, str> {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        match std::str::from_utf8(bytes) {
+            Ok(s) => s.into(),
+            Err(e) => {
+                let line = 1 + bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                self.warn(
+                    Location::Line(line as u64),
+                    "not valid UTF-8; invalid bytes in names replaced by U+FFFD".into(),
+                );
+                String::from_utf8_lossy(bytes)
+            }
+        }
+    }
+
+    /// A fresh record with this import's status and provenance.
+    pub(crate) fn record(&self) -> Record {
+        Record::new(self.status, self.provenance.clone())
+    }
+
+    pub(crate) fn error(&self, location: Location, reason: String) -> ImportError {
+        ImportError {
+            file: self.file.clone(),
+            location,
+            reason,
+        }
+    }
+
+    pub(crate) fn warn(&mut self, location: Location, message: String) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(Warning { location, message });
+        } else {
+            self.warnings_dropped += 1;
+        }
+    }
+
+    /// Applies the shared rules; returns the record when it may be kept.
+    pub(crate) fn accept(&mut self, rec: Record, location: &Location) -> Option<Record> {
+        if rec.is_empty_file() {
+            self.skipped_empty += 1;
+            return None;
+        }
+        if !rec.has_hash() {
+            self.no_hash += 1;
+            if self.no_hash <= 10 {
+                self.warn(location.clone(), "record has no hash; skipped".into());
+            }
+            return None;
+        }
+        if let Some(c) = &rec.category {
+            if !c.is_known() {
+                self.unknown_categories
+                    .entry((c.scheme.name(), c.code.clone()))
+                    .or_insert((0, location.clone()))
+                    .0 += 1;
+            }
+        }
+        Some(rec)
+    }
+
+    /// [`Sink::accept`], then keep.
+    pub(crate) fn push(&mut self, rec: Record, location: &Location) {
+        if let Some(r) = self.accept(rec, location) {
+            self.records.push(r);
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> ImportReport {
+        if self.no_hash > 10 {
+            let n = self.no_hash;
+            self.warn(
+                Location::File,
+                format!("{n} records in all had no hash and were skipped"),
+            );
+        }
+        let unknown = std::mem::take(&mut self.unknown_categories);
+        for ((scheme, code), (count, first)) in unknown {
+            self.warn(
+                first,
+                format!(
+                    "category {code:?} is not in the {scheme} table; kept verbatim as unknown \
+                     ({count} records)"
+                ),
+            );
+        }
+        ImportReport {
+            format: self.format,
+            records: self.records,
+            skipped_empty: self.skipped_empty,
+            deleted: self.deleted,
+            warnings: self.warnings,
+            warnings_dropped: self.warnings_dropped,
+        }
+    }
+}
+
+/// Parses a boolean given as `true`/`false`, `"true"`/`"false"` (any case),
+/// `1`/`0`, `"yes"`/`"no"`, or empty/null (`None`).
+pub(crate) fn parse_bool_text(text: &str) -> Result<Option<bool>, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "null" => Ok(None),
+        "true" | "1" | "yes" | "y" => Ok(Some(true)),
+        "false" | "0" | "no" | "n" => Ok(Some(false)),
+        other => Err(format!("{other:?} is not a boolean (true/false)")),
+    }
+}
+
+/// Parses a PDQ hash of 64 hex digits.
+pub(crate) fn parse_pdq(text: &str) -> Result<Hash256, String> {
+    let t = text.trim();
+    if !(t.len() == 64 && hex::is_hex(t)) {
+        return Err(match Hash256::from_hex(t) {
+            Err(e) => format!("bad PDQ hash ({e}): {}", hex::shorten(t)),
+            Ok(_) => format!("bad PDQ hash: {}", hex::shorten(t)),
+        });
+    }
+    Hash256::from_hex(t).map_err(|e| format!("bad PDQ hash ({e})"))
+}
+
+/// Parses a PDQ quality 0–100.
+pub(crate) fn parse_quality(text: &str) -> Result<Option<u8>, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    match t.parse::<u8>() {
+        Ok(q) if q <= 100 => Ok(Some(q)),
+        _ => Err(format!("PDQ quality must be 0-100, found {t:?}")),
+    }
+}
+
+fn set_once<T: PartialEq + Copy>(slot: &mut Option<T>, v: T, what: &str) -> Result<(), String> {
+    match slot {
+        Some(old) if *old != v => Err(format!("two different {what} values for one record")),
+        _ => {
+            *slot = Some(v);
+            Ok(())
+        }
+    }
+}
+
+/// Sets a hash on a record from a type name and its text, strictly.
+///
+/// `md5`/`video_md5`, `sha1`, `sha256`, `pdq` are parsed; `photodna`/`pdna`
+/// are decoded (hex or base64, 144 bytes) and kept opaque; any other type is
+/// kept opaque as its verbatim text. An empty value sets nothing.
+pub(crate) fn set_hash(rec: &mut Record, kind: &str, value: &str) -> Result<(), String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(());
+    }
+    let kind = kind.trim().to_ascii_lowercase();
+    match kind.as_str() {
+        "md5" | "video_md5" => set_once(&mut rec.md5, hex::decode_fixed(value, "MD5")?, "MD5"),
+        "sha1" | "sha-1" => set_once(&mut rec.sha1, hex::decode_fixed(value, "SHA-1")?, "SHA-1"),
+        "sha256" | "sha-256" => set_once(
+            &mut rec.sha256,
+            hex::decode_fixed(value, "SHA-256")?,
+            "SHA-256",
+        ),
+        "pdq" => {
+            let hash = parse_pdq(value)?;
+            match rec.pdq {
+                Some(p) if p.hash != hash => Err("two different PDQ values for one record".into()),
+                Some(_) => Ok(()),
+                None => {
+                    rec.pdq = Some(PdqHash {
+                        hash,
+                        quality: None,
+                    });
+                    Ok(())
+                }
+            }
+        }
+        "photodna" | "pdna" => {
+            let bytes = hex::decode_photodna(value)?;
+            push_opaque(rec, OpaqueHash::PHOTODNA, OpaqueValue::Bytes(bytes));
+            Ok(())
+        }
+        _ => {
+            push_opaque(rec, &kind, OpaqueValue::Text(value.to_string()));
+            Ok(())
+        }
+    }
+}
+
+fn push_opaque(rec: &mut Record, kind: &str, value: OpaqueValue) {
+    let h = OpaqueHash {
+        kind: kind.to_string(),
+        value,
+    };
+    if !rec.other.contains(&h) {
+        rec.other.push(h);
+    }
+}
+
+/// Counts newlines in `bytes[from..to]`, for turning byte offsets into lines.
+pub(crate) struct LineCounter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of byte offset `at` (offsets must not go backwards
+    /// by much; going backwards recounts from the start).
+    pub(crate) fn line_at(&mut self, at: usize) -> u64 {
+        let at = at.min(self.bytes.len());
+        if at < self.pos {
+            self.pos = 0;
+            self.line = 1;
+        }
+        self.line += self.bytes[self.pos..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.pos = at;
+        self.line
+    }
+}
