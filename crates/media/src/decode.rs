@@ -229,19 +229,24 @@ pub fn probe(bytes: &[u8], opts: &DecodeOptions) -> Result<ImageInfo, MediaError
             });
         }
         let mut dec = image_decoder(bytes, format, opts)?;
-        let (width, height) = dec.dimensions();
-        let orientation = dec
-            .exif_metadata()
-            .ok()
-            .flatten()
-            .and_then(|b| exif_orientation(&b));
-        Ok(ImageInfo {
-            format,
-            width,
-            height,
-            orientation,
-        })
+        Ok(header_info(dec.as_mut(), format))
     })
+}
+
+/// Size and EXIF orientation from a (non-JPEG) decoder's headers.
+fn header_info(dec: &mut dyn ImageDecoder, format: Format) -> ImageInfo {
+    let (width, height) = dec.dimensions();
+    let orientation = dec
+        .exif_metadata()
+        .ok()
+        .flatten()
+        .and_then(|b| exif_orientation(&b));
+    ImageInfo {
+        format,
+        width,
+        height,
+        orientation,
+    }
 }
 
 /// Decodes an image to 8-bit RGB or grey pixels.
@@ -284,20 +289,10 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
             });
         }
         let mut dec = image_decoder(bytes, format, opts)?;
-        let (width, height) = dec.dimensions();
-        let orientation = dec
-            .exif_metadata()
-            .ok()
-            .flatten()
-            .and_then(|b| exif_orientation(&b));
+        let info = header_info(dec.as_mut(), format);
+        let (width, height) = (info.width, info.height);
         let img = DynamicImage::from_decoder(dec).map_err(image_error)?;
         let (pixels, layout) = to_8bit(img);
-        let info = ImageInfo {
-            format,
-            width,
-            height,
-            orientation,
-        };
         Ok(Decoded::from_buffer(
             info, pixels, width, height, layout, false,
         ))

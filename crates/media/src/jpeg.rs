@@ -12,37 +12,47 @@ pub(crate) struct JpegPixels {
     pub layout: Layout,
 }
 
-/// The EXIF orientation of a JPEG, read from its first `Exif` APP1 segment.
-pub(crate) fn orientation(bytes: &[u8]) -> Option<u8> {
+/// Walks the marker segments before the image data, calling `visit` with
+/// each segment's marker, offset and payload, until `visit` returns a value
+/// or the first start-of-scan (whose offset is passed with an empty payload).
+/// Bounds-checked: malformed headers end the walk.
+fn walk_segments<T>(
+    bytes: &[u8],
+    mut visit: impl FnMut(u8, usize, &[u8]) -> Option<T>,
+) -> Option<T> {
     let mut i = 2usize;
     while i + 4 <= bytes.len() {
         if bytes[i] != 0xFF {
             return None;
         }
         let marker = bytes[i + 1];
-        if marker == 0xFF {
-            i += 1;
-            continue;
+        match marker {
+            0xFF => i += 1,
+            0xDA => return visit(marker, i, &[]),
+            0xD9 => return None,
+            0xD0..=0xD7 | 0x01 => i += 2,
+            _ => {
+                let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+                if len < 2 {
+                    return None;
+                }
+                let end = (i + 2 + len).min(bytes.len());
+                if let Some(found) = visit(marker, i, &bytes[i + 4..end]) {
+                    return Some(found);
+                }
+                i += 2 + len;
+            }
         }
-        if marker == 0xDA || marker == 0xD9 {
-            return None;
-        }
-        if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
-            i += 2;
-            continue;
-        }
-        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
-        if len < 2 {
-            return None;
-        }
-        let end = (i + 2 + len).min(bytes.len());
-        let payload = &bytes[i + 4..end];
-        if marker == 0xE1 && payload.starts_with(b"Exif\0\0") {
-            return exif_orientation(payload);
-        }
-        i += 2 + len;
     }
     None
+}
+
+/// The EXIF orientation of a JPEG, read from its first `Exif` APP1 segment.
+pub(crate) fn orientation(bytes: &[u8]) -> Option<u8> {
+    walk_segments(bytes, |marker, _, payload| {
+        (marker == 0xE1 && payload.starts_with(b"Exif\0\0")).then(|| exif_orientation(payload))
+    })
+    .flatten()
 }
 
 fn corrupt(e: impl std::fmt::Display) -> MediaError {
@@ -75,27 +85,7 @@ pub(crate) fn dimensions(bytes: &[u8], opts: &DecodeOptions) -> Result<(u32, u32
 /// Offset of the first start-of-scan marker, found by walking the marker
 /// segments (so an EXIF thumbnail's markers are skipped).
 fn first_sos(bytes: &[u8]) -> Option<usize> {
-    let mut i = 2usize;
-    while i + 4 <= bytes.len() {
-        if bytes[i] != 0xFF {
-            return None;
-        }
-        let marker = bytes[i + 1];
-        if marker == 0xFF {
-            i += 1;
-            continue;
-        }
-        if marker == 0xDA {
-            return Some(i);
-        }
-        if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
-            i += 2;
-            continue;
-        }
-        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
-        i += 2 + len.max(2);
-    }
-    None
+    walk_segments(bytes, |marker, at, _| (marker == 0xDA).then_some(at))
 }
 
 /// A complete JPEG has an end-of-image marker after its image data (inside

@@ -316,6 +316,131 @@ impl<'a> BitReader<'a> {
         0
     }
 
+    /// Tops up a bit buffer held in the caller's locals (so that it can
+    /// live in registers across a block); the slow path goes through `self`.
+    #[inline(always)]
+    fn refill_local(&mut self, buf: &mut u64, nbits: &mut u32, pos: &mut usize) {
+        if !self.marker_hit {
+            if let Some(chunk) = self.data.get(*pos..*pos + 8) {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(chunk);
+                let w = u64::from_be_bytes(a);
+                if !has_ff_byte(w) {
+                    let k = (64 - *nbits) / 8; // 1..=8
+                    let bits = w >> (64 - 8 * k);
+                    *buf |= bits << (64 - *nbits - 8 * k);
+                    *pos += k as usize;
+                    *nbits += 8 * k;
+                    return;
+                }
+            }
+        }
+        self.buf = *buf;
+        self.nbits = *nbits;
+        self.pos = *pos;
+        self.refill_slow();
+        *buf = self.buf;
+        *nbits = self.nbits;
+        *pos = self.pos;
+    }
+
+    /// Decodes one symbol from a buffer holding at least 16 bits; returns
+    /// `(bits used, symbol)`.
+    #[inline(always)]
+    fn decode_local(t: &HuffTable, buf: u64) -> (u32, u8) {
+        let e = t.fast[(buf >> (64 - FAST_BITS)) as usize];
+        if e != 0 {
+            return ((e >> 8) as u32, e as u8);
+        }
+        Self::decode_slow_local(t, buf)
+    }
+
+    #[inline(never)]
+    fn decode_slow_local(t: &HuffTable, buf: u64) -> (u32, u8) {
+        for len in FAST_BITS + 1..=16 {
+            let code = (buf >> (64 - len)) as i32;
+            if code <= t.maxcode[len as usize] {
+                let idx = t.valoffset[len as usize] + code;
+                return (len, t.values.get(idx as usize).copied().unwrap_or(0));
+            }
+        }
+        // Bad code: libjpeg warns and yields symbol 0.
+        (16, 0)
+    }
+
+    /// Decodes one baseline block into `blk` (which must be all zero), in
+    /// natural order through `natural` (80 entries, as [`super::NATURAL`]).
+    /// Returns the DC difference and whether any AC coefficient was coded
+    /// nonzero. Same bits consumed and same values as `decode` +
+    /// `receive_extend` + `fast_ac`, with the bit buffer kept in locals.
+    #[inline(always)]
+    pub(crate) fn decode_block(
+        &mut self,
+        dc: &HuffTable,
+        ac: &HuffTable,
+        natural: &[usize; 80],
+        blk: &mut [i16; 64],
+    ) -> (i32, bool) {
+        let (mut buf, mut nbits, mut pos) = (self.buf, self.nbits, self.pos);
+        if nbits < 32 {
+            self.refill_local(&mut buf, &mut nbits, &mut pos);
+        }
+        let (len, s) = Self::decode_local(dc, buf);
+        buf <<= len;
+        nbits -= len;
+        let s = (s as u32).min(16);
+        let mut diff = 0;
+        if s != 0 {
+            if nbits < s {
+                self.refill_local(&mut buf, &mut nbits, &mut pos);
+            }
+            let v = (buf >> (64 - s)) as i32;
+            buf <<= s;
+            nbits -= s;
+            diff = extend(v, s);
+        }
+        let mut i = 1usize;
+        let mut any_ac = false;
+        while i < 64 {
+            if nbits < 32 {
+                self.refill_local(&mut buf, &mut nbits, &mut pos);
+            }
+            let e = ac.fast_ac[(buf >> (64 - FAST_BITS)) as usize];
+            if e != 0 {
+                let n = (e & 0xFF) as u32;
+                buf <<= n;
+                nbits -= n;
+                i += ((e >> 8) & 0xFF) as usize;
+                blk[natural[i]] = (e >> 16) as i16;
+                any_ac = true;
+                i += 1;
+                continue;
+            }
+            let (len, rs) = Self::decode_local(ac, buf);
+            buf <<= len;
+            nbits -= len;
+            let (run, size) = ((rs >> 4) as usize, (rs & 15) as u32);
+            if size != 0 {
+                // At least 16 bits remain: 32 before, at most 16 used.
+                let v = (buf >> (64 - size)) as i32;
+                buf <<= size;
+                nbits -= size;
+                i += run;
+                blk[natural[i]] = extend(v, size) as i16;
+                any_ac = true;
+                i += 1;
+            } else if run == 15 {
+                i += 16;
+            } else {
+                break;
+            }
+        }
+        self.buf = buf;
+        self.nbits = nbits;
+        self.pos = pos;
+        (diff, any_ac)
+    }
+
     /// Drops buffered bits (restart marker or end of scan) and returns the
     /// offset where marker scanning should resume.
     pub(crate) fn discard(&mut self) -> usize {

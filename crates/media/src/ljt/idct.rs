@@ -165,6 +165,168 @@ pub(crate) fn idct_ac(coef: &[i16; 64], q: &[i32; 64], out: &mut [u8], at: usize
     }
 }
 
+/// [`idct_ac`] with AVX2 intrinsics: the same wrapping 32-bit arithmetic,
+/// lane for lane (pass 1 takes the eight columns as lanes, pass 2 the eight
+/// rows after a transpose), so the output is identical.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn idct_ac_avx2(
+    coef: &[i16; 64],
+    q: &[i32; 64],
+    out: &mut [u8],
+    at: usize,
+    stride: usize,
+) {
+    use std::arch::x86_64::*;
+
+    #[inline(always)]
+    unsafe fn pass(v: [__m256i; 8], shift: i32, round: i32) -> [__m256i; 8] {
+        // SAFETY (whole body): plain AVX2 register arithmetic; the caller
+        // runs with AVX2 enabled.
+        let c = _mm256_set1_epi32;
+        let z2 = v[2];
+        let z3 = v[6];
+        let z1 = _mm256_mullo_epi32(_mm256_add_epi32(z2, z3), c(F_0_541));
+        let tmp2 = _mm256_add_epi32(z1, _mm256_mullo_epi32(z3, c(-F_1_847)));
+        let tmp3 = _mm256_add_epi32(z1, _mm256_mullo_epi32(z2, c(F_0_765)));
+
+        let tmp0 = _mm256_slli_epi32::<CONST_BITS>(_mm256_add_epi32(v[0], v[4]));
+        let tmp1 = _mm256_slli_epi32::<CONST_BITS>(_mm256_sub_epi32(v[0], v[4]));
+        let r = c(round);
+        let tmp0 = _mm256_add_epi32(tmp0, r);
+        let tmp1 = _mm256_add_epi32(tmp1, r);
+
+        let tmp10 = _mm256_add_epi32(tmp0, tmp3);
+        let tmp13 = _mm256_sub_epi32(tmp0, tmp3);
+        let tmp11 = _mm256_add_epi32(tmp1, tmp2);
+        let tmp12 = _mm256_sub_epi32(tmp1, tmp2);
+
+        let t0 = v[7];
+        let t1 = v[5];
+        let t2 = v[3];
+        let t3 = v[1];
+
+        let z1 = _mm256_add_epi32(t0, t3);
+        let z2 = _mm256_add_epi32(t1, t2);
+        let z3 = _mm256_add_epi32(t0, t2);
+        let z4 = _mm256_add_epi32(t1, t3);
+        let z5 = _mm256_mullo_epi32(_mm256_add_epi32(z3, z4), c(F_1_175));
+
+        let t0 = _mm256_mullo_epi32(t0, c(F_0_298));
+        let t1 = _mm256_mullo_epi32(t1, c(F_2_053));
+        let t2 = _mm256_mullo_epi32(t2, c(F_3_072));
+        let t3 = _mm256_mullo_epi32(t3, c(F_1_501));
+        let z1 = _mm256_mullo_epi32(z1, c(-F_0_899));
+        let z2 = _mm256_mullo_epi32(z2, c(-F_2_562));
+        let z3 = _mm256_add_epi32(_mm256_mullo_epi32(z3, c(-F_1_961)), z5);
+        let z4 = _mm256_add_epi32(_mm256_mullo_epi32(z4, c(-F_0_390)), z5);
+
+        let t0 = _mm256_add_epi32(_mm256_add_epi32(t0, z1), z3);
+        let t1 = _mm256_add_epi32(_mm256_add_epi32(t1, z2), z4);
+        let t2 = _mm256_add_epi32(_mm256_add_epi32(t2, z2), z3);
+        let t3 = _mm256_add_epi32(_mm256_add_epi32(t3, z1), z4);
+
+        let sh = _mm_cvtsi32_si128(shift);
+        let d = |x| _mm256_sra_epi32(x, sh);
+        [
+            d(_mm256_add_epi32(tmp10, t3)),
+            d(_mm256_add_epi32(tmp11, t2)),
+            d(_mm256_add_epi32(tmp12, t1)),
+            d(_mm256_add_epi32(tmp13, t0)),
+            d(_mm256_sub_epi32(tmp13, t0)),
+            d(_mm256_sub_epi32(tmp12, t1)),
+            d(_mm256_sub_epi32(tmp11, t2)),
+            d(_mm256_sub_epi32(tmp10, t3)),
+        ]
+    }
+
+    /// 8x8 transpose of 32-bit lanes.
+    #[inline(always)]
+    unsafe fn transpose(m: [__m256i; 8]) -> [__m256i; 8] {
+        // SAFETY (whole body): AVX2 shuffles on registers only.
+        let a0 = _mm256_unpacklo_epi32(m[0], m[1]);
+        let a1 = _mm256_unpackhi_epi32(m[0], m[1]);
+        let a2 = _mm256_unpacklo_epi32(m[2], m[3]);
+        let a3 = _mm256_unpackhi_epi32(m[2], m[3]);
+        let a4 = _mm256_unpacklo_epi32(m[4], m[5]);
+        let a5 = _mm256_unpackhi_epi32(m[4], m[5]);
+        let a6 = _mm256_unpacklo_epi32(m[6], m[7]);
+        let a7 = _mm256_unpackhi_epi32(m[6], m[7]);
+        let b0 = _mm256_unpacklo_epi64(a0, a2);
+        let b1 = _mm256_unpackhi_epi64(a0, a2);
+        let b2 = _mm256_unpacklo_epi64(a1, a3);
+        let b3 = _mm256_unpackhi_epi64(a1, a3);
+        let b4 = _mm256_unpacklo_epi64(a4, a6);
+        let b5 = _mm256_unpackhi_epi64(a4, a6);
+        let b6 = _mm256_unpacklo_epi64(a5, a7);
+        let b7 = _mm256_unpackhi_epi64(a5, a7);
+        [
+            _mm256_permute2x128_si256::<0x20>(b0, b4),
+            _mm256_permute2x128_si256::<0x20>(b1, b5),
+            _mm256_permute2x128_si256::<0x20>(b2, b6),
+            _mm256_permute2x128_si256::<0x20>(b3, b7),
+            _mm256_permute2x128_si256::<0x31>(b0, b4),
+            _mm256_permute2x128_si256::<0x31>(b1, b5),
+            _mm256_permute2x128_si256::<0x31>(b2, b6),
+            _mm256_permute2x128_si256::<0x31>(b3, b7),
+        ]
+    }
+
+    // SAFETY: the loads read 16 bytes from within `coef` (row k of 8 i16)
+    // and 32 bytes from within `q` (row k of 8 i32); the CPU has AVX2 (the
+    // caller's contract).
+    let v: [__m256i; 8] = std::array::from_fn(|k| unsafe {
+        let c = _mm256_cvtepi16_epi32(_mm_loadu_si128(coef[k * 8..k * 8 + 8].as_ptr().cast()));
+        let m = _mm256_loadu_si256(q[k * 8..k * 8 + 8].as_ptr().cast());
+        _mm256_mullo_epi32(c, m)
+    });
+    // SAFETY: register arithmetic only, AVX2 available (caller's contract).
+    let ws = unsafe {
+        pass(
+            v,
+            CONST_BITS - PASS1_BITS,
+            1 << (CONST_BITS - PASS1_BITS - 1),
+        )
+    };
+    let shift = CONST_BITS + PASS1_BITS + 3;
+    // SAFETY: register arithmetic only, AVX2 available (caller's contract).
+    let o = unsafe { transpose(pass(transpose(ws), shift, 1 << (shift - 1))) };
+    // o[r] now holds row r. Add 128 and saturate to 0..=255 (the same as
+    // clamping, since the 16-bit saturation of packs keeps the sign).
+    let (lo, hi) = {
+        let k = _mm256_set1_epi32(128);
+        let r: [__m256i; 8] = std::array::from_fn(|i| _mm256_add_epi32(o[i], k));
+        let idx = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        let b0 = _mm256_packus_epi16(
+            _mm256_packs_epi32(r[0], r[1]),
+            _mm256_packs_epi32(r[2], r[3]),
+        );
+        let b1 = _mm256_packus_epi16(
+            _mm256_packs_epi32(r[4], r[5]),
+            _mm256_packs_epi32(r[6], r[7]),
+        );
+        (
+            _mm256_permutevar8x32_epi32(b0, idx),
+            _mm256_permutevar8x32_epi32(b1, idx),
+        )
+    };
+    let mut bytes = [0u8; 64];
+    // SAFETY: each store writes 32 bytes within `bytes`.
+    unsafe {
+        _mm256_storeu_si256(bytes[..32].as_mut_ptr().cast(), lo);
+        _mm256_storeu_si256(bytes[32..].as_mut_ptr().cast(), hi);
+    }
+    for (r, src) in bytes.chunks_exact(8).enumerate() {
+        let s = at + r * stride;
+        if let Some(row) = out.get_mut(s..s + 8) {
+            row.copy_from_slice(src);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +406,48 @@ mod tests {
         let mut out = [0u8; 64];
         idct_block(coef, q, &mut out, 0, 8);
         out
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_matches_scalar() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut seed = 0x9abc_def1u32;
+        let mut rnd = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for it in 0..50000 {
+            let mut c = [0i16; 64];
+            let mut q = [0i32; 64];
+            let big = it % 5 == 0;
+            for i in 0..64 {
+                q[i] = if big {
+                    (rnd() % 65536) as i32
+                } else {
+                    (rnd() % 40 + 1) as i32
+                };
+                if rnd() % 3 == 0 {
+                    c[i] = if big {
+                        rnd() as i16
+                    } else {
+                        ((rnd() % 401) as i16) - 200
+                    };
+                }
+            }
+            c[0] = ((rnd() % 2000) as i16) - 1000;
+            let stride = 8 + (it % 3) * 8;
+            let mut a = vec![0u8; stride * 8];
+            let mut b = vec![0u8; stride * 8];
+            idct_ac(&c, &q, &mut a, 0, stride);
+            // SAFETY: AVX2 support was checked above.
+            unsafe { idct_ac_avx2(&c, &q, &mut b, 0, stride) };
+            assert_eq!(a, b, "{c:?} {q:?}");
+        }
     }
 
     #[test]

@@ -735,6 +735,7 @@ impl<'a> Decoder<'a> {
             let mut st = Sequential {
                 dc,
                 ac,
+                avx2: color::have_avx2(),
                 pred: vec![0; scan.comps.len()],
                 fill: scan
                     .comps
@@ -979,6 +980,9 @@ fn walk_scan<K: ScanKind>(
 struct Sequential<'t> {
     dc: Vec<&'t HuffTable>,
     ac: Vec<&'t HuffTable>,
+    /// The CPU has AVX2 (use the intrinsics IDCT).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    avx2: bool,
     pred: Vec<i32>,
     /// Per scan component: no earlier scan wrote its plane, so skipped
     /// blocks must be set to mid-grey here.
@@ -989,40 +993,20 @@ impl ScanKind for Sequential<'_> {
     #[inline(always)]
     fn block(&mut self, r: &mut BitReader, comp: &mut Component, k: usize, row: usize, col: usize) {
         let mut blk = [0i16; 64];
-        let s = r.decode(self.dc[k]) as u32;
-        let diff = r.receive_extend(s);
+        let (diff, any_ac) = r.decode_block(self.dc[k], self.ac[k], &NATURAL, &mut blk);
         let pred = &mut self.pred[k];
         *pred = pred.wrapping_add(diff);
         blk[0] = *pred as i16;
-        let ac = self.ac[k];
-        let mut i = 1usize;
-        let mut any_ac = false;
-        while i < 64 {
-            r.ensure32();
-            if let Some((run, v)) = r.fast_ac(ac) {
-                i += run;
-                blk[NATURAL[i]] = v as i16;
-                any_ac = true;
-                i += 1;
-                continue;
-            }
-            let rs = r.decode(ac);
-            let (run, size) = ((rs >> 4) as usize, (rs & 15) as u32);
-            if size != 0 {
-                i += run;
-                blk[NATURAL[i]] = r.receive_extend(size) as i16;
-                any_ac = true;
-                i += 1;
-            } else if run == 15 {
-                i += 16;
-            } else {
-                break;
-            }
-        }
         let q = comp.q.as_ref().unwrap_or(&[0; 64]);
         let stride = comp.bw * 8;
         let at = row * 8 * stride + col * 8;
         if any_ac {
+            #[cfg(target_arch = "x86_64")]
+            if self.avx2 {
+                // SAFETY: `avx2` is set only when the CPU supports AVX2.
+                unsafe { idct::idct_ac_avx2(&blk, q, &mut comp.plane, at, stride) };
+                return;
+            }
             idct::idct_ac(&blk, q, &mut comp.plane, at, stride);
         } else {
             idct::idct_dc(blk[0], q[0], &mut comp.plane, at, stride);
