@@ -2,6 +2,8 @@
 
 mod demo;
 mod hash;
+mod lists;
+mod matching;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +43,11 @@ enum Command {
     /// Make benign demo images (originals, a resized, a rotated and a
     /// re-encoded copy) and show how their hashes relate.
     Demo(demo::DemoArgs),
+    /// Manage the hash-list library: import, ls, rm, export, verify.
+    Lists(lists::ListsArgs),
+    /// Match hashes, or files and directories, against the lists in the
+    /// library. Exit status 0: no matches, 1: matches, 2: error.
+    Match(matching::MatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +64,8 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Hash(args) => hash::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Lists(args) => lists::run(args),
+        Command::Match(args) => matching::run(args),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),

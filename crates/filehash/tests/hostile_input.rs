@@ -12,21 +12,34 @@ use std::sync::OnceLock;
 fn samples() -> &'static Vec<Vec<u8>> {
     static S: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     S.get_or_init(|| {
-        let img = RgbImage::from_fn(40, 30, |x, y| Rgb([(x * 6) as u8, (y * 8) as u8, ((x ^ y) * 4) as u8]));
-        [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif, ImageFormat::Bmp, ImageFormat::Tiff, ImageFormat::WebP]
-            .iter()
-            .map(|f| {
-                let mut buf = std::io::Cursor::new(Vec::new());
-                img.write_to(&mut buf, *f).unwrap();
-                buf.into_inner()
-            })
-            .collect()
+        let img = RgbImage::from_fn(40, 30, |x, y| {
+            Rgb([(x * 6) as u8, (y * 8) as u8, ((x ^ y) * 4) as u8])
+        });
+        [
+            ImageFormat::Png,
+            ImageFormat::Jpeg,
+            ImageFormat::Gif,
+            ImageFormat::Bmp,
+            ImageFormat::Tiff,
+            ImageFormat::WebP,
+        ]
+        .iter()
+        .map(|f| {
+            let mut buf = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut buf, *f).unwrap();
+            buf.into_inner()
+        })
+        .collect()
     })
 }
 
 fn opts(fast: bool) -> Options {
     Options {
-        limits: Limits { max_side: 4096, max_pixels: 4_000_000, max_alloc: 64 << 20 },
+        limits: Limits {
+            max_side: 4096,
+            max_pixels: 4_000_000,
+            max_alloc: 64 << 20,
+        },
         fast,
         ..Options::default()
     }

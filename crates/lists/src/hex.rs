@@ -48,7 +48,7 @@ pub fn decode_fixed<const N: usize>(text: &str, what: &str) -> Result<[u8; N], S
 /// Decodes any even number of hex digits.
 pub fn decode_vec(text: &str, what: &str) -> Result<Vec<u8>, String> {
     let text = text.trim();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(format!(
             "{what} has an odd number of hex digits ({})",
             text.len()

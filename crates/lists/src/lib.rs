@@ -9,6 +9,8 @@
 //!   [`import_bytes`] or [`import_path`]. An import returns every record or
 //!   an [`ImportError`] naming the file, the line or record, and the reason.
 //! - [`export`]: VICS 2.0 `#Media` JSON and CSV.
+//! - [`library`]: the on-disk list library (import, remove, open for
+//!   matching, verify), with compiled memory-mapped indexes.
 //!
 //! The hash of the empty file is never imported as a match: importers drop
 //! any record carrying it and count it in [`ImportReport::skipped_empty`].
@@ -22,6 +24,7 @@ pub mod error;
 pub mod export;
 pub mod hex;
 pub mod import;
+pub mod library;
 pub mod model;
 
 pub use error::{ImportError, ImportReport, Location, Warning};

@@ -514,7 +514,7 @@ fn export_import_round_trip() {
         .filter(|r| {
             r.category
                 .as_ref()
-                .map_or(true, |c| c.scheme == Scheme::ProjectVicUs)
+                .is_none_or(|c| c.scheme == Scheme::ProjectVicUs)
         })
         .cloned()
         .collect();

@@ -95,7 +95,7 @@ pub(crate) fn upsample_row(
         Method::H1V2Fancy => {
             let i = (y / 2) as isize;
             let near = p.row(i);
-            let (far, bias) = if y % 2 == 0 {
+            let (far, bias) = if y.is_multiple_of(2) {
                 (p.row(i - 1), 1u16)
             } else {
                 (p.row(i + 1), 2u16)
@@ -108,7 +108,7 @@ pub(crate) fn upsample_row(
         Method::H2V2Fancy => {
             let i = (y / 2) as isize;
             let near = p.row(i);
-            let far = if y % 2 == 0 {
+            let far = if y.is_multiple_of(2) {
                 p.row(i - 1)
             } else {
                 p.row(i + 1)

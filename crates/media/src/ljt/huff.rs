@@ -526,7 +526,7 @@ mod tests {
         let mut bytes = vec![];
         let mut acc = 0u32;
         let mut n = 0;
-        for ch in bitsstr.chars().chain(std::iter::repeat('1').take(5)) {
+        for ch in bitsstr.chars().chain(std::iter::repeat_n('1', 5)) {
             acc = (acc << 1) | (ch == '1') as u32;
             n += 1;
             if n == 8 {

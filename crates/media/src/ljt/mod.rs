@@ -917,7 +917,7 @@ fn walk_scan<K: ScanKind>(
     let mut insufficient = false;
     let mut mcu = 0usize;
     let mut before_mcu = |r: &mut BitReader, kind: &mut K, insufficient: &mut bool| {
-        if restart_interval > 0 && mcu > 0 && mcu % restart_interval == 0 {
+        if restart_interval > 0 && mcu > 0 && mcu.is_multiple_of(restart_interval) {
             r.restart();
             kind.reset();
             if !r.marker_hit {
