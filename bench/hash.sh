@@ -29,7 +29,7 @@ mkdir -p "$out"
 
 now() { date +%s.%N; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr)"
-echo "corpus: $count images, $(du -sh "$corpus" | cut -f1) ($corpus)"
+echo "corpus: $count images, $(du -shL "$corpus" | cut -f1) ($corpus)"
 
 # Warm the page cache so that both sides read from memory.
 cat "$corpus"/*/* > /dev/null
