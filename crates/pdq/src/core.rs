@@ -119,50 +119,6 @@ unsafe fn luma_from_rgb_avx2(rgb: &[u8], out: &mut [f32]) {
     luma_from_rgb_portable(&rgb[3 * i..3 * n], &mut out[i..n]);
 }
 
-#[cfg(test)]
-mod luma_tests {
-    use super::*;
-
-    #[test]
-    fn avx2_luma_is_identical_to_portable() {
-        let mut s = 0x1234_5678u32;
-        for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 100, 4031] {
-            let rgb: Vec<u8> = (0..len * 3)
-                .map(|_| {
-                    s ^= s << 13;
-                    s ^= s >> 17;
-                    s ^= s << 5;
-                    s as u8
-                })
-                .collect();
-            let mut a = vec![0f32; len];
-            let mut b = vec![0f32; len];
-            luma_from_rgb(&rgb, &mut a);
-            luma_from_rgb_portable(&rgb, &mut b);
-            assert_eq!(
-                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                "len {len}"
-            );
-        }
-    }
-}
-
-/// Luma of a grey value replicated to R=G=B (what the full/HMA pipeline hashes
-/// for greyscale images, which it expands to three channels).
-pub fn grey_luma_table() -> &'static [f32; 256] {
-    use std::sync::OnceLock;
-    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut t = [0f32; 256];
-        for (g, v) in t.iter_mut().enumerate() {
-            let g = g as f32;
-            *v = LUMA_R * g + LUMA_G * g + LUMA_B * g;
-        }
-        t
-    })
-}
-
 /// One 1-D box filter with the reference's four phases and running f32 sum,
 /// over `len` samples `stride` apart starting at `start`.
 fn box1d(
@@ -338,4 +294,48 @@ pub fn dihedral_blocks(a: &[[f32; 16]; 16]) -> [[[f32; 16]; 16]; 8] {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod luma_tests {
+    use super::*;
+
+    #[test]
+    fn avx2_luma_is_identical_to_portable() {
+        let mut s = 0x1234_5678u32;
+        for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 100, 4031] {
+            let rgb: Vec<u8> = (0..len * 3)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 17;
+                    s ^= s << 5;
+                    s as u8
+                })
+                .collect();
+            let mut a = vec![0f32; len];
+            let mut b = vec![0f32; len];
+            luma_from_rgb(&rgb, &mut a);
+            luma_from_rgb_portable(&rgb, &mut b);
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "len {len}"
+            );
+        }
+    }
+}
+
+/// Luma of a grey value replicated to R=G=B (what the full/HMA pipeline hashes
+/// for greyscale images, which it expands to three channels).
+pub fn grey_luma_table() -> &'static [f32; 256] {
+    use std::sync::OnceLock;
+    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [0f32; 256];
+        for (g, v) in t.iter_mut().enumerate() {
+            let g = g as f32;
+            *v = LUMA_R * g + LUMA_G * g + LUMA_B * g;
+        }
+        t
+    })
 }
