@@ -296,6 +296,21 @@ pub fn dihedral_blocks(a: &[[f32; 16]; 16]) -> [[[f32; 16]; 16]; 8] {
     out
 }
 
+/// Luma of a grey value replicated to R=G=B (what the full/HMA pipeline hashes
+/// for greyscale images, which it expands to three channels).
+pub fn grey_luma_table() -> &'static [f32; 256] {
+    use std::sync::OnceLock;
+    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [0f32; 256];
+        for (g, v) in t.iter_mut().enumerate() {
+            let g = g as f32;
+            *v = LUMA_R * g + LUMA_G * g + LUMA_B * g;
+        }
+        t
+    })
+}
+
 #[cfg(test)]
 mod luma_tests {
     use super::*;
@@ -323,19 +338,4 @@ mod luma_tests {
             );
         }
     }
-}
-
-/// Luma of a grey value replicated to R=G=B (what the full/HMA pipeline hashes
-/// for greyscale images, which it expands to three channels).
-pub fn grey_luma_table() -> &'static [f32; 256] {
-    use std::sync::OnceLock;
-    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut t = [0f32; 256];
-        for (g, v) in t.iter_mut().enumerate() {
-            let g = g as f32;
-            *v = LUMA_R * g + LUMA_G * g + LUMA_B * g;
-        }
-        t
-    })
 }
