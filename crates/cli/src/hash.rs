@@ -37,9 +37,9 @@ pub struct HashArgs {
     /// flipx, flipy, flipplus1, flipminus1).
     #[arg(long)]
     dihedral: bool,
-    /// Triage mode: decode JPEGs at a reduced DCT scale (short side kept at
-    /// least 512 px). Faster; hashes are within a few bits of the full
-    /// pipeline and are labelled `fast`.
+    /// Triage mode: decode large JPEGs at a reduced DCT scale (1/2, 1/4 or
+    /// 1/8, short side kept at least 1024 px). Faster; those hashes are
+    /// within a few bits of the full pipeline and are labelled `fast`.
     #[arg(long)]
     fast: bool,
     /// PDQ pipeline: `full` (HMA / python-threatexchange, the default) or

@@ -19,17 +19,26 @@ fn key(i: u64) -> [u8; 16] {
 }
 
 fn main() {
-    let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let n = *args.first().unwrap_or(&100_000_000);
     let lookups = *args.get(1).unwrap_or(&10_000_000);
     let t = Instant::now();
-    let entries: Vec<([u8; 16], u32)> = (0..n).into_par_iter().map(|i| (key(i), i as u32)).collect();
+    let entries: Vec<([u8; 16], u32)> =
+        (0..n).into_par_iter().map(|i| (key(i), i as u32)).collect();
     let set = ExactSet::new(entries);
     let build = t.elapsed().as_secs_f64();
     // Half the probes are present, half absent (keys past n).
-    let probes: Vec<[u8; 16]> = (0..lookups).map(|j| key(if j % 2 == 0 { (j * 7919) % n } else { n + j })).collect();
+    let probes: Vec<[u8; 16]> = (0..lookups)
+        .map(|j| key(if j % 2 == 0 { (j * 7919) % n } else { n + j }))
+        .collect();
     let t = Instant::now();
-    let hits: usize = probes.par_chunks(4096).map(|c| c.iter().filter(|k| set.contains(k)).count()).sum();
+    let hits: usize = probes
+        .par_chunks(4096)
+        .map(|c| c.iter().filter(|k| set.contains(k)).count())
+        .sum();
     let dt = t.elapsed().as_secs_f64();
     assert_eq!(hits as u64, lookups.div_ceil(2));
     println!(

@@ -278,7 +278,7 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
                         width: planes.width(),
                         height: planes.height(),
                         layout,
-                        reduced: false,
+                        reduced: planes.width() != source_width || planes.height() != source_height,
                         pixels: Pixels::Jpeg(planes),
                     }
                 }

@@ -1,6 +1,6 @@
-//! JPEG: our libjpeg-turbo-exact decoder ([`crate::ljt`]) for full decodes,
-//! jpeg-decoder for reduced DCT-scale decodes (`--fast`) and for the files
-//! ours declines (CMYK/YCCK, arithmetic coding, 12-bit).
+//! JPEG: our libjpeg-turbo-exact decoder ([`crate::ljt`]) for full decodes
+//! and reduced DCT-scale decodes (`--fast`), jpeg-decoder for the files ours
+//! declines (CMYK/YCCK, arithmetic coding, 12-bit).
 
 use crate::{exif_orientation, DecodeOptions, Layout, MediaError};
 
@@ -96,7 +96,8 @@ fn check_complete(bytes: &[u8]) -> Result<(), MediaError> {
     let sos = first_sos(bytes).ok_or_else(|| {
         MediaError::Corrupt("no image data (start-of-scan marker missing)".into())
     })?;
-    if bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]) {
+    // Searched from the end: the marker is normally the last two bytes.
+    if bytes[sos..].windows(2).rev().any(|w| w == [0xFF, 0xD9]) {
         Ok(())
     } else {
         Err(MediaError::Truncated(
@@ -125,15 +126,16 @@ pub(crate) fn decode(
     if true {
         return Ok((w, h, JpegOutput::Pixels(crate::turbo::decode(bytes, opts)?)));
     }
-    if !opts.fast {
-        // Our own decoder reproduces libjpeg-turbo's pixels exactly (and so
-        // the hashes of Pillow-based tools); it declines CMYK/YCCK,
-        // arithmetic coding and 12-bit files, which jpeg-decoder takes.
-        match crate::ljt::decode_planes(bytes, opts.limits.max_side, opts.limits.max_pixels) {
-            Ok(planes) => return Ok((w, h, JpegOutput::Planes(planes))),
-            Err(MediaError::Unsupported(_)) => {}
-            Err(e) => return Err(e),
-        }
+    // Our own decoder reproduces libjpeg-turbo's pixels exactly (and so
+    // the hashes of Pillow-based tools), at full scale or, for `--fast`, at
+    // a reduced DCT scale; it declines CMYK/YCCK, arithmetic coding and
+    // 12-bit files, which jpeg-decoder takes.
+    let denom = if opts.fast { fast_denom(w, h) } else { 1 };
+    let (max_side, max_pixels) = (opts.limits.max_side, opts.limits.max_pixels);
+    match crate::ljt::decode_planes_scaled(bytes, max_side, max_pixels, denom) {
+        Ok(planes) => return Ok((w, h, JpegOutput::Planes(planes))),
+        Err(MediaError::Unsupported(_)) => {}
+        Err(e) => return Err(e),
     }
     Ok((
         w,
@@ -142,7 +144,20 @@ pub(crate) fn decode(
     ))
 }
 
-/// jpeg-decoder path: reduced-scale IDCT for `--fast`, and CMYK/YCCK.
+/// The `--fast` DCT scale denominator (1, 2, 4 or 8) for a `w` × `h` image:
+/// the largest that keeps the short side at least [`FAST_MIN_SHORT_SIDE`]
+/// (or the whole image, when it is shorter than that).
+fn fast_denom(w: u32, h: u32) -> u32 {
+    let short = w.min(h).max(1) as u64;
+    let want = FAST_MIN_SHORT_SIDE.min(short);
+    [8u32, 4, 2]
+        .into_iter()
+        .find(|&d| short.div_ceil(d as u64) >= want)
+        .unwrap_or(1)
+}
+
+/// jpeg-decoder path: the files ours declines (CMYK/YCCK and the like),
+/// with its reduced-scale IDCT for `--fast`.
 fn decode_jpeg_decoder(
     bytes: &[u8],
     opts: &DecodeOptions,

@@ -327,6 +327,162 @@ pub(crate) unsafe fn idct_ac_avx2(
     }
 }
 
+// Reduced-size inverse DCTs (libjpeg's jidctred.c): an 8×8 block of
+// coefficients to 4×4, 2×2 or 1×1 samples, for decoding at 1/2, 1/4 or 1/8
+// scale. Same fixed-point conventions as the full transform.
+const F_0_211: i32 = 1730;
+const F_0_509: i32 = 4176;
+const F_0_601: i32 = 4926;
+const F_0_720: i32 = 5906;
+const F_0_850: i32 = 6967;
+const F_1_061: i32 = 8697;
+const F_1_272: i32 = 10426;
+const F_1_451: i32 = 11893;
+const F_2_172: i32 = 17799;
+const F_3_624: i32 = 29692;
+
+#[inline(always)]
+fn descale(x: i32, n: i32) -> i32 {
+    x.wrapping_add(1 << (n - 1)) >> n
+}
+
+/// Fills an `n` × `n` block with the sample of a DC-only block (the value
+/// every reduced transform gives when all AC terms are zero).
+#[inline(always)]
+pub(crate) fn idct_dc_n(dc: i16, q: i32, out: &mut [u8], at: usize, stride: usize, n: usize) {
+    let dc = (dc as i32).wrapping_mul(q).wrapping_shl(PASS1_BITS as u32);
+    let v = clamp_sample(dc.wrapping_add(1 << (PASS1_BITS + 2)) >> (PASS1_BITS + 3));
+    for r in 0..n {
+        let s = at + r * stride;
+        if let Some(row) = out.get_mut(s..s + n) {
+            row.fill(v);
+        }
+    }
+}
+
+/// One 8-in, 4-out pass of libjpeg's `jpeg_idct_4x4` over `L` lanes at
+/// once (input 4 is unused). libjpeg's shortcuts for all-zero AC inputs give
+/// exactly what this general form gives, so none is needed.
+#[inline(always)]
+fn pass4<const L: usize>(v: &[[i32; L]; 8], out: &mut [[i32; L]; 4], shift: i32) {
+    let round = 1 << (shift - 1);
+    for l in 0..L {
+        let tmp0 = v[0][l].wrapping_shl((CONST_BITS + 1) as u32);
+        let tmp2 = v[2][l]
+            .wrapping_mul(F_1_847)
+            .wrapping_add(v[6][l].wrapping_mul(-F_0_765));
+        let tmp10 = tmp0.wrapping_add(tmp2).wrapping_add(round);
+        let tmp12 = tmp0.wrapping_sub(tmp2).wrapping_add(round);
+        let (z1, z2, z3, z4) = (v[7][l], v[5][l], v[3][l], v[1][l]);
+        let t0 = z1
+            .wrapping_mul(-F_0_211)
+            .wrapping_add(z2.wrapping_mul(F_1_451))
+            .wrapping_add(z3.wrapping_mul(-F_2_172))
+            .wrapping_add(z4.wrapping_mul(F_1_061));
+        let t2 = z1
+            .wrapping_mul(-F_0_509)
+            .wrapping_add(z2.wrapping_mul(-F_0_601))
+            .wrapping_add(z3.wrapping_mul(F_0_899))
+            .wrapping_add(z4.wrapping_mul(F_2_562));
+        out[0][l] = tmp10.wrapping_add(t2) >> shift;
+        out[3][l] = tmp10.wrapping_sub(t2) >> shift;
+        out[1][l] = tmp12.wrapping_add(t0) >> shift;
+        out[2][l] = tmp12.wrapping_sub(t0) >> shift;
+    }
+}
+
+/// libjpeg's `jpeg_idct_4x4`: one block to 4×4 samples.
+#[inline(always)]
+pub(crate) fn idct_4x4(coef: &[i16; 64], q: &[i32; 64], out: &mut [u8], at: usize, stride: usize) {
+    // Pass 1 over the columns (lanes), then over the four rows.
+    let mut v = [[0i32; 8]; 8];
+    for k in 0..8 {
+        for l in 0..8 {
+            v[k][l] = (coef[k * 8 + l] as i32).wrapping_mul(q[k * 8 + l]);
+        }
+    }
+    let mut ws = [[0i32; 8]; 4];
+    pass4(&v, &mut ws, CONST_BITS - PASS1_BITS + 1);
+    let mut t = [[0i32; 4]; 8];
+    for r in 0..4 {
+        for c in 0..8 {
+            t[c][r] = ws[r][c];
+        }
+    }
+    let mut o = [[0i32; 4]; 4];
+    pass4(&t, &mut o, CONST_BITS + PASS1_BITS + 3 + 1);
+    // o[c][r] is the sample at row r, column c.
+    #[allow(clippy::needless_range_loop)]
+    for r in 0..4 {
+        let s = at + r * stride;
+        if let Some(row) = out.get_mut(s..s + 4) {
+            for c in 0..4 {
+                row[c] = clamp_sample(o[c][r]);
+            }
+        }
+    }
+}
+
+/// libjpeg's `jpeg_idct_2x2`: one block to 2×2 samples.
+#[inline(always)]
+pub(crate) fn idct_2x2(coef: &[i16; 64], q: &[i32; 64], out: &mut [u8], at: usize, stride: usize) {
+    let dq = |k: usize| (coef[k] as i32).wrapping_mul(q[k]);
+    let odd = |a: i32, b: i32, c: i32, d: i32| {
+        // a, b, c, d: inputs 7, 5, 3, 1.
+        a.wrapping_mul(-F_0_720)
+            .wrapping_add(b.wrapping_mul(F_0_850))
+            .wrapping_add(c.wrapping_mul(-F_1_272))
+            .wrapping_add(d.wrapping_mul(F_3_624))
+    };
+    let mut ws = [[0i32; 8]; 2];
+    for c in [0, 1, 3, 5, 7] {
+        if coef[8 + c] == 0 && coef[24 + c] == 0 && coef[40 + c] == 0 && coef[56 + c] == 0 {
+            let v = dq(c).wrapping_shl(PASS1_BITS as u32);
+            ws[0][c] = v;
+            ws[1][c] = v;
+            continue;
+        }
+        let tmp10 = dq(c).wrapping_shl((CONST_BITS + 2) as u32);
+        let tmp0 = odd(dq(56 + c), dq(40 + c), dq(24 + c), dq(8 + c));
+        let n = CONST_BITS - PASS1_BITS + 2;
+        ws[0][c] = descale(tmp10.wrapping_add(tmp0), n);
+        ws[1][c] = descale(tmp10.wrapping_sub(tmp0), n);
+    }
+    for (r, w) in ws.iter().enumerate() {
+        let s = at + r * stride;
+        let Some(row) = out.get_mut(s..s + 2) else {
+            continue;
+        };
+        if w[1] == 0 && w[3] == 0 && w[5] == 0 && w[7] == 0 {
+            row.fill(clamp_sample(descale(w[0], PASS1_BITS + 3)));
+            continue;
+        }
+        let tmp10 = w[0].wrapping_shl((CONST_BITS + 2) as u32);
+        let tmp0 = odd(w[7], w[5], w[3], w[1]);
+        let n = CONST_BITS + PASS1_BITS + 3 + 2;
+        row[0] = clamp_sample(descale(tmp10.wrapping_add(tmp0), n));
+        row[1] = clamp_sample(descale(tmp10.wrapping_sub(tmp0), n));
+    }
+}
+
+/// A block inverse-transformed to `n` × `n` samples (`n` = 8, 4, 2 or 1).
+#[inline(always)]
+pub(crate) fn idct_scaled(
+    coef: &[i16; 64],
+    q: &[i32; 64],
+    out: &mut [u8],
+    at: usize,
+    stride: usize,
+    n: usize,
+) {
+    match n {
+        8 => idct_block(coef, q, out, at, stride),
+        4 => idct_4x4(coef, q, out, at, stride),
+        2 => idct_2x2(coef, q, out, at, stride),
+        _ => idct_dc_n(coef[0], q[0], out, at, stride, 1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,6 +74,27 @@ pub(crate) fn decode_planes(
     Decoder::new(bytes, max_side, max_pixels).run()
 }
 
+/// [`decode_planes`] at reduced scale, as libjpeg's `scale_denom`: each
+/// 8×8 block is inverse-transformed straight to (8/`denom`)² samples
+/// (libjpeg's reduced transforms), so the planes, and the rows
+/// [`Planes::row`] gives, are `ceil(width / denom)` × `ceil(height / denom)`.
+/// `denom` is 1, 2, 4 or 8 (1 is [`decode_planes`]); others are refused as
+/// [`MediaError::Unsupported`]. Not sample-exact with libjpeg at reduced
+/// scale (its upsampling at reduced size differs in places).
+pub(crate) fn decode_planes_scaled(
+    bytes: &[u8],
+    max_side: u32,
+    max_pixels: u64,
+    denom: u32,
+) -> Result<Planes, MediaError> {
+    if !matches!(denom, 1 | 2 | 4 | 8) {
+        return Err(unsupported("JPEG scale other than 1/1, 1/2, 1/4, 1/8"));
+    }
+    let mut d = Decoder::new(bytes, max_side, max_pixels);
+    d.block = 8 / denom as usize;
+    d.run()
+}
+
 /// How output rows are made from the planes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum OutKind {
@@ -319,7 +340,10 @@ struct Component {
     /// Dequantisation table latched at the component's first scan, natural
     /// order, as libjpeg's 16-bit multipliers.
     q: Option<[i32; 64]>,
-    /// Samples, `bw * 8` a row (sequential: filled scan by scan).
+    /// Samples across and down one block's output (8, or fewer when
+    /// decoding at reduced scale).
+    bs: usize,
+    /// Samples, `bw * bs` a row (sequential: filled scan by scan).
     plane: Vec<u8>,
     /// Coefficients, natural order, block after block (progressive only).
     coefs: Vec<i16>,
@@ -373,6 +397,8 @@ struct Decoder<'a> {
     adobe: Option<u8>,
     frame: Option<Frame>,
     scans: usize,
+    /// Output samples per block side: 8, or 4, 2, 1 at reduced scale.
+    block: usize,
 }
 
 /// Finds the next marker at or after `pos`, skipping junk and fill bytes.
@@ -408,6 +434,7 @@ impl<'a> Decoder<'a> {
             adobe: None,
             frame: None,
             scans: 0,
+            block: 8,
         }
     }
 
@@ -531,6 +558,7 @@ impl<'a> Decoder<'a> {
                 bh: 0,
                 dw: 0,
                 dh: 0,
+                bs: self.block,
                 q: None,
                 plane: Vec::new(),
                 coefs: Vec::new(),
@@ -556,7 +584,7 @@ impl<'a> Decoder<'a> {
                 // Written block by block by the scans; any part that output
                 // reads and no scan wrote is set to mid-grey (the decode of
                 // libjpeg's zeroed coefficients) then.
-                c.plane = pool::take_u8(c.bw * c.bh * 64);
+                c.plane = pool::take_u8(c.bw * c.bh * c.bs * c.bs);
             }
         }
         self.frame = Some(Frame {
@@ -779,7 +807,7 @@ impl<'a> Decoder<'a> {
             .ok_or_else(|| corrupt("no frame header"))?;
         for c in &mut frame.comps {
             if frame.progressive {
-                let mut plane = pool::take_u8(c.bw * c.bh * 64);
+                let mut plane = pool::take_u8(c.bw * c.bh * c.bs * c.bs);
                 transform_plane(c, &mut plane);
                 pool::give_u8(std::mem::replace(&mut c.plane, plane));
                 pool::give_i16(std::mem::take(&mut c.coefs));
@@ -787,7 +815,12 @@ impl<'a> Decoder<'a> {
                 c.plane.fill(128);
             }
         }
-        let (w, h) = (frame.width, frame.height);
+        let bs = self.block;
+        // Sizes at the output scale, as libjpeg rounds them.
+        let (w, h) = (
+            (frame.width * bs).div_ceil(8),
+            (frame.height * bs).div_ceil(8),
+        );
         let kind = if frame.comps.len() == 1 {
             OutKind::Grey
         } else if self.jfif {
@@ -807,16 +840,20 @@ impl<'a> Decoder<'a> {
         let comps = frame
             .comps
             .iter_mut()
-            .map(|c| OutPlane {
-                data: std::mem::take(&mut c.plane),
-                stride: c.bw * 8,
-                dw: c.dw,
-                dh: c.dh,
-                method: if kind == OutKind::Grey {
-                    Method::Full
-                } else {
-                    Method::choose(hmax / c.h, vmax / c.v, c.dw)
-                },
+            .map(|c| {
+                let dw = (frame.width * c.h * bs).div_ceil(hmax * 8);
+                let dh = (frame.height * c.v * bs).div_ceil(vmax * 8);
+                OutPlane {
+                    data: std::mem::take(&mut c.plane),
+                    stride: c.bw * bs,
+                    dw,
+                    dh,
+                    method: if kind == OutKind::Grey {
+                        Method::Full
+                    } else {
+                        Method::choose(hmax / c.h, vmax / c.v, dw)
+                    },
+                }
             })
             .collect();
         let row = |on: bool| if on { vec![0u8; w] } else { Vec::new() };
@@ -859,12 +896,20 @@ macro_rules! with_avx2 {
 
 with_avx2!(transform_plane, fn(c: &mut Component, plane: &mut [u8]) {
     let q = c.q.unwrap_or([0; 64]);
-    let stride = c.bw * 8;
+    let n = c.bs;
+    let stride = c.bw * n;
     for (b, blk) in c.coefs.chunks_exact(64).enumerate() {
         let (row, col) = (b / c.bw, b % c.bw);
         let mut a = [0i16; 64];
         a.copy_from_slice(blk);
-        idct::idct_block(&a, &q, plane, row * 8 * stride + col * 8, stride);
+        let at = row * n * stride + col * n;
+        if n == 8 {
+            idct::idct_block(&a, &q, plane, at, stride);
+        } else if a[1..].iter().all(|&c| c == 0) {
+            idct::idct_dc_n(a[0], q[0], plane, at, stride, n);
+        } else {
+            idct::idct_scaled(&a, &q, plane, at, stride, n);
+        }
     }
 });
 
@@ -998,6 +1043,17 @@ impl ScanKind for Sequential<'_> {
         *pred = pred.wrapping_add(diff);
         blk[0] = *pred as i16;
         let q = comp.q.as_ref().unwrap_or(&[0; 64]);
+        let n = comp.bs;
+        if n != 8 {
+            let stride = comp.bw * n;
+            let at = row * n * stride + col * n;
+            if any_ac && n > 1 {
+                idct::idct_scaled(&blk, q, &mut comp.plane, at, stride, n);
+            } else {
+                idct::idct_dc_n(blk[0], q[0], &mut comp.plane, at, stride, n);
+            }
+            return;
+        }
         let stride = comp.bw * 8;
         let at = row * 8 * stride + col * 8;
         if any_ac {
@@ -1016,8 +1072,9 @@ impl ScanKind for Sequential<'_> {
     #[inline(never)]
     fn skip(&mut self, comp: &mut Component, k: usize, row: usize, col: usize) {
         if self.fill[k] {
-            let stride = comp.bw * 8;
-            idct::idct_dc(0, 0, &mut comp.plane, row * 8 * stride + col * 8, stride);
+            let n = comp.bs;
+            let stride = comp.bw * n;
+            idct::idct_dc_n(0, 0, &mut comp.plane, row * n * stride + col * n, stride, n);
         }
     }
 

@@ -1,7 +1,7 @@
 //! Decoder-level tests: round trips through an encoder, truncation, limits
 //! and robustness against corrupt input.
 
-use super::{decode, decode_planes};
+use super::{decode, decode_planes, decode_planes_scaled};
 use crate::MediaError;
 use proptest::prelude::*;
 
@@ -413,4 +413,68 @@ fn reused_buffers_do_not_leak() {
         let last = results[0].len() - 10;
         assert!(results[0][last..].iter().all(|&v| v == 128));
     }
+}
+
+/// Reduced-scale decodes are `ceil(size / denom)` and close to a box
+/// average of the full decode; scale 1 is the full decode.
+#[test]
+fn scaled_decodes() {
+    let close = |jpg: &[u8], denom: u32, tol: f64| {
+        let (px, w, h, grey) = decode(jpg, 65535, 1 << 30).expect("decode");
+        let mut p = decode_planes_scaled(jpg, 65535, 1 << 30, denom).expect("scaled");
+        let (sw, sh) = (w.div_ceil(denom), h.div_ceil(denom));
+        assert_eq!((p.width(), p.height(), p.is_grey()), (sw, sh, grey));
+        let ch = if grey { 1 } else { 3 };
+        let mut row = vec![0u8; sw as usize * ch];
+        let (mut err, mut n) = (0.0, 0.0);
+        for y in 0..sh as usize {
+            p.row(y, &mut row);
+            for x in 0..sw as usize {
+                for c in 0..ch {
+                    let (mut sum, mut k) = (0.0, 0.0);
+                    for yy in y * denom as usize..((y + 1) * denom as usize).min(h as usize) {
+                        for xx in x * denom as usize..((x + 1) * denom as usize).min(w as usize) {
+                            sum += px[(yy * w as usize + xx) * ch + c] as f64;
+                            k += 1.0;
+                        }
+                    }
+                    err += (sum / k - row[x * ch + c] as f64).abs();
+                    n += 1.0;
+                }
+            }
+        }
+        assert!(
+            err / n <= tol,
+            "denom {denom} {w}x{h}: mean error {}",
+            err / n
+        );
+    };
+    for grey in [false, true] {
+        for (w, h) in [(1, 1), (9, 7), (45, 27), (64, 48), (101, 67)] {
+            let jpg = encode(w, h, grey, 90);
+            close(&jpg, 1, 0.0);
+            for denom in [2, 4, 8] {
+                // Edge blocks of tiny images mostly hold padding.
+                close(&jpg, denom, if w >= 45 { 4.0 } else { 16.0 });
+            }
+        }
+    }
+    for (li, samp) in LAYOUTS.iter().enumerate() {
+        for &(w, h) in &[(1, 1), (7, 5), (33, 31), (101, 67)] {
+            let jpg = synth(w, h, samp, li as u32 + 3);
+            for denom in [1, 2, 4, 8] {
+                let mut p = decode_planes_scaled(&jpg, 65535, 1 << 30, denom).expect("synth");
+                let (sw, sh) = (u32::from(w).div_ceil(denom), u32::from(h).div_ceil(denom));
+                assert_eq!((p.width(), p.height()), (sw, sh));
+                let mut row = vec![0u8; p.row_len()];
+                for y in 0..sh as usize {
+                    p.row(y, &mut row);
+                }
+            }
+        }
+    }
+    assert!(matches!(
+        decode_planes_scaled(&encode(8, 8, true, 90), 65535, 1 << 30, 3),
+        Err(MediaError::Unsupported(_))
+    ));
 }
