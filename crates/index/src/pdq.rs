@@ -85,7 +85,10 @@ impl PdqIndex {
             hashes.len() < u32::MAX as usize,
             "too many hashes for one index"
         );
-        let hashes: Vec<[u64; 4]> = hashes.iter().map(|h| h.0).collect();
+        let mut copy: Vec<[u64; 4]> = Vec::with_capacity(hashes.len());
+        huge_pages(copy.spare_capacity_mut());
+        copy.extend(hashes.iter().map(|h| h.0));
+        let hashes = copy;
         let tables: Vec<Table> = (0..CHUNKS)
             .into_par_iter()
             .map(|t| {
@@ -98,6 +101,7 @@ impl PdqIndex {
                 }
                 let mut fill = offsets.clone();
                 let mut ids = vec![0u32; hashes.len()];
+                huge_pages(&ids);
                 for (id, h) in hashes.iter().enumerate() {
                     let c = chunk(h, t) as usize;
                     ids[fill[c] as usize] = id as u32;
@@ -211,7 +215,7 @@ impl PdqIndex {
             }
             // Candidates are random positions in a large array: fetch a few
             // ahead so that the memory system works on several at once.
-            const AHEAD: usize = 8;
+            const AHEAD: usize = 16;
             for (i, &id) in cands.iter().enumerate() {
                 if let Some(&next) = cands.get(i + AHEAD) {
                     prefetch(&self.hashes[next as usize]);
@@ -269,6 +273,30 @@ impl PdqIndex {
     ) -> Result<Vec<Vec<PdqMatch>>, RadiusError> {
         queries.par_iter().map(|q| self.search(q, radius)).collect()
     }
+}
+
+/// Asks the kernel to back a large array with transparent huge pages before
+/// it is first written: the candidate checks touch it at random, and with
+/// 4 KiB pages nearly every touch is also a TLB miss. A hint only; failure
+/// is harmless.
+fn huge_pages<T>(v: &[T]) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = v.as_ptr() as usize;
+        let end = start + std::mem::size_of_val(v);
+        let a = start.next_multiple_of(HUGE);
+        if end > a + HUGE {
+            let len = (end - a) / HUGE * HUGE;
+            // SAFETY: advice on whole huge pages inside the live allocation
+            // backing `v`; madvise does not change the memory's contents.
+            unsafe {
+                libc::madvise(a as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
 }
 
 #[inline(always)]
