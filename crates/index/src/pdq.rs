@@ -51,12 +51,14 @@ fn chunk(h: &[u64; 4], t: usize) -> u16 {
     (h[t / 4] >> ((t % 4) * 16)) as u16
 }
 
+/// True when a chunk of `query ^ candidate` has at most `sub` bits set.
 #[inline(always)]
-fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
-    (a[0] ^ b[0]).count_ones()
-        + (a[1] ^ b[1]).count_ones()
-        + (a[2] ^ b[2]).count_ones()
-        + (a[3] ^ b[3]).count_ones()
+fn within(c: u16, sub: usize) -> bool {
+    match sub {
+        0 => c == 0,
+        1 => c & c.wrapping_sub(1) == 0,
+        _ => c.count_ones() as usize <= sub,
+    }
 }
 
 /// Why a search could not run.
@@ -201,6 +203,28 @@ impl PdqIndex {
         if radius > MAX_RADIUS {
             return Err(RadiusError(radius));
         }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the CPU has POPCNT (checked just above).
+                unsafe { self.search_popcnt(query, radius, out) };
+                return Ok(());
+            }
+        }
+        self.search_impl(query, radius, out);
+        Ok(())
+    }
+
+    /// [`PdqIndex::search_impl`] compiled with the POPCNT instruction
+    /// (the baseline x86-64 target counts bits in software).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn search_popcnt(&self, query: &Hash256, radius: u32, out: &mut Vec<PdqMatch>) {
+        self.search_impl(query, radius, out)
+    }
+
+    #[inline(always)]
+    fn search_impl(&self, query: &Hash256, radius: u32, out: &mut Vec<PdqMatch>) {
         let q = &query.0;
         let sub = (radius / CHUNKS as u32) as usize;
         let masks = &self.masks[..self.ends[sub]];
@@ -213,7 +237,7 @@ impl PdqIndex {
                 let (lo, hi) = (table.offsets[v] as usize, table.offsets[v + 1] as usize);
                 cands.extend_from_slice(&table.ids[lo..hi]);
             }
-            // Candidates are random positions in a large array: fetch a few
+            // Candidates are random positions in a large array: fetch some
             // ahead so that the memory system works on several at once.
             const AHEAD: usize = 16;
             for (i, &id) in cands.iter().enumerate() {
@@ -221,18 +245,17 @@ impl PdqIndex {
                     prefetch(&self.hashes[next as usize]);
                 }
                 let h = &self.hashes[id as usize];
+                let x = [h[0] ^ q[0], h[1] ^ q[1], h[2] ^ q[2], h[3] ^ q[3]];
                 // Reported by an earlier table already?
-                let earlier = (0..t).any(|u| (chunk(h, u) ^ qc[u]).count_ones() as usize <= sub);
-                if earlier {
+                if (0..t).any(|u| within(chunk(&x, u), sub)) {
                     continue;
                 }
-                let d = distance(h, q);
+                let d = x.iter().map(|l| l.count_ones()).sum::<u32>();
                 if d <= radius {
                     out.push(PdqMatch { id, distance: d });
                 }
             }
         }
-        Ok(())
     }
 
     /// Every indexed hash within `radius` of `query`, sorted by distance
