@@ -266,6 +266,9 @@ impl nigehbaan_pdq::PixelRows for DecodedRows<'_> {
     fn read_row(&mut self, y: usize, out: &mut [u8]) {
         self.0.read_row(y, out);
     }
+    fn read_planar_row(&mut self, y: usize, rgb: [&mut [u8]; 3]) -> bool {
+        self.0.read_planar_row(y, rgb)
+    }
 }
 
 /// PDQ of decoded pixels with the options' pipeline.

@@ -92,6 +92,16 @@ impl Decoded {
         }
     }
 
+    /// Writes row `y` as planar R, G and B rows (each `width` bytes) and
+    /// returns true, when the decoder can do so without interleaving (our
+    /// JPEG decoder); otherwise returns false and writes nothing.
+    pub fn read_planar_row(&mut self, y: usize, rgb: [&mut [u8]; 3]) -> bool {
+        match &mut self.pixels {
+            Pixels::Jpeg(p) => p.planar_row(y, rgb),
+            Pixels::Buffer(_) => false,
+        }
+    }
+
     /// All pixels, row-major.
     pub fn into_pixels(mut self) -> Vec<u8> {
         match self.pixels {

@@ -59,6 +59,16 @@ pub fn luma_from_rgb(rgb: &[u8], out: &mut [f32]) {
     luma_from_rgb_portable(rgb, out);
 }
 
+/// Luma from planar R, G and B rows: the same arithmetic as
+/// [`luma_from_rgb`] on the interleaved pixels, with no de-interleaving
+/// (it vectorises as it stands).
+#[inline(always)]
+pub fn luma_from_planar(r: &[u8], g: &[u8], b: &[u8], out: &mut [f32]) {
+    for (((o, &r), &g), &b) in out.iter_mut().zip(r).zip(g).zip(b) {
+        *o = LUMA_R * r as f32 + LUMA_G * g as f32 + LUMA_B * b as f32;
+    }
+}
+
 /// Portable luma conversion; eight pixels at a time so that it vectorises.
 #[inline(always)]
 fn luma_from_rgb_portable(rgb: &[u8], out: &mut [f32]) {
@@ -331,6 +341,14 @@ mod luma_tests {
             let mut b = vec![0f32; len];
             luma_from_rgb(&rgb, &mut a);
             luma_from_rgb_portable(&rgb, &mut b);
+            let plane = |c: usize| rgb.iter().skip(c).step_by(3).copied().collect::<Vec<u8>>();
+            let mut p = vec![0f32; len];
+            luma_from_planar(&plane(0), &plane(1), &plane(2), &mut p);
+            assert_eq!(
+                p.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "planar, len {len}"
+            );
             assert_eq!(
                 a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                 b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),

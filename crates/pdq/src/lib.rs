@@ -302,6 +302,7 @@ impl Hasher {
             format,
             buf: vec![0u8; w * format.channels()],
             last: None,
+            planes: std::array::from_fn(|_| vec![0u8; w]),
         };
         let mut out = self.hash_rows(rows, cols, &mut luma, dihedral);
         out.pipeline = pipeline;
@@ -415,6 +416,15 @@ pub trait PixelRows {
     /// Writes row `y` (`width × channels` bytes) into `out`. Rows are asked
     /// for in increasing order, possibly more than once.
     fn read_row(&mut self, y: usize, out: &mut [u8]);
+
+    /// Optional fast path for RGB sources: writes row `y` as three planar
+    /// rows (R, G, B, each `width` bytes) — the same pixels as
+    /// [`PixelRows::read_row`], not interleaved — and returns true. The
+    /// default returns false and the hasher falls back to `read_row`.
+    fn read_planar_row(&mut self, y: usize, rgb: [&mut [u8]; 3]) -> bool {
+        let _ = (y, rgb);
+        false
+    }
 }
 
 impl PixelRows for ImageView<'_> {
@@ -443,6 +453,7 @@ struct PixelLuma<'a, P: PixelRows> {
     format: PixelFormat,
     buf: Vec<u8>,
     last: Option<usize>,
+    planes: [Vec<u8>; 3],
 }
 
 impl<P: PixelRows> stream::Rows for PixelLuma<'_, P> {
@@ -453,6 +464,13 @@ impl<P: PixelRows> stream::Rows for PixelLuma<'_, P> {
         } else {
             (r * self.src.height()) / self.rows
         };
+        if self.xs.is_empty() && self.format == PixelFormat::Rgb8 {
+            let [pr, pg, pb] = &mut self.planes;
+            if self.src.read_planar_row(sy, [pr, pg, pb]) {
+                core::luma_from_planar(pr, pg, pb, out);
+                return;
+            }
+        }
         if self.last != Some(sy) {
             self.src.read_row(sy, &mut self.buf);
             self.last = Some(sy);

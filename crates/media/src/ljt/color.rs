@@ -307,6 +307,93 @@ pub(crate) fn convert_row(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
     }
 }
 
+/// Constants of the AVX2 colour kernel.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct YccConsts {
+    c128: std::arch::x86_64::__m256i,
+    half: std::arch::x86_64::__m256i,
+    k_rr: std::arch::x86_64::__m256i,
+    k_bb: std::arch::x86_64::__m256i,
+    k_gb: std::arch::x86_64::__m256i,
+    k_gr: std::arch::x86_64::__m256i,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl YccConsts {
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        use std::arch::x86_64::*;
+        // SAFETY (whole body): register set-up only; callers run with AVX2.
+        YccConsts {
+            c128: _mm256_set1_epi32(128),
+            half: _mm256_set1_epi32(ONE_HALF),
+            k_rr: _mm256_set1_epi32(FIX_1_40200),
+            k_bb: _mm256_set1_epi32(FIX_1_77200),
+            k_gb: _mm256_set1_epi32(-FIX_0_34414),
+            k_gr: _mm256_set1_epi32(-FIX_0_71414),
+        }
+    }
+}
+
+/// 16 pixels of YCbCr → 16 bytes each of R, G and B (the arithmetic of
+/// [`convert_row`], clamped to 0..=255 by saturating packs).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn ycc16_avx2(
+    yv: std::arch::x86_64::__m128i,
+    bv: std::arch::x86_64::__m128i,
+    rv: std::arch::x86_64::__m128i,
+    k: &YccConsts,
+) -> [std::arch::x86_64::__m128i; 3] {
+    use std::arch::x86_64::*;
+    // SAFETY (whole body): register arithmetic only; callers run with AVX2.
+    let mut rgb = [[_mm256_setzero_si256(); 2]; 3];
+    for (h, parts) in [
+        (yv, bv, rv),
+        (
+            _mm_srli_si128::<8>(yv),
+            _mm_srli_si128::<8>(bv),
+            _mm_srli_si128::<8>(rv),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let yy = _mm256_cvtepu8_epi32(parts.0);
+        let bb = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.1), k.c128);
+        let rr = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.2), k.c128);
+        let r = _mm256_add_epi32(
+            yy,
+            _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(rr, k.k_rr), k.half)),
+        );
+        let g = _mm256_add_epi32(
+            yy,
+            _mm256_srai_epi32::<16>(_mm256_add_epi32(
+                _mm256_add_epi32(_mm256_mullo_epi32(bb, k.k_gb), k.half),
+                _mm256_mullo_epi32(rr, k.k_gr),
+            )),
+        );
+        let b = _mm256_add_epi32(
+            yy,
+            _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(bb, k.k_bb), k.half)),
+        );
+        rgb[0][h] = r;
+        rgb[1][h] = g;
+        rgb[2][h] = b;
+    }
+    // i32 → i16 (saturating, in order) → u8 (saturating = clamp 0..255).
+    let w = |c: [__m256i; 2]| _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi32(c[0], c[1]));
+    let (rw, gw, bw) = (w(rgb[0]), w(rgb[1]), w(rgb[2]));
+    let rg = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(rw, gw));
+    let bb = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(bw, bw));
+    [
+        _mm256_castsi256_si128(rg),
+        _mm256_extracti128_si256::<1>(rg),
+        _mm256_castsi256_si128(bb),
+    ]
+}
+
 /// YCbCr → RGB for one row with explicit AVX2 (same integer arithmetic as
 /// [`convert_row`], so the same bytes). `out.len() == 3 * y.len()`.
 ///
@@ -337,62 +424,14 @@ pub(crate) unsafe fn convert_row_avx2(y: &[u8], cb: &[u8], cr: &[u8], out: &mut 
     ];
     let m: [[__m128i; 3]; 3] =
         MASKS.map(|b| b.map(|x| _mm_loadu_si128(x.as_ptr() as *const __m128i)));
-    let c128 = _mm256_set1_epi32(128);
-    let half = _mm256_set1_epi32(ONE_HALF);
-    let k_rr = _mm256_set1_epi32(FIX_1_40200);
-    let k_bb = _mm256_set1_epi32(FIX_1_77200);
-    let k_gb = _mm256_set1_epi32(-FIX_0_34414);
-    let k_gr = _mm256_set1_epi32(-FIX_0_71414);
+    let k = YccConsts::new();
     let mut i = 0;
     while i + 16 <= n {
         // SAFETY: i + 16 <= n, and out holds 3 * n bytes.
         let yv = _mm_loadu_si128(y.as_ptr().add(i) as *const __m128i);
         let bv = _mm_loadu_si128(cb.as_ptr().add(i) as *const __m128i);
         let rv = _mm_loadu_si128(cr.as_ptr().add(i) as *const __m128i);
-        let mut rgb = [[_mm256_setzero_si256(); 2]; 3];
-        for (h, parts) in [
-            (yv, bv, rv),
-            (
-                _mm_srli_si128::<8>(yv),
-                _mm_srli_si128::<8>(bv),
-                _mm_srli_si128::<8>(rv),
-            ),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let yy = _mm256_cvtepu8_epi32(parts.0);
-            let bb = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.1), c128);
-            let rr = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.2), c128);
-            let r = _mm256_add_epi32(
-                yy,
-                _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(rr, k_rr), half)),
-            );
-            let g = _mm256_add_epi32(
-                yy,
-                _mm256_srai_epi32::<16>(_mm256_add_epi32(
-                    _mm256_add_epi32(_mm256_mullo_epi32(bb, k_gb), half),
-                    _mm256_mullo_epi32(rr, k_gr),
-                )),
-            );
-            let b = _mm256_add_epi32(
-                yy,
-                _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(bb, k_bb), half)),
-            );
-            rgb[0][h] = r;
-            rgb[1][h] = g;
-            rgb[2][h] = b;
-        }
-        // i32 → i16 (saturating, in order) → u8 (saturating = clamp 0..255).
-        let w = |c: [__m256i; 2]| _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi32(c[0], c[1]));
-        let (rw, gw, bw) = (w(rgb[0]), w(rgb[1]), w(rgb[2]));
-        let rg = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(rw, gw));
-        let bb = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(bw, bw));
-        let (r8, g8, b8) = (
-            _mm256_castsi256_si128(rg),
-            _mm256_extracti128_si256::<1>(rg),
-            _mm256_castsi256_si128(bb),
-        );
+        let [r8, g8, b8] = ycc16_avx2(yv, bv, rv, &k);
         let o = out.as_mut_ptr().add(3 * i);
         for (blk, mk) in m.iter().enumerate() {
             let v = _mm_or_si128(
@@ -404,6 +443,79 @@ pub(crate) unsafe fn convert_row_avx2(y: &[u8], cb: &[u8], cr: &[u8], out: &mut 
         i += 16;
     }
     convert_row(&y[i..n], &cb[i..n], &cr[i..n], &mut out[3 * i..3 * n]);
+}
+
+/// YCbCr → planar R, G and B rows (the same bytes as [`convert_row`], not
+/// interleaved), with AVX2 when `avx2` is set.
+#[inline(always)]
+pub(crate) fn convert_row_planar_dispatch(
+    y: &[u8],
+    cb: &[u8],
+    cr: &[u8],
+    rgb: [&mut [u8]; 3],
+    avx2: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is only set when the CPU has AVX2.
+        return unsafe { convert_row_planar_avx2(y, cb, cr, rgb) };
+    }
+    let _ = avx2;
+    convert_row_planar(y, cb, cr, rgb)
+}
+
+/// Portable planar conversion.
+fn convert_row_planar(y: &[u8], cb: &[u8], cr: &[u8], rgb: [&mut [u8]; 3]) {
+    let [r, g, b] = rgb;
+    for (i, ((&yy, &bb), &rr)) in y
+        .iter()
+        .zip(cb)
+        .zip(cr)
+        .enumerate()
+        .take(r.len().min(g.len()).min(b.len()))
+    {
+        let [pr, pg, pb] = ycc_pixel(yy, bb, rr);
+        r[i] = pr;
+        g[i] = pg;
+        b[i] = pb;
+    }
+}
+
+/// [`convert_row_planar`] with explicit AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn convert_row_planar_avx2(y: &[u8], cb: &[u8], cr: &[u8], rgb: [&mut [u8]; 3]) {
+    use std::arch::x86_64::*;
+    let [r, g, b] = rgb;
+    let n = y
+        .len()
+        .min(cb.len())
+        .min(cr.len())
+        .min(r.len())
+        .min(g.len())
+        .min(b.len());
+    let k = YccConsts::new();
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n, within every input and output row.
+        let yv = _mm_loadu_si128(y.as_ptr().add(i) as *const __m128i);
+        let bv = _mm_loadu_si128(cb.as_ptr().add(i) as *const __m128i);
+        let rv = _mm_loadu_si128(cr.as_ptr().add(i) as *const __m128i);
+        let [r8, g8, b8] = ycc16_avx2(yv, bv, rv, &k);
+        _mm_storeu_si128(r.as_mut_ptr().add(i) as *mut __m128i, r8);
+        _mm_storeu_si128(g.as_mut_ptr().add(i) as *mut __m128i, g8);
+        _mm_storeu_si128(b.as_mut_ptr().add(i) as *mut __m128i, b8);
+        i += 16;
+    }
+    convert_row_planar(
+        &y[i..n],
+        &cb[i..n],
+        &cr[i..n],
+        [&mut r[i..n], &mut g[i..n], &mut b[i..n]],
+    );
 }
 
 /// [`h2v2`] with explicit AVX2 for the middle of the row (same bytes).
@@ -639,6 +751,37 @@ mod tests {
             h2v2(&a, &b, &mut cs, &mut o1);
             h2v2_dispatch(&a, &b, &mut cs, &mut o2, true);
             assert_eq!(o1, o2, "h2v2 {n}");
+        }
+    }
+
+    #[test]
+    fn planar_conversion_matches_interleaved() {
+        let mut st = 0x9e37_79b9u32;
+        let mut next = || {
+            st ^= st << 13;
+            st ^= st >> 17;
+            st ^= st << 5;
+            st as u8
+        };
+        for n in [0usize, 1, 15, 16, 17, 33, 100] {
+            let (y, cb, cr): (Vec<u8>, Vec<u8>, Vec<u8>) = (
+                (0..n).map(|_| next()).collect(),
+                (0..n).map(|_| next()).collect(),
+                (0..n).map(|_| next()).collect(),
+            );
+            let mut inter = vec![0u8; 3 * n];
+            convert_row(&y, &cb, &cr, &mut inter);
+            for avx2 in [false, have_avx2()] {
+                let (mut r, mut g, mut b) = (vec![0u8; n], vec![0u8; n], vec![0u8; n]);
+                convert_row_planar_dispatch(&y, &cb, &cr, [&mut r, &mut g, &mut b], avx2);
+                for i in 0..n {
+                    assert_eq!(
+                        [r[i], g[i], b[i]],
+                        inter[3 * i..3 * i + 3],
+                        "n {n} i {i} avx2 {avx2}"
+                    );
+                }
+            }
         }
     }
 }

@@ -160,6 +160,20 @@ impl Planes {
         planes_row(self, y, &mut out[..n]);
     }
 
+    /// Writes output row `y` as planar R, G and B rows (the same bytes as
+    /// [`Self::row`], not interleaved), each at least `width` long. Returns
+    /// false, writing nothing, for a greyscale image.
+    pub(crate) fn planar_row(&mut self, y: usize, rgb: [&mut [u8]; 3]) -> bool {
+        if self.kind == OutKind::Grey {
+            return false;
+        }
+        assert!(y < self.height, "row {y} of {}", self.height);
+        let w = self.width;
+        let [r, g, b] = rgb;
+        planes_planar_row(self, y, [&mut r[..w], &mut g[..w], &mut b[..w]]);
+        true
+    }
+
     #[inline(always)]
     fn row_inner(&mut self, y: usize, out: &mut [u8]) {
         let w = self.width;
@@ -168,6 +182,34 @@ impl Planes {
             out.copy_from_slice(&p.data[y * p.stride..y * p.stride + w]);
             return;
         }
+        self.with_sources(y, |[c0, c1, c2], kind, avx2| {
+            if kind == OutKind::Rgb {
+                color::interleave_row(c0, c1, c2, out);
+            } else {
+                color::convert_row_dispatch(c0, c1, c2, out, avx2);
+            }
+        });
+    }
+
+    #[inline(always)]
+    fn planar_inner(&mut self, y: usize, rgb: [&mut [u8]; 3]) {
+        self.with_sources(y, |[c0, c1, c2], kind, avx2| {
+            let [r, g, b] = rgb;
+            if kind == OutKind::Rgb {
+                r.copy_from_slice(c0);
+                g.copy_from_slice(c1);
+                b.copy_from_slice(c2);
+            } else {
+                color::convert_row_planar_dispatch(c0, c1, c2, [r, g, b], avx2);
+            }
+        });
+    }
+
+    /// Upsamples the colour components of row `y` as needed and hands the
+    /// three full-width component rows to `f`.
+    #[inline(always)]
+    fn with_sources<T>(&mut self, y: usize, f: impl FnOnce([&[u8]; 3], OutKind, bool) -> T) -> T {
+        let w = self.width;
         let Planes {
             comps,
             rows,
@@ -196,11 +238,7 @@ impl Planes {
                 &rows[i][..w]
             }
         };
-        if *kind == OutKind::Rgb {
-            color::interleave_row(src(0), src(1), src(2), out);
-        } else {
-            color::convert_row_dispatch(src(0), src(1), src(2), out, *avx2);
-        }
+        f([src(0), src(1), src(2)], *kind, *avx2)
     }
 }
 
@@ -917,6 +955,9 @@ with_avx2!(planes_row, fn(p: &mut Planes, y: usize, out: &mut [u8]) {
     p.row_inner(y, out)
 });
 
+with_avx2!(planes_planar_row, fn(p: &mut Planes, y: usize, rgb: [&mut [u8]; 3]) {
+    p.planar_inner(y, rgb)
+});
 with_avx2!(planes_rows, fn(p: &mut Planes, out: &mut [u8]) {
     let n = p.row_len();
     for (y, o) in out.chunks_exact_mut(n).enumerate() {

@@ -346,6 +346,22 @@ fn check_rows(jpg: &[u8]) {
         p.row(y, &mut row);
         assert_eq!(row, px[y * n..(y + 1) * n], "row {y} (scrambled)");
     }
+    // Planar rows: the same bytes, de-interleaved; refused for grey.
+    let wu = w as usize;
+    let (mut r, mut g, mut b) = (vec![0u8; wu], vec![0u8; wu], vec![0u8; wu]);
+    for y in 0..h as usize {
+        let ok = p.planar_row(y, [&mut r, &mut g, &mut b]);
+        assert_eq!(ok, !grey);
+        if ok {
+            for x in 0..wu {
+                assert_eq!(
+                    [r[x], g[x], b[x]],
+                    px[y * n + 3 * x..y * n + 3 * x + 3],
+                    "planar row {y} x {x}"
+                );
+            }
+        }
+    }
 }
 
 const LAYOUTS: [&[(u8, u8)]; 8] = [
