@@ -163,5 +163,6 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
     }
     println!("\nAll hashes: {}", jsonl.display());
     println!("Hash your own files with: nigehbaan hash PATH...");
+    println!("Match them against a hash list: nigehbaan lists import LIST --name NAME, then nigehbaan match PATH...");
     Ok(EXIT_OK)
 }
