@@ -55,9 +55,15 @@ fn phases(n: usize, window: usize) -> [usize; 4] {
     ]
 }
 
-/// Full box filter over `N`-lane samples (every output written).
+/// The reference's box filter over `N`-lane samples: the running f32 sum
+/// through the four phases, handing each output position `oi`, the current
+/// sums and the window count to `emit` (which divides where it needs to).
 #[inline(always)]
-fn box_lanes<const N: usize>(input: &[[f32; N]], output: &mut [[f32; N]], window: usize) {
+fn box_run<const N: usize>(
+    input: &[[f32; N]],
+    window: usize,
+    mut emit: impl FnMut(usize, &[f32; N], f32),
+) {
     let [p1, p2, p3, p4] = phases(input.len(), window);
     let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
     let mut sum = [0f32; N];
@@ -76,23 +82,18 @@ fn box_lanes<const N: usize>(input: &[[f32; N]], output: &mut [[f32; N]], window
             sum[l] += x[l];
         }
         count += 1;
-        let c = count as f32;
-        let o = &mut output[oi];
-        for l in 0..N {
-            o[l] = sum[l] / c;
-        }
+        emit(oi, &sum, count as f32);
         ri += 1;
         oi += 1;
     }
     let c = count as f32;
     for _ in 0..p3 {
         let (x, y) = (&input[ri], &input[li]);
-        let o = &mut output[oi];
         for l in 0..N {
             sum[l] += x[l];
             sum[l] -= y[l];
-            o[l] = sum[l] / c;
         }
+        emit(oi, &sum, c);
         li += 1;
         ri += 1;
         oi += 1;
@@ -103,14 +104,21 @@ fn box_lanes<const N: usize>(input: &[[f32; N]], output: &mut [[f32; N]], window
             sum[l] -= y[l];
         }
         count -= 1;
-        let c = count as f32;
+        emit(oi, &sum, count as f32);
+        li += 1;
+        oi += 1;
+    }
+}
+
+/// Full box filter over `N`-lane samples (every output written).
+#[inline(always)]
+fn box_lanes<const N: usize>(input: &[[f32; N]], output: &mut [[f32; N]], window: usize) {
+    box_run(input, window, |oi, sum, c| {
         let o = &mut output[oi];
         for l in 0..N {
             o[l] = sum[l] / c;
         }
-        li += 1;
-        oi += 1;
-    }
+    });
 }
 
 /// Box filter over `N`-lane samples that writes only the outputs at the
@@ -123,61 +131,15 @@ fn box_lanes_kept<const N: usize>(
     keep: &[usize; 64],
     out: &mut [[f32; N]; 64],
 ) {
-    let [p1, p2, p3, p4] = phases(input.len(), window);
-    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
-    let mut sum = [0f32; N];
-    let mut count: i32 = 0;
     let mut k = 0usize;
-    macro_rules! emit {
-        () => {
-            while k < 64 && keep[k] == oi {
-                let c = count as f32;
-                for l in 0..N {
-                    out[k][l] = sum[l] / c;
-                }
-                k += 1;
+    box_run(input, window, |oi, sum, c| {
+        while k < 64 && keep[k] == oi {
+            for l in 0..N {
+                out[k][l] = sum[l] / c;
             }
-        };
-    }
-    for _ in 0..p1 {
-        let x = &input[ri];
-        for l in 0..N {
-            sum[l] += x[l];
+            k += 1;
         }
-        count += 1;
-        ri += 1;
-    }
-    for _ in 0..p2 {
-        let x = &input[ri];
-        for l in 0..N {
-            sum[l] += x[l];
-        }
-        count += 1;
-        emit!();
-        ri += 1;
-        oi += 1;
-    }
-    for _ in 0..p3 {
-        let (x, y) = (&input[ri], &input[li]);
-        for l in 0..N {
-            sum[l] += x[l];
-            sum[l] -= y[l];
-        }
-        emit!();
-        li += 1;
-        ri += 1;
-        oi += 1;
-    }
-    for _ in 0..p4 {
-        let y = &input[li];
-        for l in 0..N {
-            sum[l] -= y[l];
-        }
-        count -= 1;
-        emit!();
-        li += 1;
-        oi += 1;
-    }
+    });
 }
 
 /// A source of luma rows. Implementations should be `#[inline(always)]` so
