@@ -394,6 +394,25 @@ unsafe fn ycc16_avx2(
     ]
 }
 
+/// [`ycc16_avx2`] on the 16 samples of each row starting at `i`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn ycc16_at(
+    y: &[u8],
+    cb: &[u8],
+    cr: &[u8],
+    i: usize,
+    k: &YccConsts,
+) -> [std::arch::x86_64::__m128i; 3] {
+    use std::arch::x86_64::*;
+    let load = |row: &[u8]| {
+        let s = &row[i..i + 16];
+        // SAFETY: `s` is 16 bytes long; the load is unaligned.
+        unsafe { _mm_loadu_si128(s.as_ptr() as *const __m128i) }
+    };
+    ycc16_avx2(load(y), load(cb), load(cr), k)
+}
+
 /// YCbCr → RGB for one row with explicit AVX2 (same integer arithmetic as
 /// [`convert_row`], so the same bytes). `out.len() == 3 * y.len()`.
 ///
@@ -427,11 +446,8 @@ pub(crate) unsafe fn convert_row_avx2(y: &[u8], cb: &[u8], cr: &[u8], out: &mut 
     let k = YccConsts::new();
     let mut i = 0;
     while i + 16 <= n {
+        let [r8, g8, b8] = ycc16_at(y, cb, cr, i, &k);
         // SAFETY: i + 16 <= n, and out holds 3 * n bytes.
-        let yv = _mm_loadu_si128(y.as_ptr().add(i) as *const __m128i);
-        let bv = _mm_loadu_si128(cb.as_ptr().add(i) as *const __m128i);
-        let rv = _mm_loadu_si128(cr.as_ptr().add(i) as *const __m128i);
-        let [r8, g8, b8] = ycc16_avx2(yv, bv, rv, &k);
         let o = out.as_mut_ptr().add(3 * i);
         for (blk, mk) in m.iter().enumerate() {
             let v = _mm_or_si128(
@@ -500,11 +516,8 @@ unsafe fn convert_row_planar_avx2(y: &[u8], cb: &[u8], cr: &[u8], rgb: [&mut [u8
     let k = YccConsts::new();
     let mut i = 0;
     while i + 16 <= n {
-        // SAFETY: i + 16 <= n, within every input and output row.
-        let yv = _mm_loadu_si128(y.as_ptr().add(i) as *const __m128i);
-        let bv = _mm_loadu_si128(cb.as_ptr().add(i) as *const __m128i);
-        let rv = _mm_loadu_si128(cr.as_ptr().add(i) as *const __m128i);
-        let [r8, g8, b8] = ycc16_avx2(yv, bv, rv, &k);
+        let [r8, g8, b8] = ycc16_at(y, cb, cr, i, &k);
+        // SAFETY: i + 16 <= n, within every output row.
         _mm_storeu_si128(r.as_mut_ptr().add(i) as *mut __m128i, r8);
         _mm_storeu_si128(g.as_mut_ptr().add(i) as *mut __m128i, g8);
         _mm_storeu_si128(b.as_mut_ptr().add(i) as *mut __m128i, b8);
