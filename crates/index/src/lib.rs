@@ -11,8 +11,10 @@
 #![warn(missing_docs)]
 
 mod exact;
+pub mod live;
 mod pdq;
 pub mod store;
 
 pub use exact::ExactSet;
+pub use live::{LiveMatch, LivePdqIndex, LiveStats};
 pub use pdq::{brute_force, PdqIndex, PdqMatch, RadiusError, MAX_RADIUS};

@@ -171,6 +171,11 @@ impl PdqIndex {
         Ok(Self::assemble(hashes, tables))
     }
 
+    /// Every indexed hash, by id (for the live index's compaction).
+    pub(crate) fn raw_hashes(&self) -> &[[u64; 4]] {
+        &self.hashes
+    }
+
     /// Number of indexed hashes.
     pub fn len(&self) -> usize {
         self.hashes.len()
