@@ -35,7 +35,11 @@
 //! # Safety of imports
 //!
 //! An import builds the new list in a temporary sibling directory, syncs
-//! every file and the directory, and only then renames it into place. An
+//! every file and the directory, and only then renames it into place.
+//! Records are written as they are read, and the digest index is built
+//! from sorted runs spilled to temporary files in that directory and
+//! merged at the end, so an NSRL set of any size imports in about
+//! [`DEFAULT_IMPORT_RUN_BYTES`] of memory ([`Library::with_import_run_bytes`]). An
 //! interrupted or failed import leaves the library as it was (at worst a
 //! stray `.import-*` directory, which is never read). An existing list of
 //! the same name is replaced only when asked.
@@ -43,12 +47,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use nigehbaan_index::store::{Buf, Store, StoreError, StoreWriter};
+use nigehbaan_index::store::{Buf, Store, StoreError};
 use nigehbaan_index::{ExactSet, PdqIndex, RadiusError};
 use nigehbaan_pdq::Hash256;
 use serde::{Deserialize, Serialize};
@@ -56,7 +60,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{ImportError, Warning};
 use crate::hex;
-use crate::import::{import_path, ImportOptions};
+use crate::import::{for_each_path, ImportOptions};
 use crate::model::{
     rfc3339, Category, MediaKind, OpaqueHash, OpaqueValue, PdqHash, Provenance, Record, Scheme,
     Status, VicsFlags, EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256,
@@ -87,6 +91,11 @@ pub const DIHEDRAL_NAMES: [&str; 8] = [
     "flipplus1",
     "flipminus1",
 ];
+
+mod build;
+
+use build::Builder;
+pub use build::DEFAULT_IMPORT_RUN_BYTES;
 
 const SEC_HEADER: u32 = 0;
 const SEC_MD5: u32 = 10;
@@ -531,12 +540,28 @@ fn unique_suffix() -> String {
 #[derive(Clone, Debug)]
 pub struct Library {
     dir: PathBuf,
+    run_bytes: usize,
 }
 
 impl Library {
     /// The library at `dir` (which need not exist yet: an empty library).
     pub fn new(dir: impl Into<PathBuf>) -> Library {
-        Library { dir: dir.into() }
+        Library {
+            dir: dir.into(),
+            run_bytes: DEFAULT_IMPORT_RUN_BYTES,
+        }
+    }
+
+    /// Sets the memory budget of imports: index entries (24–36 bytes per
+    /// hash) are gathered in memory up to about `bytes`, then sorted and
+    /// spilled as a run to a temporary file in the import's staging
+    /// directory, and the runs merged at the end. The default is
+    /// [`DEFAULT_IMPORT_RUN_BYTES`]; a smaller budget uses less memory and
+    /// more temporary files. The list written is the same whatever the
+    /// budget.
+    pub fn with_import_run_bytes(mut self, bytes: usize) -> Library {
+        self.run_bytes = bytes;
+        self
     }
 
     /// The library directory.
@@ -604,6 +629,11 @@ impl Library {
     }
 
     /// Imports a list file: all or nothing (see the module documentation).
+    ///
+    /// Records are written as the importer produces them and the index is
+    /// built from sorted runs spilled to disk, so memory stays within about
+    /// the run budget ([`Library::with_import_run_bytes`]) for NSRL
+    /// databases of any size; other formats are read whole first.
     pub fn import(&self, req: &ImportRequest) -> Result<ImportSummary, LibraryError> {
         let name = req.options.provenance.list_name.clone();
         check_name(&name)?;
@@ -612,99 +642,29 @@ impl Library {
         if exists && !req.replace {
             return Err(LibraryError::Exists(name));
         }
-        let report = import_path(&req.path, &req.options)?;
-        let (source_sha, source_size) = sha256_file(&req.path).map_err(io_at(&req.path))?;
-        if report.records.len() >= u32::MAX as usize {
-            return Err(LibraryError::TooLarge(report.records.len()));
-        }
         fs::create_dir_all(&self.dir).map_err(io_at(&self.dir))?;
         let tmp = self.dir.join(format!(".import-{name}-{}", unique_suffix()));
         fs::create_dir(&tmp).map_err(io_at(&tmp))?;
         let mut guard = TempDir(Some(tmp.clone()));
 
-        // Records, and the index entries pointing at them.
-        let records_path = tmp.join(RECORDS_FILE);
-        let file = File::create(&records_path).map_err(io_at(&records_path))?;
-        let mut w = HashingWriter {
-            inner: BufWriter::new(file),
-            hash: Sha256::new(),
-            len: 0,
-        };
-        let mut offsets: Vec<u64> = Vec::with_capacity(report.records.len() + 1);
-        let mut md5 = Vec::new();
-        let mut sha1 = Vec::new();
-        let mut sha256 = Vec::new();
-        let mut pdq = Vec::new();
-        let mut pdq_records: Vec<u32> = Vec::new();
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let mut pdq_not_indexed = 0u64;
-        let mut skipped_empty = report.skipped_empty as u64;
-        let mut scheme = None;
-        let mut n = 0u32;
-        for r in &report.records {
-            if r.is_empty_file() {
-                // The importers drop these already; never index one.
-                skipped_empty += 1;
-                continue;
-            }
-            offsets.push(w.len);
-            let line = serde_json::to_string(&Stored::from_record(r))
-                .map_err(|e| io_at(&records_path)(io::Error::other(e)))?;
-            w.write_all(line.as_bytes())
-                .and_then(|_| w.write_all(b"\n"))
-                .map_err(io_at(&records_path))?;
-            let mut count = |k: &str| *counts.entry(k.to_string()).or_insert(0) += 1;
-            if let Some(h) = r.md5 {
-                md5.push((h, n));
-                count("md5");
-            }
-            if let Some(h) = r.sha1 {
-                sha1.push((h, n));
-                count("sha1");
-            }
-            if let Some(h) = r.sha256 {
-                sha256.push((h, n));
-                count("sha256");
-            }
-            if let Some(p) = r.pdq {
-                count("pdq");
-                if p.quality.is_some_and(|q| q < req.min_quality) || p.hash.is_zero() {
-                    pdq_not_indexed += 1;
-                } else {
-                    pdq.push(p.hash);
-                    pdq_records.push(n);
-                }
-            }
-            for o in &r.other {
-                count(&o.kind);
-            }
-            if scheme.is_none() {
-                scheme = r.category.as_ref().map(|c| c.scheme.name());
-            }
-            n += 1;
+        // Records, and the index entries pointing at them, as they arrive.
+        let mut builder = Builder::new(&tmp, req.min_quality, self.run_bytes)?;
+        let mut failed = None;
+        let imported = for_each_path(&req.path, &req.options, |r| {
+            builder.push(&r).map_err(|e| {
+                let why = e.to_string();
+                failed = Some(e);
+                why
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
-        offsets.push(w.len);
-        w.flush().map_err(io_at(&records_path))?;
-        let records_sha256 = hex::encode(&w.hash.finalize());
-        let records_bytes = w.len;
-        let file = w
-            .inner
-            .into_inner()
-            .map_err(|e| io_at(&records_path)(e.into_error()))?;
-        file.sync_all().map_err(io_at(&records_path))?;
-
-        // The compiled index.
+        let report = imported?;
+        let (source_sha, source_size) = sha256_file(&req.path).map_err(io_at(&req.path))?;
+        let mut built = builder.finish()?;
+        built.skipped_empty += report.skipped_empty as u64;
         let index_path = tmp.join(INDEX_FILE);
-        let mut sw = StoreWriter::new();
-        sw.add(SEC_HEADER, &[LIBRARY_FORMAT_VERSION, n]);
-        ExactSet::<16>::new(md5).write_sections(&mut sw, SEC_MD5);
-        ExactSet::<20>::new(sha1).write_sections(&mut sw, SEC_SHA1);
-        ExactSet::<32>::new(sha256).write_sections(&mut sw, SEC_SHA256);
-        PdqIndex::new(&pdq).write_sections(&mut sw, SEC_PDQ);
-        sw.add(SEC_PDQ_RECORDS, &pdq_records);
-        sw.add(SEC_OFFSETS, &offsets);
-        sw.write(&index_path).map_err(io_at(&index_path))?;
-        drop(sw);
         let (index_sha256, index_bytes) = sha256_file(&index_path).map_err(io_at(&index_path))?;
 
         let opts = &req.options;
@@ -717,14 +677,14 @@ impl Library {
             source: prov.source.clone(),
             list_date: prov.date.clone(),
             status: status.name().to_string(),
-            scheme: opts.scheme.as_ref().map(Scheme::name).or(scheme),
+            scheme: opts.scheme.as_ref().map(Scheme::name).or(built.scheme),
             list_format: report.format.name().to_string(),
-            record_count: n as u64,
-            counts,
-            pdq_indexed: pdq.len() as u64,
-            pdq_not_indexed,
+            record_count: built.records as u64,
+            counts: built.counts,
+            pdq_indexed: built.pdq_indexed,
+            pdq_not_indexed: built.pdq_not_indexed,
             min_quality: req.min_quality,
-            skipped_empty,
+            skipped_empty: built.skipped_empty,
             warnings: (report.warnings.len() + report.warnings_dropped) as u64,
             imported_at: rfc3339(prov.imported_at),
             imported_at_unix: prov.imported_at,
@@ -737,8 +697,8 @@ impl Library {
                 size: source_size,
                 sha256: source_sha,
             },
-            records_sha256,
-            records_bytes,
+            records_sha256: built.records_sha256,
+            records_bytes: built.records_bytes,
             index_sha256,
             index_bytes,
         };

@@ -225,28 +225,63 @@ pub fn import_bytes(bytes: &[u8], opts: &ImportOptions) -> Result<ImportReport, 
 /// Imports a list from a file. SQLite databases are read in place; other
 /// formats are read into memory first.
 pub fn import_path(path: &Path, opts: &ImportOptions) -> Result<ImportReport, ImportError> {
-    let io_err = |e: std::io::Error| ImportError {
-        file: opts.display_name.clone(),
-        location: Location::File,
-        reason: format!("cannot read: {e}"),
-    };
-    let mut head = Vec::with_capacity(16);
-    std::fs::File::open(path)
-        .map_err(io_err)?
-        .take(16)
-        .read_to_end(&mut head)
-        .map_err(io_err)?;
-    let is_sqlite = match opts.format {
-        Some(f) => f == Format::NsrlSqlite,
-        None => head.starts_with(SQLITE_MAGIC),
-    };
-    if is_sqlite {
+    if is_sqlite(path, opts)? {
         let mut sink = Sink::new(opts, Format::NsrlSqlite);
         nsrl::import(path, &mut sink, None)?;
         return Ok(sink.finish());
     }
-    let bytes = std::fs::read(path).map_err(io_err)?;
+    let bytes = std::fs::read(path).map_err(|e| read_error(opts, e))?;
     import_bytes(&bytes, opts)
+}
+
+/// Like [`import_path`], but hands the records to `each` one by one, in
+/// list order, instead of collecting them (the report's `records` is
+/// empty). NSRL SQLite databases are streamed row by row, so a set of any
+/// size is imported in bounded memory; other formats are read whole first.
+/// Stops at the first error from `each`, whose text becomes the reason.
+pub fn for_each_path<F>(
+    path: &Path,
+    opts: &ImportOptions,
+    mut each: F,
+) -> Result<ImportReport, ImportError>
+where
+    F: FnMut(Record) -> Result<(), String>,
+{
+    if is_sqlite(path, opts)? {
+        return nsrl::for_each(path, opts, each);
+    }
+    let mut report = import_path(path, opts)?;
+    for r in std::mem::take(&mut report.records) {
+        each(r).map_err(|reason| ImportError {
+            file: opts.display_name.clone(),
+            location: Location::File,
+            reason,
+        })?;
+    }
+    Ok(report)
+}
+
+fn read_error(opts: &ImportOptions, e: std::io::Error) -> ImportError {
+    ImportError {
+        file: opts.display_name.clone(),
+        location: Location::File,
+        reason: format!("cannot read: {e}"),
+    }
+}
+
+/// Whether `path` is read as an NSRL SQLite database: the format named, or
+/// else the SQLite magic at its start.
+fn is_sqlite(path: &Path, opts: &ImportOptions) -> Result<bool, ImportError> {
+    let mut head = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .map_err(|e| read_error(opts, e))?
+        .take(16)
+        .read_to_end(&mut head)
+        .map_err(|e| read_error(opts, e))?;
+    Ok(match opts.format {
+        Some(f) => f == Format::NsrlSqlite,
+        None => head.starts_with(SQLITE_MAGIC),
+    })
 }
 
 fn resolve_format(bytes: &[u8], opts: &ImportOptions) -> Result<Format, ImportError> {
