@@ -47,9 +47,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nigehbaan_index::store::{Buf, Store, StoreError};
@@ -835,7 +835,7 @@ pub struct OpenList {
     pub manifest: Manifest,
     provenance: Arc<Provenance>,
     records_path: PathBuf,
-    records: Mutex<Option<File>>,
+    records: OnceLock<File>,
     md5: ExactSet<16>,
     sha1: ExactSet<20>,
     sha256: ExactSet<32>,
@@ -866,7 +866,7 @@ impl OpenList {
         let list = OpenList {
             provenance: Arc::new(manifest.provenance()),
             records_path: dir.join(RECORDS_FILE),
-            records: Mutex::new(None),
+            records: OnceLock::new(),
             md5: ExactSet::from_store(&store, SEC_MD5).map_err(bad)?,
             sha1: ExactSet::from_store(&store, SEC_SHA1).map_err(bad)?,
             sha256: ExactSet::from_store(&store, SEC_SHA256).map_err(bad)?,
@@ -954,17 +954,17 @@ impl OpenList {
         if hi <= lo || hi - lo > MAX_RECORD_LINE {
             return Err(bad(format!("record {n}: damaged offsets")));
         }
-        let mut buf = vec![0u8; (hi - lo) as usize];
-        {
-            let mut guard = self.records.lock().unwrap_or_else(|p| p.into_inner());
-            if guard.is_none() {
-                *guard = Some(File::open(&self.records_path).map_err(io_at(&self.records_path))?);
+        let file = match self.records.get() {
+            Some(f) => f,
+            None => {
+                let f = File::open(&self.records_path).map_err(io_at(&self.records_path))?;
+                // Another thread may have opened it first: either will do.
+                let _ = self.records.set(f);
+                self.records.get().expect("set above")
             }
-            let f = guard.as_mut().expect("opened above");
-            f.seek(SeekFrom::Start(lo))
-                .and_then(|_| f.read_exact(&mut buf))
-                .map_err(io_at(&self.records_path))?;
-        }
+        };
+        let mut buf = vec![0u8; (hi - lo) as usize];
+        read_exact_at(file, &mut buf, lo).map_err(io_at(&self.records_path))?;
         self.parse(&buf, n)
     }
 
@@ -991,6 +991,32 @@ impl OpenList {
         }
         Ok(out)
     }
+}
+
+/// Reads `buf.len()` bytes at `offset` without moving a shared file
+/// position, so that threads can read records at once without a lock.
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// Reads `buf.len()` bytes at `offset` without moving a shared file
+/// position, so that threads can read records at once without a lock.
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
