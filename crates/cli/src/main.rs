@@ -5,6 +5,7 @@ mod hash;
 mod lists;
 mod matching;
 mod output;
+mod scan;
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +49,10 @@ enum Command {
     /// Match hashes, or files and directories, against the lists in the
     /// library. Exit status 0: no matches, 1: matches, 2: error.
     Match(matching::MatchArgs),
+    /// Scan evidence (files, directories, archives) against the lists and
+    /// write a court-ready report. Exit status 0: no hits, 1: hits, 2:
+    /// incomplete scan.
+    Scan(scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Lists(args) => lists::run(args),
         Command::Match(args) => matching::run(args),
+        Command::Scan(args) => scan::run(args),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),

@@ -2,6 +2,7 @@
 
 use clap::ValueEnum;
 use nigehbaan_filehash::Record;
+use nigehbaan_scan::report::csv_cell;
 use std::io::{self, BufWriter, Write};
 
 /// Output formats.
@@ -95,34 +96,5 @@ impl<W: Write> RecordWriter<W> {
 
     pub fn finish(mut self) -> io::Result<()> {
         self.out.flush()
-    }
-}
-
-/// Quotes a CSV cell when it holds a comma, quote, or line break; neutralises
-/// leading characters that spreadsheets would run as formulas.
-fn csv_cell(s: &str) -> String {
-    let risky = s.starts_with(['=', '+', '-', '@']);
-    let s = if risky {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=cmd()"), "'=cmd()");
-        assert_eq!(csv_cell("plain"), "plain");
     }
 }

@@ -286,16 +286,26 @@ const CHUNK: usize = 1 << 20;
 /// `opts.max_image_bytes` are read whole and decoded from memory; anything
 /// else is streamed through the digests in 1 MiB chunks.
 pub fn hash_file(path: &Path, opts: &Options, hasher: &mut Hasher) -> FileHashes {
-    let read_err = |e: std::io::Error, size: Option<u64>| FileHashes {
+    match File::open(path) {
+        Ok(f) => hash_open_file(f, opts, hasher),
+        Err(e) => read_error(e, None),
+    }
+}
+
+fn read_error(e: std::io::Error, size: Option<u64>) -> FileHashes {
+    FileHashes {
         size,
         digests: None,
         image: None,
         error: Some(FileError::Read(e.to_string())),
-    };
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => return read_err(e, None),
-    };
+    }
+}
+
+/// Hashes a file the caller has already opened (for example read-only
+/// without updating its access time) and positioned at its start, exactly as
+/// [`hash_file`] does.
+pub fn hash_open_file(mut file: File, opts: &Options, hasher: &mut Hasher) -> FileHashes {
+    let read_err = read_error;
     let size = match file.metadata() {
         Ok(m) => m.len(),
         Err(e) => return read_err(e, None),

@@ -1,0 +1,341 @@
+//! `nigehbaan scan`: triage of seized evidence with a court-ready report.
+
+use crate::lists::LibraryArg;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use nigehbaan_filehash::Options;
+use nigehbaan_lists::library::DEFAULT_MIN_QUALITY;
+use nigehbaan_media::Limits;
+use nigehbaan_pdq::{Pipeline, DEFAULT_MATCH_THRESHOLD};
+use nigehbaan_scan::report::files;
+use nigehbaan_scan::{
+    ArchiveLimits, CaseInfo, Disposition, Exhibit, MatchSettings, Progress, ScanConfig,
+};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+#[command(after_help = "EXIT STATUS (like a virus scanner):\n  \
+0  the scan was complete and nothing matched a notable list\n  \
+1  the scan was complete and found hits\n  \
+2  errors prevented a complete scan (unreadable files, broken or over-limit archives, images \
+that could not be decoded, Ctrl-C), or the scan could not start; whatever was found is still \
+in the report, and the summary says whether there were hits\n\n\
+EVIDENCE is opened read-only (without updating access times where the system allows) and \
+nothing is ever written inside it. Archives (zip, tar, tar.gz/tgz, gzip, 7z) are recognised by \
+content and opened in memory, never extracted; paths inside them read \
+`exhibit/a.zip!photos/b.tar!x.jpg`.\n\n\
+REPORT directory (--out): report.json (complete; schema in docs/scan-report.md), \
+report.json.sha256, hits.csv, report.html (self-contained, no images), vics-cases.json (VICS \
+2.0 #Cases). Ctrl-C stops cleanly and writes a report marked incomplete; run the same command \
+with --resume to continue without re-hashing what was done.")]
+pub struct ScanArgs {
+    /// Evidence: files and directories (archives inside are opened).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The report directory (default: nigehbaan-report-CASE-TIME here). It
+    /// must not be inside the evidence, and is never overwritten.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Case number, for the chain of custody.
+    #[arg(long = "case", value_name = "NUMBER")]
+    case_number: Option<String>,
+    /// Exhibit id: once for all paths, or once per path in the same order
+    /// (default: each path's file name).
+    #[arg(long = "exhibit", value_name = "ID")]
+    exhibits: Vec<String>,
+    /// The examiner's name.
+    #[arg(long)]
+    examiner: Option<String>,
+    /// The examiner's agency.
+    #[arg(long)]
+    agency: Option<String>,
+    /// Match only against this list (repeatable; default: every list).
+    #[arg(long = "list", value_name = "NAME")]
+    lists: Vec<String>,
+    /// The largest PDQ Hamming distance that is a match (0-63).
+    #[arg(long, default_value_t = DEFAULT_MATCH_THRESHOLD, value_parser = clap::value_parser!(u32).range(0..=63))]
+    threshold: u32,
+    /// PDQ hashes of lower quality are not matched or grouped.
+    #[arg(long, default_value_t = DEFAULT_MIN_QUALITY, value_parser = clap::value_parser!(u8).range(0..=100))]
+    min_quality: u8,
+    /// Do not search the 8 rotations/flips of each image (faster; rotated
+    /// and mirrored copies are then missed).
+    #[arg(long)]
+    no_dihedral: bool,
+    /// Digests only: no image decoding, no PDQ.
+    #[arg(long)]
+    no_pdq: bool,
+    /// Triage: decode large JPEGs at a reduced scale (see `hash --fast`).
+    #[arg(long)]
+    fast: bool,
+    /// PDQ pipeline: `full` (default) or `reference-cli`.
+    #[arg(long, default_value = "full")]
+    pipeline: Pipeline,
+    /// Follow symbolic links inside directories.
+    #[arg(long)]
+    follow_symlinks: bool,
+    /// Continue an interrupted scan in --out.
+    #[arg(long)]
+    resume: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Containers nested deeper than this are hashed but not opened.
+    #[arg(long, default_value_t = ArchiveLimits::default().max_depth)]
+    max_depth: u32,
+    /// Most entries opened per file on disk (all nesting levels).
+    #[arg(long, default_value_t = ArchiveLimits::default().max_entries)]
+    max_archive_entries: u64,
+    /// Most bytes a file on disk may expand to (all nesting levels).
+    #[arg(long, default_value_t = ArchiveLimits::default().max_total_bytes)]
+    max_archive_bytes: u64,
+    /// Beyond 1 GiB, a file may expand to at most this many times its size.
+    #[arg(long, default_value_t = ArchiveLimits::default().max_ratio)]
+    max_archive_ratio: u64,
+    /// Refuse to decode images with more pixels than this.
+    #[arg(long, default_value_t = Limits::default().max_pixels)]
+    max_pixels: u64,
+    /// No progress bar and no list of hits on the terminal.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    library: LibraryArg,
+}
+
+/// Exhibits from the paths and the --exhibit ids.
+fn exhibits(args: &ScanArgs) -> Result<Vec<Exhibit>, String> {
+    let n = args.exhibits.len();
+    if n == 1 {
+        return Ok(vec![Exhibit {
+            id: args.exhibits[0].clone(),
+            paths: args.paths.clone(),
+        }]);
+    }
+    if n != 0 && n != args.paths.len() {
+        return Err(format!(
+            "{n} --exhibit ids for {} paths: give one id for all paths, or one per path in order",
+            args.paths.len()
+        ));
+    }
+    let mut out: Vec<Exhibit> = Vec::new();
+    for (i, p) in args.paths.iter().enumerate() {
+        let id = if n > 0 {
+            args.exhibits[i].clone()
+        } else {
+            let base = p
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string());
+            let mut id = base.clone();
+            let mut k = 2;
+            while out.iter().any(|e| e.id == id) {
+                id = format!("{base}-{k}");
+                k += 1;
+            }
+            id
+        };
+        match out.iter_mut().find(|e| e.id == id) {
+            Some(e) => e.paths.push(p.clone()),
+            None => out.push(Exhibit {
+                id,
+                paths: vec![p.clone()],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn default_out(case: Option<&str>) -> PathBuf {
+    let stamp = nigehbaan_scan::host::Stamp::now().utc;
+    let compact: String = stamp
+        .chars()
+        .take(19)
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect();
+    let case: String = case
+        .unwrap_or("scan")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from(format!("nigehbaan-report-{case}-{compact}Z"))
+}
+
+/// Runs `nigehbaan scan`.
+pub fn run(args: ScanArgs) -> Result<u8, String> {
+    let exhibits = exhibits(&args)?;
+    let lib = args.library.open()?;
+    let lists = lib.open_all(&args.lists).map_err(|e| e.to_string())?;
+    if lists.is_empty() {
+        eprintln!(
+            "nigehbaan: no lists in {}: files are hashed and reported, nothing can match \
+             (import one with `nigehbaan lists import FILE --name NAME`)",
+            lib.dir().display()
+        );
+    }
+    let out = match (&args.out, args.resume) {
+        (Some(o), _) => o.clone(),
+        (None, true) => return Err("--resume needs --out: the report directory to continue".into()),
+        (None, false) => default_out(args.case_number.as_deref()),
+    };
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let cfg = ScanConfig {
+        exhibits,
+        out_dir: out,
+        case: CaseInfo {
+            case_number: args.case_number.clone(),
+            examiner: args.examiner.clone(),
+            agency: args.agency.clone(),
+        },
+        hash: Options {
+            pdq: !args.no_pdq,
+            pipeline: args.pipeline,
+            fast: args.fast,
+            dihedral: !args.no_dihedral && !args.no_pdq,
+            limits: Limits {
+                max_pixels: args.max_pixels,
+                ..Limits::default()
+            },
+            ..Options::default()
+        },
+        matching: MatchSettings {
+            threshold: args.threshold,
+            min_quality: args.min_quality,
+            dihedral: !args.no_dihedral,
+        },
+        limits: ArchiveLimits {
+            max_depth: args.max_depth,
+            max_entries: args.max_archive_entries,
+            max_total_bytes: args.max_archive_bytes,
+            max_ratio: args.max_archive_ratio,
+            ..ArchiveLimits::default()
+        },
+        follow_symlinks: args.follow_symlinks,
+        threads,
+        memory_budget: 1 << 30,
+        resume: args.resume,
+        command_line: std::env::args()
+            .map(|a| {
+                if a.contains(char::is_whitespace) {
+                    format!("{a:?}")
+                } else {
+                    a
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        // First Ctrl-C: stop cleanly and write the report; second: quit now.
+        let _ = ctrlc::set_handler(move || {
+            if cancel.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\nnigehbaan: stopping: finishing files in progress and writing the report…");
+        });
+    }
+    let progress = Progress::default();
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let done = AtomicBool::new(false);
+    let outcome = std::thread::scope(|s| {
+        if show {
+            s.spawn(|| draw_progress(&progress, &done));
+        }
+        let r = nigehbaan_scan::scan(&cfg, &lists, &progress, &cancel);
+        done.store(true, Ordering::Relaxed);
+        r
+    })
+    .map_err(|e| e.to_string())?;
+
+    let r = &outcome.report;
+    let t = &r.summary.total;
+    if !args.quiet {
+        let hits = r.items.iter().filter(|i| i.disposition == Disposition::Hit);
+        for (shown, it) in hits.enumerate() {
+            if shown == 50 {
+                println!("  … and more: see {}", files::HITS_CSV);
+                break;
+            }
+            let why: Vec<String> = it
+                .hits
+                .iter()
+                .filter(|h| h.status == "notable")
+                .map(|h| {
+                    let how = h.how();
+                    let cat = h.category.as_ref().map_or("-".into(), |c| c.key());
+                    format!("{} {cat} ({how})", h.list)
+                })
+                .collect();
+            println!("HIT  {}  {}  [{}]", it.exhibit, it.path, why.join("; "));
+        }
+    }
+    println!(
+        "scanned {} files ({} bytes): {} hits, {} known set aside, {} unmatched, {} errors, {} exclusions",
+        t.files,
+        t.bytes,
+        t.hits,
+        t.known,
+        t.unmatched,
+        t.errors,
+        r.summary.exclusions
+    );
+    if r.status.interrupted {
+        println!(
+            "INTERRUPTED: continue with the same command plus --resume --out {}",
+            outcome.dir.display()
+        );
+    } else if !r.status.complete {
+        println!("INCOMPLETE: see the errors and exclusions in the report");
+    }
+    let dir = outcome.dir.display();
+    println!(
+        "report: {}",
+        Path::new(&outcome.dir).join(files::HTML).display()
+    );
+    println!(
+        "        {dir}/{} (also hits.csv, vics-cases.json)",
+        files::JSON
+    );
+    println!("SHA-256 of report.json: {}", outcome.report_sha256);
+    Ok(outcome.exit_code())
+}
+
+fn draw_progress(p: &Progress, done: &AtomicBool) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let start = Instant::now();
+    while !done.load(Ordering::Relaxed) {
+        bar.set_length(p.total_bytes.load(Ordering::Relaxed));
+        bar.set_position(p.bytes_done.load(Ordering::Relaxed));
+        let files = p.files_done.load(Ordering::Relaxed);
+        let secs = start.elapsed().as_secs_f64().max(0.001);
+        bar.set_message(format!(
+            "{files} files {:.0} files/s  {} hits",
+            files as f64 / secs,
+            p.hits.load(Ordering::Relaxed)
+        ));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bar.finish_and_clear();
+}

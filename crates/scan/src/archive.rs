@@ -1,0 +1,799 @@
+//! Looking inside containers: zip, tar, gzip (tar.gz/tgz and single files)
+//! and 7z, detected by content, nested to a depth limit, read as streams or
+//! from memory — never extracted to disk.
+//!
+//! Hostile containers are bounded: per file on disk, the bytes that all its
+//! nested entries may expand to are capped (an absolute cap, and a cap
+//! relative to the file's own size — the compression ratio), as are the
+//! number of entries and the nesting depth. Whatever hits a limit, fails to
+//! decompress, or has an unsafe name becomes an [`Exclusion`] with its
+//! reason; the rest of the scan goes on.
+
+use crate::host::{system_time, with_offset};
+use crate::model::Exclusion;
+use nigehbaan_filehash::{DigestState, Digests};
+use std::cell::Cell;
+use std::io::{self, Cursor, Read, Seek};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Limits on what containers may expand to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArchiveLimits {
+    /// Containers nested deeper than this are hashed but not opened.
+    pub max_depth: u32,
+    /// Entries (at all depths) per file on disk.
+    pub max_entries: u64,
+    /// Uncompressed bytes (at all depths) per file on disk.
+    pub max_total_bytes: u64,
+    /// Uncompressed bytes may exceed `ratio_floor` only up to this many
+    /// times the file's own size.
+    pub max_ratio: u64,
+    /// Expansion below this many bytes is never a ratio violation.
+    pub ratio_floor: u64,
+    /// Entries up to this size are read into memory (and hashed fully,
+    /// including PDQ); larger ones are digested as a stream.
+    pub max_in_memory: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_depth: 8,
+            max_entries: 2_000_000,
+            max_total_bytes: 64 << 30,
+            max_ratio: 250,
+            ratio_floor: 1 << 30,
+            max_in_memory: 512 << 20,
+        }
+    }
+}
+
+/// A container format, recognised by content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    /// PKZIP.
+    Zip,
+    /// POSIX, GNU or v7 tar.
+    Tar,
+    /// gzip (a `.tar.gz` or a single compressed file).
+    Gzip,
+    /// 7-Zip.
+    SevenZ,
+}
+
+/// Bytes of a file's start that [`detect`] looks at.
+pub const DETECT_BYTES: usize = 512;
+
+/// Recognises a container by its first bytes (at least 512 for tar).
+pub fn detect(head: &[u8]) -> Option<Container> {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        Some(Container::Zip)
+    } else if head.starts_with(&[0x1f, 0x8b]) {
+        Some(Container::Gzip)
+    } else if head.starts_with(&[0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]) {
+        Some(Container::SevenZ)
+    } else if is_tar(head) {
+        Some(Container::Tar)
+    } else {
+        None
+    }
+}
+
+/// A tar header: `ustar` magic, or (v7 tar) a valid header checksum.
+fn is_tar(head: &[u8]) -> bool {
+    if head.len() < 512 {
+        return false;
+    }
+    let h = &head[..512];
+    if &h[257..262] == b"ustar" {
+        return true;
+    }
+    if h.iter().all(|&b| b == 0) {
+        return false;
+    }
+    let field = &h[148..156];
+    let text: String = field
+        .iter()
+        .take_while(|&&b| b != 0)
+        .map(|&b| b as char)
+        .collect();
+    let Ok(stored) = u32::from_str_radix(text.trim(), 8) else {
+        return false;
+    };
+    let sum: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                b as u32
+            }
+        })
+        .sum();
+    sum == stored
+}
+
+/// An entry's content as handed to the hashing workers.
+pub(crate) enum Data {
+    /// Read whole into memory.
+    Bytes(Arc<[u8]>),
+    /// Too large to hold: digested here as a stream.
+    Digested {
+        digests: Digests,
+        size: u64,
+        /// The content starts like an image (it was not decoded).
+        image: bool,
+    },
+}
+
+/// One entry found inside a container.
+pub(crate) struct Entry {
+    /// Container chain and entry name, separated by `!`.
+    pub path: String,
+    /// Nesting depth (1: inside a file on disk).
+    pub depth: u32,
+    /// Modification time as the container records it.
+    pub modified: Option<String>,
+    /// The content.
+    pub data: Data,
+}
+
+/// Why an expansion stopped before the end.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// A limit was hit (already recorded as an exclusion).
+    Limit,
+    /// The scan was cancelled.
+    Cancelled,
+}
+
+/// An entry that could not be read (the container may still go on).
+enum EntryError {
+    Stop(Stop),
+    Failed(String),
+}
+
+impl From<Stop> for EntryError {
+    fn from(s: Stop) -> Self {
+        EntryError::Stop(s)
+    }
+}
+
+/// Counts bytes expanded for one file on disk.
+struct Meter {
+    produced: Cell<u64>,
+    cap: Cell<u64>,
+    ratio_bound: Cell<bool>,
+}
+
+/// The error a metered read returns when the cap is passed.
+#[derive(Debug)]
+struct OverCap;
+
+impl std::fmt::Display for OverCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("expansion limit reached")
+    }
+}
+
+impl std::error::Error for OverCap {}
+
+struct Metered<'m, R> {
+    inner: R,
+    meter: &'m Meter,
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let total = self.meter.produced.get() + n as u64;
+        self.meter.produced.set(total);
+        if total > self.meter.cap.get() {
+            return Err(io::Error::other(OverCap));
+        }
+        Ok(n)
+    }
+}
+
+fn is_over_cap(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<OverCap>())
+}
+
+/// Where a container's bytes come from.
+pub(crate) enum Source<'b> {
+    /// Already in memory.
+    Mem(&'b [u8]),
+    /// An open file (read as a stream, or with seeks for zip and 7z).
+    File(std::fs::File),
+}
+
+/// Expands the containers of one exhibit, handing every entry to `emit`.
+pub(crate) struct Expander<'a, E: FnMut(Entry), S: Fn(&str) -> bool> {
+    limits: ArchiveLimits,
+    exhibit: String,
+    emit: E,
+    /// Already hashed in an earlier run (`--resume`): not emitted again.
+    skip: S,
+    cancel: &'a AtomicBool,
+    meter: Meter,
+    entries: u64,
+    /// What was excluded, with reasons.
+    pub exclusions: Vec<Exclusion>,
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
+    /// A new expander for one exhibit.
+    pub fn new(
+        limits: ArchiveLimits,
+        exhibit: &str,
+        cancel: &'a AtomicBool,
+        skip: S,
+        emit: E,
+    ) -> Self {
+        Expander {
+            limits,
+            exhibit: exhibit.to_string(),
+            emit,
+            skip,
+            cancel,
+            meter: Meter {
+                produced: Cell::new(0),
+                cap: Cell::new(0),
+                ratio_bound: Cell::new(false),
+            },
+            entries: 0,
+            exclusions: Vec::new(),
+        }
+    }
+
+    /// Expands a file on disk (`display` is its path; `size` its size).
+    pub fn expand_file(
+        &mut self,
+        kind: Container,
+        src: Source<'_>,
+        display: &str,
+        size: u64,
+    ) -> Result<(), Stop> {
+        let l = self.limits;
+        let by_ratio = l.ratio_floor.max(l.max_ratio.saturating_mul(size));
+        self.meter.produced.set(0);
+        self.meter.cap.set(by_ratio.min(l.max_total_bytes));
+        self.meter.ratio_bound.set(by_ratio < l.max_total_bytes);
+        self.entries = 0;
+        match self.expand(kind, src, display, 0) {
+            Err(Stop::Limit) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn exclude(&mut self, path: &str, kind: &str, reason: String, incomplete: bool, hashed: bool) {
+        self.exclusions.push(Exclusion {
+            exhibit: self.exhibit.clone(),
+            path: path.to_string(),
+            kind: kind.into(),
+            reason,
+            incomplete,
+            hashed,
+        });
+    }
+
+    fn broken(&mut self, path: &str, what: &str, e: impl std::fmt::Display) {
+        self.exclude(
+            path,
+            "archive-error",
+            format!("{what}: {e}; entries after this point were not examined"),
+            true,
+            false,
+        );
+    }
+
+    fn limit_hit(&mut self, path: &str) -> Stop {
+        let (kind, why) = if self.meter.ratio_bound.get() {
+            (
+                "ratio-limit",
+                format!(
+                    "expands to more than {} bytes, over {}× its container's size \
+                     (a decompression bomb?); the rest of this container was not examined",
+                    self.meter.cap.get(),
+                    self.limits.max_ratio
+                ),
+            )
+        } else {
+            (
+                "size-limit",
+                format!(
+                    "expands to more than {} bytes in all; the rest of this container \
+                     was not examined",
+                    self.meter.cap.get()
+                ),
+            )
+        };
+        self.exclude(path, kind, why, true, false);
+        Stop::Limit
+    }
+
+    fn expand(
+        &mut self,
+        kind: Container,
+        src: Source<'_>,
+        parent: &str,
+        depth: u32,
+    ) -> Result<(), Stop> {
+        match (kind, src) {
+            (Container::Zip, Source::Mem(b)) => self.zip(Cursor::new(b), parent, depth),
+            (Container::Zip, Source::File(f)) => self.zip(f, parent, depth),
+            (Container::SevenZ, Source::Mem(b)) => self.seven(Cursor::new(b), parent, depth),
+            (Container::SevenZ, Source::File(f)) => self.seven(f, parent, depth),
+            (Container::Tar, Source::Mem(b)) => self.tar(b, parent, depth),
+            (Container::Tar, Source::File(f)) => self.tar(io::BufReader::new(f), parent, depth),
+            (Container::Gzip, Source::Mem(b)) => self.gzip(b, parent, depth),
+            (Container::Gzip, Source::File(f)) => {
+                self.gzip(io::BufReader::with_capacity(CHUNK, f), parent, depth)
+            }
+        }
+    }
+
+    /// Reads one entry and emits it; opens it when it is a container.
+    fn entry(
+        &mut self,
+        parent: &str,
+        depth: u32,
+        name: &str,
+        modified: Option<String>,
+        reader: &mut dyn Read,
+    ) -> Result<(), EntryError> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Stop::Cancelled.into());
+        }
+        self.entries += 1;
+        let path = format!("{parent}!{name}");
+        if self.entries > self.limits.max_entries {
+            self.exclude(
+                &path,
+                "entry-limit",
+                format!(
+                    "more than {} entries in one file; the rest of this container was \
+                     not examined",
+                    self.limits.max_entries
+                ),
+                true,
+                false,
+            );
+            return Err(Stop::Limit.into());
+        }
+        if let Some(why) = unsafe_name(name) {
+            self.exclude(
+                &path,
+                "unsafe-name",
+                format!("{why}; hashed under its literal name, never extracted"),
+                false,
+                true,
+            );
+        }
+        let cap = self.limits.max_in_memory;
+        let mut buf = Vec::new();
+        let mut metered = Metered {
+            inner: reader,
+            meter: &self.meter,
+        };
+        let read = (&mut metered).take(cap + 1).read_to_end(&mut buf);
+        if let Err(e) = read {
+            return Err(if is_over_cap(&e) {
+                self.limit_hit(&path).into()
+            } else {
+                EntryError::Failed(format!("{path}: {e}"))
+            });
+        }
+        if buf.len() as u64 > cap {
+            return self.stream_entry(path, depth, modified, buf, &mut metered.inner);
+        }
+        let data: Arc<[u8]> = buf.into();
+        let nested = detect(&data);
+        if !(self.skip)(&path) {
+            (self.emit)(Entry {
+                path: path.clone(),
+                depth,
+                modified,
+                data: Data::Bytes(data.clone()),
+            });
+        }
+        if let Some(kind) = nested {
+            if depth >= self.limits.max_depth {
+                self.exclude(
+                    &path,
+                    "depth-limit",
+                    format!(
+                        "a container nested {depth} deep (limit {}): hashed, not opened",
+                        self.limits.max_depth
+                    ),
+                    true,
+                    true,
+                );
+            } else {
+                self.expand(kind, Source::Mem(&data), &path, depth)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An entry too large for memory: digests as a stream, not opened.
+    fn stream_entry(
+        &mut self,
+        path: String,
+        depth: u32,
+        modified: Option<String>,
+        head: Vec<u8>,
+        rest: &mut dyn Read,
+    ) -> Result<(), EntryError> {
+        let image = nigehbaan_media::sniff_prefix(&head[..head.len().min(32)]);
+        let nested = detect(&head);
+        let mut st = DigestState::new();
+        st.update(&head);
+        let mut size = head.len() as u64;
+        drop(head);
+        let mut buf = vec![0u8; CHUNK];
+        let mut metered = Metered {
+            inner: rest,
+            meter: &self.meter,
+        };
+        loop {
+            match metered.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    st.update(&buf[..n]);
+                    size += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_over_cap(&e) => return Err(self.limit_hit(&path).into()),
+                Err(e) => return Err(EntryError::Failed(format!("{path}: {e}"))),
+            }
+        }
+        if nested.is_some() {
+            self.exclude(
+                &path,
+                "too-large-to-open",
+                format!(
+                    "a nested container of {size} bytes, over the {}-byte in-memory limit: \
+                     hashed, not opened",
+                    self.limits.max_in_memory
+                ),
+                true,
+                true,
+            );
+        }
+        if !(self.skip)(&path) {
+            (self.emit)(Entry {
+                path,
+                depth,
+                modified,
+                data: Data::Digested {
+                    digests: st.finish(),
+                    size,
+                    image,
+                },
+            });
+        }
+        Ok(())
+    }
+
+    fn zip<R: Read + Seek>(&mut self, r: R, parent: &str, depth: u32) -> Result<(), Stop> {
+        let mut z = match zip::ZipArchive::new(r) {
+            Ok(z) => z,
+            Err(e) => {
+                self.broken(parent, "cannot read zip", e);
+                return Ok(());
+            }
+        };
+        if self.entries + z.len() as u64 > self.limits.max_entries {
+            self.exclude(
+                parent,
+                "entry-limit",
+                format!(
+                    "a zip of {} entries, over the limit of {} per file: hashed, not opened",
+                    z.len(),
+                    self.limits.max_entries
+                ),
+                true,
+                true,
+            );
+            return Ok(());
+        }
+        for i in 0..z.len() {
+            let name = z
+                .name_for_index(i)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("#{i}"));
+            let mut f = match z.by_index(i) {
+                Ok(f) => f,
+                Err(e) => {
+                    let text = e.to_string();
+                    let kind = if text.to_ascii_lowercase().contains("password") {
+                        "encrypted"
+                    } else {
+                        "archive-error"
+                    };
+                    self.exclude(
+                        &format!("{parent}!{name}"),
+                        kind,
+                        format!("cannot read zip entry: {text}"),
+                        true,
+                        false,
+                    );
+                    continue;
+                }
+            };
+            if f.is_dir() {
+                continue;
+            }
+            if f.is_symlink() {
+                self.exclude(
+                    &format!("{parent}!{name}"),
+                    "link-entry",
+                    "symbolic link stored in the zip; not followed".into(),
+                    false,
+                    false,
+                );
+                continue;
+            }
+            let modified = f.last_modified().map(|d| {
+                format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02} (zip local time, zone not recorded)",
+                    d.year(),
+                    d.month(),
+                    d.day(),
+                    d.hour(),
+                    d.minute(),
+                    d.second()
+                )
+            });
+            match self.entry(parent, depth + 1, &name, modified, &mut f) {
+                Ok(()) => {}
+                Err(EntryError::Stop(s)) => return Err(s),
+                Err(EntryError::Failed(why)) => {
+                    let path = format!("{parent}!{name}");
+                    self.exclude(
+                        &path,
+                        "archive-error",
+                        format!("cannot decompress: {why}"),
+                        true,
+                        false,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn seven<R: Read + Seek>(&mut self, r: R, parent: &str, depth: u32) -> Result<(), Stop> {
+        use sevenz_rust2::{ArchiveReader, Password};
+        let mut ar = match ArchiveReader::new(r, Password::empty()) {
+            Ok(a) => a,
+            Err(e) => {
+                self.broken(parent, "cannot read 7z", e);
+                return Ok(());
+            }
+        };
+        let count = ar.archive().files.len() as u64;
+        if self.entries + count > self.limits.max_entries {
+            self.exclude(
+                parent,
+                "entry-limit",
+                format!(
+                    "a 7z of {count} entries, over the limit of {} per file: hashed, not opened",
+                    self.limits.max_entries
+                ),
+                true,
+                true,
+            );
+            return Ok(());
+        }
+        let mut outcome: Result<(), Stop> = Ok(());
+        let mut failed: Option<String> = None;
+        let res = ar.for_each_entries(|e, rd| {
+            if e.is_directory() || e.is_anti_item {
+                return Ok(true);
+            }
+            let modified = e
+                .has_last_modified_date
+                .then(|| system_time(e.last_modified_date().into()))
+                .flatten();
+            match self.entry(parent, depth + 1, e.name(), modified, rd) {
+                Ok(()) => Ok(true),
+                Err(EntryError::Stop(s)) => {
+                    outcome = Err(s);
+                    Ok(false)
+                }
+                Err(EntryError::Failed(why)) => {
+                    failed = Some(why);
+                    Ok(false)
+                }
+            }
+        });
+        if let Some(why) = failed {
+            self.broken(parent, "cannot decompress 7z entry", why);
+        } else if let Err(e) = res {
+            if outcome.is_ok() {
+                self.broken(parent, "cannot read 7z", e);
+            }
+        }
+        outcome
+    }
+
+    fn tar<R: Read>(&mut self, r: R, parent: &str, depth: u32) -> Result<(), Stop> {
+        use tar::EntryType as T;
+        let mut a = tar::Archive::new(r);
+        let entries = match a.entries() {
+            Ok(e) => e,
+            Err(e) => {
+                self.broken(parent, "cannot read tar", e);
+                return Ok(());
+            }
+        };
+        for e in entries {
+            let mut e = match e {
+                Ok(e) => e,
+                Err(err) => {
+                    if is_over_cap(&err) {
+                        return Err(self.limit_hit(parent));
+                    }
+                    self.broken(parent, "cannot read tar", err);
+                    return Ok(());
+                }
+            };
+            let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            let ty = e.header().entry_type();
+            let here = || format!("{parent}!{name}");
+            match ty {
+                T::Regular | T::Continuous | T::GNUSparse => {}
+                T::Directory => continue,
+                T::Symlink | T::Link => {
+                    let target = e
+                        .link_name_bytes()
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default();
+                    self.exclude(
+                        &here(),
+                        "link-entry",
+                        format!("link stored in the tar (to {target:?}); not followed"),
+                        false,
+                        false,
+                    );
+                    continue;
+                }
+                T::Char | T::Block | T::Fifo => {
+                    self.exclude(
+                        &here(),
+                        "special-file",
+                        "device or FIFO stored in the tar; skipped".into(),
+                        false,
+                        false,
+                    );
+                    continue;
+                }
+                _ => continue,
+            }
+            let modified = e
+                .header()
+                .mtime()
+                .ok()
+                .map(|t| with_offset(t.min(i64::MAX as u64) as i64, 0));
+            match self.entry(parent, depth + 1, &name, modified, &mut e) {
+                Ok(()) => {}
+                Err(EntryError::Stop(s)) => return Err(s),
+                Err(EntryError::Failed(why)) => {
+                    self.broken(parent, "cannot read tar", why);
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn gzip<R: Read>(&mut self, r: R, parent: &str, depth: u32) -> Result<(), Stop> {
+        let mut gz = flate2::read::MultiGzDecoder::new(r);
+        let mut head = Vec::with_capacity(DETECT_BYTES);
+        if let Err(e) = (&mut gz).take(DETECT_BYTES as u64).read_to_end(&mut head) {
+            self.broken(parent, "cannot decompress gzip", e);
+            return Ok(());
+        }
+        let inner = gz
+            .header()
+            .and_then(|h| h.filename())
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_else(|| gunzipped_name(parent));
+        let tar = is_tar(&head);
+        let mut chained = Cursor::new(head).chain(gz);
+        if tar {
+            return self.tar(chained, parent, depth);
+        }
+        match self.entry(parent, depth + 1, &inner, None, &mut chained) {
+            Ok(()) => Ok(()),
+            Err(EntryError::Stop(s)) => Err(s),
+            Err(EntryError::Failed(why)) => {
+                self.broken(parent, "cannot decompress gzip", why);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The name of a gzip's content when its header gives none: the file name
+/// without `.gz` (`.tgz` becomes `.tar`).
+fn gunzipped_name(parent: &str) -> String {
+    let last = parent.rsplit(['/', '!', '\\']).next().unwrap_or(parent);
+    if let Some(stem) = last.strip_suffix(".tgz") {
+        format!("{stem}.tar")
+    } else if let Some(stem) = last.strip_suffix(".gz") {
+        stem.to_string()
+    } else {
+        format!("{last}.gunzipped")
+    }
+}
+
+/// Why an entry name is unsafe to extract, if it is.
+pub fn unsafe_name(name: &str) -> Option<&'static str> {
+    let b = name.as_bytes();
+    if name.starts_with('/') || name.starts_with('\\') {
+        return Some("absolute entry name");
+    }
+    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+        return Some("entry name with a drive letter");
+    }
+    if name.split(['/', '\\']).any(|c| c == "..") {
+        return Some("entry name that climbs out of the archive (path traversal)");
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Some("entry name with control characters");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_escape_are_flagged() {
+        for bad in [
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "C:\\x",
+            "a\\..\\b",
+            "x\ny",
+        ] {
+            assert!(unsafe_name(bad).is_some(), "{bad}");
+        }
+        for ok in ["a/b.jpg", "..a/b", "a..b", "dir/"] {
+            assert!(unsafe_name(ok).is_none(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn gunzipped_names() {
+        assert_eq!(gunzipped_name("ex/a.tgz"), "a.tar");
+        assert_eq!(gunzipped_name("ex/a.zip!b.jpg.gz"), "b.jpg");
+        assert_eq!(gunzipped_name("blob"), "blob.gunzipped");
+    }
+
+    #[test]
+    fn detection_needs_content_not_names() {
+        assert_eq!(detect(b"PK\x03\x04rest"), Some(Container::Zip));
+        assert_eq!(detect(&[0x1f, 0x8b, 8, 0]), Some(Container::Gzip));
+        assert_eq!(detect(&[0u8; 512]), None);
+        assert_eq!(detect(b"\xff\xd8\xff\xe0"), None);
+        let mut h = tar::Header::new_old();
+        h.set_path("a.txt").unwrap();
+        h.set_size(0);
+        h.set_cksum();
+        assert_eq!(
+            detect(h.as_bytes()),
+            Some(Container::Tar),
+            "v7 tar by checksum"
+        );
+    }
+}

@@ -1,0 +1,474 @@
+//! The scan itself: one thread walks the evidence and opens containers,
+//! workers hash and match in parallel, and this thread collects results,
+//! writing each to the checkpoint as it arrives.
+//!
+//! Memory stays bounded: files on disk are streamed by the workers (images
+//! up to the decode limit are read whole), container entries travel as
+//! in-memory buffers under a byte budget, and the job queue is bounded.
+
+use crate::archive::{detect, Container, Data, Entry, Expander, Source, Stop, DETECT_BYTES};
+use crate::checkpoint::Checkpoint;
+use crate::evidence::{display, open_read_only, walk, FoundFile, Times};
+use crate::matcher::match_file;
+use crate::model::{Exclusion, Item};
+use crate::{Progress, ScanConfig};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use nigehbaan_filehash::{hash_bytes, hash_open_file, FileError, FileHashes};
+use nigehbaan_lists::library::OpenList;
+use nigehbaan_pdq::Hasher;
+use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// What a worker is handed.
+struct Job {
+    exhibit: u32,
+    path: String,
+    depth: u32,
+    times: Times,
+    data: JobData,
+    /// Bytes of the budget this job holds.
+    held: u64,
+}
+
+enum JobData {
+    File(std::fs::File),
+    Bytes(Arc<[u8]>),
+    Digested {
+        digests: nigehbaan_filehash::Digests,
+        size: u64,
+        image: bool,
+    },
+}
+
+/// A cap on the bytes of container entries in flight.
+struct Budget {
+    used: Mutex<u64>,
+    freed: Condvar,
+    cap: u64,
+}
+
+impl Budget {
+    /// Waits until `n` bytes fit (a job larger than the cap waits until
+    /// nothing else is in flight); returns what was taken.
+    fn take(&self, n: u64) -> u64 {
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        while *used > 0 && *used + n > self.cap {
+            used = self.freed.wait(used).unwrap_or_else(|p| p.into_inner());
+        }
+        *used += n;
+        n
+    }
+
+    fn give(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        *used = used.saturating_sub(n);
+        self.freed.notify_all();
+    }
+}
+
+/// The key of an item for `--resume`.
+pub(crate) fn done_key(exhibit: &str, path: &str) -> String {
+    format!("{exhibit}\u{0}{path}")
+}
+
+/// What a run produced before the report is assembled.
+pub(crate) struct Collected {
+    pub items: Vec<Item>,
+    pub exclusions: Vec<Exclusion>,
+    pub interrupted: bool,
+    /// Per exhibit: files on disk and their bytes.
+    pub exhibit_files: Vec<(u64, u64)>,
+}
+
+/// Runs the walk, the workers and the collection.
+pub(crate) fn run(
+    cfg: &ScanConfig,
+    lists: &[OpenList],
+    progress: &Progress,
+    cancel: &AtomicBool,
+    checkpoint: &mut Checkpoint,
+    mut items: Vec<Item>,
+) -> Collected {
+    let done: HashSet<String> = items
+        .iter()
+        .map(|i| done_key(&i.exhibit, &i.path))
+        .collect();
+    let (files, mut exclusions) = walk(&cfg.exhibits, cfg.follow_symlinks);
+    let mut exhibit_files = vec![(0u64, 0u64); cfg.exhibits.len()];
+    for f in &files {
+        let e = &mut exhibit_files[f.exhibit as usize];
+        e.0 += 1;
+        e.1 += f.size;
+    }
+    progress
+        .total_bytes
+        .store(files.iter().map(|f| f.size).sum(), Ordering::Relaxed);
+    progress
+        .total_files
+        .store(files.len() as u64, Ordering::Relaxed);
+    progress
+        .files_done
+        .store(items.len() as u64, Ordering::Relaxed);
+
+    let threads = cfg.threads.max(1);
+    let (job_tx, job_rx) = bounded::<Job>(threads * 8);
+    let (res_tx, res_rx) = unbounded::<Item>();
+    let budget = Budget {
+        used: Mutex::new(0),
+        freed: Condvar::new(),
+        cap: cfg.memory_budget.max(1),
+    };
+    let ids: Vec<&str> = cfg.exhibits.iter().map(|e| e.id.as_str()).collect();
+
+    let walked = std::thread::scope(|s| {
+        for _ in 0..threads {
+            let rx = job_rx.clone();
+            let tx = res_tx.clone();
+            let (budget, ids) = (&budget, &ids);
+            s.spawn(move || worker(cfg, lists, rx, tx, budget, ids, cancel));
+        }
+        drop(job_rx);
+        drop(res_tx);
+        let walker = {
+            let (budget, ids, done) = (&budget, &ids, &done);
+            let files = &files;
+            s.spawn(move || walk_jobs(cfg, files, job_tx, budget, ids, done, cancel, progress))
+        };
+        for item in res_rx.iter() {
+            progress.files_done.fetch_add(1, Ordering::Relaxed);
+            if item.disposition == crate::model::Disposition::Hit {
+                progress.hits.fetch_add(1, Ordering::Relaxed);
+            }
+            checkpoint.append(&item);
+            items.push(item);
+        }
+        walker.join()
+    });
+    let interrupted = cancel.load(Ordering::Relaxed);
+    match walked {
+        Ok(ex) => exclusions.extend(ex),
+        Err(_) => exclusions.push(Exclusion {
+            exhibit: String::new(),
+            path: String::new(),
+            kind: "internal-error".into(),
+            reason: "the evidence walker stopped unexpectedly; the scan is incomplete".into(),
+            incomplete: true,
+            hashed: false,
+        }),
+    }
+    Collected {
+        items,
+        exclusions,
+        interrupted,
+        exhibit_files,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk_jobs(
+    cfg: &ScanConfig,
+    files: &[FoundFile],
+    tx: Sender<Job>,
+    budget: &Budget,
+    ids: &[&str],
+    done: &HashSet<String>,
+    cancel: &AtomicBool,
+    progress: &Progress,
+) -> Vec<Exclusion> {
+    let mut exclusions = Vec::new();
+    let send = |job: Job| {
+        // The workers hold the receiver until the channel closes; a failed
+        // send only happens if they all stopped, and then nothing is lost
+        // that the report does not already show as missing.
+        let _ = tx.send(job);
+    };
+    for f in files {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let exhibit = ids[f.exhibit as usize];
+        let path = display(&f.path);
+        let is_done = done.contains(&done_key(exhibit, &path));
+        let unreadable = |e: std::io::Error| Exclusion {
+            exhibit: exhibit.to_string(),
+            path: path.clone(),
+            kind: "unreadable".into(),
+            reason: format!("cannot read: {e}"),
+            incomplete: true,
+            hashed: false,
+        };
+        let mut file = match open_read_only(&f.path, true) {
+            Ok(file) => file,
+            Err(e) => {
+                exclusions.push(unreadable(e));
+                progress.bytes_done.fetch_add(f.size, Ordering::Relaxed);
+                continue;
+            }
+        };
+        let mut head = Vec::with_capacity(DETECT_BYTES);
+        if let Err(e) = (&mut file).take(DETECT_BYTES as u64).read_to_end(&mut head) {
+            exclusions.push(unreadable(e));
+            progress.bytes_done.fetch_add(f.size, Ordering::Relaxed);
+            continue;
+        }
+        let kind = detect(&head);
+        let job = |data: JobData, held: u64| Job {
+            exhibit: f.exhibit,
+            path: path.clone(),
+            depth: 0,
+            times: f.times.clone(),
+            data,
+            held,
+        };
+        match kind {
+            None => {
+                if !is_done {
+                    if let Err(e) = file.seek(SeekFrom::Start(0)) {
+                        exclusions.push(unreadable(e));
+                    } else {
+                        send(job(JobData::File(file), 0));
+                    }
+                }
+            }
+            Some(kind) => {
+                let in_memory = f.size <= cfg.limits.max_in_memory;
+                let mut whole: Option<Arc<[u8]>> = None;
+                if in_memory {
+                    let mut bytes = head.clone();
+                    match file.read_to_end(&mut bytes) {
+                        Ok(_) => whole = Some(bytes.into()),
+                        Err(e) => {
+                            exclusions.push(unreadable(e));
+                            progress.bytes_done.fetch_add(f.size, Ordering::Relaxed);
+                            continue;
+                        }
+                    }
+                }
+                if !is_done {
+                    match &whole {
+                        Some(b) => {
+                            let held = budget.take(b.len() as u64);
+                            send(job(JobData::Bytes(b.clone()), held));
+                        }
+                        None => match open_read_only(&f.path, true) {
+                            Ok(again) => send(job(JobData::File(again), 0)),
+                            Err(e) => exclusions.push(unreadable(e)),
+                        },
+                    }
+                }
+                let stop = expand(
+                    cfg,
+                    kind,
+                    exhibit,
+                    f,
+                    &path,
+                    whole.as_deref(),
+                    file,
+                    &tx,
+                    budget,
+                    done,
+                    cancel,
+                    &mut exclusions,
+                );
+                if stop == Err(Stop::Cancelled) {
+                    break;
+                }
+            }
+        }
+        progress.bytes_done.fetch_add(f.size, Ordering::Relaxed);
+    }
+    exclusions
+}
+
+#[allow(clippy::too_many_arguments)]
+fn expand(
+    cfg: &ScanConfig,
+    kind: Container,
+    exhibit: &str,
+    f: &FoundFile,
+    path: &str,
+    whole: Option<&[u8]>,
+    mut file: std::fs::File,
+    tx: &Sender<Job>,
+    budget: &Budget,
+    done: &HashSet<String>,
+    cancel: &AtomicBool,
+    exclusions: &mut Vec<Exclusion>,
+) -> Result<(), Stop> {
+    let skip = |p: &str| done.contains(&done_key(exhibit, p));
+    let emit = |e: Entry| {
+        let (data, held) = match e.data {
+            Data::Bytes(b) => {
+                let held = budget.take(b.len() as u64);
+                (JobData::Bytes(b), held)
+            }
+            Data::Digested {
+                digests,
+                size,
+                image,
+            } => (
+                JobData::Digested {
+                    digests,
+                    size,
+                    image,
+                },
+                0,
+            ),
+        };
+        let _ = tx.send(Job {
+            exhibit: f.exhibit,
+            path: e.path,
+            depth: e.depth,
+            times: Times {
+                modified: e.modified,
+                ..Times::default()
+            },
+            data,
+            held,
+        });
+    };
+    let mut ex = Expander::new(cfg.limits, exhibit, cancel, skip, emit);
+    let src = match whole {
+        Some(b) => Source::Mem(b),
+        None => match file.seek(SeekFrom::Start(0)) {
+            Ok(_) => Source::File(file),
+            Err(e) => {
+                exclusions.push(Exclusion {
+                    exhibit: exhibit.to_string(),
+                    path: path.to_string(),
+                    kind: "unreadable".into(),
+                    reason: format!("cannot read: {e}"),
+                    incomplete: true,
+                    hashed: true,
+                });
+                return Ok(());
+            }
+        },
+    };
+    let r = ex.expand_file(kind, src, path, f.size);
+    exclusions.append(&mut ex.exclusions);
+    r
+}
+
+fn worker(
+    cfg: &ScanConfig,
+    lists: &[OpenList],
+    rx: Receiver<Job>,
+    tx: Sender<Item>,
+    budget: &Budget,
+    ids: &[&str],
+    cancel: &AtomicBool,
+) {
+    let mut hasher = Hasher::new();
+    for job in rx.iter() {
+        if cancel.load(Ordering::Relaxed) {
+            budget.give(job.held);
+            continue;
+        }
+        let held = job.held;
+        let (exhibit, path, depth) = (job.exhibit, job.path.clone(), job.depth);
+        // A panic here would be a bug in a decoder; contain it to this file.
+        let item = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hash_job(cfg, lists, job, &mut hasher, ids)
+        }));
+        budget.give(held);
+        let item = item.unwrap_or_else(|_| {
+            hasher = Hasher::new();
+            failed_item(ids[exhibit as usize], path, depth)
+        });
+        let _ = tx.send(item);
+    }
+}
+
+fn hash_job(
+    cfg: &ScanConfig,
+    lists: &[OpenList],
+    job: Job,
+    hasher: &mut Hasher,
+    ids: &[&str],
+) -> Item {
+    let h: FileHashes = match job.data {
+        JobData::File(file) => hash_open_file(file, &cfg.hash, hasher),
+        JobData::Bytes(b) => hash_bytes(&b, &cfg.hash, hasher),
+        JobData::Digested {
+            digests,
+            size,
+            image,
+        } => FileHashes {
+            size: Some(size),
+            digests: Some(digests),
+            image: None,
+            error: image.then_some(FileError::ImageTooBig(size)),
+        },
+    };
+    let m = match_file(lists, &h, &cfg.matching);
+    let img = h.image.as_ref();
+    let pdq = img.and_then(|i| i.pdq.as_ref());
+    let hex = nigehbaan_filehash::hex;
+    let mut error = h.error.as_ref().map(|e| e.to_string());
+    if let Some(e) = m.error {
+        error = Some(match error {
+            Some(first) => format!("{first}; {e}"),
+            None => e,
+        });
+    }
+    Item {
+        exhibit: ids[job.exhibit as usize].to_string(),
+        path: job.path,
+        depth: job.depth,
+        size: h.size,
+        modified: job.times.modified,
+        accessed: job.times.accessed,
+        created: job.times.created,
+        md5: h.digests.map(|d| hex(&d.md5)),
+        sha1: h.digests.map(|d| hex(&d.sha1)),
+        sha256: h.digests.map(|d| hex(&d.sha256)),
+        pdq: pdq.map(|p| p.hash.to_hex()),
+        pdq_quality: pdq.map(|p| p.quality),
+        format: img.map(|i| i.format.name().to_string()),
+        width: img.map(|i| i.width),
+        height: img.map(|i| i.height),
+        orientation: img.and_then(|i| i.orientation),
+        disposition: m.disposition,
+        hits: m.hits,
+        conflict: m.conflict,
+        duplicate_group: None,
+        near_group: None,
+        notes: m.notes,
+        error,
+    }
+}
+
+/// The item for a file whose hashing failed unexpectedly.
+fn failed_item(exhibit: &str, path: String, depth: u32) -> Item {
+    Item {
+        exhibit: exhibit.to_string(),
+        path,
+        depth,
+        size: None,
+        modified: None,
+        accessed: None,
+        created: None,
+        md5: None,
+        sha1: None,
+        sha256: None,
+        pdq: None,
+        pdq_quality: None,
+        format: None,
+        width: None,
+        height: None,
+        orientation: None,
+        disposition: crate::model::Disposition::Unmatched,
+        hits: Vec::new(),
+        conflict: None,
+        duplicate_group: None,
+        near_group: None,
+        notes: Vec::new(),
+        error: Some("internal error while hashing this file; please report it".into()),
+    }
+}

@@ -1,0 +1,101 @@
+//! `hits.csv`: one row per (file, list entry) for files that matched a
+//! notable list.
+
+use super::Report;
+use crate::model::Disposition;
+
+const HEADER: &[&str] = &[
+    "exhibit",
+    "path",
+    "size",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "list",
+    "list_version",
+    "record",
+    "record_id",
+    "match_kind",
+    "distance",
+    "variant",
+    "listed_hash",
+    "category_scheme",
+    "category_code",
+    "category_label",
+    "status",
+    "series",
+    "duplicate_group",
+    "conflict",
+];
+
+/// A CSV cell, quoted when it holds a comma, quote or line break. Cells
+/// starting with `=`, `+`, `-` or `@` get a leading `'` so that a
+/// spreadsheet never runs them as formulas.
+pub fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The text of `hits.csv`.
+pub fn hits_csv(r: &Report) -> String {
+    let mut out = HEADER.join(",");
+    out.push('\n');
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    for it in r.items.iter().filter(|i| i.disposition == Disposition::Hit) {
+        for h in it.hits.iter().filter(|h| h.status == "notable") {
+            let cat = h.category.as_ref();
+            let row = [
+                it.exhibit.clone(),
+                it.path.clone(),
+                it.size.map(|s| s.to_string()).unwrap_or_default(),
+                opt(&it.md5),
+                opt(&it.sha1),
+                opt(&it.sha256),
+                opt(&it.pdq),
+                h.list.clone(),
+                opt(&h.list_version),
+                h.record.to_string(),
+                opt(&h.record_id),
+                h.match_kind.clone(),
+                h.distance.map(|d| d.to_string()).unwrap_or_default(),
+                opt(&h.variant),
+                opt(&h.listed_hash),
+                cat.map(|c| c.scheme.clone()).unwrap_or_default(),
+                cat.map(|c| c.code.clone()).unwrap_or_default(),
+                cat.and_then(|c| c.label.clone()).unwrap_or_default(),
+                h.status.clone(),
+                opt(&h.series),
+                it.duplicate_group
+                    .map(|g| g.to_string())
+                    .unwrap_or_default(),
+                opt(&it.conflict),
+            ];
+            let line: Vec<String> = row.iter().map(|f| csv_cell(f)).collect();
+            out.push_str(&line.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell as field;
+
+    #[test]
+    fn fields_are_quoted_and_defused() {
+        assert_eq!(field("a"), "a");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(field("=cmd()"), "'=cmd()");
+    }
+}

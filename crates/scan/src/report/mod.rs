@@ -1,0 +1,303 @@
+//! The report directory: `report.json` (complete, machine-readable; schema
+//! in `docs/scan-report.md`), its SHA-256 beside it, `hits.csv`, a
+//! self-contained `report.html` (no images at all) and a VICS 2.0 `#Cases`
+//! export.
+
+mod csv;
+mod html;
+mod vics;
+
+use crate::archive::ArchiveLimits;
+use crate::group::Group;
+use crate::host::Stamp;
+use crate::matcher::MatchSettings;
+use crate::model::{Disposition, Exclusion, Item};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+/// The schema identifier `report.json` carries.
+pub const SCHEMA: &str = "nigehbaan-scan-report/1";
+
+/// Names of the files in a report directory.
+pub mod files {
+    /// The complete report.
+    pub const JSON: &str = "report.json";
+    /// `sha256sum` line of `report.json`.
+    pub const JSON_SHA256: &str = "report.json.sha256";
+    /// One row per hit.
+    pub const HITS_CSV: &str = "hits.csv";
+    /// The human-readable report.
+    pub const HTML: &str = "report.html";
+    /// VICS 2.0 `#Cases` export.
+    pub const VICS: &str = "vics-cases.json";
+}
+
+/// Everything a scan reports.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// Who made the report: the chain of custody.
+    pub custody: Custody,
+    /// How the scan was run.
+    pub settings: Settings,
+    /// Whether the scan examined everything.
+    pub status: RunStatus,
+    /// Counts.
+    pub summary: Summary,
+    /// Every file hashed, sorted by exhibit and path.
+    pub items: Vec<Item>,
+    /// Exact duplicates.
+    pub duplicate_groups: Vec<Group>,
+    /// PDQ near-duplicates among unmatched images.
+    pub near_duplicate_groups: Vec<Group>,
+    /// What was not hashed, or needs attention, and why.
+    pub exclusions: Vec<Exclusion>,
+    /// Items whose hashes are incomplete, with the reason.
+    pub errors: Vec<ErrorEntry>,
+}
+
+/// The chain of custody.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Custody {
+    /// Case number.
+    pub case_number: Option<String>,
+    /// The examiner.
+    pub examiner: Option<String>,
+    /// The agency.
+    pub agency: Option<String>,
+    /// The exhibits scanned.
+    pub exhibits: Vec<ExhibitCustody>,
+    /// `nigehbaan`.
+    pub tool_name: String,
+    /// The tool's version.
+    pub tool_version: String,
+    /// The machine the scan ran on.
+    pub host: String,
+    /// The operating system and architecture.
+    pub platform: String,
+    /// The command line, as given.
+    pub command_line: String,
+    /// When the scan started (the first run, when resumed).
+    pub started: Stamp,
+    /// When it finished.
+    pub finished: Stamp,
+    /// Runs that made this report (more than one when resumed).
+    pub runs: u32,
+    /// Each list matched against, with what identifies its content.
+    pub lists: Vec<ListCustody>,
+}
+
+/// One exhibit in the chain of custody.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExhibitCustody {
+    /// Its id.
+    pub id: String,
+    /// Its paths as given.
+    pub paths: Vec<String>,
+    /// Files on disk found in it.
+    pub files_on_disk: u64,
+    /// Their total size.
+    pub bytes_on_disk: u64,
+}
+
+/// One list in the chain of custody.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ListCustody {
+    /// Its name in the library.
+    pub name: String,
+    /// Version, as the issuer labels it.
+    pub version: Option<String>,
+    /// Issuing organisation.
+    pub source: Option<String>,
+    /// The list's own date.
+    pub list_date: Option<String>,
+    /// `known` or `notable`.
+    pub status: String,
+    /// Format it was imported from.
+    pub format: String,
+    /// Number of records.
+    pub record_count: u64,
+    /// When it was imported into the library.
+    pub imported_at: String,
+    /// SHA-256 of the file it was imported from.
+    pub source_sha256: String,
+    /// SHA-256 of the library's records file (its content as matched).
+    pub records_sha256: String,
+    /// SHA-256 of the library's index file.
+    pub index_sha256: String,
+}
+
+/// How the scan was run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    /// Digests computed for every file.
+    pub digests: Vec<String>,
+    /// Whether PDQ was computed for images.
+    pub pdq: bool,
+    /// `full`, `reference-cli`, or `fast`.
+    pub pdq_pipeline: String,
+    /// Matching thresholds.
+    pub matching: MatchSettings,
+    /// Container limits.
+    pub limits: ArchiveLimits,
+    /// Whether symbolic links inside directories were followed.
+    pub follow_symlinks: bool,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+/// Whether the scan examined everything.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunStatus {
+    /// True when every file was read and hashed fully, every container was
+    /// opened to its end, and nothing hit a limit.
+    pub complete: bool,
+    /// True when the scan was stopped (Ctrl-C) before the end.
+    pub interrupted: bool,
+    /// The exit status: 0 no hits, 1 hits, 2 incomplete.
+    pub exit_code: u8,
+}
+
+/// Counts for one exhibit, or for all.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Counts {
+    /// Files hashed (on disk and in containers).
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Files that matched a notable list.
+    pub hits: u64,
+    /// Files set aside as known (matched only known lists).
+    pub known: u64,
+    /// Files that matched nothing.
+    pub unmatched: u64,
+    /// Files with an error.
+    pub errors: u64,
+    /// Hit files per category (`scheme:code`; `uncategorised` when the list
+    /// gives none). A file counts once per distinct category.
+    pub by_category: BTreeMap<String, u64>,
+}
+
+/// Summary counts.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// All exhibits together.
+    pub total: Counts,
+    /// Per exhibit id.
+    pub per_exhibit: BTreeMap<String, Counts>,
+    /// Exclusions recorded.
+    pub exclusions: u64,
+    /// Exclusions that left evidence unexamined.
+    pub incomplete_exclusions: u64,
+    /// Exact-duplicate groups.
+    pub duplicate_groups: u64,
+    /// Near-duplicate groups.
+    pub near_duplicate_groups: u64,
+    /// Category labels from the scheme tables, for the keys used above.
+    pub category_labels: BTreeMap<String, String>,
+}
+
+/// One item whose hashes are incomplete.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorEntry {
+    /// The exhibit.
+    pub exhibit: String,
+    /// The item's path.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The counts over items.
+pub fn summarise(items: &[Item], exclusions: &[Exclusion], dup: usize, near: usize) -> Summary {
+    let mut s = Summary {
+        exclusions: exclusions.len() as u64,
+        incomplete_exclusions: exclusions.iter().filter(|e| e.incomplete).count() as u64,
+        duplicate_groups: dup as u64,
+        near_duplicate_groups: near as u64,
+        ..Summary::default()
+    };
+    for it in items {
+        let ex = s.per_exhibit.entry(it.exhibit.clone()).or_default();
+        for c in [&mut s.total, ex] {
+            c.files += 1;
+            c.bytes += it.size.unwrap_or(0);
+            c.errors += u64::from(it.error.is_some());
+            match it.disposition {
+                Disposition::Hit => c.hits += 1,
+                Disposition::Known => c.known += 1,
+                Disposition::Unmatched => c.unmatched += 1,
+            }
+            if it.disposition == Disposition::Hit {
+                let mut keys: Vec<String> = it
+                    .hits
+                    .iter()
+                    .filter(|h| h.status == "notable")
+                    .map(|h| {
+                        h.category
+                            .as_ref()
+                            .map_or("uncategorised".into(), |c| c.key())
+                    })
+                    .collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    *c.by_category.entry(k).or_default() += 1;
+                }
+            }
+        }
+        for h in &it.hits {
+            if let Some(c) = &h.category {
+                if let Some(l) = &c.label {
+                    s.category_labels.insert(c.key(), l.clone());
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Writes every file of the report into `dir` and returns the SHA-256 of
+/// `report.json`.
+pub fn write_all(dir: &Path, report: &Report) -> Result<String, String> {
+    let at = |name: &str| dir.join(name);
+    let fail = |name: &str, e: &dyn std::fmt::Display| {
+        format!("{}: cannot write: {e}", at(name).display())
+    };
+    let json = serde_json::to_vec_pretty(report).map_err(|e| fail(files::JSON, &e))?;
+    write_atomic(&at(files::JSON), &json).map_err(|e| fail(files::JSON, &e))?;
+    let digest = nigehbaan_filehash::hex(&Sha256::digest(&json));
+    write_atomic(
+        &at(files::JSON_SHA256),
+        format!("{digest}  {}\n", files::JSON).as_bytes(),
+    )
+    .map_err(|e| fail(files::JSON_SHA256, &e))?;
+    write_atomic(&at(files::HITS_CSV), csv::hits_csv(report).as_bytes())
+        .map_err(|e| fail(files::HITS_CSV, &e))?;
+    write_atomic(&at(files::HTML), html::render(report, &digest).as_bytes())
+        .map_err(|e| fail(files::HTML, &e))?;
+    let v = serde_json::to_vec_pretty(&vics::cases(report)).map_err(|e| fail(files::VICS, &e))?;
+    write_atomic(&at(files::VICS), &v).map_err(|e| fail(files::VICS, &e))?;
+    Ok(digest)
+}
+
+/// Writes a file whole, through a temporary name, so that a reader never
+/// sees half of it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = std::path::PathBuf::from(tmp);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+pub use csv::{csv_cell, hits_csv};
+pub use vics::cases as vics_cases;

@@ -1,0 +1,126 @@
+//! A VICS 2.0 `#Cases` export: one case with one `Media` per distinct file
+//! content (SHA-256) and a `MediaFiles` entry for every place it was found,
+//! for import into Griffeye, AXIOM or a national database.
+
+use super::Report;
+use crate::model::{Disposition, Item};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// The VICS 2.0 `@odata.context` of a `#Cases` document.
+pub const CASES_CONTEXT: &str =
+    "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases";
+
+/// The `#Cases` document.
+pub fn cases(r: &Report) -> Value {
+    let mut by_hash: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
+    for it in &r.items {
+        let key = it
+            .sha256
+            .clone()
+            .unwrap_or_else(|| format!("unread:{}", it.path));
+        by_hash.entry(key).or_default().push(it);
+    }
+    // Media in the order of their first file.
+    let mut groups: Vec<Vec<&Item>> = by_hash.into_values().collect();
+    groups.sort_by(|a, b| (&a[0].exhibit, &a[0].path).cmp(&(&b[0].exhibit, &b[0].path)));
+    let media: Vec<Value> = groups
+        .iter()
+        .enumerate()
+        .map(|(n, files)| media(n + 1, files))
+        .collect();
+    let c = &r.custody;
+    json!({
+        "@odata.context": CASES_CONTEXT,
+        "value": [{
+            "CaseNumber": c.case_number,
+            "CaseID": c.case_number,
+            "ContactName": c.examiner,
+            "ContactAgency": c.agency,
+            "SourceApplicationName": c.tool_name,
+            "SourceApplicationVersion": c.tool_version,
+            "CreatedDate": c.finished.utc,
+            "Exhibits": c.exhibits.iter().map(|e| json!({"ExhibitID": e.id, "Paths": e.paths})).collect::<Vec<_>>(),
+            "Media": media,
+        }]
+    })
+}
+
+fn media(id: usize, files: &[&Item]) -> Value {
+    let first = files[0];
+    let mut m = Map::new();
+    m.insert("MediaID".into(), json!(id.to_string()));
+    // The Project VIC category, when a notable list asserts one.
+    let vic = files
+        .iter()
+        .flat_map(|f| f.hits.iter())
+        .filter(|h| h.status == "notable")
+        .filter_map(|h| h.category.as_ref())
+        .find(|c| c.scheme == "projectvic-us")
+        .and_then(|c| c.code.parse::<u32>().ok());
+    let hit = files.iter().any(|f| f.disposition == Disposition::Hit);
+    m.insert("Category".into(), json!(vic.unwrap_or(0)));
+    m.insert("IsPrecategorized".into(), json!(vic.is_some()));
+    m.insert(
+        "MD5".into(),
+        json!(first.md5.as_ref().map(|s| s.to_uppercase())),
+    );
+    m.insert(
+        "SHA1".into(),
+        json!(first.sha1.as_ref().map(|s| s.to_uppercase())),
+    );
+    m.insert("MediaSize".into(), json!(first.size));
+    let mut alt = Vec::new();
+    if let Some(h) = &first.sha256 {
+        alt.push(json!({"HashName": "SHA256", "HashValue": h}));
+    }
+    if let Some(h) = &first.pdq {
+        alt.push(json!({"HashName": "PDQ", "HashValue": h, "Quality": first.pdq_quality}));
+    }
+    m.insert("AlternativeHashes".into(), json!(alt));
+    let mut tags: Vec<String> = files
+        .iter()
+        .flat_map(|f| f.hits.iter())
+        .map(|h| {
+            let cat = h
+                .category
+                .as_ref()
+                .map_or("uncategorised".into(), |c| c.key());
+            format!("{} {} ({})", h.list, cat, h.status)
+        })
+        .collect();
+    tags.sort();
+    tags.dedup();
+    if hit {
+        tags.insert(0, "nigehbaan:hit".into());
+    }
+    m.insert("Tags".into(), json!(tags));
+    if let Some(series) = files
+        .iter()
+        .flat_map(|f| f.hits.iter())
+        .find_map(|h| h.series.clone())
+    {
+        m.insert("Series".into(), json!(series));
+    }
+    let mf: Vec<Value> = files
+        .iter()
+        .map(|f| {
+            let (dir, name) = match f.path.rfind(['/', '!', '\\']) {
+                Some(i) => (&f.path[..i], &f.path[i + 1..]),
+                None => ("", f.path.as_str()),
+            };
+            json!({
+                "FileName": name,
+                "FilePath": dir,
+                "FullPath": f.path,
+                "FileSize": f.size,
+                "Created": f.created,
+                "Written": f.modified,
+                "Accessed": f.accessed,
+                "SourceID": f.exhibit,
+            })
+        })
+        .collect();
+    m.insert("MediaFiles".into(), json!(mf));
+    Value::Object(m)
+}
