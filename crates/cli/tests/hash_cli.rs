@@ -258,6 +258,27 @@ fn demo_runs_and_shows_matches() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("match"), "{text}");
-    assert!(dir.join("d/hashes.jsonl").exists());
+    // The resized, the rotated and the re-encoded copies, and the copy in
+    // the zip, are hits; the licence file is set aside as known.
+    assert_eq!(text.matches("HIT ").count(), 4, "{text}");
+    assert!(text.contains("rot90"), "{text}");
+    assert!(text.contains("backup.zip!backup/tiles.png"), "{text}");
+    assert!(text.contains("known  (set aside"), "{text}");
+    for f in [
+        "report.json",
+        "report.json.sha256",
+        "hits.csv",
+        "report.html",
+        "vics-cases.json",
+    ] {
+        assert!(dir.join("d/report").join(f).exists(), "{f}");
+    }
+    // Running it again replaces its own output.
+    let again = bin()
+        .arg("demo")
+        .arg("--out")
+        .arg(dir.join("d"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
 }

@@ -191,7 +191,7 @@ fn import_ls_match_export_verify_rm() {
 
     // match by file: the listed original, a resized copy (PDQ), a rotated
     // copy (only with --dihedral).
-    let original = demo.join("landscape.png");
+    let original = demo.join("originals/landscape.png");
     let out = run(&lib, &["match", original.to_str().unwrap()]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let r = rows(&out);
@@ -204,7 +204,7 @@ fn import_ls_match_export_verify_rm() {
     for k in ["md5", "sha1", "sha256", "pdq"] {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
-    let resized = demo.join("landscape-resized.jpg");
+    let resized = demo.join("evidence/phone/DCIM/IMG_0001.jpg");
     let out = run(&lib, &["match", "--list", "vic", resized.to_str().unwrap()]);
     assert_eq!(code(&out), 1);
     let r = rows(&out);
@@ -212,7 +212,7 @@ fn import_ls_match_export_verify_rm() {
     assert_eq!(m["match"], "pdq");
     let d = m["distance"].as_u64().unwrap();
     assert!(d > 0 && d <= 31, "{d}");
-    let rotated = demo.join("landscape-rotated.png");
+    let rotated = demo.join("evidence/phone/DCIM/IMG_0002.png");
     let out = run(&lib, &["match", rotated.to_str().unwrap()]);
     assert_eq!(
         code(&out),
@@ -226,7 +226,7 @@ fn import_ls_match_export_verify_rm() {
     assert_eq!(m["match"], "pdq");
     assert_ne!(m["variant"], "orig");
     // A directory with a broken image: matches are still reported, exit 2.
-    let out = run(&lib, &["match", demo.to_str().unwrap()]);
+    let out = run(&lib, &["match", demo.join("evidence").to_str().unwrap()]);
     assert_eq!(code(&out), 2);
     let r = rows(&out);
     assert!(r.iter().any(|row| !row["error"].is_null()));

@@ -88,7 +88,17 @@ pub fn match_file(lists: &[OpenList], h: &FileHashes, s: &MatchSettings) -> Matc
                 Err(e) => out.error = Some(format!("list {}: {e}", list.name())),
             }
         }
-        for (n, kind, pdq) in found {
+        // One hit per record, however many of the file's hashes matched it.
+        found.sort_by_key(|&(n, kind, _)| (n, strength(kind)));
+        let mut i = 0;
+        while i < found.len() {
+            let n = found[i].0;
+            let mut j = i;
+            while j < found.len() && found[j].0 == n {
+                j += 1;
+            }
+            let same = &found[i..j];
+            i = j;
             let r = match list.record(n) {
                 Ok(r) => r,
                 Err(e) => {
@@ -96,6 +106,8 @@ pub fn match_file(lists: &[OpenList], h: &FileHashes, s: &MatchSettings) -> Matc
                     continue;
                 }
             };
+            let kind = same[0].1;
+            let pdq = same.iter().find_map(|f| f.2);
             let listed_hash = match kind {
                 "md5" => r.md5.map(|x| hex::encode(&x)),
                 "sha1" => r.sha1.map(|x| hex::encode(&x)),
@@ -107,6 +119,7 @@ pub fn match_file(lists: &[OpenList], h: &FileHashes, s: &MatchSettings) -> Matc
                 list_version: list.manifest.version.clone(),
                 record: n,
                 match_kind: kind.to_string(),
+                matched_hashes: same.iter().map(|f| f.1.to_string()).collect(),
                 distance: pdq.map(|(dist, _)| dist),
                 variant: pdq.map(|(_, v)| {
                     if variants.len() == 8 {
@@ -136,4 +149,14 @@ pub fn match_file(lists: &[OpenList], h: &FileHashes, s: &MatchSettings) -> Matc
     let refs: Vec<&Record> = records.iter().collect();
     out.conflict = find_conflict(&refs).map(|c| c.description);
     out
+}
+
+/// Exact matches first, strongest digest first.
+fn strength(kind: &str) -> u8 {
+    match kind {
+        "sha256" => 0,
+        "sha1" => 1,
+        "md5" => 2,
+        _ => 3,
+    }
 }

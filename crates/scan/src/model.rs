@@ -14,8 +14,11 @@ pub struct Hit {
     pub list_version: Option<String>,
     /// The record's number in the list (0-based).
     pub record: u32,
-    /// `md5`, `sha1` or `sha256` (exact), or `pdq` (perceptual).
+    /// The strongest way it matched: `sha256`, `sha1` or `md5` (exact), or
+    /// `pdq` (perceptual).
     pub match_kind: String,
+    /// Every hash of the file that matched this record (strongest first).
+    pub matched_hashes: Vec<String>,
     /// PDQ Hamming distance (PDQ matches only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distance: Option<u32>,
@@ -40,16 +43,17 @@ pub struct Hit {
 impl Hit {
     /// How it matched, in words: `md5`, or `pdq distance 4, rot90`.
     pub fn how(&self) -> String {
-        match self.distance {
-            Some(d) => {
-                let variant = self.variant.as_deref().filter(|v| *v != "orig");
-                match variant {
+        self.matched_hashes
+            .iter()
+            .map(|k| match (k.as_str(), self.distance) {
+                ("pdq", Some(d)) => match self.variant.as_deref().filter(|v| *v != "orig") {
                     Some(v) => format!("pdq distance {d}, {v}"),
                     None => format!("pdq distance {d}"),
-                }
-            }
-            None => self.match_kind.clone(),
-        }
+                },
+                _ => k.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(" + ")
     }
 }
 
