@@ -1,0 +1,403 @@
+//! # nigehbaan-server
+//!
+//! The matching service behind `nigehbaan serve`: an HTTP + JSON API that
+//! hashes uploads in memory (MD5, SHA-1, SHA-256, PDQ), matches hashes
+//! against banks, and lets curators manage the banks.
+//!
+//! * The database (SQLite by default, PostgreSQL for several replicas) is
+//!   the source of truth: banks, entries, API keys, a hash-chained audit log
+//!   and a change feed of PDQ hashes.
+//! * Each instance keeps only PDQ hashes in memory, in a
+//!   [`nigehbaan_index::LivePdqIndex`] it updates from the change feed (every
+//!   `poll` interval, and at once after its own writes); entry details are
+//!   read from the database after a hit. MD5/SHA lookups go to the
+//!   database's indexes.
+//! * A snapshot file of the index, tagged with the feed position it
+//!   reflects, makes restarts take milliseconds plus the changes since.
+
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod db;
+pub mod metrics;
+pub mod openapi;
+pub mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use nigehbaan_index::LivePdqIndex;
+use subtle::ConstantTimeEq;
+
+use crate::db::{DbConfig, DbError, Pool};
+use crate::store::Role;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The database.
+    pub db: DbConfig,
+    /// Where the index snapshot is kept (`None`: no snapshot; every start
+    /// loads the hashes from the database).
+    pub snapshot: Option<PathBuf>,
+    /// Largest upload to hash, in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest list file to import, in bytes.
+    pub max_import_bytes: usize,
+    /// Largest JSON request, in bytes.
+    pub max_json_bytes: usize,
+    /// How often to read the change feed.
+    pub poll: Duration,
+    /// Database connections.
+    pub pool_size: usize,
+    /// Write a snapshot at most this often while changes arrive.
+    pub snapshot_every: Duration,
+}
+
+impl Config {
+    /// Defaults for a database.
+    pub fn new(db: DbConfig) -> Config {
+        Config {
+            db,
+            snapshot: None,
+            max_upload_bytes: 64 << 20,
+            max_import_bytes: 1 << 30,
+            max_json_bytes: 1 << 20,
+            poll: Duration::from_millis(250),
+            pool_size: 4,
+            snapshot_every: Duration::from_secs(300),
+        }
+    }
+}
+
+/// An active API key, as held in memory.
+#[derive(Debug, Clone)]
+pub struct ActiveKey {
+    /// Key id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// Requests per second.
+    pub rate_limit: i64,
+    hash: [u8; 32],
+}
+
+/// A service instance: database pool, index, keys, metrics.
+pub struct App {
+    /// The configuration.
+    pub config: Config,
+    /// The database.
+    pub pool: Pool,
+    /// The PDQ index.
+    pub index: LivePdqIndex,
+    /// The last change-feed position applied to the index.
+    pub applied: AtomicI64,
+    /// The database's identity.
+    pub db_id: u64,
+    /// Request counters and latencies.
+    pub metrics: metrics::Metrics,
+    ready: AtomicBool,
+    sync_lock: Mutex<()>,
+    keys: RwLock<Vec<ActiveKey>>,
+    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+    compacting: AtomicBool,
+    snapshot_seq: AtomicI64,
+    started: Instant,
+    last_sync_ok: Mutex<Option<Instant>>,
+}
+
+/// Why a service could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<DbError> for StartError {
+    fn from(e: DbError) -> Self {
+        StartError(e.to_string())
+    }
+}
+
+impl App {
+    /// Opens the database (running migrations), loads the index from the
+    /// snapshot when it belongs to this database, else from the database,
+    /// and catches up with the change feed. Blocks.
+    pub fn open(config: Config) -> Result<Arc<App>, StartError> {
+        let started = Instant::now();
+        let pool = Pool::open(&config.db, config.pool_size)?;
+        let db_id = store::db_id(pool.get().as_mut())?;
+        let mut loaded = None;
+        if let Some(path) = config.snapshot.as_ref().filter(|p| p.exists()) {
+            match LivePdqIndex::open_snapshot(path) {
+                Ok((index, [seq, id])) if id == db_id => loaded = Some((index, seq as i64)),
+                Ok(_) => eprintln!(
+                    "nigehbaan serve: snapshot {} belongs to another database; loading from the database",
+                    path.display()
+                ),
+                Err(e) => eprintln!(
+                    "nigehbaan serve: snapshot {} unusable ({e}); loading from the database",
+                    path.display()
+                ),
+            }
+        }
+        let from_db = loaded.is_none();
+        let (index, seq) = match loaded {
+            Some(x) => x,
+            None => {
+                let (hashes, seq) = store::all_pdq(pool.get().as_mut())?;
+                (LivePdqIndex::new(&hashes), seq)
+            }
+        };
+        let app = Arc::new(App {
+            config,
+            pool,
+            index,
+            applied: AtomicI64::new(seq),
+            db_id,
+            metrics: metrics::Metrics::default(),
+            ready: AtomicBool::new(false),
+            sync_lock: Mutex::new(()),
+            keys: RwLock::new(Vec::new()),
+            buckets: Mutex::new(HashMap::new()),
+            compacting: AtomicBool::new(false),
+            snapshot_seq: AtomicI64::new(if from_db { -1 } else { seq }),
+            started,
+            last_sync_ok: Mutex::new(None),
+        });
+        app.sync()?;
+        app.reload_keys()?;
+        if from_db && app.config.snapshot.is_some() {
+            app.write_snapshot();
+        }
+        app.ready.store(true, Ordering::SeqCst);
+        Ok(app)
+    }
+
+    /// True once the index is loaded and the last feed read succeeded
+    /// recently.
+    pub fn is_ready(&self) -> bool {
+        let fresh = self
+            .last_sync_ok
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| t.elapsed() < self.config.poll * 8 + Duration::from_secs(2));
+        self.ready.load(Ordering::SeqCst) && fresh
+    }
+
+    /// Seconds since the instance started opening.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Applies every change-feed entry after the last applied one. Blocks.
+    /// Returns how many were applied.
+    pub fn sync(self: &Arc<Self>) -> Result<usize, DbError> {
+        let _one = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut total = 0;
+        let result = loop {
+            let from = self.applied.load(Ordering::SeqCst);
+            let page = match store::changes_since(self.pool.get().as_mut(), from, 10_000) {
+                Ok(p) => p,
+                Err(e) => break Err(e),
+            };
+            for ch in &page {
+                if ch.add {
+                    self.index.insert(ch.pdq);
+                } else {
+                    self.index.remove(ch.pdq);
+                }
+            }
+            if let Some(last) = page.last() {
+                self.applied.store(last.seq, Ordering::SeqCst);
+            }
+            total += page.len();
+            if page.len() < 10_000 {
+                break Ok(total);
+            }
+        };
+        if result.is_ok() {
+            *self.last_sync_ok.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        }
+        if self.index.wants_compaction() {
+            self.compact_in_background();
+        }
+        result
+    }
+
+    fn compact_in_background(self: &Arc<App>) {
+        if self.compacting.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let app = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("index-compaction".into())
+            .spawn(move || {
+                app.index.compact();
+                app.compacting.store(false, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            self.compacting.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Reloads the active API keys from the database. Blocks.
+    pub fn reload_keys(&self) -> Result<(), DbError> {
+        let keys = store::list_keys(self.pool.get().as_mut())?
+            .into_iter()
+            .filter(|k| k.revoked_at.is_none())
+            .filter_map(|k| {
+                Some(ActiveKey {
+                    id: k.id,
+                    name: k.name,
+                    role: Role::parse(&k.role)?,
+                    rate_limit: k.rate_limit,
+                    hash: k.hash.as_slice().try_into().ok()?,
+                })
+            })
+            .collect();
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+        Ok(())
+    }
+
+    /// The key whose SHA-256 is that of `presented`, compared in constant
+    /// time against every active key.
+    pub fn authenticate(&self, presented: &str) -> Option<ActiveKey> {
+        let h = store::key_hash(presented);
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let mut found = None;
+        for k in keys.iter() {
+            if bool::from(k.hash.ct_eq(&h)) {
+                found = Some(k.clone());
+            }
+        }
+        found
+    }
+
+    /// Takes one token from the key's bucket; false when it is empty.
+    pub fn take_token(&self, key: &ActiveKey) -> bool {
+        let rate = key.rate_limit.max(1) as f64;
+        let now = Instant::now();
+        let mut b = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, at) = b.entry(key.id).or_insert((rate, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(rate);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Writes the index snapshot when one is configured and the index moved
+    /// since the last. Blocks. The tag is the feed position read before the
+    /// index parts are taken: replaying changes already in a snapshot is
+    /// harmless (each hash ends in the state of its last change).
+    pub fn write_snapshot(&self) {
+        let Some(path) = &self.config.snapshot else {
+            return;
+        };
+        let seq = self.applied.load(Ordering::SeqCst);
+        if self.snapshot_seq.load(Ordering::SeqCst) == seq {
+            return;
+        }
+        match self.index.write_snapshot(path, [seq as u64, self.db_id]) {
+            Ok(()) => self.snapshot_seq.store(seq, Ordering::SeqCst),
+            Err(e) => eprintln!(
+                "nigehbaan serve: cannot write snapshot {}: {e}",
+                path.display()
+            ),
+        }
+    }
+
+    /// The feed position of the last snapshot written or opened (-1: none).
+    pub fn snapshot_seq(&self) -> i64 {
+        self.snapshot_seq.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs the background work of an instance until `stop` resolves: reading
+/// the change feed, reloading keys, compacting and snapshotting.
+pub async fn background(app: Arc<App>) {
+    let mut last_snapshot = Instant::now();
+    let mut tick = tokio::time::interval(app.config.poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let a = app.clone();
+        let due = last_snapshot.elapsed() >= app.config.snapshot_every;
+        let done = tokio::task::spawn_blocking(move || {
+            if let Err(e) = a.sync() {
+                eprintln!("nigehbaan serve: change feed: {e}");
+            }
+            if let Err(e) = a.reload_keys() {
+                eprintln!("nigehbaan serve: keys: {e}");
+            }
+            if due {
+                a.write_snapshot();
+            }
+        })
+        .await;
+        if done.is_err() {
+            eprintln!("nigehbaan serve: background task failed; continuing");
+        }
+        if due {
+            last_snapshot = Instant::now();
+        }
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves; in-flight requests are
+/// drained, then a last snapshot is written.
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let bg = tokio::spawn(background(app.clone()));
+    let router = api::router(app.clone());
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    bg.abort();
+    let a = app.clone();
+    let _ = tokio::task::spawn_blocking(move || a.write_snapshot()).await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
