@@ -356,7 +356,7 @@ pub fn write_tx<T, E: From<DbError>>(
         Engine::Sqlite => c.batch("BEGIN IMMEDIATE")?,
         Engine::Postgres => {
             c.batch("BEGIN")?;
-            if let Err(e) = c.query("SELECT pg_advisory_xact_lock(7206185)", &[]) {
+            if let Err(e) = c.exec("SELECT pg_advisory_xact_lock(7206185)", &[]) {
                 let _ = c.batch("ROLLBACK");
                 return Err(e.into());
             }
