@@ -552,7 +552,7 @@ impl Library {
         }
     }
 
-    /// Sets the memory budget of imports: index entries (24–36 bytes per
+    /// Sets the memory budget of imports: index entries (20–36 bytes per
     /// hash) are gathered in memory up to about `bytes`, then sorted and
     /// spilled as a run to a temporary file in the import's staging
     /// directory, and the runs merged at the end. The default is

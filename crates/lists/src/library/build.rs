@@ -350,12 +350,13 @@ impl<const N: usize> Runs<N> {
     }
 
     fn push(&mut self, key: [u8; N], id: u32) -> Result<(), LibraryError> {
+        if self.mem.len() >= self.cap {
+            self.spill()?;
+        }
         if self.mem.len() == self.mem.capacity() {
-            if self.mem.len() >= self.cap {
-                self.spill()?;
-            }
-            // Grow by doubling, but never past the budget.
-            let want = (self.mem.capacity() * 2).clamp(1024, self.cap.max(1024));
+            // Grow by doubling, but never past the budget (`cap` is at
+            // least 1 and above `len` here, so this makes room).
+            let want = (self.mem.capacity() * 2).max(1024).min(self.cap);
             self.mem.reserve_exact(want - self.mem.len());
         }
         self.mem.push((key, id));
