@@ -98,6 +98,9 @@ pub struct Progress {
     pub total_bytes: AtomicU64,
     /// Files that matched a notable list so far.
     pub hits: AtomicU64,
+    /// Items hashed by this run (not counting those a resumed run took
+    /// from the checkpoint).
+    pub hashed: AtomicU64,
 }
 
 /// What a finished scan tells its caller.

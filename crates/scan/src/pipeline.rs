@@ -141,6 +141,7 @@ pub(crate) fn run(
         };
         for item in res_rx.iter() {
             progress.files_done.fetch_add(1, Ordering::Relaxed);
+            progress.hashed.fetch_add(1, Ordering::Relaxed);
             if item.disposition == crate::model::Disposition::Hit {
                 progress.hits.fetch_add(1, Ordering::Relaxed);
             }

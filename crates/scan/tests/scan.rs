@@ -1,0 +1,260 @@
+//! Whole scans through the library: resume after an interruption, evidence
+//! left untouched, the report directory kept out of the evidence, groups.
+
+use nigehbaan_lists::library::{ImportRequest, Library, OpenList};
+use nigehbaan_lists::{Format, ImportOptions, Status};
+use nigehbaan_scan::{
+    scan, ArchiveLimits, CaseInfo, Disposition, Exhibit, MatchSettings, Progress, ScanConfig,
+};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "nigehbaan-scan-{name}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A benign noise picture, different for each seed.
+fn picture(seed: u32, w: u32, h: u32) -> image::RgbImage {
+    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    image::RgbImage::from_fn(w, h, |x, y| {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        let v = ((x / 16 + y / 16 + seed) % 7) as u8 * 30;
+        image::Rgb([v, (s & 0x3f) as u8 + v / 2, (seed * 40 % 255) as u8])
+    })
+}
+
+fn png(img: &image::RgbImage) -> Vec<u8> {
+    let mut c = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut c, image::ImageFormat::Png).unwrap();
+    c.into_inner()
+}
+
+fn config(ev: &Path, out: &Path) -> ScanConfig {
+    ScanConfig {
+        exhibits: vec![Exhibit {
+            id: "EX1".into(),
+            paths: vec![ev.to_path_buf()],
+        }],
+        out_dir: out.to_path_buf(),
+        case: CaseInfo {
+            case_number: Some("T-1".into()),
+            examiner: Some("tester".into()),
+            agency: None,
+        },
+        hash: nigehbaan_filehash::Options::default(),
+        matching: MatchSettings {
+            threshold: 31,
+            min_quality: 50,
+            dihedral: false,
+        },
+        limits: ArchiveLimits::default(),
+        follow_symlinks: false,
+        threads: 1,
+        memory_budget: 64 << 20,
+        resume: false,
+        command_line: "test".into(),
+    }
+}
+
+fn list_of(dir: &Path, md5s: &[String]) -> Vec<OpenList> {
+    std::fs::create_dir_all(dir).unwrap();
+    let lib = Library::new(dir.join("library"));
+    let file = dir.join("list.md5");
+    // TEST DATA: an unused placeholder hash keeps an "empty" list valid.
+    let mut text = "00000000000000000000000000000001  placeholder\n".to_string();
+    text.extend(md5s.iter().map(|m| format!("{m}  x\n")));
+    std::fs::write(&file, text).unwrap();
+    let mut options = ImportOptions::new("list.md5", "test-list");
+    options.status = Some(Status::Notable);
+    options.format = Some(Format::HashSum);
+    lib.import(&ImportRequest {
+        path: file,
+        options,
+        replace: true,
+        min_quality: 50,
+    })
+    .unwrap();
+    lib.open_all(&[]).unwrap()
+}
+
+fn md5(bytes: &[u8]) -> String {
+    nigehbaan_filehash::hex(&nigehbaan_filehash::Digests::of(bytes).md5)
+}
+
+/// Every file under `dir` with its bytes and modification time.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let m = std::fs::metadata(&p).unwrap().modified().unwrap();
+                out.push((p.clone(), std::fs::read(&p).unwrap(), m));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn interrupted_scan_resumes_without_rehashing() {
+    let dir = tempdir("resume");
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    let mut listed = Vec::new();
+    for i in 0..120u32 {
+        let b = png(&picture(i, 320, 240));
+        if i % 10 == 0 {
+            listed.push(md5(&b));
+        }
+        std::fs::write(ev.join(format!("img{i:03}.png")), b).unwrap();
+    }
+    let lists = list_of(&dir, &listed);
+    let out = dir.join("report");
+    let cfg = config(&ev, &out);
+
+    let progress = Progress::default();
+    let cancel = AtomicBool::new(false);
+    let first = std::thread::scope(|s| {
+        s.spawn(|| {
+            while progress.hashed.load(Ordering::Relaxed) < 10 {
+                std::thread::yield_now();
+            }
+            cancel.store(true, Ordering::Relaxed);
+        });
+        scan(&cfg, &lists, &progress, &cancel).unwrap()
+    });
+    let done_first = first.report.items.len();
+    assert!(first.report.status.interrupted);
+    assert!(!first.report.status.complete);
+    assert_eq!(first.exit_code(), 2);
+    assert!(
+        done_first >= 10 && done_first < 120,
+        "interrupted after {done_first}"
+    );
+    assert!(out.join(nigehbaan_scan::CHECKPOINT_FILE).exists());
+
+    // Resuming without --resume is refused: reports are never overwritten.
+    let again = scan(&cfg, &lists, &Progress::default(), &AtomicBool::new(false));
+    assert!(again.unwrap_err().0.contains("--resume"));
+
+    let mut cfg2 = cfg.clone();
+    cfg2.resume = true;
+    let p2 = Progress::default();
+    let second = scan(&cfg2, &lists, &p2, &AtomicBool::new(false)).unwrap();
+    let r = &second.report;
+    assert!(r.status.complete, "{:?}", r.exclusions);
+    assert_eq!(r.items.len(), 120);
+    assert_eq!(
+        p2.hashed.load(Ordering::Relaxed) as usize,
+        120 - done_first,
+        "only what was not done is hashed"
+    );
+    assert_eq!(r.summary.total.hits, 12);
+    assert_eq!(r.custody.runs, 2);
+    assert_eq!(second.exit_code(), 1);
+    assert!(!out.join(nigehbaan_scan::CHECKPOINT_FILE).exists());
+    // Items taken from the checkpoint are the ones the first run wrote.
+    for it in &first.report.items {
+        let same = r.items.iter().find(|i| i.path == it.path).unwrap();
+        assert_eq!(same.sha256, it.sha256);
+        assert_eq!(same.disposition, it.disposition);
+    }
+
+    // A different list is a different scan: resume refuses.
+    let other = list_of(&dir.join("other"), &listed[..1]);
+    let mut cfg3 = cfg.clone();
+    cfg3.out_dir = dir.join("report3");
+    let p3 = Progress::default();
+    let c3 = AtomicBool::new(true);
+    let _ = scan(&cfg3, &lists, &p3, &c3).unwrap();
+    cfg3.resume = true;
+    let err = scan(&cfg3, &other, &Progress::default(), &AtomicBool::new(false)).unwrap_err();
+    assert!(err.0.contains("other settings or other lists"), "{err}");
+}
+
+#[test]
+fn evidence_is_left_untouched_and_reports_stay_outside_it() {
+    let dir = tempdir("readonly");
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(ev.join("sub")).unwrap();
+    std::fs::write(ev.join("a.png"), png(&picture(1, 64, 64))).unwrap();
+    std::fs::write(ev.join("sub/b.bin"), b"bytes").unwrap();
+    let before = snapshot(&ev);
+    let lists = list_of(&dir, &[]);
+    let out = dir.join("out");
+    let o = scan(
+        &config(&ev, &out),
+        &lists,
+        &Progress::default(),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(o.exit_code(), 0);
+    assert_eq!(
+        snapshot(&ev),
+        before,
+        "evidence unchanged, nothing written in it"
+    );
+
+    let inside = scan(
+        &config(&ev, &ev.join("sub/report")),
+        &lists,
+        &Progress::default(),
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
+    assert!(inside.0.contains("inside the evidence"), "{inside}");
+    assert_eq!(snapshot(&ev), before);
+}
+
+#[test]
+fn duplicates_and_near_duplicates_are_grouped() {
+    let dir = tempdir("groups");
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    let pic = picture(7, 400, 300);
+    let b = png(&pic);
+    std::fs::write(ev.join("a.png"), &b).unwrap();
+    std::fs::write(ev.join("copy-of-a.png"), &b).unwrap();
+    let small = image::imageops::resize(&pic, 200, 150, image::imageops::FilterType::Triangle);
+    std::fs::write(ev.join("a-small.png"), png(&small)).unwrap();
+    std::fs::write(ev.join("other.png"), png(&picture(99, 400, 300))).unwrap();
+    let lists = list_of(&dir, &[]);
+    let o = scan(
+        &config(&ev, &dir.join("out")),
+        &lists,
+        &Progress::default(),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let r = &o.report;
+    assert_eq!(r.duplicate_groups.len(), 1);
+    assert_eq!(r.duplicate_groups[0].members.len(), 2);
+    assert_eq!(
+        r.near_duplicate_groups.len(),
+        1,
+        "{:?}",
+        r.near_duplicate_groups
+    );
+    let near = &r.near_duplicate_groups[0].members;
+    assert_eq!(near.len(), 3, "{near:?}");
+    assert!(!near.iter().any(|m| m.contains("other.png")));
+    assert!(r
+        .items
+        .iter()
+        .all(|i| i.disposition == Disposition::Unmatched));
+}
