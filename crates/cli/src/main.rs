@@ -6,6 +6,7 @@ mod lists;
 mod matching;
 mod output;
 mod scan;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -49,6 +50,9 @@ enum Command {
     /// Match hashes, or files and directories, against the lists in the
     /// library. Exit status 0: no matches, 1: matches, 2: error.
     Match(matching::MatchArgs),
+    /// Run the matching service (HTTP + JSON), or manage its keys and
+    /// audit log. SQLite by default; PostgreSQL for several replicas.
+    Serve(serve::ServeArgs),
     /// Scan evidence (files, directories, archives) against the lists and
     /// write a court-ready report. Exit status 0: no hits, 1: hits, 2:
     /// incomplete scan.
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Lists(args) => lists::run(args),
         Command::Match(args) => matching::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Scan(args) => scan::run(args),
     });
     match result {

@@ -150,10 +150,14 @@ fn percent_decode(s: &str) -> ApiResult<String> {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                let hexd = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                let v = hexd.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| {
-                    ApiError::bad("bad_query", "bad percent-encoding in the query string")
-                })?;
+                let hexd = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                let v = hexd
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| {
+                        ApiError::bad("bad_query", "bad percent-encoding in the query string")
+                    })?;
                 out.push(v);
                 i += 3;
             }
@@ -237,14 +241,22 @@ async fn auth(
         .into_response();
     };
     let Some(k) = app.authenticate(key) else {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "invalid_key", "the API key is not valid")
-            .into_response();
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_key",
+            "the API key is not valid",
+        )
+        .into_response();
     };
     if k.role < role {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("this route needs the {} role; the key has {}", role.name(), k.role.name()),
+            format!(
+                "this route needs the {} role; the key has {}",
+                role.name(),
+                k.role.name()
+            ),
         )
         .into_response();
     }
@@ -313,30 +325,78 @@ pub struct Route {
 }
 
 const MATCH_QUERY: &[(&str, &str, &str)] = &[
-    ("threshold", "integer", "largest PDQ distance to report (default 31, at most 63)"),
-    ("min_quality", "integer", "skip PDQ matching below this PDQ quality (default 50)"),
-    ("dihedral", "boolean", "also match the 8 rotations/flips of the upload (default false)"),
-    ("banks", "string", "comma-separated bank names to match against (default all enabled banks)"),
-    ("allow_non_image", "boolean", "accept uploads that are not decodable images (digests only; default false)"),
+    (
+        "threshold",
+        "integer",
+        "largest PDQ distance to report (default 31, at most 63)",
+    ),
+    (
+        "min_quality",
+        "integer",
+        "skip PDQ matching below this PDQ quality (default 50)",
+    ),
+    (
+        "dihedral",
+        "boolean",
+        "also match the 8 rotations/flips of the upload (default false)",
+    ),
+    (
+        "banks",
+        "string",
+        "comma-separated bank names to match against (default all enabled banks)",
+    ),
+    (
+        "allow_non_image",
+        "boolean",
+        "accept uploads that are not decodable images (digests only; default false)",
+    ),
 ];
 const HASH_QUERY: &[(&str, &str, &str)] = &[
-    ("dihedral", "boolean", "also compute the 8 rotation/flip hashes (default false)"),
-    ("allow_non_image", "boolean", "accept uploads that are not decodable images (digests only; default false)"),
+    (
+        "dihedral",
+        "boolean",
+        "also compute the 8 rotation/flip hashes (default false)",
+    ),
+    (
+        "allow_non_image",
+        "boolean",
+        "accept uploads that are not decodable images (digests only; default false)",
+    ),
 ];
 const LOOKUP_QUERY: &[(&str, &str, &str)] = &[
     ("pdq", "string", "a PDQ hash, 64 hex digits"),
     ("md5", "string", "an MD5, 32 hex digits"),
     ("sha1", "string", "a SHA-1, 40 hex digits"),
     ("sha256", "string", "a SHA-256, 64 hex digits"),
-    ("threshold", "integer", "largest PDQ distance to report (default 31, at most 63)"),
-    ("banks", "string", "comma-separated bank names (default all enabled banks)"),
+    (
+        "threshold",
+        "integer",
+        "largest PDQ distance to report (default 31, at most 63)",
+    ),
+    (
+        "banks",
+        "string",
+        "comma-separated bank names (default all enabled banks)",
+    ),
 ];
 const UPLOAD_ENTRY_QUERY: &[(&str, &str, &str)] = &[
-    ("category_scheme", "string", "category scheme (with category_code)"),
-    ("category_code", "string", "category code (with category_scheme)"),
+    (
+        "category_scheme",
+        "string",
+        "category scheme (with category_code)",
+    ),
+    (
+        "category_code",
+        "string",
+        "category code (with category_scheme)",
+    ),
     ("status", "string", "notable (default) or known"),
     ("external_id", "string", "the issuer's id for the entry"),
-    ("allow_non_image", "boolean", "accept uploads that are not decodable images (digests only)"),
+    (
+        "allow_non_image",
+        "boolean",
+        "accept uploads that are not decodable images (digests only)",
+    ),
 ];
 const IMPORT_QUERY: &[(&str, &str, &str)] = &[
     ("format", "string", "list format (vics, ncmec, hma-csv, hma-text, hashsum, hashdeep, nigehbaan-csv); detected by content when absent"),
@@ -346,37 +406,299 @@ const IMPORT_QUERY: &[(&str, &str, &str)] = &[
     ("create", "boolean", "create the bank when missing (default true)"),
 ];
 const AUDIT_QUERY: &[(&str, &str, &str)] = &[
-    ("after", "integer", "records after this sequence number (default 0)"),
-    ("limit", "integer", "at most this many (default 100, at most 1000)"),
+    (
+        "after",
+        "integer",
+        "records after this sequence number (default 0)",
+    ),
+    (
+        "limit",
+        "integer",
+        "at most this many (default 100, at most 1000)",
+    ),
 ];
 
 /// Every route of the API.
 pub const ROUTES: &[Route] = &[
-    Route { method: "get", path: "/health/live", role: None, summary: "The process is up.", body: BodyKind::None, query: &[], status: 200, response: "Health", handler: || get(live) },
-    Route { method: "get", path: "/health/ready", role: None, summary: "The index is loaded and the database answers (503 otherwise).", body: BodyKind::None, query: &[], status: 200, response: "Health", handler: || get(ready) },
-    Route { method: "get", path: "/metrics", role: None, summary: "Prometheus metrics.", body: BodyKind::None, query: &[], status: 200, response: "text", handler: || get(metrics) },
-    Route { method: "get", path: "/openapi.json", role: None, summary: "This document.", body: BodyKind::None, query: &[], status: 200, response: "Object", handler: || get(openapi) },
-    Route { method: "post", path: "/v1/hash", role: Some(Role::Matcher), summary: "Hash an upload: MD5, SHA-1, SHA-256 and PDQ.", body: BodyKind::Upload, query: HASH_QUERY, status: 200, response: "Hashes", handler: || post(hash_upload) },
-    Route { method: "post", path: "/v1/match", role: Some(Role::Matcher), summary: "Hash an upload and match it in one call.", body: BodyKind::Upload, query: MATCH_QUERY, status: 200, response: "MatchResult", handler: || post(match_upload) },
-    Route { method: "get", path: "/v1/lookup", role: Some(Role::Matcher), summary: "Look up one hash (exactly one of pdq, md5, sha1, sha256).", body: BodyKind::None, query: LOOKUP_QUERY, status: 200, response: "LookupResult", handler: || get(lookup_one) },
-    Route { method: "post", path: "/v1/lookup", role: Some(Role::Matcher), summary: "Look up a batch of up to 1000 hashes.", body: BodyKind::Json("BatchLookup"), query: &[], status: 200, response: "BatchResult", handler: || post(lookup_batch) },
-    Route { method: "get", path: "/v1/banks", role: Some(Role::Matcher), summary: "List banks.", body: BodyKind::None, query: &[], status: 200, response: "BankList", handler: || get(list_banks) },
-    Route { method: "post", path: "/v1/banks", role: Some(Role::Curator), summary: "Create a bank.", body: BodyKind::Json("NewBank"), query: &[], status: 201, response: "Bank", handler: || post(create_bank) },
-    Route { method: "get", path: "/v1/banks/{bank}", role: Some(Role::Matcher), summary: "One bank.", body: BodyKind::None, query: &[], status: 200, response: "Bank", handler: || get(get_bank) },
-    Route { method: "patch", path: "/v1/banks/{bank}", role: Some(Role::Curator), summary: "Rename a bank, change its description, enable or disable it.", body: BodyKind::Json("BankUpdate"), query: &[], status: 200, response: "Bank", handler: || patch(update_bank) },
-    Route { method: "delete", path: "/v1/banks/{bank}", role: Some(Role::Admin), summary: "Delete a bank and its entries.", body: BodyKind::None, query: &[], status: 200, response: "Deleted", handler: || delete(delete_bank) },
-    Route { method: "post", path: "/v1/banks/{bank}/entries", role: Some(Role::Curator), summary: "Add up to 1000 entries by hash.", body: BodyKind::Json("NewEntries"), query: &[], status: 201, response: "Added", handler: || post(add_entries) },
-    Route { method: "post", path: "/v1/banks/{bank}/entries/upload", role: Some(Role::Curator), summary: "Add an entry by uploading the file (hashed in memory, not kept).", body: BodyKind::Upload, query: UPLOAD_ENTRY_QUERY, status: 201, response: "Added", handler: || post(add_upload) },
-    Route { method: "post", path: "/v1/banks/{bank}/entries/remove", role: Some(Role::Curator), summary: "Remove entries by id or hash (up to 1000 selectors).", body: BodyKind::Json("Selectors"), query: &[], status: 200, response: "Removed", handler: || post(remove_entries) },
-    Route { method: "post", path: "/v1/banks/{bank}/entries/remove-upload", role: Some(Role::Curator), summary: "Remove the entries whose hashes equal an upload's.", body: BodyKind::Upload, query: &[("allow_non_image", "boolean", "accept uploads that are not decodable images")], status: 200, response: "Removed", handler: || post(remove_upload) },
-    Route { method: "delete", path: "/v1/banks/{bank}/entries/{id}", role: Some(Role::Curator), summary: "Remove one entry.", body: BodyKind::None, query: &[], status: 200, response: "Removed", handler: || delete(remove_entry) },
-    Route { method: "post", path: "/v1/banks/{bank}/import", role: Some(Role::Curator), summary: "Bulk-import a list file into a bank, all or nothing.", body: BodyKind::ListFile, query: IMPORT_QUERY, status: 201, response: "Imported", handler: || post(import_list) },
-    Route { method: "get", path: "/v1/index", role: Some(Role::Matcher), summary: "Index status.", body: BodyKind::None, query: &[], status: 200, response: "IndexStatus", handler: || get(index_status) },
-    Route { method: "get", path: "/v1/audit", role: Some(Role::Admin), summary: "Read the audit log.", body: BodyKind::None, query: AUDIT_QUERY, status: 200, response: "AuditPage", handler: || get(audit_page) },
-    Route { method: "get", path: "/v1/audit/verify", role: Some(Role::Admin), summary: "Check the audit log's hash chain.", body: BodyKind::None, query: &[], status: 200, response: "AuditCheck", handler: || get(audit_verify) },
-    Route { method: "get", path: "/v1/keys", role: Some(Role::Admin), summary: "List API keys (never the keys themselves).", body: BodyKind::None, query: &[], status: 200, response: "KeyList", handler: || get(list_keys) },
-    Route { method: "post", path: "/v1/keys", role: Some(Role::Admin), summary: "Create an API key; the key is in this answer only.", body: BodyKind::Json("NewKey"), query: &[], status: 201, response: "CreatedKey", handler: || post(create_key) },
-    Route { method: "delete", path: "/v1/keys/{id}", role: Some(Role::Admin), summary: "Revoke an API key.", body: BodyKind::None, query: &[], status: 200, response: "Deleted", handler: || delete(revoke_key) },
+    Route {
+        method: "get",
+        path: "/health/live",
+        role: None,
+        summary: "The process is up.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "Health",
+        handler: || get(live),
+    },
+    Route {
+        method: "get",
+        path: "/health/ready",
+        role: None,
+        summary: "The index is loaded and the database answers (503 otherwise).",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "Health",
+        handler: || get(ready),
+    },
+    Route {
+        method: "get",
+        path: "/metrics",
+        role: None,
+        summary: "Prometheus metrics.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "text",
+        handler: || get(metrics),
+    },
+    Route {
+        method: "get",
+        path: "/openapi.json",
+        role: None,
+        summary: "This document.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "Object",
+        handler: || get(openapi),
+    },
+    Route {
+        method: "post",
+        path: "/v1/hash",
+        role: Some(Role::Matcher),
+        summary: "Hash an upload: MD5, SHA-1, SHA-256 and PDQ.",
+        body: BodyKind::Upload,
+        query: HASH_QUERY,
+        status: 200,
+        response: "Hashes",
+        handler: || post(hash_upload),
+    },
+    Route {
+        method: "post",
+        path: "/v1/match",
+        role: Some(Role::Matcher),
+        summary: "Hash an upload and match it in one call.",
+        body: BodyKind::Upload,
+        query: MATCH_QUERY,
+        status: 200,
+        response: "MatchResult",
+        handler: || post(match_upload),
+    },
+    Route {
+        method: "get",
+        path: "/v1/lookup",
+        role: Some(Role::Matcher),
+        summary: "Look up one hash (exactly one of pdq, md5, sha1, sha256).",
+        body: BodyKind::None,
+        query: LOOKUP_QUERY,
+        status: 200,
+        response: "LookupResult",
+        handler: || get(lookup_one),
+    },
+    Route {
+        method: "post",
+        path: "/v1/lookup",
+        role: Some(Role::Matcher),
+        summary: "Look up a batch of up to 1000 hashes.",
+        body: BodyKind::Json("BatchLookup"),
+        query: &[],
+        status: 200,
+        response: "BatchResult",
+        handler: || post(lookup_batch),
+    },
+    Route {
+        method: "get",
+        path: "/v1/banks",
+        role: Some(Role::Matcher),
+        summary: "List banks.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "BankList",
+        handler: || get(list_banks),
+    },
+    Route {
+        method: "post",
+        path: "/v1/banks",
+        role: Some(Role::Curator),
+        summary: "Create a bank.",
+        body: BodyKind::Json("NewBank"),
+        query: &[],
+        status: 201,
+        response: "Bank",
+        handler: || post(create_bank),
+    },
+    Route {
+        method: "get",
+        path: "/v1/banks/{bank}",
+        role: Some(Role::Matcher),
+        summary: "One bank.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "Bank",
+        handler: || get(get_bank),
+    },
+    Route {
+        method: "patch",
+        path: "/v1/banks/{bank}",
+        role: Some(Role::Curator),
+        summary: "Rename a bank, change its description, enable or disable it.",
+        body: BodyKind::Json("BankUpdate"),
+        query: &[],
+        status: 200,
+        response: "Bank",
+        handler: || patch(update_bank),
+    },
+    Route {
+        method: "delete",
+        path: "/v1/banks/{bank}",
+        role: Some(Role::Admin),
+        summary: "Delete a bank and its entries.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "Deleted",
+        handler: || delete(delete_bank),
+    },
+    Route {
+        method: "post",
+        path: "/v1/banks/{bank}/entries",
+        role: Some(Role::Curator),
+        summary: "Add up to 1000 entries by hash.",
+        body: BodyKind::Json("NewEntries"),
+        query: &[],
+        status: 201,
+        response: "Added",
+        handler: || post(add_entries),
+    },
+    Route {
+        method: "post",
+        path: "/v1/banks/{bank}/entries/upload",
+        role: Some(Role::Curator),
+        summary: "Add an entry by uploading the file (hashed in memory, not kept).",
+        body: BodyKind::Upload,
+        query: UPLOAD_ENTRY_QUERY,
+        status: 201,
+        response: "Added",
+        handler: || post(add_upload),
+    },
+    Route {
+        method: "post",
+        path: "/v1/banks/{bank}/entries/remove",
+        role: Some(Role::Curator),
+        summary: "Remove entries by id or hash (up to 1000 selectors).",
+        body: BodyKind::Json("Selectors"),
+        query: &[],
+        status: 200,
+        response: "Removed",
+        handler: || post(remove_entries),
+    },
+    Route {
+        method: "post",
+        path: "/v1/banks/{bank}/entries/remove-upload",
+        role: Some(Role::Curator),
+        summary: "Remove the entries whose hashes equal an upload's.",
+        body: BodyKind::Upload,
+        query: &[(
+            "allow_non_image",
+            "boolean",
+            "accept uploads that are not decodable images",
+        )],
+        status: 200,
+        response: "Removed",
+        handler: || post(remove_upload),
+    },
+    Route {
+        method: "delete",
+        path: "/v1/banks/{bank}/entries/{id}",
+        role: Some(Role::Curator),
+        summary: "Remove one entry.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "Removed",
+        handler: || delete(remove_entry),
+    },
+    Route {
+        method: "post",
+        path: "/v1/banks/{bank}/import",
+        role: Some(Role::Curator),
+        summary: "Bulk-import a list file into a bank, all or nothing.",
+        body: BodyKind::ListFile,
+        query: IMPORT_QUERY,
+        status: 201,
+        response: "Imported",
+        handler: || post(import_list),
+    },
+    Route {
+        method: "get",
+        path: "/v1/index",
+        role: Some(Role::Matcher),
+        summary: "Index status.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "IndexStatus",
+        handler: || get(index_status),
+    },
+    Route {
+        method: "get",
+        path: "/v1/audit",
+        role: Some(Role::Admin),
+        summary: "Read the audit log.",
+        body: BodyKind::None,
+        query: AUDIT_QUERY,
+        status: 200,
+        response: "AuditPage",
+        handler: || get(audit_page),
+    },
+    Route {
+        method: "get",
+        path: "/v1/audit/verify",
+        role: Some(Role::Admin),
+        summary: "Check the audit log's hash chain.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "AuditCheck",
+        handler: || get(audit_verify),
+    },
+    Route {
+        method: "get",
+        path: "/v1/keys",
+        role: Some(Role::Admin),
+        summary: "List API keys (never the keys themselves).",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "KeyList",
+        handler: || get(list_keys),
+    },
+    Route {
+        method: "post",
+        path: "/v1/keys",
+        role: Some(Role::Admin),
+        summary: "Create an API key; the key is in this answer only.",
+        body: BodyKind::Json("NewKey"),
+        query: &[],
+        status: 201,
+        response: "CreatedKey",
+        handler: || post(create_key),
+    },
+    Route {
+        method: "delete",
+        path: "/v1/keys/{id}",
+        role: Some(Role::Admin),
+        summary: "Revoke an API key.",
+        body: BodyKind::None,
+        query: &[],
+        status: 200,
+        response: "Deleted",
+        handler: || delete(revoke_key),
+    },
 ];
 
 /// The router for an instance.
@@ -401,7 +723,11 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route; see /openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        "no such route; see /openapi.json",
+    )
 }
 
 async fn not_allowed() -> ApiError {
@@ -422,19 +748,47 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
     if app.is_ready() {
         Json(json!({"status": "ready"})).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not_ready"}))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready"})),
+        )
+            .into_response()
     }
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let s = app.index.stats();
     let text = app.metrics.render(&[
-        ("nigehbaan_index_entries", "PDQ hashes in the index (base + delta + tail).", (s.base + s.delta + s.tail) as f64),
-        ("nigehbaan_index_tombstones", "Removed hashes not yet compacted away.", s.tombstones as f64),
-        ("nigehbaan_index_memory_bytes", "Bytes held by the index.", s.memory_bytes as f64),
-        ("nigehbaan_index_compactions", "Compactions since start.", s.compactions as f64),
-        ("nigehbaan_feed_applied_seq", "Last change-feed position applied.", app.applied.load(std::sync::atomic::Ordering::SeqCst) as f64),
-        ("nigehbaan_ready", "1 when ready.", if app.is_ready() { 1.0 } else { 0.0 }),
+        (
+            "nigehbaan_index_entries",
+            "PDQ hashes in the index (base + delta + tail).",
+            (s.base + s.delta + s.tail) as f64,
+        ),
+        (
+            "nigehbaan_index_tombstones",
+            "Removed hashes not yet compacted away.",
+            s.tombstones as f64,
+        ),
+        (
+            "nigehbaan_index_memory_bytes",
+            "Bytes held by the index.",
+            s.memory_bytes as f64,
+        ),
+        (
+            "nigehbaan_index_compactions",
+            "Compactions since start.",
+            s.compactions as f64,
+        ),
+        (
+            "nigehbaan_feed_applied_seq",
+            "Last change-feed position applied.",
+            app.applied.load(std::sync::atomic::Ordering::SeqCst) as f64,
+        ),
+        (
+            "nigehbaan_ready",
+            "1 when ready.",
+            if app.is_ready() { 1.0 } else { 0.0 },
+        ),
     ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
@@ -461,7 +815,13 @@ async fn hash_upload_bytes(body: Bytes, dihedral: bool) -> ApiResult<FileHashes>
         fh
     })
     .await
-    .map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "undecodable_image", "the upload could not be hashed"))
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "undecodable_image",
+            "the upload could not be hashed",
+        )
+    })
 }
 
 fn check_image(fh: &FileHashes, allow_non_image: bool) -> ApiResult<()> {
@@ -496,7 +856,10 @@ fn hashes_json(fh: &FileHashes, dihedral: bool) -> Value {
     v
 }
 
-async fn upload_hashes(body: Result<Bytes, BytesRejection>, q: &Query) -> ApiResult<(FileHashes, bool)> {
+async fn upload_hashes(
+    body: Result<Bytes, BytesRejection>,
+    q: &Query,
+) -> ApiResult<(FileHashes, bool)> {
     let body = body.map_err(body_error)?;
     let dihedral = q.get::<bool>("dihedral")?.unwrap_or(false);
     let fh = hash_upload_bytes(body, dihedral).await?;
@@ -529,7 +892,14 @@ pub struct MatchOut {
 }
 
 const VARIANTS: [&str; 8] = [
-    "orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1",
+    "orig",
+    "rot90",
+    "rot180",
+    "rot270",
+    "flipx",
+    "flipy",
+    "flipplus1",
+    "flipminus1",
 ];
 
 /// What to match.
@@ -539,15 +909,28 @@ struct Probe {
 }
 
 fn threshold(q: &Query) -> ApiResult<u32> {
-    let t = q.get::<u32>("threshold")?.unwrap_or(nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD);
+    let t = q
+        .get::<u32>("threshold")?
+        .unwrap_or(nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD);
     if t > nigehbaan_index::MAX_RADIUS {
-        return Err(ApiError::bad("bad_threshold", format!("threshold {t} is over the maximum of {}", nigehbaan_index::MAX_RADIUS)));
+        return Err(ApiError::bad(
+            "bad_threshold",
+            format!(
+                "threshold {t} is over the maximum of {}",
+                nigehbaan_index::MAX_RADIUS
+            ),
+        ));
     }
     Ok(t)
 }
 
 fn banks_filter(q: &Query) -> Option<Vec<String>> {
-    q.str("banks").map(|b| b.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+    q.str("banks").map(|b| {
+        b.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
 }
 
 /// Candidates from the index for a probe: (hash, distance, variant). No
@@ -564,7 +947,10 @@ fn pdq_candidates(app: &App, pdq: &[Hash256], t: u32) -> Vec<(Hash256, u32, usiz
             }
         }
     }
-    let mut v: Vec<(Hash256, u32, usize)> = best.into_iter().map(|(h, (d, k))| (Hash256(h), d, k)).collect();
+    let mut v: Vec<(Hash256, u32, usize)> = best
+        .into_iter()
+        .map(|(h, (d, k))| (Hash256(h), d, k))
+        .collect();
     v.sort_by_key(|(h, d, _)| (*d, h.0));
     v
 }
@@ -585,7 +971,12 @@ fn resolve(
     let mut c = app.pool.get();
     for (kind, value) in exact {
         for e in store::find(c.as_mut(), *kind, value)? {
-            out.push(MatchOut { entry: e, kind: *kind, distance: 0, variant: None });
+            out.push(MatchOut {
+                entry: e,
+                kind: *kind,
+                distance: 0,
+                variant: None,
+            });
         }
     }
     for (h, d, k) in cands {
@@ -604,24 +995,56 @@ fn resolve(
     Ok(out)
 }
 
-async fn run_match(app: &Arc<App>, probe: Probe, t: u32, dihedral: bool, banks: Option<Vec<String>>) -> ApiResult<Vec<MatchOut>> {
+async fn run_match(
+    app: &Arc<App>,
+    probe: Probe,
+    t: u32,
+    dihedral: bool,
+    banks: Option<Vec<String>>,
+) -> ApiResult<Vec<MatchOut>> {
     let cands = pdq_candidates(app, &probe.pdq, t);
     if cands.is_empty() && probe.exact.is_empty() {
         return Ok(Vec::new());
     }
     let a = app.clone();
-    let r = tokio::task::spawn_blocking(move || resolve(&a, &probe.exact, &cands, dihedral, banks.as_deref()))
-        .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", "lookup failed; try again"))?;
+    let r = tokio::task::spawn_blocking(move || {
+        resolve(&a, &probe.exact, &cands, dihedral, banks.as_deref())
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal",
+            "lookup failed; try again",
+        )
+    })?;
     Ok(r?)
 }
 
-async fn match_upload(State(app): State<Arc<App>>, raw: RawQuery, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
-    let q = Query::new(&raw, &["threshold", "min_quality", "dihedral", "banks", "allow_non_image"])?;
+async fn match_upload(
+    State(app): State<Arc<App>>,
+    raw: RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let q = Query::new(
+        &raw,
+        &[
+            "threshold",
+            "min_quality",
+            "dihedral",
+            "banks",
+            "allow_non_image",
+        ],
+    )?;
     let t = threshold(&q)?;
-    let min_q = q.get::<u8>("min_quality")?.unwrap_or(nigehbaan_pdq::RECOMMENDED_MIN_QUALITY);
+    let min_q = q
+        .get::<u8>("min_quality")?
+        .unwrap_or(nigehbaan_pdq::RECOMMENDED_MIN_QUALITY);
     let (fh, dihedral) = upload_hashes(body, &q).await?;
-    let mut probe = Probe { exact: Vec::new(), pdq: Vec::new() };
+    let mut probe = Probe {
+        exact: Vec::new(),
+        pdq: Vec::new(),
+    };
     if let Some(d) = fh.digests {
         probe.exact = vec![
             (HashKind::Md5, d.md5.to_vec()),
@@ -682,26 +1105,53 @@ pub fn parse_lookup(q: &LookupQuery) -> ApiResult<Parsed> {
     .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
     .collect();
     let [(kind, value)] = given.as_slice() else {
-        return Err(ApiError::bad("bad_lookup", "give exactly one of pdq, md5, sha1, sha256"));
+        return Err(ApiError::bad(
+            "bad_lookup",
+            "give exactly one of pdq, md5, sha1, sha256",
+        ));
     };
     let bad = |m: String| ApiError::bad("bad_hash", m);
     Ok(match kind {
-        HashKind::Pdq => Parsed::Pdq(Hash256::from_bytes(&hex::decode_fixed::<32>(value, "pdq").map_err(bad)?)),
-        HashKind::Md5 => Parsed::Exact(*kind, hex::decode_fixed::<16>(value, "md5").map_err(bad)?.to_vec()),
-        HashKind::Sha1 => Parsed::Exact(*kind, hex::decode_fixed::<20>(value, "sha1").map_err(bad)?.to_vec()),
-        HashKind::Sha256 => Parsed::Exact(*kind, hex::decode_fixed::<32>(value, "sha256").map_err(bad)?.to_vec()),
+        HashKind::Pdq => Parsed::Pdq(Hash256::from_bytes(
+            &hex::decode_fixed::<32>(value, "pdq").map_err(bad)?,
+        )),
+        HashKind::Md5 => Parsed::Exact(
+            *kind,
+            hex::decode_fixed::<16>(value, "md5").map_err(bad)?.to_vec(),
+        ),
+        HashKind::Sha1 => Parsed::Exact(
+            *kind,
+            hex::decode_fixed::<20>(value, "sha1")
+                .map_err(bad)?
+                .to_vec(),
+        ),
+        HashKind::Sha256 => Parsed::Exact(
+            *kind,
+            hex::decode_fixed::<32>(value, "sha256")
+                .map_err(bad)?
+                .to_vec(),
+        ),
     })
 }
 
 fn probe_of(p: Parsed) -> Probe {
     match p {
-        Parsed::Exact(k, v) => Probe { exact: vec![(k, v)], pdq: Vec::new() },
-        Parsed::Pdq(h) => Probe { exact: Vec::new(), pdq: vec![h] },
+        Parsed::Exact(k, v) => Probe {
+            exact: vec![(k, v)],
+            pdq: Vec::new(),
+        },
+        Parsed::Pdq(h) => Probe {
+            exact: Vec::new(),
+            pdq: vec![h],
+        },
     }
 }
 
 async fn lookup_one(State(app): State<Arc<App>>, raw: RawQuery) -> ApiResult<Json<Value>> {
-    let q = Query::new(&raw, &["pdq", "md5", "sha1", "sha256", "threshold", "banks"])?;
+    let q = Query::new(
+        &raw,
+        &["pdq", "md5", "sha1", "sha256", "threshold", "banks"],
+    )?;
     let t = threshold(&q)?;
     let lq = LookupQuery {
         pdq: q.str("pdq").map(str::to_string),
@@ -722,18 +1172,38 @@ struct BatchLookup {
     banks: Option<Vec<String>>,
 }
 
-async fn lookup_batch(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
+async fn lookup_batch(
+    State(app): State<Arc<App>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
     let req: BatchLookup = parse_json(body)?;
     if req.queries.is_empty() || req.queries.len() > MAX_BATCH {
-        return Err(ApiError::bad("bad_batch", format!("a batch has 1 to {MAX_BATCH} queries, not {}", req.queries.len())));
+        return Err(ApiError::bad(
+            "bad_batch",
+            format!(
+                "a batch has 1 to {MAX_BATCH} queries, not {}",
+                req.queries.len()
+            ),
+        ));
     }
-    let t = req.threshold.unwrap_or(nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD);
+    let t = req
+        .threshold
+        .unwrap_or(nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD);
     if t > nigehbaan_index::MAX_RADIUS {
-        return Err(ApiError::bad("bad_threshold", format!("threshold {t} is over the maximum of {}", nigehbaan_index::MAX_RADIUS)));
+        return Err(ApiError::bad(
+            "bad_threshold",
+            format!(
+                "threshold {t} is over the maximum of {}",
+                nigehbaan_index::MAX_RADIUS
+            ),
+        ));
     }
     let mut parsed = Vec::with_capacity(req.queries.len());
     for (i, q) in req.queries.iter().enumerate() {
-        parsed.push(parse_lookup(q).map_err(|e| ApiError { message: format!("query {i}: {}", e.message), ..e })?);
+        parsed.push(parse_lookup(q).map_err(|e| ApiError {
+            message: format!("query {i}: {}", e.message),
+            ..e
+        })?);
     }
     let a = app.clone();
     let banks = req.banks;
@@ -748,13 +1218,24 @@ async fn lookup_batch(State(app): State<Arc<App>>, body: Result<Bytes, BytesReje
         Ok(out)
     })
     .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", "lookup failed; try again"))??;
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal",
+            "lookup failed; try again",
+        )
+    })??;
     Ok(Json(json!({ "results": results })))
 }
 
 fn lookup_json(q: &LookupQuery) -> Value {
     let mut m = serde_json::Map::new();
-    for (k, v) in [("pdq", &q.pdq), ("md5", &q.md5), ("sha1", &q.sha1), ("sha256", &q.sha256)] {
+    for (k, v) in [
+        ("pdq", &q.pdq),
+        ("md5", &q.md5),
+        ("sha1", &q.sha1),
+        ("sha256", &q.sha256),
+    ] {
         if let Some(v) = v {
             m.insert(k.into(), json!(v.trim().to_ascii_lowercase()));
         }
@@ -786,7 +1267,13 @@ async fn db<T: Send + 'static>(
         r
     })
     .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", "the request could not complete; try again"))?
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal",
+            "the request could not complete; try again",
+        )
+    })?
 }
 
 async fn list_banks(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> {
@@ -803,15 +1290,33 @@ struct NewBank {
     enabled: Option<bool>,
 }
 
-async fn create_bank(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<store::Bank>)> {
+async fn create_bank(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<store::Bank>)> {
     let b: NewBank = parse_json(body)?;
-    let bank = db(&app, true, move |c| Ok(store::create_bank(c, &who.actor, &b.name, &b.description, b.enabled.unwrap_or(true))?)).await?;
+    let bank = db(&app, true, move |c| {
+        Ok(store::create_bank(
+            c,
+            &who.actor,
+            &b.name,
+            &b.description,
+            b.enabled.unwrap_or(true),
+        )?)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(bank)))
 }
 
-async fn get_bank(State(app): State<Arc<App>>, name: Result<Path<String>, PathRejection>) -> ApiResult<Json<store::Bank>> {
+async fn get_bank(
+    State(app): State<Arc<App>>,
+    name: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<store::Bank>> {
     let Path(name) = name.map_err(path_error)?;
-    Ok(Json(db(&app, false, move |c| Ok(store::get_bank(c, &name)?)).await?))
+    Ok(Json(
+        db(&app, false, move |c| Ok(store::get_bank(c, &name)?)).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -822,18 +1327,40 @@ struct BankUpdate {
     enabled: Option<bool>,
 }
 
-async fn update_bank(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, name: Result<Path<String>, PathRejection>, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<store::Bank>> {
+async fn update_bank(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<store::Bank>> {
     let Path(name) = name.map_err(path_error)?;
     let u: BankUpdate = parse_json(body)?;
     Ok(Json(
-        db(&app, true, move |c| Ok(store::update_bank(c, &who.actor, &name, u.name.as_deref(), u.description.as_deref(), u.enabled)?)).await?,
+        db(&app, true, move |c| {
+            Ok(store::update_bank(
+                c,
+                &who.actor,
+                &name,
+                u.name.as_deref(),
+                u.description.as_deref(),
+                u.enabled,
+            )?)
+        })
+        .await?,
     ))
 }
 
-async fn delete_bank(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, name: Result<Path<String>, PathRejection>) -> ApiResult<Json<Value>> {
+async fn delete_bank(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    name: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
     let Path(name) = name.map_err(path_error)?;
     let n2 = name.clone();
-    let n = db(&app, true, move |c| Ok(store::delete_bank(c, &who.actor, &n2)?)).await?;
+    let n = db(&app, true, move |c| {
+        Ok(store::delete_bank(c, &who.actor, &n2)?)
+    })
+    .await?;
     Ok(Json(json!({"deleted": name, "entries": n})))
 }
 
@@ -881,7 +1408,10 @@ fn opt_hex<const N: usize>(v: &Option<String>, what: &str) -> ApiResult<Option<[
 fn check_status(s: Option<&str>) -> ApiResult<String> {
     match s.unwrap_or("notable") {
         s @ ("notable" | "known") => Ok(s.to_string()),
-        other => Err(ApiError::bad("bad_status", format!("status must be notable or known, not {other:?}"))),
+        other => Err(ApiError::bad(
+            "bad_status",
+            format!("status must be notable or known, not {other:?}"),
+        )),
     }
 }
 
@@ -894,15 +1424,23 @@ pub fn parse_entry(e: &EntryIn) -> ApiResult<NewEntry> {
         sha256: opt_hex::<32>(&e.sha256, "sha256")?,
         pdq: opt_hex::<32>(&e.pdq, "pdq")?.map(|b| Hash256::from_bytes(&b)),
         pdq_quality: match e.pdq_quality {
-            Some(q) if q > 100 => return Err(ApiError::bad("bad_quality", "pdq_quality is 0 to 100")),
+            Some(q) if q > 100 => {
+                return Err(ApiError::bad("bad_quality", "pdq_quality is 0 to 100"))
+            }
             q => q,
         },
-        category: e.category.as_ref().map(|c| (c.scheme.trim().to_string(), c.code.trim().to_string())),
+        category: e
+            .category
+            .as_ref()
+            .map(|c| (c.scheme.trim().to_string(), c.code.trim().to_string())),
         status: check_status(e.status.as_deref())?,
         external_id: e.external_id.clone(),
     };
     if !n.has_hash() {
-        return Err(ApiError::bad("no_hash", "an entry needs at least one of md5, sha1, sha256, pdq"));
+        return Err(ApiError::bad(
+            "no_hash",
+            "an entry needs at least one of md5, sha1, sha256, pdq",
+        ));
     }
     Ok(n)
 }
@@ -915,21 +1453,40 @@ struct NewEntries {
 
 fn batch_len(n: usize) -> ApiResult<()> {
     if n == 0 || n > MAX_BATCH {
-        return Err(ApiError::bad("bad_batch", format!("give 1 to {MAX_BATCH} items, not {n}")));
+        return Err(ApiError::bad(
+            "bad_batch",
+            format!("give 1 to {MAX_BATCH} items, not {n}"),
+        ));
     }
     Ok(())
 }
 
-async fn add_entries(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, name: Result<Path<String>, PathRejection>, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn add_entries(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let Path(name) = name.map_err(path_error)?;
     let req: NewEntries = parse_json(body)?;
     batch_len(req.entries.len())?;
     let mut entries = Vec::with_capacity(req.entries.len());
     for (i, e) in req.entries.iter().enumerate() {
-        entries.push(parse_entry(e).map_err(|e| ApiError { message: format!("entry {i}: {}", e.message), ..e })?);
+        entries.push(parse_entry(e).map_err(|e| ApiError {
+            message: format!("entry {i}: {}", e.message),
+            ..e
+        })?);
     }
     let (ids, _) = db(&app, true, move |c| {
-        let opts = AddOptions { actor: &who.actor, bank: &name, create: false, replace: false, want_ids: true, action: "entries.add", detail: json!({}) };
+        let opts = AddOptions {
+            actor: &who.actor,
+            bank: &name,
+            create: false,
+            replace: false,
+            want_ids: true,
+            action: "entries.add",
+            detail: json!({}),
+        };
         Ok(store::add_entries(c, &opts, &entries)?)
     })
     .await?;
@@ -937,7 +1494,11 @@ async fn add_entries(State(app): State<Arc<App>>, Extension(who): Extension<Call
 }
 
 fn upload_entry(fh: &FileHashes) -> NewEntry {
-    let p = fh.image.as_ref().and_then(|i| i.pdq.as_ref()).filter(|p| p.hashable);
+    let p = fh
+        .image
+        .as_ref()
+        .and_then(|i| i.pdq.as_ref())
+        .filter(|p| p.hashable);
     NewEntry {
         md5: fh.digests.map(|d| d.md5),
         sha1: fh.digests.map(|d| d.sha1),
@@ -950,13 +1511,33 @@ fn upload_entry(fh: &FileHashes) -> NewEntry {
     }
 }
 
-async fn add_upload(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, name: Result<Path<String>, PathRejection>, raw: RawQuery, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn add_upload(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    name: Result<Path<String>, PathRejection>,
+    raw: RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let Path(name) = name.map_err(path_error)?;
-    let q = Query::new(&raw, &["category_scheme", "category_code", "status", "external_id", "allow_non_image"])?;
+    let q = Query::new(
+        &raw,
+        &[
+            "category_scheme",
+            "category_code",
+            "status",
+            "external_id",
+            "allow_non_image",
+        ],
+    )?;
     let category = match (q.str("category_scheme"), q.str("category_code")) {
         (Some(s), Some(c)) => Some((s.to_string(), c.to_string())),
         (None, None) => None,
-        _ => return Err(ApiError::bad("bad_category", "give both category_scheme and category_code, or neither")),
+        _ => {
+            return Err(ApiError::bad(
+                "bad_category",
+                "give both category_scheme and category_code, or neither",
+            ))
+        }
     };
     let status = check_status(q.str("status"))?;
     let external_id = q.str("external_id").map(str::to_string);
@@ -967,11 +1548,22 @@ async fn add_upload(State(app): State<Arc<App>>, Extension(who): Extension<Calle
     entry.external_id = external_id;
     let hashes = hashes_json(&fh, false);
     let (ids, _) = db(&app, true, move |c| {
-        let opts = AddOptions { actor: &who.actor, bank: &name, create: false, replace: false, want_ids: true, action: "entries.add_upload", detail: json!({}) };
+        let opts = AddOptions {
+            actor: &who.actor,
+            bank: &name,
+            create: false,
+            replace: false,
+            want_ids: true,
+            action: "entries.add_upload",
+            detail: json!({}),
+        };
         Ok(store::add_entries(c, &opts, &[entry])?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "ids": ids, "hashes": hashes }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "ids": ids, "hashes": hashes })),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -991,7 +1583,12 @@ struct Selectors {
 }
 
 fn parse_selector(s: &SelectorIn) -> ApiResult<Selector> {
-    let lq = LookupQuery { pdq: s.pdq.clone(), md5: s.md5.clone(), sha1: s.sha1.clone(), sha256: s.sha256.clone() };
+    let lq = LookupQuery {
+        pdq: s.pdq.clone(),
+        md5: s.md5.clone(),
+        sha1: s.sha1.clone(),
+        sha256: s.sha256.clone(),
+    };
     match (s.id, lq == LookupQuery::default()) {
         (Some(id), true) => Ok(Selector::Id(id)),
         (None, false) => Ok(match parse_lookup(&lq)? {
@@ -1000,20 +1597,41 @@ fn parse_selector(s: &SelectorIn) -> ApiResult<Selector> {
             Parsed::Exact(HashKind::Sha1, v) => Selector::Sha1(v.try_into().unwrap_or_default()),
             Parsed::Exact(_, v) => Selector::Sha256(v.try_into().unwrap_or_default()),
         }),
-        _ => Err(ApiError::bad("bad_selector", "give exactly one of id, md5, sha1, sha256, pdq")),
+        _ => Err(ApiError::bad(
+            "bad_selector",
+            "give exactly one of id, md5, sha1, sha256, pdq",
+        )),
     }
 }
 
-async fn remove_entries(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, name: Result<Path<String>, PathRejection>, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
+async fn remove_entries(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
     let Path(name) = name.map_err(path_error)?;
     let req: Selectors = parse_json(body)?;
     batch_len(req.entries.len())?;
-    let sels = req.entries.iter().map(parse_selector).collect::<ApiResult<Vec<_>>>()?;
-    let ids = db(&app, true, move |c| Ok(store::remove_entries(c, &who.actor, &name, &sels)?)).await?;
+    let sels = req
+        .entries
+        .iter()
+        .map(parse_selector)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let ids = db(&app, true, move |c| {
+        Ok(store::remove_entries(c, &who.actor, &name, &sels)?)
+    })
+    .await?;
     Ok(Json(json!({ "removed": ids })))
 }
 
-async fn remove_upload(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, name: Result<Path<String>, PathRejection>, raw: RawQuery, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
+async fn remove_upload(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    name: Result<Path<String>, PathRejection>,
+    raw: RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
     let Path(name) = name.map_err(path_error)?;
     let q = Query::new(&raw, &["allow_non_image"])?;
     let (fh, _) = upload_hashes(body, &q).await?;
@@ -1023,35 +1641,68 @@ async fn remove_upload(State(app): State<Arc<App>>, Extension(who): Extension<Ca
     sels.extend(e.sha1.map(Selector::Sha1));
     sels.extend(e.sha256.map(Selector::Sha256));
     sels.extend(e.pdq.map(Selector::Pdq));
-    let mut ids = db(&app, true, move |c| Ok(store::remove_entries(c, &who.actor, &name, &sels)?)).await?;
+    let mut ids = db(&app, true, move |c| {
+        Ok(store::remove_entries(c, &who.actor, &name, &sels)?)
+    })
+    .await?;
     ids.sort_unstable();
     ids.dedup();
     Ok(Json(json!({ "removed": ids })))
 }
 
-async fn remove_entry(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, p: Result<Path<(String, i64)>, PathRejection>) -> ApiResult<Json<Value>> {
+async fn remove_entry(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    p: Result<Path<(String, i64)>, PathRejection>,
+) -> ApiResult<Json<Value>> {
     let Path((name, id)) = p.map_err(path_error)?;
-    let ids = db(&app, true, move |c| Ok(store::remove_entries(c, &who.actor, &name, &[Selector::Id(id)])?)).await?;
+    let ids = db(&app, true, move |c| {
+        Ok(store::remove_entries(
+            c,
+            &who.actor,
+            &name,
+            &[Selector::Id(id)],
+        )?)
+    })
+    .await?;
     if ids.is_empty() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no entry {id} in this bank")));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no entry {id} in this bank"),
+        ));
     }
     Ok(Json(json!({ "removed": ids })))
 }
 
-async fn import_list(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, name: Result<Path<String>, PathRejection>, raw: RawQuery, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn import_list(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    name: Result<Path<String>, PathRejection>,
+    raw: RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let Path(name) = name.map_err(path_error)?;
     store::check_bank_name(&name)?;
     let q = Query::new(&raw, &["format", "status", "scheme", "replace", "create"])?;
     let body = body.map_err(body_error)?;
     let mut opts = nigehbaan_lists::ImportOptions::new("upload", &name);
     if let Some(f) = q.str("format") {
-        opts.format = Some(f.parse().map_err(|m: String| ApiError::bad("bad_format", m))?);
+        opts.format = Some(
+            f.parse()
+                .map_err(|m: String| ApiError::bad("bad_format", m))?,
+        );
     }
     opts.status = match q.str("status") {
         None => None,
         Some("notable") => Some(nigehbaan_lists::Status::Notable),
         Some("known") => Some(nigehbaan_lists::Status::Known),
-        Some(o) => return Err(ApiError::bad("bad_status", format!("status must be notable or known, not {o:?}"))),
+        Some(o) => {
+            return Err(ApiError::bad(
+                "bad_status",
+                format!("status must be notable or known, not {o:?}"),
+            ))
+        }
     };
     opts.scheme = q.str("scheme").map(nigehbaan_lists::Scheme::from_name);
     let replace = q.get::<bool>("replace")?.unwrap_or(false);
@@ -1092,7 +1743,10 @@ async fn import_list(State(app): State<Arc<App>>, Extension(who): Extension<Call
 // ----------------------------------------------------------- index, audit --
 
 async fn index_status(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> {
-    let (last, total) = db(&app, false, |c| Ok((store::last_change(c)?, store::entry_total(c)?))).await?;
+    let (last, total) = db(&app, false, |c| {
+        Ok((store::last_change(c)?, store::entry_total(c)?))
+    })
+    .await?;
     let s = app.index.stats();
     let applied = app.applied.load(std::sync::atomic::Ordering::SeqCst);
     Ok(Json(json!({
@@ -1113,12 +1767,17 @@ async fn audit_page(State(app): State<Arc<App>>, raw: RawQuery) -> ApiResult<Jso
     let q = Query::new(&raw, &["after", "limit"])?;
     let after = q.get::<i64>("after")?.unwrap_or(0);
     let limit = q.get::<i64>("limit")?.unwrap_or(100).clamp(1, 1000);
-    let records = db(&app, false, move |c| Ok(store::audit_records(c, after, limit)?)).await?;
+    let records = db(&app, false, move |c| {
+        Ok(store::audit_records(c, after, limit)?)
+    })
+    .await?;
     Ok(Json(json!({ "records": records })))
 }
 
 async fn audit_verify(State(app): State<Arc<App>>) -> ApiResult<Json<store::AuditCheck>> {
-    Ok(Json(db(&app, false, |c| Ok(store::verify_audit(c)?)).await?))
+    Ok(Json(
+        db(&app, false, |c| Ok(store::verify_audit(c)?)).await?,
+    ))
 }
 
 async fn list_keys(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> {
@@ -1134,19 +1793,37 @@ struct NewKey {
     rate_limit: Option<i64>,
 }
 
-async fn create_key(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn create_key(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let k: NewKey = parse_json(body)?;
-    let role = Role::parse(&k.role).ok_or_else(|| ApiError::bad("bad_role", "role is admin, curator or matcher"))?;
+    let role = Role::parse(&k.role)
+        .ok_or_else(|| ApiError::bad("bad_role", "role is admin, curator or matcher"))?;
     let rate = k.rate_limit.unwrap_or(1000);
-    let (id, key) = db(&app, false, move |c| Ok(store::create_key(c, &who.actor, &k.name, role, rate)?)).await?;
+    let (id, key) = db(&app, false, move |c| {
+        Ok(store::create_key(c, &who.actor, &k.name, role, rate)?)
+    })
+    .await?;
     let a = app.clone();
     let _ = tokio::task::spawn_blocking(move || a.reload_keys()).await;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "key": key, "role": role.name(), "rate_limit": rate}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "key": key, "role": role.name(), "rate_limit": rate})),
+    ))
 }
 
-async fn revoke_key(State(app): State<Arc<App>>, Extension(who): Extension<Caller>, id: Result<Path<i64>, PathRejection>) -> ApiResult<Json<Value>> {
+async fn revoke_key(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    id: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Json<Value>> {
     let Path(id) = id.map_err(path_error)?;
-    db(&app, false, move |c| Ok(store::revoke_key(c, &who.actor, id)?)).await?;
+    db(&app, false, move |c| {
+        Ok(store::revoke_key(c, &who.actor, id)?)
+    })
+    .await?;
     let a = app.clone();
     let _ = tokio::task::spawn_blocking(move || a.reload_keys()).await;
     Ok(Json(json!({"deleted": id})))

@@ -401,3 +401,113 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
 }
+
+/// Opens the service and serves on `listen` (e.g. `127.0.0.1:8080`; port 0
+/// picks a free port) until SIGINT/SIGTERM. Prints `listening on ADDR` to
+/// standard error once ready. Blocks.
+pub fn run(config: Config, listen: &str) -> Result<(), StartError> {
+    let t = Instant::now();
+    let app = App::open(config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError(format!("cannot start the runtime: {e}")))?;
+    let result = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| StartError(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError(e.to_string()))?;
+        let s = app.index.stats();
+        eprintln!(
+            "nigehbaan serve: {} PDQ hashes indexed, ready in {:.3} s; listening on {addr}",
+            s.base + s.delta + s.tail,
+            t.elapsed().as_secs_f64()
+        );
+        serve(app.clone(), listener, shutdown_signal())
+            .await
+            .map_err(|e| StartError(format!("server: {e}")))
+    });
+    drop(rt);
+    drop(app);
+    result
+}
+
+/// Benchmark set-up: adds `n` random PDQ hashes (seeded, benign by
+/// construction) to a bank `bench` in transactions of 100k rows, without
+/// change-feed rows, then writes the index snapshot from every PDQ hash in
+/// the database, tagged with the current feed position, so that the next
+/// start opens it directly. Returns the number of hashes in the snapshot.
+pub fn seed_bench(config: &Config, n: usize, seed: u64) -> Result<usize, StartError> {
+    use crate::db::V;
+    let pool = Pool::open(&config.db, 1)?;
+    let mut c = pool.get();
+    let c = c.as_mut();
+    let bank = match store::get_bank(c, "bench") {
+        Ok(b) => b,
+        Err(_) => store::create_bank(c, "cli", "bench", "benchmark hashes (random)", true)
+            .map_err(|e| StartError(e.to_string()))?,
+    };
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let t = store::now();
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(100_000);
+        db::write_tx(c, |c| -> Result<(), DbError> {
+            let mut left = batch;
+            while left > 0 {
+                let rows = left.min(500);
+                let mut sql = String::from(
+                    "INSERT INTO entries (bank_id, pdq, status, created_at, created_by) VALUES ",
+                );
+                let mut params = Vec::with_capacity(rows * 5);
+                for i in 0..rows {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    let b = i * 5;
+                    sql.push_str(&format!(
+                        "(${},${},${},${},${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    ));
+                    let h = nigehbaan_pdq::Hash256([next(), next(), next(), next()]);
+                    params.extend([
+                        V::I(bank.id),
+                        V::B(h.to_bytes().to_vec()),
+                        V::T("notable".into()),
+                        V::I(t),
+                        V::T("bench-seed".into()),
+                    ]);
+                }
+                c.exec(&sql, &params)?;
+                left -= rows;
+            }
+            c.exec(
+                "UPDATE banks SET entry_count = entry_count + $1 WHERE id = $2",
+                &[V::I(batch as i64), V::I(bank.id)],
+            )?;
+            Ok(())
+        })?;
+        done += batch;
+    }
+    let db_id = store::db_id(c)?;
+    let (hashes, seq) = store::all_pdq(c)?;
+    if let Some(path) = &config.snapshot {
+        let index = LivePdqIndex::new(&hashes);
+        index
+            .write_snapshot(path, [seq as u64, db_id])
+            .map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(hashes.len())
+}

@@ -101,13 +101,19 @@ pub fn document() -> Value {
         op.insert("summary".into(), json!(r.summary));
         op.insert(
             "operationId".into(),
-            json!(format!("{}{}", r.method, r.path.replace(['/', '{', '}', '.'], "_"))),
+            json!(format!(
+                "{}{}",
+                r.method,
+                r.path.replace(['/', '{', '}', '.'], "_")
+            )),
         );
         let mut params: Vec<Value> = Vec::new();
         for seg in r.path.split('/') {
             if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 let ty = if name == "id" { "integer" } else { "string" };
-                params.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": ty}}));
+                params.push(
+                    json!({"name": name, "in": "path", "required": true, "schema": {"type": ty}}),
+                );
             }
         }
         for (name, ty, desc) in r.query {
@@ -139,8 +145,14 @@ pub fn document() -> Value {
             responses.insert("400".into(), error_response("malformed request"));
         }
         if let Some(role) = r.role {
-            responses.insert("401".into(), error_response("no API key, or not a valid one"));
-            responses.insert("403".into(), error_response(&format!("the key's role is below {}", role.name())));
+            responses.insert(
+                "401".into(),
+                error_response("no API key, or not a valid one"),
+            );
+            responses.insert(
+                "403".into(),
+                error_response(&format!("the key's role is below {}", role.name())),
+            );
             responses.insert("429".into(), error_response("over the key's rate limit"));
             op.insert("security".into(), json!([{"apiKey": []}, {"bearer": []}]));
             op.insert("x-role".into(), json!(role.name()));
@@ -151,12 +163,21 @@ pub fn document() -> Value {
         match r.body {
             BodyKind::Upload => {
                 responses.insert("413".into(), error_response("upload over the size limit"));
-                responses.insert("415".into(), error_response("not an image (allow_non_image=true for digests only)"));
-                responses.insert("422".into(), error_response("an image that cannot be decoded"));
+                responses.insert(
+                    "415".into(),
+                    error_response("not an image (allow_non_image=true for digests only)"),
+                );
+                responses.insert(
+                    "422".into(),
+                    error_response("an image that cannot be decoded"),
+                );
             }
             BodyKind::ListFile => {
                 responses.insert("413".into(), error_response("list over the size limit"));
-                responses.insert("422".into(), error_response("the list cannot be parsed; nothing was imported"));
+                responses.insert(
+                    "422".into(),
+                    error_response("the list cannot be parsed; nothing was imported"),
+                );
             }
             BodyKind::Json(_) => {
                 responses.insert("413".into(), error_response("body over the size limit"));

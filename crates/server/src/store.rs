@@ -84,7 +84,14 @@ impl Role {
 
 /// The hash of one audit record: SHA-256 over an unambiguous JSON array of
 /// the previous hash and the record's fields.
-pub fn audit_hash(prev: &str, seq: i64, at: i64, actor: &str, action: &str, detail: &str) -> String {
+pub fn audit_hash(
+    prev: &str,
+    seq: i64,
+    at: i64,
+    actor: &str,
+    action: &str,
+    detail: &str,
+) -> String {
     let text = json!([prev, seq, at, actor, action, detail]).to_string();
     hex::encode(&Sha256::digest(text.as_bytes()))
 }
@@ -140,7 +147,11 @@ pub struct AuditRecord {
 }
 
 /// The audit records after `after`, at most `limit`.
-pub fn audit_records(c: &mut dyn Conn, after: i64, limit: i64) -> Result<Vec<AuditRecord>, DbError> {
+pub fn audit_records(
+    c: &mut dyn Conn,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, DbError> {
     let rows = c.query(
         "SELECT seq, at, actor, action, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
         &[V::I(after), V::I(limit)],
@@ -252,10 +263,14 @@ pub fn create_key(
     rate_limit: i64,
 ) -> Result<(i64, String), StoreError> {
     if name.trim().is_empty() || name.len() > 200 {
-        return Err(StoreError::Invalid("a key needs a name of 1 to 200 characters".into()));
+        return Err(StoreError::Invalid(
+            "a key needs a name of 1 to 200 characters".into(),
+        ));
     }
     if rate_limit < 1 {
-        return Err(StoreError::Invalid("the rate limit must be at least 1 request/s".into()));
+        return Err(StoreError::Invalid(
+            "the rate limit must be at least 1 request/s".into(),
+        ));
     }
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|e| StoreError::Db(DbError(format!("random: {e}"))))?;
@@ -405,7 +420,9 @@ fn insert_bank(
         .query("SELECT id FROM banks WHERE name = $1", &[V::T(name.into())])?
         .is_empty()
     {
-        return Err(StoreError::Conflict(format!("a bank named {name:?} exists")));
+        return Err(StoreError::Conflict(format!(
+            "a bank named {name:?} exists"
+        )));
     }
     let t = now();
     c.exec(
@@ -453,7 +470,9 @@ pub fn update_bank(
         if target != name {
             check_bank_name(target)?;
             if get_bank(c, target).is_ok() {
-                return Err(StoreError::Conflict(format!("a bank named {target:?} exists")));
+                return Err(StoreError::Conflict(format!(
+                    "a bank named {target:?} exists"
+                )));
             }
         }
         let description = description.unwrap_or(&b.description);
@@ -736,7 +755,10 @@ pub fn remove_entries(
         pdqs.sort();
         pdqs.dedup();
         for p in pdqs {
-            let left = c.query("SELECT 1 FROM entries WHERE pdq = $1 LIMIT 1", &[V::B(p.clone())])?;
+            let left = c.query(
+                "SELECT 1 FROM entries WHERE pdq = $1 LIMIT 1",
+                &[V::B(p.clone())],
+            )?;
             if left.is_empty() {
                 c.exec("INSERT INTO changes (op, pdq) VALUES (0, $1)", &[V::B(p)])?;
             }
@@ -901,7 +923,10 @@ pub fn last_change(c: &mut dyn Conn) -> Result<i64, DbError> {
 /// position it is at least as new as.
 pub fn all_pdq(c: &mut dyn Conn) -> Result<(Vec<Hash256>, i64), DbError> {
     let seq = last_change(c)?;
-    let rows = c.query("SELECT DISTINCT pdq FROM entries WHERE pdq IS NOT NULL", &[])?;
+    let rows = c.query(
+        "SELECT DISTINCT pdq FROM entries WHERE pdq IS NOT NULL",
+        &[],
+    )?;
     let hashes = rows
         .iter()
         .filter_map(|r| r[0].opt_b()?.try_into().ok().map(Hash256::from_bytes))
@@ -917,6 +942,9 @@ pub fn db_id(c: &mut dyn Conn) -> Result<u64, DbError> {
 
 /// Total entries in all banks.
 pub fn entry_total(c: &mut dyn Conn) -> Result<i64, DbError> {
-    let r = c.query("SELECT CAST(COALESCE(SUM(entry_count), 0) AS BIGINT) FROM banks", &[])?;
+    let r = c.query(
+        "SELECT CAST(COALESCE(SUM(entry_count), 0) AS BIGINT) FROM banks",
+        &[],
+    )?;
     Ok(r.first().map_or(0, |r| r[0].i()))
 }

@@ -17,25 +17,70 @@ async fn full_api_on_sqlite() {
 async fn keys_and_roles() {
     let t = sqlite();
     let r = &t.router;
-    is_error(&send(r, "GET", "/v1/banks", None, vec![]).await, 401, "missing_key");
-    is_error(&send(r, "GET", "/v1/banks", Some("ngb_00"), vec![]).await, 401, "invalid_key");
+    is_error(
+        &send(r, "GET", "/v1/banks", None, vec![]).await,
+        401,
+        "missing_key",
+    );
+    is_error(
+        &send(r, "GET", "/v1/banks", Some("ngb_00"), vec![]).await,
+        401,
+        "invalid_key",
+    );
     let (s, _) = send(r, "GET", "/v1/banks", Some(&t.matcher), vec![]).await;
     assert_eq!(s, 200);
-    is_error(&json(r, "POST", "/v1/banks", Some(&t.matcher), json!({"name": "b"})).await, 403, "forbidden");
-    is_error(&send(r, "GET", "/v1/audit", Some(&t.curator), vec![]).await, 403, "forbidden");
-    is_error(&send(r, "GET", "/v1/keys", Some(&t.curator), vec![]).await, 403, "forbidden");
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/banks",
+            Some(&t.matcher),
+            json!({"name": "b"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    is_error(
+        &send(r, "GET", "/v1/audit", Some(&t.curator), vec![]).await,
+        403,
+        "forbidden",
+    );
+    is_error(
+        &send(r, "GET", "/v1/keys", Some(&t.curator), vec![]).await,
+        403,
+        "forbidden",
+    );
     // X-Api-Key works too.
-    let req = axum::http::Request::builder().uri("/v1/banks").header("x-api-key", &t.admin).body(axum::body::Body::empty()).unwrap();
-    let resp = tower::ServiceExt::oneshot(t.router.clone(), req).await.unwrap();
+    let req = axum::http::Request::builder()
+        .uri("/v1/banks")
+        .header("x-api-key", &t.admin)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(t.router.clone(), req)
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     // Admin creates a matcher key with a tiny rate limit; it is rate limited.
-    let (s, b) = json(r, "POST", "/v1/keys", Some(&t.admin), json!({"name": "slow", "role": "matcher", "rate_limit": 2})).await;
+    let (s, b) = json(
+        r,
+        "POST",
+        "/v1/keys",
+        Some(&t.admin),
+        json!({"name": "slow", "role": "matcher", "rate_limit": 2}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     let slow = b["key"].as_str().unwrap().to_string();
     let id = b["id"].as_i64().unwrap();
     let mut codes = Vec::new();
     for _ in 0..4 {
-        codes.push(send(r, "GET", "/v1/banks", Some(&slow), vec![]).await.0.as_u16());
+        codes.push(
+            send(r, "GET", "/v1/banks", Some(&slow), vec![])
+                .await
+                .0
+                .as_u16(),
+        );
     }
     assert_eq!(&codes[..2], &[200, 200]);
     assert!(codes[2..].contains(&429), "{codes:?}");
@@ -44,12 +89,27 @@ async fn keys_and_roles() {
     assert!(!b.to_string().contains(&slow[4..]));
     let mut c = connect(&t.app.config.db).unwrap();
     let rows = c.query("SELECT key_hash FROM api_keys", &[]).unwrap();
-    assert!(rows.iter().all(|r| r[0].opt_b().is_some_and(|b| b.len() == 32)));
-    assert!(rows.iter().any(|r| r[0] == V::B(store::key_hash(&slow).to_vec())));
+    assert!(rows
+        .iter()
+        .all(|r| r[0].opt_b().is_some_and(|b| b.len() == 32)));
+    assert!(rows
+        .iter()
+        .any(|r| r[0] == V::B(store::key_hash(&slow).to_vec())));
     // Revoked keys stop working.
-    let (s, _) = send(r, "DELETE", &format!("/v1/keys/{id}"), Some(&t.admin), vec![]).await;
+    let (s, _) = send(
+        r,
+        "DELETE",
+        &format!("/v1/keys/{id}"),
+        Some(&t.admin),
+        vec![],
+    )
+    .await;
     assert_eq!(s, 200);
-    is_error(&send(r, "GET", "/v1/banks", Some(&slow), vec![]).await, 401, "invalid_key");
+    is_error(
+        &send(r, "GET", "/v1/banks", Some(&slow), vec![]).await,
+        401,
+        "invalid_key",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,36 +121,202 @@ async fn malformed_requests_get_json_4xx() {
     let r = &t.router;
     let k = Some(t.curator.as_str());
     json(r, "POST", "/v1/banks", k, json!({"name": "b"})).await;
-    is_error(&send(r, "POST", "/v1/banks", k, b"{not json".to_vec()).await, 400, "bad_json");
-    is_error(&json(r, "POST", "/v1/banks", k, json!({"name": "b", "extra": 1})).await, 400, "bad_json");
-    is_error(&json(r, "POST", "/v1/banks", k, json!({"name": "bad name!"})).await, 400, "invalid");
-    is_error(&json(r, "POST", "/v1/banks/b/entries", k, json!({"entries": [{"md5": "zz"}]})).await, 400, "bad_hash");
-    is_error(&json(r, "POST", "/v1/banks/b/entries", k, json!({"entries": [{"md5": "00"}]})).await, 400, "bad_hash");
-    is_error(&json(r, "POST", "/v1/banks/b/entries", k, json!({"entries": [{"pdq": "g".repeat(64)}]})).await, 400, "bad_hash");
-    is_error(&json(r, "POST", "/v1/banks/b/entries", k, json!({"entries": [{"status": "notable"}]})).await, 400, "no_hash");
-    is_error(&json(r, "POST", "/v1/banks/b/entries", k, json!({"entries": []})).await, 400, "bad_batch");
-    is_error(&json(r, "POST", "/v1/banks/b/entries", k, json!({"entries": [{"md5": "00".repeat(16), "status": "maybe"}]})).await, 400, "bad_status");
-    is_error(&json(r, "POST", "/v1/banks/nope/entries", k, json!({"entries": [{"md5": "00".repeat(16)}]})).await, 404, "not_found");
+    is_error(
+        &send(r, "POST", "/v1/banks", k, b"{not json".to_vec()).await,
+        400,
+        "bad_json",
+    );
+    is_error(
+        &json(r, "POST", "/v1/banks", k, json!({"name": "b", "extra": 1})).await,
+        400,
+        "bad_json",
+    );
+    is_error(
+        &json(r, "POST", "/v1/banks", k, json!({"name": "bad name!"})).await,
+        400,
+        "invalid",
+    );
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/banks/b/entries",
+            k,
+            json!({"entries": [{"md5": "zz"}]}),
+        )
+        .await,
+        400,
+        "bad_hash",
+    );
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/banks/b/entries",
+            k,
+            json!({"entries": [{"md5": "00"}]}),
+        )
+        .await,
+        400,
+        "bad_hash",
+    );
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/banks/b/entries",
+            k,
+            json!({"entries": [{"pdq": "g".repeat(64)}]}),
+        )
+        .await,
+        400,
+        "bad_hash",
+    );
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/banks/b/entries",
+            k,
+            json!({"entries": [{"status": "notable"}]}),
+        )
+        .await,
+        400,
+        "no_hash",
+    );
+    is_error(
+        &json(r, "POST", "/v1/banks/b/entries", k, json!({"entries": []})).await,
+        400,
+        "bad_batch",
+    );
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/banks/b/entries",
+            k,
+            json!({"entries": [{"md5": "00".repeat(16), "status": "maybe"}]}),
+        )
+        .await,
+        400,
+        "bad_status",
+    );
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/banks/nope/entries",
+            k,
+            json!({"entries": [{"md5": "00".repeat(16)}]}),
+        )
+        .await,
+        404,
+        "not_found",
+    );
     let many: Vec<_> = (0..1001).map(|_| json!({"md5": "00".repeat(16)})).collect();
-    is_error(&json(r, "POST", "/v1/lookup", k, json!({"queries": many})).await, 400, "bad_batch");
-    is_error(&json(r, "POST", "/v1/lookup", k, json!({"queries": [{"md5": "00".repeat(16), "sha1": "00".repeat(20)}]})).await, 400, "bad_lookup");
-    is_error(&json(r, "POST", "/v1/lookup", k, json!({"queries": [{"md5": "00"}], "threshold": 99})).await, 400, "bad_threshold");
-    is_error(&send(r, "GET", "/v1/lookup", k, vec![]).await, 400, "bad_lookup");
-    is_error(&send(r, "GET", "/v1/lookup?pdq=12", k, vec![]).await, 400, "bad_hash");
-    is_error(&send(r, "GET", "/v1/lookup?pdq=%zz", k, vec![]).await, 400, "bad_query");
-    is_error(&send(r, "GET", "/v1/lookup?colour=red", k, vec![]).await, 400, "bad_query");
-    is_error(&send(r, "GET", &format!("/v1/lookup?md5={}&threshold=-1", "00".repeat(16)), k, vec![]).await, 400, "bad_query");
-    is_error(&send(r, "DELETE", "/v1/banks/b/entries/notanumber", k, vec![]).await, 400, "bad_path");
+    is_error(
+        &json(r, "POST", "/v1/lookup", k, json!({"queries": many})).await,
+        400,
+        "bad_batch",
+    );
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/lookup",
+            k,
+            json!({"queries": [{"md5": "00".repeat(16), "sha1": "00".repeat(20)}]}),
+        )
+        .await,
+        400,
+        "bad_lookup",
+    );
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/lookup",
+            k,
+            json!({"queries": [{"md5": "00"}], "threshold": 99}),
+        )
+        .await,
+        400,
+        "bad_threshold",
+    );
+    is_error(
+        &send(r, "GET", "/v1/lookup", k, vec![]).await,
+        400,
+        "bad_lookup",
+    );
+    is_error(
+        &send(r, "GET", "/v1/lookup?pdq=12", k, vec![]).await,
+        400,
+        "bad_hash",
+    );
+    is_error(
+        &send(r, "GET", "/v1/lookup?pdq=%zz", k, vec![]).await,
+        400,
+        "bad_query",
+    );
+    is_error(
+        &send(r, "GET", "/v1/lookup?colour=red", k, vec![]).await,
+        400,
+        "bad_query",
+    );
+    is_error(
+        &send(
+            r,
+            "GET",
+            &format!("/v1/lookup?md5={}&threshold=-1", "00".repeat(16)),
+            k,
+            vec![],
+        )
+        .await,
+        400,
+        "bad_query",
+    );
+    is_error(
+        &send(r, "DELETE", "/v1/banks/b/entries/notanumber", k, vec![]).await,
+        400,
+        "bad_path",
+    );
     // Huge bodies.
-    is_error(&send(r, "POST", "/v1/lookup", k, vec![b' '; 100 << 10]).await, 413, "body_too_large");
-    is_error(&send(r, "POST", "/v1/match", k, vec![0u8; 300 << 10]).await, 413, "body_too_large");
+    is_error(
+        &send(r, "POST", "/v1/lookup", k, vec![b' '; 100 << 10]).await,
+        413,
+        "body_too_large",
+    );
+    is_error(
+        &send(r, "POST", "/v1/match", k, vec![0u8; 300 << 10]).await,
+        413,
+        "body_too_large",
+    );
     // Not images, broken images.
-    is_error(&send(r, "POST", "/v1/match", k, b"just some text".to_vec()).await, 415, "not_an_image");
-    is_error(&send(r, "POST", "/v1/hash", k, vec![]).await, 415, "not_an_image");
+    is_error(
+        &send(r, "POST", "/v1/match", k, b"just some text".to_vec()).await,
+        415,
+        "not_an_image",
+    );
+    is_error(
+        &send(r, "POST", "/v1/hash", k, vec![]).await,
+        415,
+        "not_an_image",
+    );
     let mut broken = jpeg(&picture(1, 200, 200), 90);
     broken.truncate(300);
-    is_error(&send(r, "POST", "/v1/match", k, broken).await, 422, "undecodable_image");
-    let (s, b) = send(r, "POST", "/v1/hash?allow_non_image=true", k, b"just some text".to_vec()).await;
+    is_error(
+        &send(r, "POST", "/v1/match", k, broken).await,
+        422,
+        "undecodable_image",
+    );
+    let (s, b) = send(
+        r,
+        "POST",
+        "/v1/hash?allow_non_image=true",
+        k,
+        b"just some text".to_vec(),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(b["md5"].as_str().map(str::len), Some(32));
     assert_eq!(b["pdq"], serde_json::Value::Null);
@@ -101,11 +327,41 @@ async fn malformed_requests_get_json_4xx() {
     let r2 = send(r, "POST", "/v1/match", k, png_bomb).await;
     assert!(r2.0.is_client_error(), "{r2:?}");
     // Bad list files.
-    is_error(&send(r, "POST", "/v1/banks/b/import", k, b"\x00\x01garbage".to_vec()).await, 422, "bad_list");
-    is_error(&send(r, "POST", "/v1/banks/b/import?format=nope", k, b"x".to_vec()).await, 400, "bad_format");
+    is_error(
+        &send(
+            r,
+            "POST",
+            "/v1/banks/b/import",
+            k,
+            b"\x00\x01garbage".to_vec(),
+        )
+        .await,
+        422,
+        "bad_list",
+    );
+    is_error(
+        &send(
+            r,
+            "POST",
+            "/v1/banks/b/import?format=nope",
+            k,
+            b"x".to_vec(),
+        )
+        .await,
+        400,
+        "bad_format",
+    );
     // Unknown routes and methods.
-    is_error(&send(r, "GET", "/v2/nothing", k, vec![]).await, 404, "no_route");
-    is_error(&send(r, "PUT", "/v1/banks", k, vec![]).await, 405, "method_not_allowed");
+    is_error(
+        &send(r, "GET", "/v2/nothing", k, vec![]).await,
+        404,
+        "no_route",
+    );
+    is_error(
+        &send(r, "PUT", "/v1/banks", k, vec![]).await,
+        405,
+        "method_not_allowed",
+    );
     // Nothing above changed the bank.
     let (_, b) = send(r, "GET", "/v1/banks/b", k, vec![]).await;
     assert_eq!(b["entries"], 0);
@@ -115,20 +371,44 @@ async fn malformed_requests_get_json_4xx() {
 async fn audit_chain_detects_tampering() {
     let t = sqlite();
     let r = &t.router;
-    json(r, "POST", "/v1/banks", Some(&t.curator), json!({"name": "a"})).await;
-    json(r, "POST", "/v1/banks/a/entries", Some(&t.curator), json!({"entries": [{"md5": "11".repeat(16)}]})).await;
-    json(r, "POST", "/v1/banks", Some(&t.curator), json!({"name": "b"})).await;
+    json(
+        r,
+        "POST",
+        "/v1/banks",
+        Some(&t.curator),
+        json!({"name": "a"}),
+    )
+    .await;
+    json(
+        r,
+        "POST",
+        "/v1/banks/a/entries",
+        Some(&t.curator),
+        json!({"entries": [{"md5": "11".repeat(16)}]}),
+    )
+    .await;
+    json(
+        r,
+        "POST",
+        "/v1/banks",
+        Some(&t.curator),
+        json!({"name": "b"}),
+    )
+    .await;
     let mut c = connect(&t.app.config.db).unwrap();
     let check = store::verify_audit(c.as_mut()).unwrap();
     assert!(check.ok);
     assert_eq!(check.records, 6); // 3 keys + 3 changes
-    // Rewrite history: say the entry went to another bank.
+                                  // Rewrite history: say the entry went to another bank.
     c.exec("UPDATE audit_log SET detail = replace(detail, '\"a\"', '\"z\"') WHERE action = 'entries.add'", &[]).unwrap();
     let check = store::verify_audit(c.as_mut()).unwrap();
     assert!(!check.ok);
     assert_eq!(check.broken_at, Some(5));
     let (_, b) = send(r, "GET", "/v1/audit/verify", Some(&t.admin), vec![]).await;
-    assert_eq!((b["ok"].as_bool(), b["broken_at"].as_i64()), (Some(false), Some(5)));
+    assert_eq!(
+        (b["ok"].as_bool(), b["broken_at"].as_i64()),
+        (Some(false), Some(5))
+    );
     // Deleting a record in the middle is found too.
     c.exec("UPDATE audit_log SET detail = replace(detail, '\"z\"', '\"a\"') WHERE action = 'entries.add'", &[]).unwrap();
     assert!(store::verify_audit(c.as_mut()).unwrap().ok);
@@ -142,24 +422,52 @@ async fn restart_opens_the_snapshot_and_replays_later_changes() {
     let (cfg, dir) = sqlite_config();
     let t = start(cfg.clone(), Some(dir));
     let r = &t.router;
-    json(r, "POST", "/v1/banks", Some(&t.curator), json!({"name": "a"})).await;
+    json(
+        r,
+        "POST",
+        "/v1/banks",
+        Some(&t.curator),
+        json!({"name": "a"}),
+    )
+    .await;
     let h1 = "11".repeat(32);
     let h2 = "22".repeat(32);
-    json(r, "POST", "/v1/banks/a/entries", Some(&t.curator), json!({"entries": [{"pdq": h1}]})).await;
+    json(
+        r,
+        "POST",
+        "/v1/banks/a/entries",
+        Some(&t.curator),
+        json!({"entries": [{"pdq": h1}]}),
+    )
+    .await;
     t.app.write_snapshot();
     let snap_seq = t.app.snapshot_seq();
     assert!(snap_seq > 0);
     // A change after the snapshot, made by another process's instance.
     let other = App::open(cfg.clone()).unwrap();
     let r2 = api::router(other.clone());
-    json(&r2, "POST", "/v1/banks/a/entries", Some(&t.curator), json!({"entries": [{"pdq": h2}]})).await;
+    json(
+        &r2,
+        "POST",
+        "/v1/banks/a/entries",
+        Some(&t.curator),
+        json!({"entries": [{"pdq": h2}]}),
+    )
+    .await;
     drop(r2);
     drop(other);
     let again = App::open(cfg).unwrap();
     assert_eq!(again.snapshot_seq(), snap_seq, "opened from the snapshot");
     let r3 = api::router(again.clone());
     for h in [&h1, &h2] {
-        let (_, b) = send(&r3, "GET", &format!("/v1/lookup?pdq={h}"), Some(&t.matcher), vec![]).await;
+        let (_, b) = send(
+            &r3,
+            "GET",
+            &format!("/v1/lookup?pdq={h}"),
+            Some(&t.matcher),
+            vec![],
+        )
+        .await;
         assert_eq!(b["matches"].as_array().unwrap().len(), 1, "{b}");
     }
     // A snapshot from another database is not used.
@@ -175,12 +483,18 @@ async fn health_metrics_and_openapi_are_public() {
     let t = sqlite();
     let r = &t.router;
     assert_eq!(send(r, "GET", "/health/live", None, vec![]).await.0, 200);
-    assert_eq!(send(r, "GET", "/health/ready", None, vec![]).await.1["status"], "ready");
+    assert_eq!(
+        send(r, "GET", "/health/ready", None, vec![]).await.1["status"],
+        "ready"
+    );
     send(r, "GET", "/v1/banks", None, vec![]).await;
     let (s, b) = send(r, "GET", "/metrics", None, vec![]).await;
     assert_eq!(s, 200);
     let text = b.as_str().unwrap();
-    assert!(text.contains("nigehbaan_http_requests_total{route=\"/v1/banks\",status=\"401\"} 1"), "{text}");
+    assert!(
+        text.contains("nigehbaan_http_requests_total{route=\"/v1/banks\",status=\"401\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("nigehbaan_index_entries 0"));
     let (s, b) = send(r, "GET", "/openapi.json", None, vec![]).await;
     assert_eq!(s, 200);
@@ -224,6 +538,8 @@ fn migrations_are_idempotent_and_versioned() {
         nigehbaan_server::db::Pool::open(&cfg, 1).unwrap();
     }
     let mut c = connect(&cfg).unwrap();
-    let v = c.query("SELECT COUNT(*), MAX(version) FROM schema_version", &[]).unwrap();
+    let v = c
+        .query("SELECT COUNT(*), MAX(version) FROM schema_version", &[])
+        .unwrap();
     assert_eq!(v[0], vec![V::I(1), V::I(1)]);
 }

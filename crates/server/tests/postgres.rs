@@ -15,7 +15,11 @@ use serde_json::json;
 /// The blocking PostgreSQL client must not be made or dropped on a
 /// runtime thread: tests set up outside the runtime and run async parts in it.
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -38,33 +42,74 @@ fn entry_added_on_one_replica_matches_on_another_within_two_seconds() {
 async fn two_replicas(a: &T, b_app: std::sync::Arc<App>) {
     let b_router = api::router(b_app.clone());
     let bg = tokio::spawn(nigehbaan_server::background(b_app.clone()));
-    json(&a.router, "POST", "/v1/banks", Some(&a.curator), json!({"name": "shared"})).await;
+    json(
+        &a.router,
+        "POST",
+        "/v1/banks",
+        Some(&a.curator),
+        json!({"name": "shared"}),
+    )
+    .await;
     for round in 0..3u8 {
         let pdq = format!("{:02x}", 0x31 + round).repeat(32);
         let t0 = Instant::now();
-        let (s, _) = json(&a.router, "POST", "/v1/banks/shared/entries", Some(&a.curator), json!({"entries": [{"pdq": pdq}]})).await;
+        let (s, _) = json(
+            &a.router,
+            "POST",
+            "/v1/banks/shared/entries",
+            Some(&a.curator),
+            json!({"entries": [{"pdq": pdq}]}),
+        )
+        .await;
         assert_eq!(s, 201);
         loop {
-            let (_, r) = send(&b_router, "GET", &format!("/v1/lookup?pdq={pdq}"), Some(&a.matcher), vec![]).await;
+            let (_, r) = send(
+                &b_router,
+                "GET",
+                &format!("/v1/lookup?pdq={pdq}"),
+                Some(&a.matcher),
+                vec![],
+            )
+            .await;
             if r["matches"].as_array().is_some_and(|m| m.len() == 1) {
                 break;
             }
-            assert!(t0.elapsed() < Duration::from_secs(2), "not visible on B after 2 s");
+            assert!(
+                t0.elapsed() < Duration::from_secs(2),
+                "not visible on B after 2 s"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         eprintln!("round {round}: visible on B after {:?}", t0.elapsed());
     }
     // Removal through B disappears from A.
     let pdq = "31".repeat(32);
-    json(&b_router, "POST", "/v1/banks/shared/entries/remove", Some(&a.curator), json!({"entries": [{"pdq": pdq}]})).await;
+    json(
+        &b_router,
+        "POST",
+        "/v1/banks/shared/entries/remove",
+        Some(&a.curator),
+        json!({"entries": [{"pdq": pdq}]}),
+    )
+    .await;
     let a_bg = tokio::spawn(nigehbaan_server::background(a.app.clone()));
     let t0 = Instant::now();
     loop {
-        let (_, r) = send(&a.router, "GET", &format!("/v1/lookup?pdq={pdq}"), Some(&a.matcher), vec![]).await;
+        let (_, r) = send(
+            &a.router,
+            "GET",
+            &format!("/v1/lookup?pdq={pdq}"),
+            Some(&a.matcher),
+            vec![],
+        )
+        .await;
         if r["matches"] == json!([]) {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(2), "removal not visible on A after 2 s");
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "removal not visible on A after 2 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     bg.abort();
@@ -92,14 +137,33 @@ fn concurrent_writers_keep_the_feed_and_audit_chain_ordered() {
 
 async fn concurrent(a: &T, b: &std::sync::Arc<App>) {
     let br = api::router(b.clone());
-    json(&a.router, "POST", "/v1/banks", Some(&a.curator), json!({"name": "c"})).await;
+    json(
+        &a.router,
+        "POST",
+        "/v1/banks",
+        Some(&a.curator),
+        json!({"name": "c"}),
+    )
+    .await;
     let mut tasks = Vec::new();
     for i in 0..40u32 {
-        let r = if i % 2 == 0 { a.router.clone() } else { br.clone() };
+        let r = if i % 2 == 0 {
+            a.router.clone()
+        } else {
+            br.clone()
+        };
         let key = a.curator.clone();
         tasks.push(tokio::spawn(async move {
             let pdq = format!("{:064x}", (i as u128 + 1) * 0x1234_5678_9abc_def1);
-            json(&r, "POST", "/v1/banks/c/entries", Some(&key), json!({"entries": [{"pdq": pdq}]})).await.0
+            json(
+                &r,
+                "POST",
+                "/v1/banks/c/entries",
+                Some(&key),
+                json!({"entries": [{"pdq": pdq}]}),
+            )
+            .await
+            .0
         }));
     }
     for t in tasks {

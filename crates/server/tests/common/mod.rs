@@ -33,7 +33,11 @@ pub fn sqlite_config() -> (Config, tempfile::TempDir) {
 pub fn keys(cfg: &Config) -> (String, String, String) {
     let pool = Pool::open(&cfg.db, 1).unwrap();
     let mut c = pool.get();
-    let mut k = |role, name| store::create_key(c.as_mut(), "test", name, role, 100_000).unwrap().1;
+    let mut k = |role, name| {
+        store::create_key(c.as_mut(), "test", name, role, 100_000)
+            .unwrap()
+            .1
+    };
     let admin = k(Role::Admin, "admin");
     let curator = k(Role::Curator, "curator");
     let matcher = k(Role::Matcher, "matcher");
@@ -44,7 +48,14 @@ pub fn start(cfg: Config, dir: Option<tempfile::TempDir>) -> T {
     let (admin, curator, matcher) = keys(&cfg);
     let app = App::open(cfg).unwrap();
     let router = api::router(app.clone());
-    T { app, router, admin, curator, matcher, _dir: dir }
+    T {
+        app,
+        router,
+        admin,
+        curator,
+        matcher,
+        _dir: dir,
+    }
 }
 
 pub fn sqlite() -> T {
@@ -104,7 +115,12 @@ impl Drop for Schema {
 fn getrandom_fill(b: &mut [u8]) {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
     h.write_u32(std::process::id());
     let v = h.finish().to_le_bytes();
     b.copy_from_slice(&v[..b.len()]);
@@ -112,19 +128,38 @@ fn getrandom_fill(b: &mut [u8]) {
 
 /// Sends a request through the router; returns status and body (JSON, or
 /// a JSON string for other bodies).
-pub async fn send(router: &axum::Router, method: &str, uri: &str, key: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
+pub async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    key: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
     let mut b = Request::builder().method(method).uri(uri);
     if let Some(k) = key {
         b = b.header("authorization", format!("Bearer {k}"));
     }
-    let resp = router.clone().oneshot(b.body(Body::from(body)).unwrap()).await.unwrap();
+    let resp = router
+        .clone()
+        .oneshot(b.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
     let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 30).await.unwrap();
-    let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 30)
+        .await
+        .unwrap();
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, v)
 }
 
-pub async fn json(router: &axum::Router, method: &str, uri: &str, key: Option<&str>, body: Value) -> (StatusCode, Value) {
+pub async fn json(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    key: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
     send(router, method, uri, key, body.to_string().into_bytes()).await
 }
 
@@ -137,14 +172,20 @@ pub fn picture(seed: u32, w: u32, h: u32) -> image::RgbImage {
         let r = (128.0 + 127.0 * (fx * 6.0 + s).sin()) as u8;
         let g = (128.0 + 127.0 * (fy * 5.0 + s * 0.7).cos()) as u8;
         let cx = 0.3 + 0.4 * ((s * 1.3).sin() * 0.5 + 0.5);
-        let b = if (fx - cx).powi(2) + (fy - 0.5).powi(2) < 0.04 { 240 } else { (fx * fy * 255.0) as u8 };
+        let b = if (fx - cx).powi(2) + (fy - 0.5).powi(2) < 0.04 {
+            240
+        } else {
+            (fx * fy * 255.0) as u8
+        };
         image::Rgb([r, g, b])
     })
 }
 
 pub fn jpeg(img: &image::RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(img).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(img)
+        .unwrap();
     out
 }
 
@@ -158,7 +199,11 @@ pub fn png(img: &image::RgbImage) -> Vec<u8> {
 pub fn is_error(r: &(StatusCode, Value), status: u16, code: &str) {
     assert_eq!(r.0.as_u16(), status, "{:?}", r.1);
     assert_eq!(r.1["code"], code, "{:?}", r.1);
-    assert!(r.1["error"].as_str().is_some_and(|s| !s.is_empty()), "{:?}", r.1);
+    assert!(
+        r.1["error"].as_str().is_some_and(|s| !s.is_empty()),
+        "{:?}",
+        r.1
+    );
 }
 
 /// The API end to end on one instance: banks, entries by hash and by
@@ -167,19 +212,49 @@ pub fn is_error(r: &(StatusCode, Value), status: u16, code: &str) {
 pub async fn exercise(t: &T) {
     use serde_json::json;
     let r = &t.router;
-    let (s, b) = json(r, "POST", "/v1/banks", Some(&t.curator), json!({"name": "ncmec-test", "description": "benign test bank"})).await;
+    let (s, b) = json(
+        r,
+        "POST",
+        "/v1/banks",
+        Some(&t.curator),
+        json!({"name": "ncmec-test", "description": "benign test bank"}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["entries"], 0);
-    is_error(&json(r, "POST", "/v1/banks", Some(&t.curator), json!({"name": "ncmec-test"})).await, 409, "conflict");
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/banks",
+            Some(&t.curator),
+            json!({"name": "ncmec-test"}),
+        )
+        .await,
+        409,
+        "conflict",
+    );
 
     // Entries by hash.
     let pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
     let md5 = "0123456789abcdef0123456789abcdef";
-    let (s, b) = json(r, "POST", "/v1/banks/ncmec-test/entries", Some(&t.curator), json!({"entries": [
+    let (s, b) = json(
+        r,
+        "POST",
+        "/v1/banks/ncmec-test/entries",
+        Some(&t.curator),
+        json!({"entries": [
         {"pdq": pdq, "category": {"scheme": "ncmec", "code": "A1"}, "external_id": "x-1"},
-        {"md5": md5, "status": "notable"}]})).await;
+        {"md5": md5, "status": "notable"}]}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
-    let ids: Vec<i64> = b["ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let ids: Vec<i64> = b["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
     assert_eq!(ids.len(), 2);
 
     // PDQ lookup: a hash 3 bits away matches at distance 3.
@@ -187,19 +262,55 @@ pub async fn exercise(t: &T) {
     for k in [1, 100, 200] {
         near.0[k / 64] ^= 1 << (k % 64);
     }
-    let (s, b) = send(r, "GET", &format!("/v1/lookup?pdq={}", near.to_hex()), Some(&t.matcher), vec![]).await;
+    let (s, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?pdq={}", near.to_hex()),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     let m = &b["matches"][0];
-    assert_eq!((m["bank"].as_str(), m["entry_id"].as_i64(), m["match"].as_str(), m["distance"].as_u64()), (Some("ncmec-test"), Some(ids[0]), Some("pdq"), Some(3)));
+    assert_eq!(
+        (
+            m["bank"].as_str(),
+            m["entry_id"].as_i64(),
+            m["match"].as_str(),
+            m["distance"].as_u64()
+        ),
+        (Some("ncmec-test"), Some(ids[0]), Some("pdq"), Some(3))
+    );
     assert_eq!(m["category"], json!({"scheme": "ncmec", "code": "A1"}));
-    let (_, b) = send(r, "GET", &format!("/v1/lookup?pdq={}&threshold=2", near.to_hex()), Some(&t.matcher), vec![]).await;
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?pdq={}&threshold=2", near.to_hex()),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
     assert_eq!(b["matches"], json!([]));
-    let (_, b) = send(r, "GET", &format!("/v1/lookup?md5={}", md5.to_uppercase()), Some(&t.matcher), vec![]).await;
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?md5={}", md5.to_uppercase()),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
     assert_eq!(b["matches"][0]["entry_id"], ids[1]);
     assert_eq!(b["matches"][0]["match"], "md5");
 
     // Batch.
-    let (s, b) = json(r, "POST", "/v1/lookup", Some(&t.matcher), json!({"queries": [{"md5": md5}, {"pdq": pdq}, {"sha1": "00".repeat(20)}]})).await;
+    let (s, b) = json(
+        r,
+        "POST",
+        "/v1/lookup",
+        Some(&t.matcher),
+        json!({"queries": [{"md5": md5}, {"pdq": pdq}, {"sha1": "00".repeat(20)}]}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     let res = b["results"].as_array().unwrap();
     assert_eq!(res.len(), 3);
@@ -209,7 +320,14 @@ pub async fn exercise(t: &T) {
 
     // Add by upload, then match a re-encoded, resized copy in one call.
     let pic = picture(7, 640, 400);
-    let (s, b) = send(r, "POST", "/v1/banks/ncmec-test/entries/upload?category_scheme=iwf&category_code=B", Some(&t.curator), png(&pic)).await;
+    let (s, b) = send(
+        r,
+        "POST",
+        "/v1/banks/ncmec-test/entries/upload?category_scheme=iwf&category_code=B",
+        Some(&t.curator),
+        png(&pic),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     let up_id = b["ids"][0].as_i64().unwrap();
     let copy = image::imageops::resize(&pic, 480, 300, image::imageops::FilterType::Triangle);
@@ -218,61 +336,185 @@ pub async fn exercise(t: &T) {
     assert_eq!(b["pdq_matched"], true);
     let m = b["matches"].as_array().unwrap();
     assert_eq!(m.len(), 1, "{b}");
-    assert_eq!((m[0]["entry_id"].as_i64(), m[0]["match"].as_str()), (Some(up_id), Some("pdq")));
+    assert_eq!(
+        (m[0]["entry_id"].as_i64(), m[0]["match"].as_str()),
+        (Some(up_id), Some("pdq"))
+    );
     assert!(m[0]["distance"].as_u64().unwrap() <= 31);
     assert_eq!(b["hashes"]["format"], "jpeg");
     // The exact upload matches by digest too.
     let (_, b) = send(r, "POST", "/v1/match", Some(&t.matcher), png(&pic)).await;
-    let kinds: Vec<&str> = b["matches"].as_array().unwrap().iter().map(|m| m["match"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = b["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["match"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["md5", "sha1", "sha256", "pdq"], "{b}");
     // An unrelated picture does not match.
-    let (_, b) = send(r, "POST", "/v1/match", Some(&t.matcher), jpeg(&picture(99, 300, 300), 90)).await;
+    let (_, b) = send(
+        r,
+        "POST",
+        "/v1/match",
+        Some(&t.matcher),
+        jpeg(&picture(99, 300, 300), 90),
+    )
+    .await;
     assert_eq!(b["matches"], json!([]), "{b}");
     // A disabled bank is not matched.
-    let (s, _) = json(r, "PATCH", "/v1/banks/ncmec-test", Some(&t.curator), json!({"enabled": false})).await;
+    let (s, _) = json(
+        r,
+        "PATCH",
+        "/v1/banks/ncmec-test",
+        Some(&t.curator),
+        json!({"enabled": false}),
+    )
+    .await;
     assert_eq!(s, 200);
-    let (_, b) = send(r, "GET", &format!("/v1/lookup?pdq={pdq}"), Some(&t.matcher), vec![]).await;
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?pdq={pdq}"),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
     assert_eq!(b["matches"], json!([]));
-    json(r, "PATCH", "/v1/banks/ncmec-test", Some(&t.curator), json!({"enabled": true})).await;
+    json(
+        r,
+        "PATCH",
+        "/v1/banks/ncmec-test",
+        Some(&t.curator),
+        json!({"enabled": true}),
+    )
+    .await;
 
     // Bulk import (md5sum format) into a new bank.
     let list = format!("{}  a.jpg\n{}  b.jpg\n", "ab".repeat(16), "cd".repeat(16));
-    let (s, b) = send(r, "POST", "/v1/banks/imported/import", Some(&t.curator), list.into_bytes()).await;
+    let (s, b) = send(
+        r,
+        "POST",
+        "/v1/banks/imported/import",
+        Some(&t.curator),
+        list.into_bytes(),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
-    assert_eq!((b["added"].as_i64(), b["format"].as_str()), (Some(2), Some("hashsum")));
-    let (_, b) = send(r, "GET", &format!("/v1/lookup?md5={}", "cd".repeat(16)), Some(&t.matcher), vec![]).await;
+    assert_eq!(
+        (b["added"].as_i64(), b["format"].as_str()),
+        (Some(2), Some("hashsum"))
+    );
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?md5={}", "cd".repeat(16)),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
     assert_eq!(b["matches"][0]["bank"], "imported");
     // An HMA CSV with PDQ rows, replacing.
     let csv = format!("signal_type,signal,category\npdq,{pdq},A1\n");
-    let (s, b) = send(r, "POST", "/v1/banks/imported/import?replace=true", Some(&t.curator), csv.into_bytes()).await;
+    let (s, b) = send(
+        r,
+        "POST",
+        "/v1/banks/imported/import?replace=true",
+        Some(&t.curator),
+        csv.into_bytes(),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     let (_, b) = send(r, "GET", "/v1/banks/imported", Some(&t.matcher), vec![]).await;
     assert_eq!(b["entries"], 1);
-    let (_, b) = send(r, "GET", &format!("/v1/lookup?md5={}", "cd".repeat(16)), Some(&t.matcher), vec![]).await;
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?md5={}", "cd".repeat(16)),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
     assert_eq!(b["matches"], json!([]));
-    let (_, b) = send(r, "GET", &format!("/v1/lookup?pdq={pdq}"), Some(&t.matcher), vec![]).await;
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?pdq={pdq}"),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
     assert_eq!(b["matches"].as_array().unwrap().len(), 2, "{b}");
 
     // Remove by hash: the PDQ stays matchable while another bank holds it.
-    let (s, b) = json(r, "POST", "/v1/banks/ncmec-test/entries/remove", Some(&t.curator), json!({"entries": [{"pdq": pdq}]})).await;
+    let (s, b) = json(
+        r,
+        "POST",
+        "/v1/banks/ncmec-test/entries/remove",
+        Some(&t.curator),
+        json!({"entries": [{"pdq": pdq}]}),
+    )
+    .await;
     assert_eq!((s.as_u16(), &b["removed"]), (200, &json!([ids[0]])));
-    let (_, b) = send(r, "GET", &format!("/v1/lookup?pdq={pdq}"), Some(&t.matcher), vec![]).await;
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?pdq={pdq}"),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
     assert_eq!(b["matches"].as_array().unwrap().len(), 1, "{b}");
     assert_eq!(b["matches"][0]["bank"], "imported");
     // Deleting that bank (admin only) removes it from the index.
-    is_error(&send(r, "DELETE", "/v1/banks/imported", Some(&t.curator), vec![]).await, 403, "forbidden");
+    is_error(
+        &send(r, "DELETE", "/v1/banks/imported", Some(&t.curator), vec![]).await,
+        403,
+        "forbidden",
+    );
     let (s, b) = send(r, "DELETE", "/v1/banks/imported", Some(&t.admin), vec![]).await;
     assert_eq!((s.as_u16(), b["entries"].as_i64()), (200, Some(1)));
-    let (_, b) = send(r, "GET", &format!("/v1/lookup?pdq={pdq}"), Some(&t.matcher), vec![]).await;
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?pdq={pdq}"),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
     assert_eq!(b["matches"], json!([]));
     // Remove by upload and by id.
-    let (_, b) = send(r, "POST", "/v1/banks/ncmec-test/entries/remove-upload", Some(&t.curator), png(&pic)).await;
+    let (_, b) = send(
+        r,
+        "POST",
+        "/v1/banks/ncmec-test/entries/remove-upload",
+        Some(&t.curator),
+        png(&pic),
+    )
+    .await;
     assert_eq!(b["removed"], json!([up_id]));
     let (_, b) = send(r, "POST", "/v1/match", Some(&t.matcher), jpeg(&copy, 80)).await;
     assert_eq!(b["matches"], json!([]));
-    let (s, _) = send(r, "DELETE", &format!("/v1/banks/ncmec-test/entries/{}", ids[1]), Some(&t.curator), vec![]).await;
+    let (s, _) = send(
+        r,
+        "DELETE",
+        &format!("/v1/banks/ncmec-test/entries/{}", ids[1]),
+        Some(&t.curator),
+        vec![],
+    )
+    .await;
     assert_eq!(s, 200);
-    is_error(&send(r, "DELETE", &format!("/v1/banks/ncmec-test/entries/{}", ids[1]), Some(&t.curator), vec![]).await, 404, "not_found");
+    is_error(
+        &send(
+            r,
+            "DELETE",
+            &format!("/v1/banks/ncmec-test/entries/{}", ids[1]),
+            Some(&t.curator),
+            vec![],
+        )
+        .await,
+        404,
+        "not_found",
+    );
 
     // Status, audit.
     let (s, b) = send(r, "GET", "/v1/index", Some(&t.matcher), vec![]).await;
@@ -283,8 +525,22 @@ pub async fn exercise(t: &T) {
     assert_eq!(b["ok"], true, "{b}");
     assert!(b["records"].as_i64().unwrap() >= 10);
     let (_, b) = send(r, "GET", "/v1/audit?limit=1000", Some(&t.admin), vec![]).await;
-    let actions: Vec<&str> = b["records"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
-    for a in ["key.create", "bank.create", "entries.add", "entries.add_upload", "bank.import", "bank.update", "entries.remove", "bank.delete"] {
+    let actions: Vec<&str> = b["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "key.create",
+        "bank.create",
+        "entries.add",
+        "entries.add_upload",
+        "bank.import",
+        "bank.update",
+        "entries.remove",
+        "bank.delete",
+    ] {
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }
     // Uploads never reach the audit log: only their hashes.

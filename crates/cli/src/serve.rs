@@ -1,0 +1,218 @@
+//! `nigehbaan serve`: the matching service, and the commands that manage
+//! its database directly (API keys, audit log check, benchmark seeding).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use nigehbaan_server::db::{DbConfig, Pool};
+use nigehbaan_server::store::{self, Role};
+use nigehbaan_server::Config;
+
+use crate::{EXIT_INCOMPLETE, EXIT_OK};
+
+const DB_HELP: &str = "SQLite database file [default: $NIGEHBAAN_DATA/serve.sqlite, else \
+$XDG_DATA_HOME/nigehbaan/serve.sqlite, else ~/.local/share/nigehbaan/serve.sqlite]";
+
+/// Where the service's data is.
+#[derive(Args, Clone, Debug)]
+pub struct DbArgs {
+    #[arg(long, global = true, value_name = "FILE", help = DB_HELP, conflicts_with = "postgres")]
+    db: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite, for several replicas behind a load
+    /// balancer: a URL (postgres://user@host/db) or key=value settings.
+    #[arg(long, global = true, value_name = "URL")]
+    postgres: Option<String>,
+    /// PostgreSQL schema to use (created when missing).
+    #[arg(long, global = true, value_name = "NAME", requires = "postgres")]
+    pg_schema: Option<String>,
+    /// Index snapshot file [default: next to the SQLite file; none for
+    /// PostgreSQL]. Makes restarts take milliseconds.
+    #[arg(long, global = true, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+}
+
+impl DbArgs {
+    fn config(&self) -> Result<Config, String> {
+        let (db, default_snapshot) = match &self.postgres {
+            Some(url) => (
+                DbConfig::Postgres {
+                    url: url.clone(),
+                    schema: self.pg_schema.clone(),
+                },
+                None,
+            ),
+            None => {
+                let path = match &self.db {
+                    Some(p) => p.clone(),
+                    None => default_dir()?.join("serve.sqlite"),
+                };
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                }
+                let snap = path.with_extension("pdqidx");
+                (DbConfig::Sqlite(path), Some(snap))
+            }
+        };
+        let mut cfg = Config::new(db);
+        cfg.snapshot = self.snapshot.clone().or(default_snapshot);
+        Ok(cfg)
+    }
+}
+
+fn default_dir() -> Result<PathBuf, String> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(d) = env("NIGEHBAAN_DATA") {
+        return Ok(d);
+    }
+    if let Some(d) = env("XDG_DATA_HOME").filter(|d| d.is_absolute()) {
+        return Ok(d.join("nigehbaan"));
+    }
+    env("HOME")
+        .map(|h| h.join(".local/share/nigehbaan"))
+        .ok_or_else(|| "no --db given and no HOME to put the database in".to_string())
+}
+
+/// `nigehbaan serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(subcommand)]
+    command: Option<ServeCommand>,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Largest upload to hash, in MiB.
+    #[arg(long, default_value_t = 64)]
+    max_upload_mib: usize,
+    /// Largest list file to import, in MiB.
+    #[arg(long, default_value_t = 1024)]
+    max_import_mib: usize,
+    /// How often to read the change feed, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    poll_ms: u64,
+}
+
+#[derive(Subcommand, Debug)]
+enum ServeCommand {
+    /// Manage API keys directly in the database (no server needed).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Benchmark set-up: add N random PDQ hashes to a bank `bench` and
+    /// write the index snapshot.
+    #[command(hide = true)]
+    BenchSeed {
+        #[arg(long)]
+        entries: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a key; it is printed once and stored only as its SHA-256.
+    Create {
+        /// admin, curator or matcher.
+        #[arg(long)]
+        role: String,
+        /// A label for the key.
+        #[arg(long)]
+        name: String,
+        /// Requests per second allowed.
+        #[arg(long, default_value_t = 1000)]
+        rate_limit: i64,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by id.
+    Revoke {
+        /// The key's id.
+        id: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Recompute the hash chain. Exit status 0: intact; 1: tampered.
+    Verify,
+}
+
+fn open(db: &DbArgs) -> Result<Pool, String> {
+    Pool::open(&db.config()?.db, 1).map_err(|e| e.to_string())
+}
+
+/// Runs `nigehbaan serve`.
+pub fn run(args: ServeArgs) -> Result<u8, String> {
+    match args.command {
+        None => {
+            let mut cfg = args.db.config()?;
+            cfg.max_upload_bytes = args.max_upload_mib << 20;
+            cfg.max_import_bytes = args.max_import_mib << 20;
+            cfg.poll = std::time::Duration::from_millis(args.poll_ms.max(10));
+            nigehbaan_server::run(cfg, &args.listen).map_err(|e| e.to_string())?;
+            Ok(EXIT_OK)
+        }
+        Some(ServeCommand::Keys { command }) => {
+            let pool = open(&args.db)?;
+            let mut c = pool.get();
+            match command {
+                KeysCommand::Create {
+                    role,
+                    name,
+                    rate_limit,
+                } => {
+                    let role = Role::parse(&role)
+                        .ok_or("--role is admin, curator or matcher".to_string())?;
+                    let (id, key) = store::create_key(c.as_mut(), "cli", &name, role, rate_limit)
+                        .map_err(|e| e.to_string())?;
+                    eprintln!("key {id} ({}, {name}); shown only now:", role.name());
+                    println!("{key}");
+                }
+                KeysCommand::List => {
+                    for k in store::list_keys(c.as_mut()).map_err(|e| e.to_string())? {
+                        println!("{}", serde_json::to_string(&k).map_err(|e| e.to_string())?);
+                    }
+                }
+                KeysCommand::Revoke { id } => {
+                    store::revoke_key(c.as_mut(), "cli", id).map_err(|e| e.to_string())?;
+                    eprintln!("key {id} revoked");
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        Some(ServeCommand::Audit {
+            command: AuditCommand::Verify,
+        }) => {
+            let pool = open(&args.db)?;
+            let check = store::verify_audit(pool.get().as_mut()).map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                serde_json::to_string(&check).map_err(|e| e.to_string())?
+            );
+            Ok(if check.ok { EXIT_OK } else { EXIT_INCOMPLETE })
+        }
+        Some(ServeCommand::BenchSeed { entries, seed }) => {
+            let cfg = args.db.config()?;
+            let t = std::time::Instant::now();
+            let n = nigehbaan_server::seed_bench(&cfg, entries, seed).map_err(|e| e.to_string())?;
+            eprintln!(
+                "seeded {entries} entries; snapshot holds {n} PDQ hashes ({:.1} s)",
+                t.elapsed().as_secs_f64()
+            );
+            Ok(EXIT_OK)
+        }
+    }
+}
