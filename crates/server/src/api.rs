@@ -891,16 +891,7 @@ pub struct MatchOut {
     pub variant: Option<&'static str>,
 }
 
-const VARIANTS: [&str; 8] = [
-    "orig",
-    "rot90",
-    "rot180",
-    "rot270",
-    "flipx",
-    "flipy",
-    "flipplus1",
-    "flipminus1",
-];
+use nigehbaan_lists::library::DIHEDRAL_NAMES as VARIANTS;
 
 /// What to match.
 struct Probe {
