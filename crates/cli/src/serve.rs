@@ -119,6 +119,17 @@ enum ServeCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Benchmark set-up: write a benign generated JPEG (gradients and
+    /// shapes) of the given size.
+    #[command(hide = true)]
+    BenchImage {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1600)]
+        width: u32,
+        #[arg(long, default_value_t = 1004)]
+        height: u32,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -203,6 +214,32 @@ pub fn run(args: ServeArgs) -> Result<u8, String> {
                 serde_json::to_string(&check).map_err(|e| e.to_string())?
             );
             Ok(if check.ok { EXIT_OK } else { EXIT_INCOMPLETE })
+        }
+        Some(ServeCommand::BenchImage { out, width, height }) => {
+            let img = image::RgbImage::from_fn(width, height, |x, y| {
+                let (fx, fy) = (x as f32 / width as f32, y as f32 / height as f32);
+                let sky = fy < 0.45 + 0.05 * (fx * 9.0).sin();
+                let disc = (fx - 0.7).powi(2) + (fy - 0.25).powi(2) < 0.01;
+                let px = if disc {
+                    [250, 220, 120]
+                } else if sky {
+                    [(90.0 + 80.0 * fy) as u8, (140.0 + 60.0 * fy) as u8, 230]
+                } else {
+                    let n = ((x * 7 + y * 13) % 17) as f32;
+                    [
+                        (60.0 + n) as u8,
+                        (120.0 + 60.0 * fx) as u8,
+                        (50.0 + 40.0 * fy) as u8,
+                    ]
+                };
+                image::Rgb(px)
+            });
+            let mut bytes = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+                .encode_image(&img)
+                .map_err(|e| e.to_string())?;
+            std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            Ok(EXIT_OK)
         }
         Some(ServeCommand::BenchSeed { entries, seed }) => {
             let cfg = args.db.config()?;
