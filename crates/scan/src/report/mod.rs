@@ -268,36 +268,70 @@ pub fn write_all(dir: &Path, report: &Report) -> Result<String, String> {
     let fail = |name: &str, e: &dyn std::fmt::Display| {
         format!("{}: cannot write: {e}", at(name).display())
     };
-    let json = serde_json::to_vec_pretty(report).map_err(|e| fail(files::JSON, &e))?;
-    write_atomic(&at(files::JSON), &json).map_err(|e| fail(files::JSON, &e))?;
-    let digest = nigehbaan_filehash::hex(&Sha256::digest(&json));
-    write_atomic(
-        &at(files::JSON_SHA256),
-        format!("{digest}  {}\n", files::JSON).as_bytes(),
-    )
-    .map_err(|e| fail(files::JSON_SHA256, &e))?;
-    write_atomic(&at(files::HITS_CSV), csv::hits_csv(report).as_bytes())
-        .map_err(|e| fail(files::HITS_CSV, &e))?;
-    write_atomic(&at(files::HTML), html::render(report, &digest).as_bytes())
-        .map_err(|e| fail(files::HTML, &e))?;
-    let v = serde_json::to_vec_pretty(&vics::cases(report)).map_err(|e| fail(files::VICS, &e))?;
-    write_atomic(&at(files::VICS), &v).map_err(|e| fail(files::VICS, &e))?;
+    // Streamed to disk (a million items need not be held twice), hashed on
+    // the way.
+    let mut digest = String::new();
+    write_atomic(&at(files::JSON), |w| {
+        let mut h = HashingWriter {
+            inner: w,
+            sha: Sha256::new(),
+        };
+        serde_json::to_writer_pretty(&mut h, report).map_err(std::io::Error::other)?;
+        digest = nigehbaan_filehash::hex(&h.sha.finalize());
+        Ok(())
+    })
+    .map_err(|e| fail(files::JSON, &e))?;
+    let line = format!("{digest}  {}\n", files::JSON);
+    write_atomic(&at(files::JSON_SHA256), |w| w.write_all(line.as_bytes()))
+        .map_err(|e| fail(files::JSON_SHA256, &e))?;
+    write_atomic(&at(files::HITS_CSV), |w| {
+        w.write_all(csv::hits_csv(report).as_bytes())
+    })
+    .map_err(|e| fail(files::HITS_CSV, &e))?;
+    write_atomic(&at(files::HTML), |w| {
+        w.write_all(html::render(report, &digest).as_bytes())
+    })
+    .map_err(|e| fail(files::HTML, &e))?;
+    write_atomic(&at(files::VICS), |w| vics::write_cases(report, w))
+        .map_err(|e| fail(files::VICS, &e))?;
     Ok(digest)
 }
 
-/// Writes a file whole, through a temporary name, so that a reader never
-/// sees half of it.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Passes bytes through while hashing them.
+struct HashingWriter<W> {
+    inner: W,
+    sha: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes a file through a temporary name, so that a reader never sees
+/// half of it.
+fn write_atomic(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = std::path::PathBuf::from(tmp);
     {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        body(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
 }
 
 pub use csv::{csv_cell, hits_csv};
-pub use vics::cases as vics_cases;
+pub use vics::write_cases as write_vics_cases;

@@ -5,45 +5,57 @@
 use super::Report;
 use crate::model::{Disposition, Item};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::io::Write;
 
 /// The VICS 2.0 `@odata.context` of a `#Cases` document.
 pub const CASES_CONTEXT: &str =
     "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases";
 
-/// The `#Cases` document.
-pub fn cases(r: &Report) -> Value {
-    let mut by_hash: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
+/// Writes the `#Cases` document, one `Media` at a time.
+pub fn write_cases(r: &Report, w: &mut dyn Write) -> std::io::Result<()> {
+    // Items are sorted by exhibit and path; group them by content, keeping
+    // the order of each content's first file.
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<Vec<&Item>> = Vec::new();
     for it in &r.items {
-        let key = it
-            .sha256
-            .clone()
-            .unwrap_or_else(|| format!("unread:{}", it.path));
-        by_hash.entry(key).or_default().push(it);
+        match it.sha256.as_deref() {
+            Some(h) => match first.get(h) {
+                Some(&g) => groups[g].push(it),
+                None => {
+                    first.insert(h, groups.len());
+                    groups.push(vec![it]);
+                }
+            },
+            None => groups.push(vec![it]),
+        }
     }
-    // Media in the order of their first file.
-    let mut groups: Vec<Vec<&Item>> = by_hash.into_values().collect();
-    groups.sort_by(|a, b| (&a[0].exhibit, &a[0].path).cmp(&(&b[0].exhibit, &b[0].path)));
-    let media: Vec<Value> = groups
-        .iter()
-        .enumerate()
-        .map(|(n, files)| media(n + 1, files))
-        .collect();
     let c = &r.custody;
-    json!({
-        "@odata.context": CASES_CONTEXT,
-        "value": [{
-            "CaseNumber": c.case_number,
-            "CaseID": c.case_number,
-            "ContactName": c.examiner,
-            "ContactAgency": c.agency,
-            "SourceApplicationName": c.tool_name,
-            "SourceApplicationVersion": c.tool_version,
-            "CreatedDate": c.finished.utc,
-            "Exhibits": c.exhibits.iter().map(|e| json!({"ExhibitID": e.id, "Paths": e.paths})).collect::<Vec<_>>(),
-            "Media": media,
-        }]
-    })
+    let head = json!({
+        "CaseNumber": c.case_number,
+        "CaseID": c.case_number,
+        "ContactName": c.examiner,
+        "ContactAgency": c.agency,
+        "SourceApplicationName": c.tool_name,
+        "SourceApplicationVersion": c.tool_version,
+        "CreatedDate": c.finished.utc,
+        "Exhibits": c.exhibits.iter().map(|e| json!({"ExhibitID": e.id, "Paths": e.paths})).collect::<Vec<_>>(),
+    });
+    let head = serde_json::to_string(&head).map_err(std::io::Error::other)?;
+    // `{...head fields..., "Media": [` — the head object without its `}`.
+    write!(
+        w,
+        "{{\"@odata.context\":{},\"value\":[{},\"Media\":[",
+        serde_json::to_string(CASES_CONTEXT).map_err(std::io::Error::other)?,
+        &head[..head.len() - 1]
+    )?;
+    for (n, files) in groups.iter().enumerate() {
+        if n > 0 {
+            w.write_all(b",\n")?;
+        }
+        serde_json::to_writer(&mut *w, &media(n + 1, files)).map_err(std::io::Error::other)?;
+    }
+    w.write_all(b"]}]}\n")
 }
 
 fn media(id: usize, files: &[&Item]) -> Value {
