@@ -119,6 +119,14 @@ fn is_tar(head: &[u8]) -> bool {
 pub(crate) enum Data {
     /// Read whole into memory.
     Bytes(Arc<[u8]>),
+    /// A zip entry that a worker decompresses itself (zip entries can be
+    /// read independently, so their inflating runs in parallel).
+    Lazy {
+        /// Its declared size (at most this many bytes are read).
+        size: u64,
+        /// Reads it.
+        read: LazyRead,
+    },
     /// Too large to hold: digested here as a stream.
     Digested {
         digests: Digests,
@@ -127,6 +135,12 @@ pub(crate) enum Data {
         image: bool,
     },
 }
+
+/// Produces a deferred entry's bytes, or says why it cannot.
+pub(crate) type LazyRead = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
+
+/// An in-memory zip, shared with the workers that inflate its entries.
+type SharedZip = zip::ZipArchive<Cursor<Arc<[u8]>>>;
 
 /// One entry found inside a container.
 pub(crate) struct Entry {
@@ -202,9 +216,9 @@ fn is_over_cap(e: &io::Error) -> bool {
 }
 
 /// Where a container's bytes come from.
-pub(crate) enum Source<'b> {
+pub(crate) enum Source {
     /// Already in memory.
-    Mem(&'b [u8]),
+    Mem(Arc<[u8]>),
     /// An open file (read as a stream, or with seeks for zip and 7z).
     File(std::fs::File),
 }
@@ -254,7 +268,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
     pub fn expand_file(
         &mut self,
         kind: Container,
-        src: Source<'_>,
+        src: Source,
         display: &str,
         size: u64,
     ) -> Result<(), Stop> {
@@ -319,41 +333,42 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
     fn expand(
         &mut self,
         kind: Container,
-        src: Source<'_>,
+        src: Source,
         parent: &str,
         depth: u32,
     ) -> Result<(), Stop> {
         match (kind, src) {
-            (Container::Zip, Source::Mem(b)) => self.zip(Cursor::new(b), parent, depth),
-            (Container::Zip, Source::File(f)) => self.zip(f, parent, depth),
+            (Container::Zip, Source::Mem(b)) => match zip::ZipArchive::new(Cursor::new(b)) {
+                Ok(z) => {
+                    let shared = z.clone();
+                    self.zip(Ok(z), Some(&shared), parent, depth)
+                }
+                Err(e) => self.zip::<Cursor<Arc<[u8]>>>(Err(e), None, parent, depth),
+            },
+            (Container::Zip, Source::File(f)) => {
+                self.zip(zip::ZipArchive::new(f), None, parent, depth)
+            }
             (Container::SevenZ, Source::Mem(b)) => self.seven(Cursor::new(b), parent, depth),
             (Container::SevenZ, Source::File(f)) => self.seven(f, parent, depth),
-            (Container::Tar, Source::Mem(b)) => self.tar(b, parent, depth),
+            (Container::Tar, Source::Mem(b)) => self.tar(&b[..], parent, depth),
             (Container::Tar, Source::File(f)) => self.tar(io::BufReader::new(f), parent, depth),
-            (Container::Gzip, Source::Mem(b)) => self.gzip(b, parent, depth),
+            (Container::Gzip, Source::Mem(b)) => self.gzip(&b[..], parent, depth),
             (Container::Gzip, Source::File(f)) => {
                 self.gzip(io::BufReader::with_capacity(CHUNK, f), parent, depth)
             }
         }
     }
 
-    /// Reads one entry and emits it; opens it when it is a container.
-    fn entry(
-        &mut self,
-        parent: &str,
-        depth: u32,
-        name: &str,
-        modified: Option<String>,
-        reader: &mut dyn Read,
-    ) -> Result<(), EntryError> {
+    /// Counts an entry and checks it: cancellation, the entry limit, its
+    /// name.
+    fn begin_entry(&mut self, path: &str, name: &str) -> Result<(), EntryError> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(Stop::Cancelled.into());
         }
         self.entries += 1;
-        let path = format!("{parent}!{name}");
         if self.entries > self.limits.max_entries {
             self.exclude(
-                &path,
+                path,
                 "entry-limit",
                 format!(
                     "more than {} entries in one file; the rest of this container was \
@@ -367,13 +382,27 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         }
         if let Some(why) = unsafe_name(name) {
             self.exclude(
-                &path,
+                path,
                 "unsafe-name",
                 format!("{why}; hashed under its literal name, never extracted"),
                 false,
                 true,
             );
         }
+        Ok(())
+    }
+
+    /// Reads one entry and emits it; opens it when it is a container.
+    fn entry(
+        &mut self,
+        parent: &str,
+        depth: u32,
+        name: &str,
+        modified: Option<String>,
+        reader: &mut dyn Read,
+    ) -> Result<(), EntryError> {
+        let path = format!("{parent}!{name}");
+        self.begin_entry(&path, name)?;
         let cap = self.limits.max_in_memory;
         let mut buf = Vec::new();
         let mut metered = Metered {
@@ -414,7 +443,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                     true,
                 );
             } else {
-                self.expand(kind, Source::Mem(&data), &path, depth)?;
+                self.expand(kind, Source::Mem(data.clone()), &path, depth)?;
             }
         }
         Ok(())
@@ -480,8 +509,14 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         Ok(())
     }
 
-    fn zip<R: Read + Seek>(&mut self, r: R, parent: &str, depth: u32) -> Result<(), Stop> {
-        let mut z = match zip::ZipArchive::new(r) {
+    fn zip<R: Read + Seek>(
+        &mut self,
+        opened: zip::result::ZipResult<zip::ZipArchive<R>>,
+        shared: Option<&SharedZip>,
+        parent: &str,
+        depth: u32,
+    ) -> Result<(), Stop> {
+        let mut z = match opened {
             Ok(z) => z,
             Err(e) => {
                 self.broken(parent, "cannot read zip", e);
@@ -507,6 +542,12 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                 .name_for_index(i)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("#{i}"));
+            if let Some(shared) = shared {
+                if let Some((size, modified)) = self.zip_leaf(&mut z, i) {
+                    self.lazy_zip_entry(shared, i, parent, depth + 1, &name, modified, size)?;
+                    continue;
+                }
+            }
             let mut f = match z.by_index(i) {
                 Ok(f) => f,
                 Err(e) => {
@@ -539,17 +580,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                 );
                 continue;
             }
-            let modified = f.last_modified().map(|d| {
-                format!(
-                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02} (zip local time, zone not recorded)",
-                    d.year(),
-                    d.month(),
-                    d.day(),
-                    d.hour(),
-                    d.minute(),
-                    d.second()
-                )
-            });
+            let modified = zip_time(&f);
             match self.entry(parent, depth + 1, &name, modified, &mut f) {
                 Ok(()) => {}
                 Err(EntryError::Stop(s)) => return Err(s),
@@ -565,6 +596,82 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// For an in-memory zip: whether entry `i` is a plain file (not a
+    /// container, not a link, readable, small enough) that a worker can
+    /// inflate on its own; its declared size and time if so.
+    fn zip_leaf<R: Read + Seek>(
+        &self,
+        z: &mut zip::ZipArchive<R>,
+        i: usize,
+    ) -> Option<(u64, Option<String>)> {
+        let mut f = z.by_index(i).ok()?;
+        if f.is_dir() || f.is_symlink() || f.size() > self.limits.max_in_memory {
+            return None;
+        }
+        let mut head = Vec::with_capacity(DETECT_BYTES);
+        (&mut f)
+            .take(DETECT_BYTES as u64)
+            .read_to_end(&mut head)
+            .ok()?;
+        if detect(&head).is_some() {
+            return None;
+        }
+        Some((f.size(), zip_time(&f)))
+    }
+
+    /// Hands a zip entry to the workers, counting its declared size
+    /// against the expansion limits first.
+    #[allow(clippy::too_many_arguments)]
+    fn lazy_zip_entry(
+        &mut self,
+        shared: &SharedZip,
+        i: usize,
+        parent: &str,
+        depth: u32,
+        name: &str,
+        modified: Option<String>,
+        size: u64,
+    ) -> Result<(), Stop> {
+        let path = format!("{parent}!{name}");
+        match self.begin_entry(&path, name) {
+            Ok(()) => {}
+            Err(EntryError::Stop(s)) => return Err(s),
+            Err(EntryError::Failed(_)) => return Ok(()),
+        }
+        let total = self.meter.produced.get() + size;
+        self.meter.produced.set(total);
+        if total > self.meter.cap.get() {
+            return Err(self.limit_hit(&path));
+        }
+        if (self.skip)(&path) {
+            return Ok(());
+        }
+        let mut z = shared.clone();
+        let read: LazyRead = Box::new(move || {
+            let mut f = z
+                .by_index(i)
+                .map_err(|e| format!("cannot read zip entry: {e}"))?;
+            let mut buf = Vec::with_capacity(size as usize);
+            (&mut f)
+                .take(size + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("cannot decompress zip entry: {e}"))?;
+            if buf.len() as u64 > size {
+                return Err(format!(
+                    "zip entry holds more than its declared {size} bytes (corrupt or hostile)"
+                ));
+            }
+            Ok(buf)
+        });
+        (self.emit)(Entry {
+            path,
+            depth,
+            modified,
+            data: Data::Lazy { size, read },
+        });
         Ok(())
     }
 
@@ -826,9 +933,14 @@ pub fn entries_of(
     let cancel = AtomicBool::new(false);
     let mut found = Vec::new();
     let emit = |e: Entry| {
-        let (size, sha256) = match &e.data {
-            Data::Bytes(b) => (b.len() as u64, Digests::of(b).sha256),
-            Data::Digested { digests, size, .. } => (*size, digests.sha256),
+        let (size, sha256) = match e.data {
+            Data::Bytes(b) => (b.len() as u64, Digests::of(&b).sha256),
+            Data::Digested { digests, size, .. } => (size, digests.sha256),
+            Data::Lazy { read, .. } => match read() {
+                Ok(b) => (b.len() as u64, Digests::of(&b).sha256),
+                // A zip entry that cannot be inflated is not listed.
+                Err(_) => return,
+            },
         };
         found.push(Listed {
             path: e.path,
@@ -838,8 +950,28 @@ pub fn entries_of(
         });
     };
     let mut ex = Expander::new(limits, "", &cancel, |_: &str| false, emit);
-    let _ = ex.expand_file(kind, Source::Mem(bytes), parent, bytes.len() as u64);
+    let _ = ex.expand_file(
+        kind,
+        Source::Mem(Arc::from(bytes)),
+        parent,
+        bytes.len() as u64,
+    );
     let exclusions = std::mem::take(&mut ex.exclusions);
     drop(ex);
     (found, exclusions)
+}
+
+/// A zip entry's time, which zip records as local time without a zone.
+fn zip_time<R: Read>(f: &zip::read::ZipFile<'_, R>) -> Option<String> {
+    f.last_modified().map(|d| {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02} (zip local time, zone not recorded)",
+            d.year(),
+            d.month(),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second()
+        )
+    })
 }

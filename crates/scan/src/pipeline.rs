@@ -35,6 +35,10 @@ struct Job {
 enum JobData {
     File(std::fs::File),
     Bytes(Arc<[u8]>),
+    Lazy {
+        size: u64,
+        read: crate::archive::LazyRead,
+    },
     Digested {
         digests: nigehbaan_filehash::Digests,
         size: u64,
@@ -268,7 +272,7 @@ fn walk_jobs(
                     exhibit,
                     f,
                     &path,
-                    whole.as_deref(),
+                    whole,
                     file,
                     &tx,
                     budget,
@@ -293,7 +297,7 @@ fn expand(
     exhibit: &str,
     f: &FoundFile,
     path: &str,
-    whole: Option<&[u8]>,
+    whole: Option<Arc<[u8]>>,
     mut file: std::fs::File,
     tx: &Sender<Job>,
     budget: &Budget,
@@ -307,6 +311,10 @@ fn expand(
             Data::Bytes(b) => {
                 let held = budget.take(b.len() as u64);
                 (JobData::Bytes(b), held)
+            }
+            Data::Lazy { size, read } => {
+                let held = budget.take(size);
+                (JobData::Lazy { size, read }, held)
             }
             Data::Digested {
                 digests,
@@ -396,6 +404,15 @@ fn hash_job(
     let h: FileHashes = match job.data {
         JobData::File(file) => hash_open_file(file, &cfg.hash, hasher),
         JobData::Bytes(b) => hash_bytes(&b, &cfg.hash, hasher),
+        JobData::Lazy { size, read } => match read() {
+            Ok(b) => hash_bytes(&b, &cfg.hash, hasher),
+            Err(why) => FileHashes {
+                size: Some(size),
+                digests: None,
+                image: None,
+                error: Some(FileError::Read(why)),
+            },
+        },
         JobData::Digested {
             digests,
             size,

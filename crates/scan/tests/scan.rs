@@ -142,7 +142,7 @@ fn interrupted_scan_resumes_without_rehashing() {
     assert!(!first.report.status.complete);
     assert_eq!(first.exit_code(), 2);
     assert!(
-        done_first >= 10 && done_first < 120,
+        (10..120).contains(&done_first),
         "interrupted after {done_first}"
     );
     assert!(out.join(nigehbaan_scan::CHECKPOINT_FILE).exists());
