@@ -239,6 +239,10 @@ pub(crate) struct Expander<'a, E: FnMut(Entry), S: Fn(&str) -> bool> {
 
 const CHUNK: usize = 1 << 20;
 
+/// Memory a 7z header or decoder may ask for, in KiB (7-Zip's own largest
+/// dictionary is 1.5 GiB; 256 MiB covers every preset up to -mx9).
+const SEVEN_MEM_KB: usize = 256 << 10;
+
 impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
     /// A new expander for one exhibit.
     pub fn new(
@@ -677,7 +681,9 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
 
     fn seven<R: Read + Seek>(&mut self, r: R, parent: &str, depth: u32) -> Result<(), Stop> {
         use sevenz_rust2::{ArchiveReader, Password};
-        let mut ar = match ArchiveReader::new(r, Password::empty()) {
+        // Header buffers and decoder dictionaries are capped: a hostile header
+        // must not make the decoder allocate gigabytes.
+        let mut ar = match ArchiveReader::new_with_memory_limit(r, Password::empty(), SEVEN_MEM_KB) {
             Ok(a) => a,
             Err(e) => {
                 self.broken(parent, "cannot read 7z", e);

@@ -269,3 +269,14 @@ proptest! {
         let _ = entries_of(&b, "r", ArchiveLimits::default());
     }
 }
+
+/// Found by the `scan_archive` fuzz target: a 7z header claiming billions of
+/// files made the 7z reader ask for 20 GB at once, which aborts a process
+/// rather than failing. It must now be an ordinary archive error.
+#[test]
+fn hostile_7z_header_is_an_error_not_an_abort() {
+    let b = include_bytes!("data/7z-claims-billions-of-files.bin");
+    let (found, ex) = entries_of(b, "fuzz.7z", ArchiveLimits::default());
+    assert!(found.is_empty());
+    assert_eq!(kinds(&ex), ["archive-error"], "{ex:?}");
+}
