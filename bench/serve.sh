@@ -12,8 +12,9 @@
 # latency and resident memory per entry.
 #
 # Environment: DURATION (wrk run, default 15s), CONNS (default 16),
-# THREADS (wrk threads, default 1), KEEP=1 keeps the work directory,
-# SKIP_BUILD=1 uses an existing release build.
+# THREADS (wrk threads, default 1), SKIP_BUILD=1 uses an existing release
+# build, WORKDIR=DIR keeps the databases there and reuses them on the next
+# run (seeding 10M takes minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-15s}
@@ -25,27 +26,29 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   cargo build --release -p nigehbaan
 fi
 BIN=$TARGET/release/nigehbaan
-WORK=$(mktemp -d /tmp/nigehbaan-serve-bench.XXXXXX)
+WORK=${WORKDIR:-$(mktemp -d /tmp/nigehbaan-serve-bench.XXXXXX)}
+mkdir -p "$WORK"
 PID=
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
-  [ -z "${KEEP:-}" ] && rm -rf "$WORK"
+  [ -z "${WORKDIR:-}" ] && rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
-# start DB: starts the server, sets PID and ADDR, prints seconds to ready.
+# start DB: starts the server; sets PID, ADDR and READY (seconds from
+# launch to /health/ready answering 200).
 start() {
   local t0 t1
   t0=$(date +%s.%N)
-  "$BIN" serve --db "$1" --listen 127.0.0.1:0 2>"$WORK/log" &
+  "$BIN" serve --db "$1" --listen 127.0.0.1:0 >/dev/null 2>"$WORK/log" &
   PID=$!
   for _ in $(seq 1 600); do
     ADDR=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$WORK/log" | head -1)
     if [ -n "$ADDR" ] && curl -fs "http://$ADDR/health/ready" >/dev/null; then
       t1=$(date +%s.%N)
-      echo "$t1 - $t0" | bc
+      READY=$(echo "$t1 - $t0" | bc)
       return
     fi
     sleep 0.01
@@ -73,8 +76,9 @@ wrk_run() {
 
 # Baseline resident memory of an empty service.
 EMPTY="$WORK/empty.sqlite"
+rm -f "$EMPTY" "${EMPTY%.sqlite}.pdqidx"
 "$BIN" serve --db "$EMPTY" keys create --role matcher --name bench >/dev/null 2>&1
-start "$EMPTY" >/dev/null
+start "$EMPTY"
 RSS0=$(rss_kib "$PID")
 stop
 echo "machine: $(nproc) cores; wrk -t$THREADS -c$CONNS -d$DURATION on 127.0.0.1 (same machine)"
@@ -84,10 +88,14 @@ for N in "${@:-1000000}"; do
   DB="$WORK/bench-$N.sqlite"
   echo "== $N entries"
   t0=$(date +%s.%N)
-  "$BIN" serve --db "$DB" bench-seed --entries "$N" 2>&1 | sed 's/^/  /'
+  if [ -e "$DB" ]; then
+    echo "  reusing $DB"
+  else
+    "$BIN" serve --db "$DB" bench-seed --entries "$N" 2>&1 | sed 's/^/  /'
+  fi
   echo "  seed: $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-6) s (database $(du -m "$DB" | cut -f1) MiB, snapshot $(du -m "${DB%.sqlite}.pdqidx" | cut -f1) MiB)"
   KEY=$("$BIN" serve --db "$DB" keys create --role matcher --name bench --rate-limit 1000000000 2>/dev/null)
-  READY=$(start "$DB")
+  start "$DB"
   echo "  start to ready (snapshot): ${READY} s"
   wrk_run "pdq lookup" bench/serve/lookup.lua "$KEY"
   RSS=$(rss_kib "$PID")

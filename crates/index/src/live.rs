@@ -289,6 +289,18 @@ impl LivePdqIndex {
     /// Opens a snapshot written by [`LivePdqIndex::write_snapshot`] (the
     /// base and delta stay memory-mapped) and returns it with its tag.
     pub fn open_snapshot(path: &Path) -> Result<(LivePdqIndex, [u64; 2]), StoreError> {
+        Self::snapshot(path, false)
+    }
+
+    /// Like [`LivePdqIndex::open_snapshot`], but copies the base and delta
+    /// into memory backed by transparent huge pages: a sequential read of
+    /// the file (about a second for 10M hashes), then faster queries than
+    /// from the mapped file.
+    pub fn load_snapshot(path: &Path) -> Result<(LivePdqIndex, [u64; 2]), StoreError> {
+        Self::snapshot(path, true)
+    }
+
+    fn snapshot(path: &Path, copy: bool) -> Result<(LivePdqIndex, [u64; 2]), StoreError> {
         let store = Store::open(path)?;
         let meta = store.section::<u64>(META_KIND)?;
         if meta.len() != 3 || meta[0] != SNAPSHOT_MAGIC {
@@ -297,6 +309,7 @@ impl LivePdqIndex {
         let tag = [meta[1], meta[2]];
         let part = |kind| -> Result<Option<Arc<PdqIndex>>, StoreError> {
             let i = PdqIndex::from_store(&store, kind)?;
+            let i = if copy { i.to_owned_copy() } else { i };
             Ok((!i.is_empty()).then(|| Arc::new(i)))
         };
         let tail: Vec<Hash256> = store
@@ -415,8 +428,15 @@ mod tests {
         index.remove(h(3));
         index.remove(h(600));
         index.write_snapshot(&path, [42, 7]).unwrap();
+        let (copied, _) = LivePdqIndex::load_snapshot(&path).unwrap();
         let (back, tag) = LivePdqIndex::open_snapshot(&path).unwrap();
         assert_eq!(tag, [42, 7]);
+        for k in 0..720 {
+            assert_eq!(
+                copied.search(&h(k), 0).unwrap(),
+                back.search(&h(k), 0).unwrap()
+            );
+        }
         for k in 0..720 {
             let want = k < 710 && k != 3 && k != 600;
             assert_eq!(!back.search(&h(k), 0).unwrap().is_empty(), want, "hash {k}");

@@ -171,6 +171,28 @@ impl PdqIndex {
         Ok(Self::assemble(hashes, tables))
     }
 
+    /// A copy in owned memory, backed by transparent huge pages where the
+    /// kernel allows: for an index opened from a mapped file that will
+    /// serve many queries (a mapped file gets 4 KiB pages, and the
+    /// candidate checks then miss the TLB on nearly every touch).
+    pub(crate) fn to_owned_copy(&self) -> PdqIndex {
+        fn copy<T: bytemuck::Pod>(b: &[T]) -> Buf<T> {
+            let mut v = Vec::with_capacity(b.len());
+            huge_pages(v.spare_capacity_mut());
+            v.extend_from_slice(b);
+            v.into()
+        }
+        let tables = self
+            .tables
+            .iter()
+            .map(|t| Table {
+                offsets: copy(&t.offsets),
+                ids: copy(&t.ids),
+            })
+            .collect();
+        Self::assemble(copy(&self.hashes), tables)
+    }
+
     /// Every indexed hash, by id (for the live index's compaction).
     pub(crate) fn raw_hashes(&self) -> &[[u64; 4]] {
         &self.hashes

@@ -140,7 +140,7 @@ impl App {
         let db_id = store::db_id(pool.get().as_mut())?;
         let mut loaded = None;
         if let Some(path) = config.snapshot.as_ref().filter(|p| p.exists()) {
-            match LivePdqIndex::open_snapshot(path) {
+            match LivePdqIndex::load_snapshot(path) {
                 Ok((index, [seq, id])) if id == db_id => loaded = Some((index, seq as i64)),
                 Ok(_) => eprintln!(
                     "nigehbaan serve: snapshot {} belongs to another database; loading from the database",
