@@ -18,6 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::{Extension, Json, Router};
+use futures_util::FutureExt;
 use nigehbaan_filehash::{hash_bytes, FileError, FileHashes, Options};
 use nigehbaan_lists::hex;
 use nigehbaan_pdq::{Hash256, Hasher};
@@ -281,7 +282,20 @@ async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
         .get::<MatchedPath>()
         .map_or("unmatched".to_string(), |m| m.as_str().to_string());
     let t = Instant::now();
-    let r = next.run(req).await;
+    // A handler that panics (a bug) answers a JSON 500 instead of dropping
+    // the connection; the process goes on serving.
+    let r = match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; please report it with the request you made",
+        )
+        .into_response(),
+    };
     app.metrics.record(&route, r.status().as_u16(), t.elapsed());
     r
 }
