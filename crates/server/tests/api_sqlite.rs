@@ -543,3 +543,54 @@ fn migrations_are_idempotent_and_versioned() {
         .unwrap();
     assert_eq!(v[0], vec![V::I(1), V::I(1)]);
 }
+
+/// Uploads are hashed in memory and dropped: after hashing, matching,
+/// adding and removing by upload, no file in the service's directory
+/// (database, WAL, snapshot) holds any of the upload's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_never_written_to_disk() {
+    let (cfg, dir) = sqlite_config();
+    let t = start(cfg, None);
+    let r = &t.router;
+    let marker = format!("NIGEHBAAN-UPLOAD-MARKER-{}", std::process::id());
+    let mut upload = marker.clone().into_bytes();
+    upload.extend(std::iter::repeat_n(b'x', 10_000));
+    upload.extend(marker.as_bytes());
+    json(
+        r,
+        "POST",
+        "/v1/banks",
+        Some(&t.curator),
+        json!({"name": "u"}),
+    )
+    .await;
+    for (method, uri) in [
+        ("POST", "/v1/hash?allow_non_image=true"),
+        ("POST", "/v1/match?allow_non_image=true"),
+        ("POST", "/v1/banks/u/entries/upload?allow_non_image=true"),
+    ] {
+        let (s, b) = send(r, method, uri, Some(&t.curator), upload.clone()).await;
+        assert!(s.is_success(), "{uri}: {b}");
+    }
+    t.app.write_snapshot();
+    let mut files = 0;
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        files += 1;
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "upload bytes found on disk"
+        );
+    }
+    assert!(files >= 2);
+    // The upload's digest is what was kept.
+    let (_, b) = send(
+        r,
+        "POST",
+        "/v1/match?allow_non_image=true",
+        Some(&t.matcher),
+        upload,
+    )
+    .await;
+    assert_eq!(b["matches"].as_array().unwrap().len(), 3, "{b}");
+}
