@@ -594,3 +594,48 @@ async fn uploads_are_never_written_to_disk() {
     .await;
     assert_eq!(b["matches"].as_array().unwrap().len(), 3, "{b}");
 }
+
+/// A large PDQ import triggers a background compaction of the live index;
+/// lookups are right before, during and after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_pdq_import_compacts_in_the_background() {
+    let t = sqlite();
+    let r = &t.router;
+    let hash = |i: u64| format!("{:016x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1).repeat(4);
+    let list: String = (0..10_000u64)
+        .map(|i| format!("pdq {}\n", hash(i)))
+        .collect();
+    let (s, b) = send(
+        r,
+        "POST",
+        "/v1/banks/many/import",
+        Some(&t.curator),
+        list.into_bytes(),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        (b["added"].as_i64(), b["format"].as_str()),
+        (Some(10_000), Some("hma-text"))
+    );
+    let key = t.matcher.as_str();
+    let check = |i: u64| {
+        let uri = format!("/v1/lookup?pdq={}&threshold=0", hash(i));
+        async move {
+            let (_, b) = send(r, "GET", &uri, Some(key), vec![]).await;
+            assert_eq!(b["matches"].as_array().map(Vec::len), Some(1), "{b}");
+        }
+    };
+    check(1).await;
+    let t0 = std::time::Instant::now();
+    while t.app.index.stats().compactions == 0 {
+        check(t0.elapsed().as_millis() as u64 % 10_000).await;
+        assert!(t0.elapsed().as_secs() < 20, "no compaction");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    for i in [0, 4095, 4096, 9_999] {
+        check(i).await;
+    }
+    let s = t.app.index.stats();
+    assert_eq!(s.base + s.delta + s.tail, 10_000, "{s:?}");
+}
