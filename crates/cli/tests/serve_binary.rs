@@ -156,6 +156,18 @@ fn serves_on_loopback_and_shuts_down_gracefully() {
         dir.path().join("serve.pdqidx").exists(),
         "snapshot written on shutdown"
     );
+    // The audit chain checks out from the command line.
+    let out = Command::new(BIN)
+        .args(["serve", "audit", "verify", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["records"].as_i64()),
+        (Some(true), Some(3))
+    );
     // Restart: the entry is still matchable, from the snapshot.
     let (mut child, addr) = start(&db);
     let (_, v) = http(
@@ -232,17 +244,19 @@ fn kill_9_during_bulk_import_leaves_the_bank_absent_or_complete() {
                 "half-imported bank"
             );
         }
-        eprintln!(
-            "round {round}: killed after {delay_ms} ms; bank present: {}",
-            s == 200
-        );
+        let when = if delay_ms == u64::MAX {
+            "right after the 201".to_string()
+        } else {
+            format!("{delay_ms} ms into the import")
+        };
+        eprintln!("round {round}: killed {when}; bank present: {}", s == 200);
         // Every committed entry is matchable and the audit chain is intact.
         if s == 200 {
             let (_, v) = http(
                 &addr,
                 "GET",
                 &format!(
-                    "/v1/lookup?md5={:032x}",
+                    "/v1/lookup?md5={:032x}&banks={bank}",
                     (N as u128) * 0x9e37_79b9_7f4a_7c15
                 ),
                 Some(&curator),

@@ -108,6 +108,7 @@ pub struct App {
     buckets: Mutex<HashMap<i64, (f64, Instant)>>,
     compacting: AtomicBool,
     snapshot_seq: AtomicI64,
+    snapshot_lock: Mutex<()>,
     started: Instant,
     last_sync_ok: Mutex<Option<Instant>>,
 }
@@ -173,6 +174,7 @@ impl App {
             buckets: Mutex::new(HashMap::new()),
             compacting: AtomicBool::new(false),
             snapshot_seq: AtomicI64::new(if from_db { -1 } else { seq }),
+            snapshot_lock: Mutex::new(()),
             started,
             last_sync_ok: Mutex::new(None),
         });
@@ -309,6 +311,8 @@ impl App {
         let Some(path) = &self.config.snapshot else {
             return;
         };
+        // One writer at a time; a second caller waits for the first.
+        let _one = self.snapshot_lock.lock().unwrap_or_else(|e| e.into_inner());
         let seq = self.applied.load(Ordering::SeqCst);
         if self.snapshot_seq.load(Ordering::SeqCst) == seq {
             return;
@@ -337,7 +341,6 @@ pub async fn background(app: Arc<App>) {
     loop {
         tick.tick().await;
         let a = app.clone();
-        let due = last_snapshot.elapsed() >= app.config.snapshot_every;
         let done = tokio::task::spawn_blocking(move || {
             if let Err(e) = a.sync() {
                 eprintln!("nigehbaan serve: change feed: {e}");
@@ -345,15 +348,16 @@ pub async fn background(app: Arc<App>) {
             if let Err(e) = a.reload_keys() {
                 eprintln!("nigehbaan serve: keys: {e}");
             }
-            if due {
-                a.write_snapshot();
-            }
         })
         .await;
         if done.is_err() {
             eprintln!("nigehbaan serve: background task failed; continuing");
         }
-        if due {
+        if last_snapshot.elapsed() >= app.config.snapshot_every {
+            // Writing a large snapshot takes seconds: never in the way of
+            // reading the feed.
+            let a = app.clone();
+            drop(tokio::task::spawn_blocking(move || a.write_snapshot()));
             last_snapshot = Instant::now();
         }
     }
