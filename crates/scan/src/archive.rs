@@ -683,7 +683,8 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         use sevenz_rust2::{ArchiveReader, Password};
         // Header buffers and decoder dictionaries are capped: a hostile header
         // must not make the decoder allocate gigabytes.
-        let mut ar = match ArchiveReader::new_with_memory_limit(r, Password::empty(), SEVEN_MEM_KB) {
+        let mut ar = match ArchiveReader::new_with_memory_limit(r, Password::empty(), SEVEN_MEM_KB)
+        {
             Ok(a) => a,
             Err(e) => {
                 self.broken(parent, "cannot read 7z", e);
