@@ -42,8 +42,9 @@ struct Cli {
 enum Command {
     /// Hash files and directories: MD5, SHA-1, SHA-256 and, for images, PDQ.
     Hash(hash::HashArgs),
-    /// Make benign demo images (originals, a resized, a rotated and a
-    /// re-encoded copy) and show how their hashes relate.
+    /// Make benign demo evidence (resized, rotated, re-encoded and zipped
+    /// copies of generated pictures) and test-data lists, and scan it as an
+    /// examiner would: hits and a report.
     Demo(demo::DemoArgs),
     /// Manage the hash-list library: import, ls, rm, export, verify.
     Lists(lists::ListsArgs),
