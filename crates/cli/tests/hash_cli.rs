@@ -3,17 +3,14 @@
 use image::{ImageFormat, Rgb, RgbImage};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nigehbaan"))
-}
+mod common;
+
+use common::bin;
 
 fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nigehbaan-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tempdir("test", name)
 }
 
 fn picture(w: u32, h: u32) -> RgbImage {

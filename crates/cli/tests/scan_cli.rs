@@ -6,21 +6,12 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_nigehbaan"));
-    c.env_remove("NIGEHBAAN_LIBRARY");
-    c.env(
-        "XDG_DATA_HOME",
-        std::env::temp_dir().join("nigehbaan-test-nowhere"),
-    );
-    c
-}
+mod common;
+
+use common::bin;
 
 fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nigehbaan-scan-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tempdir("scan-cli", name)
 }
 
 fn text(out: &Output) -> String {
