@@ -298,4 +298,17 @@ fn links_and_special_files_are_recorded_not_followed() {
     assert!(!items
         .iter()
         .any(|i| i["path"].as_str().unwrap().contains("originals")));
+
+    // A link given on the command line is followed.
+    let direct = dir.join("direct.png");
+    std::os::unix::fs::symlink(d.join("originals/tiles.png"), &direct).unwrap();
+    let out = scan(
+        &d.join("library"),
+        &[
+            direct.to_str().unwrap(),
+            "-o",
+            dir.join("r2").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }

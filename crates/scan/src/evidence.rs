@@ -28,6 +28,9 @@ pub(crate) struct FoundFile {
     pub path: PathBuf,
     pub size: u64,
     pub times: Times,
+    /// Given on the command line (a link there is followed); files found
+    /// inside directories are opened without following links.
+    pub direct: bool,
 }
 
 /// File times as RFC 3339 strings.
@@ -135,7 +138,7 @@ impl Walker<'_> {
         // A path given on the command line is followed.
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => self.dir(p, &m),
-            Ok(m) if m.is_file() => self.file(p, &m),
+            Ok(m) if m.is_file() => self.file(p, &m, true),
             Ok(_) => self.exclude(
                 p,
                 "special-file",
@@ -146,12 +149,13 @@ impl Walker<'_> {
         }
     }
 
-    fn file(&mut self, p: &Path, m: &Metadata) {
+    fn file(&mut self, p: &Path, m: &Metadata, direct: bool) {
         self.files.push(FoundFile {
             exhibit: self.exhibit,
             path: p.to_path_buf(),
             size: m.len(),
             times: Times::of(m),
+            direct,
         });
     }
 
@@ -208,7 +212,7 @@ impl Walker<'_> {
                                 stack.push(path);
                             }
                         }
-                        Ok(m) if m.is_file() => self.file(&path, &m),
+                        Ok(m) if m.is_file() => self.file(&path, &m, true),
                         Ok(_) => self.exclude(
                             &path,
                             "special-file",
@@ -227,7 +231,7 @@ impl Walker<'_> {
                         stack.push(path);
                     }
                 } else if t.is_file() {
-                    self.file(&path, &meta);
+                    self.file(&path, &meta, false);
                 } else {
                     self.exclude(
                         &path,

@@ -207,7 +207,7 @@ fn walk_jobs(
             incomplete: true,
             hashed: false,
         };
-        let mut file = match open_read_only(&f.path, true) {
+        let mut file = match open_read_only(&f.path, !f.direct) {
             Ok(file) => file,
             Err(e) => {
                 exclusions.push(unreadable(e));
@@ -260,7 +260,7 @@ fn walk_jobs(
                             let held = budget.take(b.len() as u64);
                             send(job(JobData::Bytes(b.clone()), held));
                         }
-                        None => match open_read_only(&f.path, true) {
+                        None => match open_read_only(&f.path, !f.direct) {
                             Ok(again) => send(job(JobData::File(again), 0)),
                             Err(e) => exclusions.push(unreadable(e)),
                         },
