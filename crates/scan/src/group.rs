@@ -2,7 +2,7 @@
 //! duplicates (same SHA-256), and unmatched images that are PDQ
 //! near-duplicates of each other (distance ≤ the match threshold).
 
-use crate::model::{Disposition, Item};
+use crate::model::{Disposition, Hex, Item};
 use nigehbaan_index::PdqIndex;
 use nigehbaan_pdq::Hash256;
 use std::collections::HashMap;
@@ -28,9 +28,9 @@ fn label(i: &Item) -> String {
 /// Sets `duplicate_group` on items sharing a SHA-256 with another item and
 /// returns the groups.
 pub fn exact_duplicates(items: &mut [Item]) -> Vec<Group> {
-    let mut by_hash: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_hash: HashMap<Hex<32>, Vec<usize>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
-        if let Some(h) = it.sha256.as_deref() {
+        if let Some(h) = it.sha256 {
             by_hash.entry(h).or_default().push(i);
         }
     }
@@ -49,7 +49,7 @@ pub fn near_duplicates(items: &mut [Item], threshold: u32, min_quality: u8) -> V
         if it.disposition != Disposition::Unmatched || it.pdq_quality.unwrap_or(0) < min_quality {
             continue;
         }
-        if let Some(h) = it.pdq.as_deref().and_then(|h| Hash256::from_hex(h).ok()) {
+        if let Some(h) = it.pdq.map(|h| Hash256::from_bytes(&h.0)) {
             members.push(i);
             hashes.push(h);
         }
@@ -104,7 +104,7 @@ fn finish(items: &mut [Item], sets: Vec<Vec<usize>>, exact: bool) -> Vec<Group> 
             Group {
                 id,
                 sha256: if exact {
-                    items[set[0]].sha256.clone()
+                    items[set[0]].sha256.map(|h| h.to_string())
                 } else {
                     None
                 },

@@ -30,7 +30,7 @@ pub use archive::ArchiveLimits;
 pub use checkpoint::CHECKPOINT_FILE;
 pub use evidence::Exhibit;
 pub use matcher::MatchSettings;
-pub use model::{Disposition, Exclusion, Hit, Item};
+pub use model::{Disposition, Exclusion, Hex, Hit, Item};
 pub use report::Report;
 
 use nigehbaan_lists::library::OpenList;

@@ -3,7 +3,49 @@
 //! These types are what `report.json` holds; `docs/scan-report.md`
 //! documents every field.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// A digest held as bytes (compact in memory) and written as lower-case hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hex<const N: usize>(pub [u8; N]);
+
+impl<const N: usize> Hex<N> {
+    /// Upper-case hex, as VICS writes MD5 and SHA-1.
+    pub fn to_upper(&self) -> String {
+        self.to_string().to_uppercase()
+    }
+}
+
+impl<const N: usize> fmt::Display for Hex<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<const N: usize> fmt::Debug for Hex<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl<const N: usize> Serialize for Hex<N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for Hex<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        nigehbaan_lists::hex::decode_fixed::<N>(&text, "digest")
+            .map(Hex)
+            .map_err(serde::de::Error::custom)
+    }
+}
 
 /// How a file matched a list entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,14 +149,14 @@ pub struct Item {
     /// Creation (birth) time, where the file system records it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    /// MD5, lower-case hex.
-    pub md5: Option<String>,
-    /// SHA-1, lower-case hex.
-    pub sha1: Option<String>,
-    /// SHA-256, lower-case hex.
-    pub sha256: Option<String>,
-    /// PDQ hash, 64 hex digits, for images.
-    pub pdq: Option<String>,
+    /// MD5 (lower-case hex in JSON).
+    pub md5: Option<Hex<16>>,
+    /// SHA-1 (lower-case hex in JSON).
+    pub sha1: Option<Hex<20>>,
+    /// SHA-256 (lower-case hex in JSON).
+    pub sha256: Option<Hex<32>>,
+    /// PDQ hash, for images (64 hex digits in JSON).
+    pub pdq: Option<Hex<32>>,
     /// PDQ quality 0..=100.
     pub pdq_quality: Option<u8>,
     /// Image container format (`jpeg`, `png`, …).

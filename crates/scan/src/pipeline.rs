@@ -10,7 +10,7 @@ use crate::archive::{detect, Container, Data, Entry, Expander, Source, Stop, DET
 use crate::checkpoint::Checkpoint;
 use crate::evidence::{display, open_read_only, walk, FoundFile, Times};
 use crate::matcher::match_file;
-use crate::model::{Exclusion, Item};
+use crate::model::{Exclusion, Hex, Item};
 use crate::{Progress, ScanConfig};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use nigehbaan_filehash::{hash_bytes, hash_open_file, FileError, FileHashes};
@@ -427,7 +427,6 @@ fn hash_job(
     let m = match_file(lists, &h, &cfg.matching);
     let img = h.image.as_ref();
     let pdq = img.and_then(|i| i.pdq.as_ref());
-    let hex = nigehbaan_filehash::hex;
     let mut error = h.error.as_ref().map(|e| e.to_string());
     if let Some(e) = m.error {
         error = Some(match error {
@@ -443,10 +442,10 @@ fn hash_job(
         modified: job.times.modified,
         accessed: job.times.accessed,
         created: job.times.created,
-        md5: h.digests.map(|d| hex(&d.md5)),
-        sha1: h.digests.map(|d| hex(&d.sha1)),
-        sha256: h.digests.map(|d| hex(&d.sha256)),
-        pdq: pdq.map(|p| p.hash.to_hex()),
+        md5: h.digests.map(|d| Hex(d.md5)),
+        sha1: h.digests.map(|d| Hex(d.sha1)),
+        sha256: h.digests.map(|d| Hex(d.sha256)),
+        pdq: pdq.map(|p| Hex(p.hash.to_bytes())),
         pdq_quality: pdq.map(|p| p.quality),
         format: img.map(|i| i.format.name().to_string()),
         width: img.map(|i| i.width),

@@ -2,7 +2,7 @@
 //! notable list.
 
 use super::Report;
-use crate::model::Disposition;
+use crate::model::{Disposition, Hex};
 
 const HEADER: &[&str] = &[
     "exhibit",
@@ -46,6 +46,11 @@ pub fn csv_cell(s: &str) -> String {
     }
 }
 
+/// A digest's hex, or nothing.
+pub(crate) fn hex<const N: usize>(v: &Option<Hex<N>>) -> String {
+    v.map(|h| h.to_string()).unwrap_or_default()
+}
+
 /// The text of `hits.csv`.
 pub fn hits_csv(r: &Report) -> String {
     let mut out = HEADER.join(",");
@@ -58,10 +63,10 @@ pub fn hits_csv(r: &Report) -> String {
                 it.exhibit.clone(),
                 it.path.clone(),
                 it.size.map(|s| s.to_string()).unwrap_or_default(),
-                opt(&it.md5),
-                opt(&it.sha1),
-                opt(&it.sha256),
-                opt(&it.pdq),
+                hex(&it.md5),
+                hex(&it.sha1),
+                hex(&it.sha256),
+                hex(&it.pdq),
                 h.list.clone(),
                 opt(&h.list_version),
                 h.record.to_string(),

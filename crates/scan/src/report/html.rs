@@ -193,8 +193,8 @@ pub fn render(r: &Report, json_sha256: &str) -> String {
                 esc(&m.list),
                 opt(&m.list_version),
                 esc(&cat),
-                opt(&it.sha256),
-                opt(&it.pdq)
+                esc(&super::csv::hex(&it.sha256)),
+                esc(&super::csv::hex(&it.pdq))
             );
         }
     }

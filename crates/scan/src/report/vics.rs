@@ -3,7 +3,7 @@
 //! for import into Griffeye, AXIOM or a national database.
 
 use super::Report;
-use crate::model::{Disposition, Item};
+use crate::model::{Disposition, Hex, Item};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,11 +16,11 @@ pub const CASES_CONTEXT: &str =
 pub fn write_cases(r: &Report, w: &mut dyn Write) -> std::io::Result<()> {
     // Items are sorted by exhibit and path; group them by content, keeping
     // the order of each content's first file.
-    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut first: HashMap<Hex<32>, usize> = HashMap::new();
     let mut groups: Vec<Vec<&Item>> = Vec::new();
     for it in &r.items {
-        match it.sha256.as_deref() {
-            Some(h) => match first.get(h) {
+        match it.sha256 {
+            Some(h) => match first.get(&h) {
                 Some(&g) => groups[g].push(it),
                 None => {
                     first.insert(h, groups.len());
@@ -73,14 +73,8 @@ fn media(id: usize, files: &[&Item]) -> Value {
     let hit = files.iter().any(|f| f.disposition == Disposition::Hit);
     m.insert("Category".into(), json!(vic.unwrap_or(0)));
     m.insert("IsPrecategorized".into(), json!(vic.is_some()));
-    m.insert(
-        "MD5".into(),
-        json!(first.md5.as_ref().map(|s| s.to_uppercase())),
-    );
-    m.insert(
-        "SHA1".into(),
-        json!(first.sha1.as_ref().map(|s| s.to_uppercase())),
-    );
+    m.insert("MD5".into(), json!(first.md5.map(|h| h.to_upper())));
+    m.insert("SHA1".into(), json!(first.sha1.map(|h| h.to_upper())));
     m.insert("MediaSize".into(), json!(first.size));
     let mut alt = Vec::new();
     if let Some(h) = &first.sha256 {
