@@ -3,8 +3,9 @@
 //! build time, queries/s and memory per entry, and writes the sorted
 //! `(query, id, distance)` triples for comparison with the peer's `--dump`.
 //!
-//! `cargo run --release -p nigehbaan-index --example pdq_bench HASHES DUMP [RADIUS]`
-use nigehbaan_index::PdqIndex;
+//! `cargo run --release -p nigehbaan-index --example pdq_bench HASHES DUMP [RADIUS [CHUNKS]]`
+//! (CHUNKS, 10 to 16, overrides the layout the index would pick for its size)
+use nigehbaan_index::{Layout, PdqIndex};
 use nigehbaan_pdq::Hash256;
 use std::io::{BufRead, BufWriter, Write};
 use std::time::Instant;
@@ -30,7 +31,11 @@ fn main() {
     }
     let rss0 = rss_kb();
     let t = Instant::now();
-    let index = PdqIndex::new(&db);
+    let layout = match args.get(4).and_then(|m| m.parse().ok()) {
+        Some(m) => Layout::chunks(m),
+        None => Layout::for_len(db.len()),
+    };
+    let index = PdqIndex::with_layout(&db, &layout);
     let build = t.elapsed().as_secs_f64();
     let rss1 = rss_kb();
     let t = Instant::now();
@@ -41,8 +46,8 @@ fn main() {
     let dt = t.elapsed().as_secs_f64();
     let matches: usize = results.iter().map(|r| r.len()).sum();
     println!(
-        "nigehbaan-index n={} queries={} build={:.3}s query_total={:.4}s per_query={:.1}us qps={:.0} matches={} index_bytes_per_entry={:.1} rss_growth_per_entry={:.1}",
-        db.len(), qs.len(), build, dt, dt / qs.len() as f64 * 1e6, qs.len() as f64 / dt, matches,
+        "nigehbaan-index n={} chunks={} queries={} build={:.3}s query_total={:.4}s per_query={:.1}us qps={:.0} matches={} index_bytes_per_entry={:.1} rss_growth_per_entry={:.1}",
+        db.len(), layout.widths().len(), qs.len(), build, dt, dt / qs.len() as f64 * 1e6, qs.len() as f64 / dt, matches,
         index.memory_bytes() as f64 / db.len() as f64,
         (rss1.saturating_sub(rss0)) as f64 * 1024.0 / db.len() as f64,
     );

@@ -1,25 +1,43 @@
 //! Exact PDQ range search by multi-index hashing.
 //!
-//! The 256-bit hash is cut into 16 chunks of 16 bits. Two hashes within
-//! Hamming distance `R` must agree to within `floor(R / 16)` bits on at least
-//! one chunk (pigeonhole), so probing every chunk's table with every value
-//! within that many bits of the query's chunk finds every candidate; each
-//! candidate is then verified on the full 256 bits. Results are exactly those
-//! of a brute-force scan.
+//! The 256-bit hash is cut into `m` chunks (16 chunks of 16 bits for up to a
+//! few million hashes; fewer, wider chunks for larger indexes, see
+//! [`Layout::for_len`]). Each chunk has a table from chunk value to the ids
+//! of the hashes holding it.
+//!
+//! A search of radius `R` gives chunk `i` a threshold `t_i` (−1 meaning the
+//! table is not probed) with `Σ (t_i + 1) ≥ R + 1`. If a hash were more than
+//! `t_i` bits from the query on every chunk it would be at least
+//! `Σ (t_i + 1) > R` bits away, so every hash within `R` is within `t_i` on
+//! some chunk `i` (the generalised pigeonhole principle). Probing table `i`
+//! with every value within `t_i` bits of the query's chunk therefore finds
+//! every answer; each candidate is then checked on the full 256 bits, so the
+//! results are exactly those of a brute-force scan. The thresholds are
+//! chosen per radius by a small cost model (probes against candidates),
+//! which with 16-bit chunks and radius 31 gives the classic `t_i = 1`.
 //!
 //! Each table is a counting-sorted array of ids with an offsets array (CSR):
 //! a bucket is one contiguous run, with no per-bucket allocation. A
 //! candidate found in table `t` is reported only if no earlier table would
-//! have found it, which removes duplicates without a "seen" set.
+//! have found it, which removes duplicates without a "seen" set. A query
+//! runs in stages (bucket bounds, then ids, then hashes), each fetching
+//! ahead, so that the memory system works on many random reads at once.
 
 use crate::store::{Buf, Store, StoreError, StoreWriter};
 use nigehbaan_pdq::Hash256;
 use rayon::prelude::*;
+use std::cell::RefCell;
+use std::sync::OnceLock;
 
-/// Number of 16-bit chunks.
-const CHUNKS: usize = 16;
 /// The largest supported search radius.
 pub const MAX_RADIUS: u32 = 63;
+/// Fewest and most chunks a layout may have (widths 26 down to 16 bits).
+const MIN_CHUNKS: usize = 10;
+const MAX_CHUNKS: usize = 16;
+/// Section kind, relative to the base, of the layout (chunk widths).
+const LAYOUT_SECTION: u32 = 1 + 2 * MAX_CHUNKS as u32;
+/// How far ahead each stage of a query prefetches.
+const AHEAD: usize = 16;
 
 /// One match: the entry's id (its position at build time) and distance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,7 +48,123 @@ pub struct PdqMatch {
     pub distance: u32,
 }
 
+/// How an index cuts the 256 bits into chunks: consecutive bit ranges,
+/// from bit 0, of the given widths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    widths: Vec<u8>,
+}
+
+impl Layout {
+    /// `m` chunks (10 to 16) of near-equal width, the wider ones first.
+    ///
+    /// # Panics
+    /// If `m` is outside 10..=16.
+    pub fn chunks(m: usize) -> Layout {
+        assert!(
+            (MIN_CHUNKS..=MAX_CHUNKS).contains(&m),
+            "a PDQ index has 10 to 16 chunks"
+        );
+        let base = 256 / m;
+        let wide = 256 - base * m;
+        Layout {
+            widths: (0..m)
+                .map(|i| (base + usize::from(i < wide)) as u8)
+                .collect(),
+        }
+    }
+
+    /// The layout [`PdqIndex::new`] uses for `n` hashes: the one with the
+    /// cheapest radius-31 search under a cost model (each probed bucket
+    /// costs about two random reads, each candidate one) among those that
+    /// take no more memory than 16 chunks of 16 bits. That is 16 chunks up
+    /// to a few million hashes, 12 chunks (21 and 22 bits) at 10 million.
+    pub fn for_len(n: usize) -> Layout {
+        let memory = |l: &Layout| {
+            4.0 * n as f64 * l.widths.len() as f64
+                + l.widths
+                    .iter()
+                    .map(|&w| 4.0 * ((1u64 << w) + 1) as f64)
+                    .sum::<f64>()
+        };
+        let classic = Layout::chunks(MAX_CHUNKS);
+        let limit = memory(&classic);
+        let mut best = (plan(&classic.widths, n, 31).1, classic);
+        for m in MIN_CHUNKS..MAX_CHUNKS {
+            let l = Layout::chunks(m);
+            if memory(&l) > limit {
+                continue;
+            }
+            let cost = plan(&l.widths, n, 31).1;
+            if cost < best.0 {
+                best = (cost, l);
+            }
+        }
+        best.1
+    }
+
+    /// The chunk widths in bits, in bit order.
+    pub fn widths(&self) -> &[u8] {
+        &self.widths
+    }
+
+    fn check(widths: &[u8]) -> bool {
+        (MIN_CHUNKS..=MAX_CHUNKS).contains(&widths.len())
+            && widths.iter().all(|w| (16..=26).contains(w))
+            && widths.iter().map(|&w| w as u32).sum::<u32>() == 256
+    }
+}
+
+/// Number of values within `t` bits of a `w`-bit value.
+fn ball(w: u32, t: i32) -> f64 {
+    let mut total = 0.0;
+    let mut c = 1.0;
+    for k in 0..=t.min(w as i32) {
+        if k > 0 {
+            c = c * (w as f64 - k as f64 + 1.0) / k as f64;
+        }
+        total += c;
+    }
+    total
+}
+
+/// Thresholds per chunk for a search of `radius` over `n` hashes with chunks
+/// of `widths`, and their modelled cost: the cheapest `t` with
+/// `Σ (t_i + 1) ≥ radius + 1` (a small knapsack, solved exactly).
+fn plan(widths: &[u8], n: usize, radius: u32) -> (Vec<i8>, f64) {
+    const PROBE: f64 = 2.0;
+    const CANDIDATE: f64 = 1.0;
+    let need = radius as usize + 1;
+    // best[s] = (cost, thresholds) reaching a sum of min(s, need).
+    let mut best: Vec<Option<(f64, Vec<i8>)>> = vec![None; need + 1];
+    best[0] = Some((0.0, Vec::new()));
+    for &w in widths {
+        let occupancy = n as f64 / (1u64 << w) as f64;
+        let mut next: Vec<Option<(f64, Vec<i8>)>> = vec![None; need + 1];
+        for (s, cur) in best.iter().enumerate() {
+            let Some((cost, ts)) = cur else { continue };
+            for t in -1..=(w as i32).min(need as i32) {
+                let c = cost + ball(w as u32, t) * (PROBE + CANDIDATE * occupancy);
+                let s2 = (s + (t + 1) as usize).min(need);
+                if next[s2].as_ref().is_none_or(|(b, _)| c < *b) {
+                    let mut ts = ts.clone();
+                    ts.push(t as i8);
+                    next[s2] = Some((c, ts));
+                }
+            }
+        }
+        best = next;
+    }
+    let (cost, ts) = best[need]
+        .take()
+        .expect("16-bit chunks can always reach 64");
+    (ts, cost)
+}
+
 struct Table {
+    /// First bit of this table's chunk, and its width.
+    shift: u32,
+    width: u32,
     /// `offsets[v]..offsets[v + 1]` is bucket `v` in `ids`.
     offsets: Buf<u32>,
     ids: Buf<u32>,
@@ -40,24 +174,37 @@ struct Table {
 pub struct PdqIndex {
     hashes: Buf<[u64; 4]>,
     tables: Vec<Table>,
-    /// Probe masks grouped by popcount: `masks[..ends[r]]` are the 16-bit
-    /// masks with at most `r` bits set.
-    masks: Vec<u16>,
-    ends: [usize; 17],
+    /// Per-chunk thresholds for each radius, worked out on first use.
+    plans: [OnceLock<Vec<i8>>; MAX_RADIUS as usize + 1],
 }
 
+/// The `width`-bit field of `h` starting at bit `shift` (width ≤ 32).
 #[inline(always)]
-fn chunk(h: &[u64; 4], t: usize) -> u16 {
-    (h[t / 4] >> ((t % 4) * 16)) as u16
+fn field(h: &[u64; 4], shift: u32, width: u32) -> u32 {
+    let (i, s) = ((shift / 64) as usize, shift % 64);
+    let mut v = h[i] >> s;
+    if s + width > 64 {
+        v |= h[i + 1] << (64 - s);
+    }
+    (v & ((1u64 << width) - 1)) as u32
 }
 
-/// True when a chunk of `query ^ candidate` has at most `sub` bits set.
+/// Calls `f` with every `width`-bit mask of at most `t` set bits, fewest
+/// bits first (Gosper's hack, with a shift for its division).
 #[inline(always)]
-fn within(c: u16, sub: usize) -> bool {
-    match sub {
-        0 => c == 0,
-        1 => c & c.wrapping_sub(1) == 0,
-        _ => c.count_ones() as usize <= sub,
+fn for_masks(width: u32, t: i8, mut f: impl FnMut(u32)) {
+    if t < 0 {
+        return;
+    }
+    f(0);
+    let limit = 1u64 << width;
+    for k in 1..=(t as u32).min(width) {
+        let mut m: u64 = (1 << k) - 1;
+        while m < limit {
+            f(m as u32);
+            let r = m + (m & m.wrapping_neg());
+            m = r | (((m ^ r) >> 2) >> m.trailing_zeros());
+        }
     }
 }
 
@@ -77,12 +224,41 @@ impl std::fmt::Display for RadiusError {
 
 impl std::error::Error for RadiusError {}
 
+/// Per-thread work space of a query (kept between queries to save
+/// allocations).
+#[derive(Default)]
+struct Scratch {
+    /// Bucket values to probe, all tables together; `ends[t]` closes table
+    /// `t`'s run.
+    vals: Vec<u32>,
+    ends: Vec<usize>,
+    /// Bucket bounds, one per value.
+    ranges: Vec<(u32, u32)>,
+    /// Candidate ids, all tables together; `cand_ends[t]` closes table `t`'s.
+    cands: Vec<u32>,
+    cand_ends: Vec<usize>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
 impl PdqIndex {
-    /// Builds an index over `hashes`; match ids are positions in this slice.
+    /// Builds an index over `hashes` with the layout
+    /// [`Layout::for_len`] picks; match ids are positions in this slice.
     ///
     /// # Panics
     /// If there are more than `u32::MAX` hashes.
     pub fn new(hashes: &[Hash256]) -> PdqIndex {
+        Self::with_layout(hashes, &Layout::for_len(hashes.len()))
+    }
+
+    /// Builds an index over `hashes` with a given layout (any layout gives
+    /// the same answers; only speed and memory differ).
+    ///
+    /// # Panics
+    /// If there are more than `u32::MAX` hashes.
+    pub fn with_layout(hashes: &[Hash256], layout: &Layout) -> PdqIndex {
         assert!(
             hashes.len() < u32::MAX as usize,
             "too many hashes for one index"
@@ -91,25 +267,32 @@ impl PdqIndex {
         huge_pages(copy.spare_capacity_mut());
         copy.extend(hashes.iter().map(|h| h.0));
         let hashes = copy;
-        let tables: Vec<Table> = (0..CHUNKS)
-            .into_par_iter()
-            .map(|t| {
-                let mut offsets = vec![0u32; (1 << 16) + 1];
+        let shifts = shifts(&layout.widths);
+        let tables: Vec<Table> = layout
+            .widths
+            .par_iter()
+            .zip(shifts.par_iter())
+            .map(|(&width, &shift)| {
+                let width = width as u32;
+                let buckets = 1usize << width;
+                let mut offsets = vec![0u32; buckets + 1];
                 for h in &hashes {
-                    offsets[chunk(h, t) as usize + 1] += 1;
+                    offsets[field(h, shift, width) as usize + 1] += 1;
                 }
-                for v in 0..(1 << 16) {
+                for v in 0..buckets {
                     offsets[v + 1] += offsets[v];
                 }
                 let mut fill = offsets.clone();
                 let mut ids = vec![0u32; hashes.len()];
                 huge_pages(&ids);
                 for (id, h) in hashes.iter().enumerate() {
-                    let c = chunk(h, t) as usize;
+                    let c = field(h, shift, width) as usize;
                     ids[fill[c] as usize] = id as u32;
                     fill[c] += 1;
                 }
                 Table {
+                    shift,
+                    width,
                     offsets: offsets.into(),
                     ids: ids.into(),
                 }
@@ -119,44 +302,56 @@ impl PdqIndex {
     }
 
     fn assemble(hashes: Buf<[u64; 4]>, tables: Vec<Table>) -> PdqIndex {
-        let mut masks: Vec<u16> = (0..=u16::MAX).collect();
-        masks.sort_by_key(|m| (m.count_ones(), *m));
-        let mut ends = [0usize; 17];
-        for (r, end) in ends.iter_mut().enumerate() {
-            *end = masks
-                .iter()
-                .filter(|m| m.count_ones() as usize <= r)
-                .count();
-        }
         PdqIndex {
             hashes,
             tables,
-            masks,
-            ends,
+            plans: std::array::from_fn(|_| OnceLock::new()),
         }
     }
 
-    /// Adds this index's sections (kinds `base..base + 33`) to a store.
+    /// The layout this index was built with.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            widths: self.tables.iter().map(|t| t.width as u8).collect(),
+        }
+    }
+
+    /// Adds this index's sections (kinds `base..=base + 33`) to a store.
     pub fn write_sections(&self, w: &mut StoreWriter, base: u32) {
         w.add(base, &self.hashes);
         for (t, table) in self.tables.iter().enumerate() {
             w.add(base + 1 + 2 * t as u32, &table.offsets);
             w.add(base + 2 + 2 * t as u32, &table.ids);
         }
+        let widths: Vec<u32> = self.tables.iter().map(|t| t.width).collect();
+        w.add(base + LAYOUT_SECTION, &widths);
     }
 
     /// Opens an index written by [`PdqIndex::write_sections`], without
-    /// copying: only the 128 KiB probe-mask table is built, and only the
-    /// small offset arrays are checked, so opening takes milliseconds
-    /// whatever the size.
+    /// copying: only the offset arrays are checked, so opening takes
+    /// milliseconds whatever the size. Files written before layouts existed
+    /// (no layout section) hold 16 chunks of 16 bits.
     pub fn from_store(store: &Store, base: u32) -> Result<PdqIndex, StoreError> {
         let hashes: Buf<[u64; 4]> = store.section(base)?;
         let n = hashes.len();
-        let mut tables = Vec::with_capacity(CHUNKS);
-        for t in 0..CHUNKS as u32 {
+        let widths: Vec<u8> = if store.has_section(base + LAYOUT_SECTION) {
+            let w: Buf<u32> = store.section(base + LAYOUT_SECTION)?;
+            w.iter().map(|&w| w.min(255) as u8).collect()
+        } else {
+            Layout::chunks(MAX_CHUNKS).widths
+        };
+        if !Layout::check(&widths) {
+            return Err(StoreError::Invalid(format!(
+                "PDQ index layout {widths:?} is not valid"
+            )));
+        }
+        let shifts = shifts(&widths);
+        let mut tables = Vec::with_capacity(widths.len());
+        for (t, (&width, &shift)) in widths.iter().zip(&shifts).enumerate() {
+            let t = t as u32;
             let offsets: Buf<u32> = store.section(base + 1 + 2 * t)?;
             let ids: Buf<u32> = store.section(base + 2 + 2 * t)?;
-            let ok = offsets.len() == (1 << 16) + 1
+            let ok = offsets.len() == (1 << width) + 1
                 && ids.len() == n
                 && offsets.last().copied() == Some(n as u32)
                 && offsets.windows(2).all(|w| w[0] <= w[1]);
@@ -166,7 +361,12 @@ impl PdqIndex {
             if !ok {
                 return Err(StoreError::Invalid(format!("PDQ table {t} is damaged")));
             }
-            tables.push(Table { offsets, ids });
+            tables.push(Table {
+                shift,
+                width: width as u32,
+                offsets,
+                ids,
+            });
         }
         Ok(Self::assemble(hashes, tables))
     }
@@ -186,6 +386,8 @@ impl PdqIndex {
             .tables
             .iter()
             .map(|t| Table {
+                shift: t.shift,
+                width: t.width,
                 offsets: copy(&t.offsets),
                 ids: copy(&t.ids),
             })
@@ -208,7 +410,7 @@ impl PdqIndex {
         self.hashes.is_empty()
     }
 
-    /// Bytes of memory the index holds (hashes, tables, probe masks).
+    /// Bytes of memory the index holds (hashes and tables).
     pub fn memory_bytes(&self) -> usize {
         self.hashes.len() * 32
             + self
@@ -216,7 +418,13 @@ impl PdqIndex {
                 .iter()
                 .map(|t| t.offsets.len() * 4 + t.ids.len() * 4)
                 .sum::<usize>()
-            + self.masks.len() * 2
+    }
+
+    fn plan(&self, radius: u32) -> &[i8] {
+        self.plans[radius as usize].get_or_init(|| {
+            let widths: Vec<u8> = self.tables.iter().map(|t| t.width as u8).collect();
+            plan(&widths, self.len(), radius).0
+        })
     }
 
     /// Appends to `out` every indexed hash within `radius` of `query`, in
@@ -230,15 +438,22 @@ impl PdqIndex {
         if radius > MAX_RADIUS {
             return Err(RadiusError(radius));
         }
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("popcnt") {
-                // SAFETY: the CPU has POPCNT (checked just above).
-                unsafe { self.search_popcnt(query, radius, out) };
-                return Ok(());
-            }
+        if self.is_empty() {
+            return Ok(());
         }
-        self.search_impl(query, radius, out);
+        let plan = self.plan(radius);
+        SCRATCH.with(|s| {
+            let s = &mut *s.borrow_mut();
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("popcnt") {
+                    // SAFETY: the CPU has POPCNT (checked just above).
+                    unsafe { self.search_popcnt(query, radius, plan, s, out) };
+                    return;
+                }
+            }
+            self.search_impl(query, radius, plan, s, out);
+        });
         Ok(())
     }
 
@@ -246,42 +461,100 @@ impl PdqIndex {
     /// (the baseline x86-64 target counts bits in software).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt")]
-    unsafe fn search_popcnt(&self, query: &Hash256, radius: u32, out: &mut Vec<PdqMatch>) {
-        self.search_impl(query, radius, out)
+    unsafe fn search_popcnt(
+        &self,
+        query: &Hash256,
+        radius: u32,
+        plan: &[i8],
+        s: &mut Scratch,
+        out: &mut Vec<PdqMatch>,
+    ) {
+        self.search_impl(query, radius, plan, s, out)
     }
 
     #[inline(always)]
-    fn search_impl(&self, query: &Hash256, radius: u32, out: &mut Vec<PdqMatch>) {
+    fn search_impl(
+        &self,
+        query: &Hash256,
+        radius: u32,
+        plan: &[i8],
+        s: &mut Scratch,
+        out: &mut Vec<PdqMatch>,
+    ) {
         let q = &query.0;
-        let sub = (radius / CHUNKS as u32) as usize;
-        let masks = &self.masks[..self.ends[sub]];
-        let qc: [u16; CHUNKS] = std::array::from_fn(|t| chunk(q, t));
-        let mut cands: Vec<u32> = Vec::with_capacity(256);
-        for (t, table) in self.tables.iter().enumerate() {
-            cands.clear();
-            for &m in masks {
-                let v = (qc[t] ^ m) as usize;
-                let (lo, hi) = (table.offsets[v] as usize, table.offsets[v + 1] as usize);
-                cands.extend_from_slice(&table.ids[lo..hi]);
+        // Stage 1: the bucket values to probe.
+        s.vals.clear();
+        s.ends.clear();
+        for (table, &t) in self.tables.iter().zip(plan) {
+            let qv = field(q, table.shift, table.width);
+            for_masks(table.width, t, |m| s.vals.push(qv ^ m));
+            s.ends.push(s.vals.len());
+        }
+        // Stage 2: their bounds (a random read each in a large table).
+        s.ranges.clear();
+        let mut ahead = 0; // table of vals[i + AHEAD]
+        let mut t = 0;
+        for i in 0..s.vals.len() {
+            while s.ends[t] <= i {
+                t += 1;
             }
-            // Candidates are random positions in a large array: fetch some
-            // ahead so that the memory system works on several at once.
-            const AHEAD: usize = 16;
-            for (i, &id) in cands.iter().enumerate() {
-                if let Some(&next) = cands.get(i + AHEAD) {
+            if let Some(&v) = s.vals.get(i + AHEAD) {
+                while s.ends[ahead] <= i + AHEAD {
+                    ahead += 1;
+                }
+                prefetch(&self.tables[ahead].offsets[v as usize]);
+            }
+            let o = &self.tables[t].offsets;
+            let v = s.vals[i] as usize;
+            s.ranges.push((o[v], o[v + 1]));
+        }
+        // Stage 3: the ids in those buckets.
+        s.cands.clear();
+        s.cand_ends.clear();
+        let (mut t, mut ahead) = (0, 0);
+        for i in 0..s.vals.len() {
+            while s.ends[t] <= i {
+                s.cand_ends.push(s.cands.len());
+                t += 1;
+            }
+            if let Some(&(lo, hi)) = s.ranges.get(i + AHEAD) {
+                while s.ends[ahead] <= i + AHEAD {
+                    ahead += 1;
+                }
+                if lo < hi {
+                    prefetch(&self.tables[ahead].ids[lo as usize]);
+                }
+            }
+            let (lo, hi) = s.ranges[i];
+            s.cands
+                .extend_from_slice(&self.tables[t].ids[lo as usize..hi as usize]);
+        }
+        while s.cand_ends.len() < self.tables.len() {
+            s.cand_ends.push(s.cands.len());
+        }
+        // Stage 4: check each candidate on all 256 bits.
+        let mut start = 0;
+        for (t, &end) in s.cand_ends.iter().enumerate() {
+            for i in start..end {
+                if let Some(&next) = s.cands.get(i + AHEAD) {
                     prefetch(&self.hashes[next as usize]);
                 }
+                let id = s.cands[i];
                 let h = &self.hashes[id as usize];
                 let x = [h[0] ^ q[0], h[1] ^ q[1], h[2] ^ q[2], h[3] ^ q[3]];
-                // Reported by an earlier table already?
-                if (0..t).any(|u| within(chunk(&x, u), sub)) {
+                let d = x.iter().map(|l| l.count_ones()).sum::<u32>();
+                if d > radius {
                     continue;
                 }
-                let d = x.iter().map(|l| l.count_ones()).sum::<u32>();
-                if d <= radius {
+                // Reported by an earlier table already?
+                let earlier = self.tables[..t].iter().zip(plan).any(|(u, &tu)| {
+                    tu >= 0 && field(&x, u.shift, u.width).count_ones() <= tu as u32
+                });
+                if !earlier {
                     out.push(PdqMatch { id, distance: d });
                 }
             }
+            start = end;
         }
     }
 
@@ -350,16 +623,28 @@ fn huge_pages<T>(v: &[T]) {
 }
 
 #[inline(always)]
-fn prefetch(h: &[u64; 4]) {
+fn prefetch<T>(h: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint; the pointer is to a live element.
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            h.as_ptr() as *const i8
+            h as *const T as *const i8,
         );
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = h;
+}
+
+/// Bit offset of each chunk.
+fn shifts(widths: &[u8]) -> Vec<u32> {
+    widths
+        .iter()
+        .scan(0u32, |at, &w| {
+            let s = *at;
+            *at += w as u32;
+            Some(s)
+        })
+        .collect()
 }
 
 /// Brute-force reference search (used by tests and benchmarks).
@@ -377,4 +662,67 @@ pub fn brute_force(hashes: &[Hash256], query: &Hash256, radius: u32) -> Vec<PdqM
         .collect();
     out.sort_by_key(|m| (m.distance, m.id));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_read_the_right_bits() {
+        let h = [
+            0x0123_4567_89ab_cdef,
+            0xfedc_ba98_7654_3210,
+            0xdead_beef_0bad_f00d,
+            0x1357_9bdf_2468_ace0,
+        ];
+        let bit = |i: u32| (h[(i / 64) as usize] >> (i % 64)) & 1;
+        for shift in 0..240 {
+            for width in 1..=(32.min(256 - shift)) {
+                let want = (0..width).fold(0u64, |v, k| v | bit(shift + k) << k);
+                assert_eq!(field(&h, shift, width) as u64, want, "{shift} {width}");
+            }
+        }
+    }
+
+    #[test]
+    fn masks_are_every_value_within_the_threshold_once() {
+        for (width, t) in [(16u32, 0i8), (16, 1), (16, 3), (21, 2), (22, 4)] {
+            let mut seen = Vec::new();
+            for_masks(width, t, |m| seen.push(m));
+            let want = (0..1u32 << width)
+                .filter(|m| m.count_ones() <= t as u32)
+                .count();
+            assert_eq!(seen.len(), want);
+            assert!(seen
+                .iter()
+                .all(|m| m.count_ones() <= t as u32 && *m < 1 << width));
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), want);
+        }
+        let mut none = 0;
+        for_masks(16, -1, |_| none += 1);
+        assert_eq!(none, 0);
+    }
+
+    #[test]
+    fn plans_cover_every_radius() {
+        for m in MIN_CHUNKS..=MAX_CHUNKS {
+            let l = Layout::chunks(m);
+            for n in [0, 1, 1000, 10_000_000] {
+                for r in 0..=MAX_RADIUS {
+                    let (ts, _) = plan(&l.widths, n, r);
+                    assert_eq!(ts.len(), m);
+                    let covered: i32 = ts.iter().map(|&t| t as i32 + 1).sum();
+                    assert!(covered > r as i32, "m={m} n={n} r={r} {ts:?}");
+                }
+            }
+        }
+        // The classic layout at radius 31: one bit per chunk.
+        assert_eq!(
+            plan(&Layout::chunks(16).widths, 1_000_000, 31).0,
+            vec![1; 16]
+        );
+    }
 }

@@ -185,6 +185,11 @@ impl Store {
         })
     }
 
+    /// True when the file holds a section of kind `kind`.
+    pub fn has_section(&self, kind: u32) -> bool {
+        self.sections.iter().any(|(k, _)| *k == kind)
+    }
+
     /// The section of kind `kind` as an array of `T`.
     pub fn section<T: bytemuck::Pod>(&self, kind: u32) -> Result<Buf<T>, StoreError> {
         let (_, range) = self

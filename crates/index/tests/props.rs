@@ -1,5 +1,5 @@
 //! The indexes give exactly the brute-force answers.
-use nigehbaan_index::{brute_force, ExactSet, PdqIndex};
+use nigehbaan_index::{brute_force, ExactSet, Layout, PdqIndex};
 use nigehbaan_pdq::Hash256;
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -49,6 +49,18 @@ proptest! {
         }
     }
 
+    /// Every layout gives the brute-force answers at every radius (the wide
+    /// layouts large indexes use, and the thresholds chosen for each radius).
+    #[test]
+    fn every_layout_equals_brute_force(seed in any::<u64>(), n in 1usize..300, radius in 0u32..=63, m in 12usize..=16) {
+        let hashes = corpus(seed, n);
+        let index = PdqIndex::with_layout(&hashes, &Layout::chunks(m));
+        for q in hashes.iter().step_by(5).chain(corpus(seed ^ 0xbeef, 5).iter()) {
+            let got = index.search(q, radius).unwrap();
+            prop_assert_eq!(got, brute_force(&hashes, q, radius));
+        }
+    }
+
     #[test]
     fn exact_set_equals_a_hash_map(keys in proptest::collection::vec(any::<[u8; 16]>(), 0..300), probes in proptest::collection::vec(any::<[u8; 16]>(), 0..50)) {
         let mut entries: Vec<([u8; 16], u32)> = keys.iter().enumerate().map(|(i, k)| (*k, i as u32)).collect();
@@ -63,6 +75,31 @@ proptest! {
             let mut want = map.get(k).cloned().unwrap_or_default();
             want.sort();
             prop_assert_eq!(set.get(k).to_vec(), want);
+        }
+    }
+}
+
+#[test]
+fn layouts_follow_the_index_size() {
+    assert_eq!(Layout::for_len(0), Layout::chunks(16));
+    assert_eq!(Layout::for_len(1_000_000), Layout::chunks(16));
+    assert_eq!(Layout::for_len(10_000_000), Layout::chunks(12));
+    for m in 10..=16 {
+        let l = Layout::chunks(m);
+        assert_eq!(l.widths().iter().map(|&w| w as u32).sum::<u32>(), 256);
+    }
+}
+
+#[test]
+fn eleven_chunks_equal_brute_force() {
+    let hashes = corpus(3, 400);
+    let index = PdqIndex::with_layout(&hashes, &Layout::chunks(11));
+    for radius in [0, 8, 31, 45, 63] {
+        for q in hashes.iter().step_by(11) {
+            assert_eq!(
+                index.search(q, radius).unwrap(),
+                brute_force(&hashes, q, radius)
+            );
         }
     }
 }
@@ -87,6 +124,7 @@ fn indexes_survive_a_round_trip_through_a_mapped_file() {
     use nigehbaan_index::store::{Store, StoreWriter};
     let hashes = corpus(11, 300);
     let index = PdqIndex::new(&hashes);
+    let wide = PdqIndex::with_layout(&hashes, &Layout::chunks(13));
     let md5: Vec<([u8; 16], u32)> = (0..500u32).map(|i| ([(i % 251) as u8; 16], i)).collect();
     let set = ExactSet::new(md5.clone());
     let dir = std::env::temp_dir().join(format!("nigehbaan-store-{}", std::process::id()));
@@ -94,13 +132,20 @@ fn indexes_survive_a_round_trip_through_a_mapped_file() {
     let path = dir.join("bank.idx");
     let mut w = StoreWriter::new();
     index.write_sections(&mut w, 100);
+    wide.write_sections(&mut w, 200);
     set.write_sections(&mut w, 10);
     w.write(&path).unwrap();
     let store = Store::open(&path).unwrap();
     let mapped = PdqIndex::from_store(&store, 100).unwrap();
+    let mapped_wide = PdqIndex::from_store(&store, 200).unwrap();
+    assert_eq!(mapped_wide.layout(), Layout::chunks(13));
     let mset = ExactSet::<16>::from_store(&store, 10).unwrap();
     for q in hashes.iter().step_by(13) {
         assert_eq!(mapped.search(q, 31).unwrap(), index.search(q, 31).unwrap());
+        assert_eq!(
+            mapped_wide.search(q, 31).unwrap(),
+            index.search(q, 31).unwrap()
+        );
     }
     for (k, _) in md5.iter().step_by(17) {
         assert_eq!(mset.get(k), set.get(k));
