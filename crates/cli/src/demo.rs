@@ -234,6 +234,7 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
             options,
             replace: true,
             min_quality: DEFAULT_MIN_QUALITY,
+            compact_pdq: false,
         })
         .map(|_| ())
         .map_err(|e| e.to_string())

@@ -94,6 +94,11 @@ struct ImportArgs {
     /// Replace an existing list of the same name.
     #[arg(long)]
     replace: bool,
+    /// Build the PDQ index in the compact layout: at most about 63 bytes of
+    /// memory per PDQ hash instead of about 93 at 10 million hashes, with
+    /// searches about five times slower (the same matches).
+    #[arg(long)]
+    compact_pdq: bool,
     #[command(flatten)]
     library: LibraryArg,
 }
@@ -187,6 +192,7 @@ fn import(a: ImportArgs) -> Result<u8, String> {
         options: opts,
         replace: a.replace,
         min_quality: a.min_quality,
+        compact_pdq: a.compact_pdq,
     };
     let summary = lib.import(&req).map_err(|e| e.to_string())?;
     for w in &summary.warnings {

@@ -87,6 +87,8 @@ fn import_ls_match_export_verify_rm() {
             "2.0",
             "--source",
             "Test Org",
+            // The compact PDQ layout gives the same matches below.
+            "--compact-pdq",
         ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -110,6 +112,8 @@ fn import_ls_match_export_verify_rm() {
     assert_eq!(ls[1]["counts"]["md5"], 2);
     assert_eq!(ls[1]["source_file"]["name"], "vics-2.0-media.json");
     assert_eq!(ls[1]["records_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(ls[1]["pdq_compact"], true);
+    assert_eq!(ls[0]["pdq_compact"], false);
     let out = run(&lib, &["lists", "ls"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Test Org"));
 

@@ -4,7 +4,8 @@
 //! `(query, id, distance)` triples for comparison with the peer's `--dump`.
 //!
 //! `cargo run --release -p nigehbaan-index --example pdq_bench HASHES DUMP [RADIUS [CHUNKS]]`
-//! (CHUNKS, 10 to 16, overrides the layout the index would pick for its size)
+//! (CHUNKS, 10 to 16 or `compact`, overrides the layout the index would pick
+//! for its size)
 use nigehbaan_index::{Layout, PdqIndex};
 use nigehbaan_pdq::Hash256;
 use std::io::{BufRead, BufWriter, Write};
@@ -31,8 +32,9 @@ fn main() {
     }
     let rss0 = rss_kb();
     let t = Instant::now();
-    let layout = match args.get(4).and_then(|m| m.parse().ok()) {
-        Some(m) => Layout::chunks(m),
+    let layout = match args.get(4).map(String::as_str) {
+        Some("compact") => Layout::compact_for_len(db.len()),
+        Some(m) => Layout::chunks(m.parse().expect("CHUNKS: 10 to 16, or compact")),
         None => Layout::for_len(db.len()),
     };
     let index = PdqIndex::with_layout(&db, &layout);
@@ -46,8 +48,8 @@ fn main() {
     let dt = t.elapsed().as_secs_f64();
     let matches: usize = results.iter().map(|r| r.len()).sum();
     println!(
-        "nigehbaan-index n={} chunks={} queries={} build={:.3}s query_total={:.4}s per_query={:.1}us qps={:.0} matches={} index_bytes_per_entry={:.1} rss_growth_per_entry={:.1}",
-        db.len(), layout.widths().len(), qs.len(), build, dt, dt / qs.len() as f64 * 1e6, qs.len() as f64 / dt, matches,
+        "nigehbaan-index n={} chunks={}{} queries={} build={:.3}s query_total={:.4}s per_query={:.1}us qps={:.0} matches={} index_bytes_per_entry={:.1} rss_growth_per_entry={:.1}",
+        db.len(), layout.widths().len(), if layout.is_compact() { format!(" compact width={}", layout.widths()[0]) } else { String::new() }, qs.len(), build, dt, dt / qs.len() as f64 * 1e6, qs.len() as f64 / dt, matches,
         index.memory_bytes() as f64 / db.len() as f64,
         (rss1.saturating_sub(rss0)) as f64 * 1024.0 / db.len() as f64,
     );

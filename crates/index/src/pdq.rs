@@ -38,6 +38,16 @@ const MAX_CHUNKS: usize = 16;
 const LAYOUT_SECTION: u32 = 1 + 2 * MAX_CHUNKS as u32;
 /// How far ahead each stage of a query prefetches.
 const AHEAD: usize = 16;
+/// Bytes per hash a compact layout aims to stay within.
+const COMPACT_BUDGET: f64 = 63.0;
+/// Compact layouts pack ids in 3 bytes below this many hashes.
+const PACKED_IDS_MAX: usize = 1 << 24;
+/// Compact bucket bounds: a 4-byte start per block of `2^BLOCK_BITS`
+/// buckets, then a 2-byte offset within the block per bucket.
+const BLOCK_BITS: u32 = 10;
+/// Flags beside a chunk's width in the layout section.
+const BLOCKED: u32 = 1 << 8;
+const PACKED: u32 = 1 << 9;
 
 /// One match: the entry's id (its position at build time) and distance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,6 +63,9 @@ pub struct PdqMatch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     widths: Vec<u8>,
+    /// Ids packed in 3 bytes and bucket bounds in 2 (see
+    /// [`Layout::compact_for_len`]).
+    compact: bool,
 }
 
 impl Layout {
@@ -71,6 +84,35 @@ impl Layout {
             widths: (0..m)
                 .map(|i| (base + usize::from(i < wide)) as u8)
                 .collect(),
+            compact: false,
+        }
+    }
+
+    /// A layout for `n` hashes that holds at most 63 bytes per hash
+    /// where it can (from a few hundred thousand hashes up to 16.7 million),
+    /// at some cost in speed: 8 chunks only (covering 128 to 192 of the 256
+    /// bits: chunks not indexed cost no memory), ids in 3 bytes, and bucket
+    /// bounds as 2-byte offsets within blocks of 1024 buckets. The chunk
+    /// width is the fastest under the cost model within that memory.
+    /// Beyond 2^24 hashes ids take 4 bytes and the budget cannot be held.
+    pub fn compact_for_len(n: usize) -> Layout {
+        const K: usize = 8;
+        let id_bytes = if n < PACKED_IDS_MAX { 3.0 } else { 4.0 };
+        let per_entry = |w: u32| {
+            let buckets = (1u64 << w) as f64;
+            let dirs = buckets * 2.0 + (buckets / (1u64 << BLOCK_BITS) as f64 + 1.0) * 4.0;
+            32.0 + K as f64 * (id_bytes + dirs / n.max(1) as f64)
+        };
+        let mut best: Option<(f64, u32)> = None;
+        for w in 16..=24u32 {
+            let cost = plan(&[w as u8; K], n, 31).1;
+            if per_entry(w) <= COMPACT_BUDGET && best.is_none_or(|(c, _)| cost < c) {
+                best = Some((cost, w));
+            }
+        }
+        Layout {
+            widths: vec![best.map_or(16, |(_, w)| w) as u8; K],
+            compact: true,
         }
     }
 
@@ -89,6 +131,7 @@ impl Layout {
         };
         let classic = Layout::chunks(MAX_CHUNKS);
         let limit = memory(&classic);
+        // 16 chunks of 16 bits stay best below a million hashes.
         let mut best = (plan(&classic.widths, n, 31).1, classic);
         for m in MIN_CHUNKS..MAX_CHUNKS {
             let l = Layout::chunks(m);
@@ -108,10 +151,18 @@ impl Layout {
         &self.widths
     }
 
+    /// True for a [`Layout::compact_for_len`] layout.
+    pub fn is_compact(&self) -> bool {
+        self.compact
+    }
+
+    /// Chunks of 16 to 26 bits, at most 16 of them, within the 256 bits,
+    /// and enough of them that radius 63 can be covered.
     fn check(widths: &[u8]) -> bool {
-        (MIN_CHUNKS..=MAX_CHUNKS).contains(&widths.len())
+        (1..=MAX_CHUNKS).contains(&widths.len())
             && widths.iter().all(|w| (16..=26).contains(w))
-            && widths.iter().map(|&w| w as u32).sum::<u32>() == 256
+            && widths.iter().map(|&w| w as u32).sum::<u32>() <= 256
+            && widths.iter().map(|&w| w as u32 + 1).sum::<u32>() > MAX_RADIUS
     }
 }
 
@@ -165,9 +216,107 @@ struct Table {
     /// First bit of this table's chunk, and its width.
     shift: u32,
     width: u32,
-    /// `offsets[v]..offsets[v + 1]` is bucket `v` in `ids`.
+    /// Plain: `offsets[v]..offsets[v + 1]` is bucket `v` in `ids`.
+    /// Blocked: `2^(width - BLOCK_BITS) + 1` block starts, then one `u16`
+    /// per bucket (two per `u32`): its start within the block.
     offsets: Buf<u32>,
+    blocked: bool,
+    /// Plain: one `u32` per id. Packed: 3 little-endian bytes per id, plus
+    /// at least one byte of padding.
     ids: Buf<u32>,
+    packed: bool,
+}
+
+impl Table {
+    /// Bucket `v`'s bounds in the id array.
+    #[inline(always)]
+    fn bounds(&self, v: usize) -> (u32, u32) {
+        let o = &self.offsets;
+        if !self.blocked {
+            return (o[v], o[v + 1]);
+        }
+        let blocks = (1usize << (self.width - BLOCK_BITS)) + 1;
+        let rel: &[u16] = bytemuck::cast_slice(&o[blocks..]);
+        let base = o[v >> BLOCK_BITS];
+        let hi = if (v + 1) & ((1 << BLOCK_BITS) - 1) == 0 {
+            o[(v + 1) >> BLOCK_BITS]
+        } else {
+            base + rel[v + 1] as u32
+        };
+        (base + rel[v] as u32, hi)
+    }
+
+    /// Where [`Table::bounds`] will read for bucket `v`.
+    #[inline(always)]
+    fn bounds_addr(&self, v: usize) -> *const u8 {
+        if !self.blocked {
+            return &self.offsets[v] as *const u32 as *const u8;
+        }
+        let blocks = (1usize << (self.width - BLOCK_BITS)) + 1;
+        let bytes: &[u8] = bytemuck::cast_slice(&self.offsets[blocks..]);
+        &bytes[2 * v] as *const u8
+    }
+
+    /// Appends ids `lo..hi` to `out`.
+    #[inline(always)]
+    fn push_ids(&self, lo: u32, hi: u32, out: &mut Vec<u32>) {
+        if !self.packed {
+            out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
+            return;
+        }
+        let bytes: &[u8] = bytemuck::cast_slice(&self.ids);
+        for i in lo as usize..hi as usize {
+            let w: [u8; 4] = bytes[3 * i..3 * i + 4].try_into().expect("4 bytes");
+            out.push(u32::from_le_bytes(w) & 0xff_ffff);
+        }
+    }
+
+    /// Where [`Table::push_ids`] will read id `i`.
+    #[inline(always)]
+    fn id_addr(&self, i: u32) -> *const u8 {
+        let bytes: &[u8] = bytemuck::cast_slice(&self.ids);
+        let at = if self.packed {
+            3 * i as usize
+        } else {
+            4 * i as usize
+        };
+        bytes.get(at).map_or(bytes.as_ptr(), |b| b as *const u8)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        (self.offsets.len() + self.ids.len()) * 4
+    }
+}
+
+/// Plain offsets as blocked ones, or `None` when some block holds over
+/// 65535 entries (then the table keeps plain offsets).
+fn block_offsets(offsets: &[u32], width: u32) -> Option<Vec<u32>> {
+    let buckets = 1usize << width;
+    let blocks = buckets >> BLOCK_BITS;
+    let mut out: Vec<u32> = Vec::with_capacity(blocks + 1 + buckets / 2);
+    out.extend((0..=blocks).map(|b| offsets[b << BLOCK_BITS]));
+    let mut rel: Vec<u16> = Vec::with_capacity(buckets);
+    for v in 0..buckets {
+        rel.push(u16::try_from(offsets[v] - offsets[v >> BLOCK_BITS << BLOCK_BITS]).ok()?);
+    }
+    out.extend(
+        rel.chunks(2)
+            .map(|p| bytemuck::cast::<[u16; 2], u32>([p[0], p[1]])),
+    );
+    Some(out)
+}
+
+/// Ids packed in 3 bytes each, plus padding, in whole `u32`s.
+fn pack_ids(ids: &[u32]) -> Vec<u32> {
+    let mut bytes: Vec<u8> = Vec::with_capacity(3 * ids.len() + 4);
+    for id in ids {
+        bytes.extend_from_slice(&id.to_le_bytes()[..3]);
+    }
+    bytes.resize((3 * ids.len() + 1).div_ceil(4) * 4, 0);
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect()
 }
 
 /// An immutable PDQ index. Build once, query from many threads.
@@ -267,6 +416,7 @@ impl PdqIndex {
         huge_pages(copy.spare_capacity_mut());
         copy.extend(hashes.iter().map(|h| h.0));
         let hashes = copy;
+        let compact = layout.compact;
         let shifts = shifts(&layout.widths);
         let tables: Vec<Table> = layout
             .widths
@@ -284,20 +434,34 @@ impl PdqIndex {
                 }
                 let mut fill = offsets.clone();
                 let mut ids = vec![0u32; hashes.len()];
-                huge_pages(&ids);
+                if !compact {
+                    huge_pages(&ids);
+                }
                 for (id, h) in hashes.iter().enumerate() {
                     let c = field(h, shift, width) as usize;
                     ids[fill[c] as usize] = id as u32;
                     fill[c] += 1;
                 }
+                let blocked = compact.then(|| block_offsets(&offsets, width)).flatten();
+                let packed = compact && hashes.len() < PACKED_IDS_MAX;
                 Table {
                     shift,
                     width,
-                    offsets: offsets.into(),
-                    ids: ids.into(),
+                    blocked: blocked.is_some(),
+                    offsets: blocked.unwrap_or(offsets).into(),
+                    packed,
+                    ids: if packed { pack_ids(&ids) } else { ids }.into(),
                 }
             })
             .collect();
+        // The build's temporary arrays were freed, but the allocator may
+        // keep their pages; give them back so that resident memory is the
+        // index's own.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only returns free memory to the kernel.
+        unsafe {
+            libc::malloc_trim(0);
+        }
         Self::assemble(hashes.into(), tables)
     }
 
@@ -313,6 +477,7 @@ impl PdqIndex {
     pub fn layout(&self) -> Layout {
         Layout {
             widths: self.tables.iter().map(|t| t.width as u8).collect(),
+            compact: self.tables.iter().any(|t| t.packed || t.blocked),
         }
     }
 
@@ -323,8 +488,15 @@ impl PdqIndex {
             w.add(base + 1 + 2 * t as u32, &table.offsets);
             w.add(base + 2 + 2 * t as u32, &table.ids);
         }
-        let widths: Vec<u32> = self.tables.iter().map(|t| t.width).collect();
-        w.add(base + LAYOUT_SECTION, &widths);
+        let layout: Vec<u32> = self
+            .tables
+            .iter()
+            .map(|t| {
+                let blocked = if t.blocked { BLOCKED } else { 0 };
+                t.width | blocked | if t.packed { PACKED } else { 0 }
+            })
+            .collect();
+        w.add(base + LAYOUT_SECTION, &layout);
     }
 
     /// Opens an index written by [`PdqIndex::write_sections`], without
@@ -334,39 +506,66 @@ impl PdqIndex {
     pub fn from_store(store: &Store, base: u32) -> Result<PdqIndex, StoreError> {
         let hashes: Buf<[u64; 4]> = store.section(base)?;
         let n = hashes.len();
-        let widths: Vec<u8> = if store.has_section(base + LAYOUT_SECTION) {
-            let w: Buf<u32> = store.section(base + LAYOUT_SECTION)?;
-            w.iter().map(|&w| w.min(255) as u8).collect()
+        let layout: Vec<u32> = if store.has_section(base + LAYOUT_SECTION) {
+            let l: Buf<u32> = store.section(base + LAYOUT_SECTION)?;
+            l.to_vec()
         } else {
-            Layout::chunks(MAX_CHUNKS).widths
+            vec![16; MAX_CHUNKS]
         };
-        if !Layout::check(&widths) {
+        let widths: Vec<u8> = layout.iter().map(|&l| (l & 0xff) as u8).collect();
+        if !Layout::check(&widths) || layout.iter().any(|&l| l & !(0xff | BLOCKED | PACKED) != 0) {
             return Err(StoreError::Invalid(format!(
                 "PDQ index layout {widths:?} is not valid"
             )));
         }
         let shifts = shifts(&widths);
         let mut tables = Vec::with_capacity(widths.len());
-        for (t, (&width, &shift)) in widths.iter().zip(&shifts).enumerate() {
+        for (t, ((&width, &shift), &flags)) in widths.iter().zip(&shifts).zip(&layout).enumerate() {
             let t = t as u32;
             let offsets: Buf<u32> = store.section(base + 1 + 2 * t)?;
             let ids: Buf<u32> = store.section(base + 2 + 2 * t)?;
-            let ok = offsets.len() == (1 << width) + 1
-                && ids.len() == n
-                && offsets.last().copied() == Some(n as u32)
-                && offsets.windows(2).all(|w| w[0] <= w[1]);
+            let buckets = 1usize << width;
+            let blocks = (buckets >> BLOCK_BITS) + 1;
+            let blocked = flags & BLOCKED != 0;
+            let packed = flags & PACKED != 0;
+            let starts = if blocked {
+                &offsets[..blocks]
+            } else {
+                &offsets[..]
+            };
+            let ok = offsets.len()
+                == if blocked {
+                    blocks + buckets / 2
+                } else {
+                    buckets + 1
+                }
+                && ids.len() == if packed { (3 * n + 1).div_ceil(4) } else { n }
+                && starts.last().copied() == Some(n as u32)
+                && starts.windows(2).all(|w| w[0] <= w[1]);
             // Ids are not scanned here (that would read the whole file);
             // an out-of-range id in a damaged file stops a query with an
             // index error instead of reading out of bounds.
             if !ok {
                 return Err(StoreError::Invalid(format!("PDQ table {t} is damaged")));
             }
-            tables.push(Table {
+            let table = Table {
                 shift,
                 width: width as u32,
                 offsets,
+                blocked,
                 ids,
-            });
+                packed,
+            };
+            // Blocked bounds must stay within their block and the ids.
+            if blocked
+                && !(0..buckets).all(|v| {
+                    let (lo, hi) = table.bounds(v);
+                    lo <= hi && hi as usize <= n
+                })
+            {
+                return Err(StoreError::Invalid(format!("PDQ table {t} is damaged")));
+            }
+            tables.push(table);
         }
         Ok(Self::assemble(hashes, tables))
     }
@@ -389,7 +588,9 @@ impl PdqIndex {
                 shift: t.shift,
                 width: t.width,
                 offsets: copy(&t.offsets),
+                blocked: t.blocked,
                 ids: copy(&t.ids),
+                packed: t.packed,
             })
             .collect();
         Self::assemble(copy(&self.hashes), tables)
@@ -412,12 +613,7 @@ impl PdqIndex {
 
     /// Bytes of memory the index holds (hashes and tables).
     pub fn memory_bytes(&self) -> usize {
-        self.hashes.len() * 32
-            + self
-                .tables
-                .iter()
-                .map(|t| t.offsets.len() * 4 + t.ids.len() * 4)
-                .sum::<usize>()
+        self.hashes.len() * 32 + self.tables.iter().map(Table::memory_bytes).sum::<usize>()
     }
 
     fn plan(&self, radius: u32) -> &[i8] {
@@ -502,11 +698,9 @@ impl PdqIndex {
                 while s.ends[ahead] <= i + AHEAD {
                     ahead += 1;
                 }
-                prefetch(&self.tables[ahead].offsets[v as usize]);
+                prefetch(self.tables[ahead].bounds_addr(v as usize));
             }
-            let o = &self.tables[t].offsets;
-            let v = s.vals[i] as usize;
-            s.ranges.push((o[v], o[v + 1]));
+            s.ranges.push(self.tables[t].bounds(s.vals[i] as usize));
         }
         // Stage 3: the ids in those buckets.
         s.cands.clear();
@@ -522,12 +716,11 @@ impl PdqIndex {
                     ahead += 1;
                 }
                 if lo < hi {
-                    prefetch(&self.tables[ahead].ids[lo as usize]);
+                    prefetch(self.tables[ahead].id_addr(lo));
                 }
             }
             let (lo, hi) = s.ranges[i];
-            s.cands
-                .extend_from_slice(&self.tables[t].ids[lo as usize..hi as usize]);
+            self.tables[t].push_ids(lo, hi, &mut s.cands);
         }
         while s.cand_ends.len() < self.tables.len() {
             s.cand_ends.push(s.cands.len());
@@ -537,7 +730,7 @@ impl PdqIndex {
         for (t, &end) in s.cand_ends.iter().enumerate() {
             for i in start..end {
                 if let Some(&next) = s.cands.get(i + AHEAD) {
-                    prefetch(&self.hashes[next as usize]);
+                    prefetch(&self.hashes[next as usize] as *const [u64; 4]);
                 }
                 let id = s.cands[i];
                 let h = &self.hashes[id as usize];
@@ -623,13 +816,11 @@ fn huge_pages<T>(v: &[T]) {
 }
 
 #[inline(always)]
-fn prefetch<T>(h: &T) {
+fn prefetch<T>(h: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint; the pointer is to a live element.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            h as *const T as *const i8,
-        );
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(h as *const i8);
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = h;

@@ -61,6 +61,19 @@ proptest! {
         }
     }
 
+    /// Compact layouts (8 chunks covering part of the bits, packed ids,
+    /// blocked bounds) too.
+    #[test]
+    fn compact_layout_equals_brute_force(seed in any::<u64>(), n in 1usize..300, radius in 0u32..=63) {
+        let hashes = corpus(seed, n);
+        let index = PdqIndex::with_layout(&hashes, &Layout::compact_for_len(hashes.len()));
+        prop_assert!(index.layout().is_compact());
+        for q in hashes.iter().step_by(5).chain(corpus(seed ^ 0xf00d, 5).iter()) {
+            let got = index.search(q, radius).unwrap();
+            prop_assert_eq!(got, brute_force(&hashes, q, radius));
+        }
+    }
+
     #[test]
     fn exact_set_equals_a_hash_map(keys in proptest::collection::vec(any::<[u8; 16]>(), 0..300), probes in proptest::collection::vec(any::<[u8; 16]>(), 0..50)) {
         let mut entries: Vec<([u8; 16], u32)> = keys.iter().enumerate().map(|(i, k)| (*k, i as u32)).collect();
@@ -88,6 +101,33 @@ fn layouts_follow_the_index_size() {
         let l = Layout::chunks(m);
         assert_eq!(l.widths().iter().map(|&w| w as u32).sum::<u32>(), 256);
     }
+}
+
+#[test]
+fn compact_layout_keeps_plain_bounds_for_crowded_blocks() {
+    // 70,000 hashes sharing their low 128 bits: one bucket of every chunk
+    // that covers them holds them all, more than 2-byte offsets can count.
+    let mut hashes = corpus(5, 46_667);
+    for (i, h) in hashes.iter_mut().enumerate() {
+        h.0[0] = 0x5555_5555_5555_5555;
+        h.0[1] = 0x3333_3333_3333_3333;
+        h.0[2] ^= i as u64;
+    }
+    let layout = Layout::compact_for_len(hashes.len());
+    let index = PdqIndex::with_layout(&hashes, &layout);
+    for q in hashes.iter().step_by(9_001).chain(corpus(9, 3).iter()) {
+        assert_eq!(index.search(q, 31).unwrap(), brute_force(&hashes, q, 31));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crowded.idx");
+    let mut w = nigehbaan_index::store::StoreWriter::new();
+    index.write_sections(&mut w, 0);
+    w.write(&path).unwrap();
+    let store = nigehbaan_index::store::Store::open(&path).unwrap();
+    let mapped = PdqIndex::from_store(&store, 0).unwrap();
+    assert_eq!(mapped.layout(), layout);
+    let q = &hashes[1234];
+    assert_eq!(mapped.search(q, 20).unwrap(), brute_force(&hashes, q, 20));
 }
 
 #[test]
@@ -125,6 +165,7 @@ fn indexes_survive_a_round_trip_through_a_mapped_file() {
     let hashes = corpus(11, 300);
     let index = PdqIndex::new(&hashes);
     let wide = PdqIndex::with_layout(&hashes, &Layout::chunks(13));
+    let compact = PdqIndex::with_layout(&hashes, &Layout::compact_for_len(300));
     let md5: Vec<([u8; 16], u32)> = (0..500u32).map(|i| ([(i % 251) as u8; 16], i)).collect();
     let set = ExactSet::new(md5.clone());
     let dir = std::env::temp_dir().join(format!("nigehbaan-store-{}", std::process::id()));
@@ -133,12 +174,15 @@ fn indexes_survive_a_round_trip_through_a_mapped_file() {
     let mut w = StoreWriter::new();
     index.write_sections(&mut w, 100);
     wide.write_sections(&mut w, 200);
+    compact.write_sections(&mut w, 300);
     set.write_sections(&mut w, 10);
     w.write(&path).unwrap();
     let store = Store::open(&path).unwrap();
     let mapped = PdqIndex::from_store(&store, 100).unwrap();
     let mapped_wide = PdqIndex::from_store(&store, 200).unwrap();
     assert_eq!(mapped_wide.layout(), Layout::chunks(13));
+    let mapped_compact = PdqIndex::from_store(&store, 300).unwrap();
+    assert!(mapped_compact.layout().is_compact());
     let mset = ExactSet::<16>::from_store(&store, 10).unwrap();
     for q in hashes.iter().step_by(13) {
         assert_eq!(mapped.search(q, 31).unwrap(), index.search(q, 31).unwrap());
@@ -156,4 +200,22 @@ fn indexes_survive_a_round_trip_through_a_mapped_file() {
     std::fs::write(&path, &bytes).unwrap();
     assert!(Store::open(&path).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tiny_compact_indexes_survive_a_round_trip() {
+    use nigehbaan_index::store::{Store, StoreWriter};
+    let dir = tempfile::tempdir().unwrap();
+    for n in 1..=4 {
+        let hashes = corpus(n as u64, n);
+        let index = PdqIndex::with_layout(&hashes, &Layout::compact_for_len(n));
+        let path = dir.path().join(format!("tiny{n}.idx"));
+        let mut w = StoreWriter::new();
+        index.write_sections(&mut w, 0);
+        w.write(&path).unwrap();
+        let mapped = PdqIndex::from_store(&Store::open(&path).unwrap(), 0).unwrap();
+        for q in &hashes {
+            assert_eq!(mapped.search(q, 31).unwrap(), brute_force(&hashes, q, 31));
+        }
+    }
 }

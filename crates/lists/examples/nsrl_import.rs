@@ -30,6 +30,7 @@ fn main() {
         path,
         replace: true,
         min_quality: DEFAULT_MIN_QUALITY,
+        compact_pdq: false,
     };
     let start = Instant::now();
     let summary = lib.import(&req).unwrap_or_else(|e| {

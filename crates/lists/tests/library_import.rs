@@ -78,6 +78,7 @@ fn request(path: &Path) -> ImportRequest {
         options,
         replace: false,
         min_quality: DEFAULT_MIN_QUALITY,
+        compact_pdq: false,
     }
 }
 

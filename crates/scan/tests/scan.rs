@@ -81,6 +81,7 @@ fn list_of(dir: &Path, md5s: &[String]) -> Vec<OpenList> {
         options,
         replace: true,
         min_quality: 50,
+        compact_pdq: false,
     })
     .unwrap();
     lib.open_all(&[]).unwrap()

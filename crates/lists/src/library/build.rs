@@ -19,7 +19,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use nigehbaan_index::store::{Buf, Store, StoreWriter, FORMAT_VERSION};
-use nigehbaan_index::{ExactSet, PdqIndex};
+use nigehbaan_index::{ExactSet, Layout, PdqIndex};
 use nigehbaan_pdq::Hash256;
 use sha2::{Digest, Sha256};
 
@@ -37,8 +37,9 @@ pub const DEFAULT_IMPORT_RUN_BYTES: usize = 512 << 20;
 /// More spilled runs than this are merged into one before going on, to
 /// bound the files open at once.
 const MAX_RUNS: usize = 256;
-/// Sections of a PDQ index (`SEC_PDQ..SEC_PDQ + PDQ_SECTIONS`).
-const PDQ_SECTIONS: u32 = 33;
+/// Section kinds a PDQ index may use (`SEC_PDQ..SEC_PDQ + PDQ_SECTIONS`;
+/// a layout with fewer chunks leaves some out).
+const PDQ_SECTIONS: u32 = 34;
 /// Magic and alignment of `nigehbaan_index::store` files (checked against
 /// [`StoreWriter`] by the tests).
 const STORE_MAGIC: &[u8; 16] = b"NIGEHBAAN-INDEX\0";
@@ -69,6 +70,8 @@ pub(super) struct Builder {
     pdq: Vec<Hash256>,
     pdq_records: Vec<u32>,
     min_quality: u8,
+    /// Build the PDQ index in the compact layout.
+    pub(super) compact_pdq: bool,
     built: Built,
 }
 
@@ -104,6 +107,7 @@ impl Builder {
             pdq: Vec::new(),
             pdq_records: Vec::new(),
             min_quality,
+            compact_pdq: false,
             built: Built {
                 records: 0,
                 records_sha256: String::new(),
@@ -199,7 +203,12 @@ impl Builder {
         let small_path = self.dir.join("small.tmp");
         let mut sw = StoreWriter::new();
         sw.add(SEC_HEADER, &[LIBRARY_FORMAT_VERSION, n]);
-        PdqIndex::new(&self.pdq).write_sections(&mut sw, SEC_PDQ);
+        let layout = if self.compact_pdq {
+            Layout::compact_for_len(self.pdq.len())
+        } else {
+            Layout::for_len(self.pdq.len())
+        };
+        PdqIndex::with_layout(&self.pdq, &layout).write_sections(&mut sw, SEC_PDQ);
         sw.add(SEC_PDQ_RECORDS, &self.pdq_records);
         sw.write(&small_path).map_err(io_at(&small_path))?;
         drop(sw);
@@ -226,7 +235,7 @@ impl Builder {
                 sections.push((base + i as u32, Section::Streamed(len)));
             }
         }
-        for kind in SEC_PDQ..SEC_PDQ + PDQ_SECTIONS {
+        for kind in (SEC_PDQ..SEC_PDQ + PDQ_SECTIONS).filter(|k| small.has_section(*k)) {
             sections.push((kind, small_section(kind)?));
         }
         sections.push((SEC_PDQ_RECORDS, small_section(SEC_PDQ_RECORDS)?));
