@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: the PDQ index against faiss IndexBinaryMultiHash (what HMA
 # uses), on the very same hashes and queries, in the same run; proves the
-# match sets identical.
+# match sets identical. Runs our default layout and the compact one.
 #
 # Usage: bench/index.sh [N...]        (default: 1000000 10000000)
 # Needs python3; installs faiss-cpu + numpy into target/bench-venv.
@@ -32,5 +32,12 @@ for n in "${@:-1000000 10000000}"; do
     else
       echo "n=$n1: MATCH SETS DIFFER"; exit 1
     fi
+    # The compact layout (lists import --compact-pdq): less memory, slower.
+    compact=$("$root/target/release/examples/pdq_bench" "$out/h$n1.txt" "$out/compact$n1.dump" 31 compact)
+    echo "$compact"
+    qc=$(echo "$compact" | grep -o 'qps=[0-9]*' | cut -d= -f2)
+    echo "n=$n1: compact layout queries/s ratio (ours / faiss) = $(python3 -c "print(f'{$qc/$qp:.1f}x')")"
+    cmp -s "$out/faiss$n1.dump" "$out/compact$n1.dump" && echo "n=$n1: compact: identical match sets" \
+      || { echo "n=$n1: compact: MATCH SETS DIFFER"; exit 1; }
   done
 done

@@ -11,14 +11,14 @@
 # uploads of a generated 1600x1004 JPEG, and prints requests/s, p50/p99
 # latency and resident memory per entry.
 #
-# Environment: DURATION (wrk run, default 15s), CONNS (default 16),
+# Environment: DURATION (wrk run, default 15s), CONNS (default 8),
 # THREADS (wrk threads, default 1), SKIP_BUILD=1 uses an existing release
 # build, WORKDIR=DIR keeps the databases there and reuses them on the next
 # run (seeding 10M takes minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-15s}
-CONNS=${CONNS:-16}
+CONNS=${CONNS:-8}
 THREADS=${THREADS:-1}
 TARGET=${CARGO_TARGET_DIR:-target}
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 2; }

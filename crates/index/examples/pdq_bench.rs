@@ -1,6 +1,6 @@
 //! PDQ index benchmark against the hashes `peer-faiss-mih.py --write-hashes`
 //! writes: builds the index, runs the queries single-threaded, prints
-//! build time, queries/s and memory per entry, and writes the sorted
+//! build time, queries/s (median of five passes) and memory per entry, and writes the sorted
 //! `(query, id, distance)` triples for comparison with the peer's `--dump`.
 //!
 //! `cargo run --release -p nigehbaan-index --example pdq_bench HASHES DUMP [RADIUS [CHUNKS]]`
@@ -40,12 +40,22 @@ fn main() {
     let index = PdqIndex::with_layout(&db, &layout);
     let build = t.elapsed().as_secs_f64();
     let rss1 = rss_kb();
-    let t = Instant::now();
+    // Five passes over the queries (these shared machines are noisy); the
+    // median pass is reported.
     let mut results = Vec::with_capacity(qs.len());
-    for q in &qs {
-        results.push(index.search(q, radius).expect("radius"));
+    let mut passes = Vec::new();
+    for pass in 0..5 {
+        let t = Instant::now();
+        for q in &qs {
+            let r = index.search(q, radius).expect("radius");
+            if pass == 0 {
+                results.push(r);
+            }
+        }
+        passes.push(t.elapsed().as_secs_f64());
     }
-    let dt = t.elapsed().as_secs_f64();
+    passes.sort_by(f64::total_cmp);
+    let dt = passes[passes.len() / 2];
     let matches: usize = results.iter().map(|r| r.len()).sum();
     println!(
         "nigehbaan-index n={} chunks={}{} queries={} build={:.3}s query_total={:.4}s per_query={:.1}us qps={:.0} matches={} index_bytes_per_entry={:.1} rss_growth_per_entry={:.1}",

@@ -302,6 +302,9 @@ impl LivePdqIndex {
 
     fn snapshot(path: &Path, copy: bool) -> Result<(LivePdqIndex, [u64; 2]), StoreError> {
         let store = Store::open(path)?;
+        if copy {
+            store.will_need();
+        }
         let meta = store.section::<u64>(META_KIND)?;
         if meta.len() != 3 || meta[0] != SNAPSHOT_MAGIC {
             return Err(StoreError::Invalid("not a live PDQ snapshot".into()));

@@ -185,6 +185,14 @@ impl Store {
         })
     }
 
+    /// Asks the kernel to read the whole file ahead, in large requests, for
+    /// a caller about to read all of it (a hint; failure is harmless). Much
+    /// faster from a cold disk than page faults one readahead window apart.
+    pub fn will_need(&self) {
+        #[cfg(unix)]
+        let _ = self.map.advise(memmap2::Advice::WillNeed);
+    }
+
     /// True when the file holds a section of kind `kind`.
     pub fn has_section(&self, kind: u32) -> bool {
         self.sections.iter().any(|(k, _)| *k == kind)

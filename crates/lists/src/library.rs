@@ -22,13 +22,16 @@
 //! record count]`; `10..14` MD5 [`ExactSet`]; `20..24` SHA-1; `30..34`
 //! SHA-256 (ids are record numbers, 0-based lines of `records.jsonl`);
 //! `40` the record number of each indexed PDQ hash; `41` the byte offset
-//! of each record line (`record count + 1` entries); `100..133` the
-//! [`PdqIndex`].
+//! of each record line (`record count + 1` entries); `100..=133` the
+//! [`PdqIndex`] (its layout at `133`; fewer chunks leave kinds unused).
 //!
 //! Bytes per entry on disk (and mapped, touched only as queries need):
 //! MD5 16 + 4 (id) + about 4–8 (directory); SHA-1 20 + 4 + 4–8; SHA-256
-//! 32 + 4 + 4–8; PDQ 32 (hash) + 16 × 4 (tables) + 4 (record number), plus
-//! 4 MiB of fixed bucket offsets; 8 bytes of line offset per record; and
+//! 32 + 4 + 4–8; PDQ 32 (hash) + 4 (record number) + the tables: 16 × 4
+//! plus 4 MiB of bucket offsets up to a few million hashes, 12 × 4 + about
+//! 13 at 10 million (see [`nigehbaan_index::Layout::for_len`]), or with
+//! `compact_pdq` about 31 in all (8 × 3 + bucket bounds; see
+//! [`nigehbaan_index::Layout::compact_for_len`]); 8 bytes of line offset per record; and
 //! the record line itself (about 50 bytes for a bare MD5, 100–300 with a
 //! name and several hashes).
 //!
