@@ -294,6 +294,7 @@ fn block_offsets(offsets: &[u32], width: u32) -> Option<Vec<u32>> {
     let buckets = 1usize << width;
     let blocks = buckets >> BLOCK_BITS;
     let mut out: Vec<u32> = Vec::with_capacity(blocks + 1 + buckets / 2);
+    huge_pages(out.spare_capacity_mut());
     out.extend((0..=blocks).map(|b| offsets[b << BLOCK_BITS]));
     let mut rel: Vec<u16> = Vec::with_capacity(buckets);
     for v in 0..buckets {
@@ -313,10 +314,14 @@ fn pack_ids(ids: &[u32]) -> Vec<u32> {
         bytes.extend_from_slice(&id.to_le_bytes()[..3]);
     }
     bytes.resize((3 * ids.len() + 1).div_ceil(4) * 4, 0);
-    bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-        .collect()
+    let mut out: Vec<u32> = Vec::with_capacity(bytes.len() / 4);
+    huge_pages(out.spare_capacity_mut());
+    out.extend(
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))),
+    );
+    out
 }
 
 /// An immutable PDQ index. Build once, query from many threads.
