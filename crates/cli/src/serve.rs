@@ -96,6 +96,11 @@ pub struct ServeArgs {
     /// How often to read the change feed, in milliseconds.
     #[arg(long, default_value_t = 250)]
     poll_ms: u64,
+    /// Change-feed entries to keep when the feed is pruned (every five
+    /// minutes). A replica further behind, or a restart from an older
+    /// snapshot, loads every hash from the database instead.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(1..))]
+    feed_keep: i64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -173,6 +178,7 @@ pub fn run(args: ServeArgs) -> Result<u8, String> {
             cfg.max_upload_bytes = args.max_upload_mib << 20;
             cfg.max_import_bytes = args.max_import_mib << 20;
             cfg.poll = std::time::Duration::from_millis(args.poll_ms.max(10));
+            cfg.feed_keep = args.feed_keep;
             nigehbaan_server::run(cfg, &args.listen).map_err(|e| e.to_string())?;
             Ok(EXIT_OK)
         }

@@ -118,6 +118,17 @@ impl LivePdqIndex {
         self.parts.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Replaces everything with a new base holding `hashes` (a full reload).
+    pub fn reset(&self, hashes: &[Hash256]) {
+        let _one = self.compacting.lock().unwrap_or_else(|e| e.into_inner());
+        let base = (!hashes.is_empty()).then(|| Arc::new(PdqIndex::new(hashes)));
+        let mut p = self.write();
+        p.base = base;
+        p.delta = None;
+        p.tail.clear();
+        p.dead.clear();
+    }
+
     /// Adds a hash; it is found by the next query.
     pub fn insert(&self, hash: Hash256) {
         let mut p = self.write();

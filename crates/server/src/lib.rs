@@ -56,6 +56,9 @@ pub struct Config {
     pub pool_size: usize,
     /// Write a snapshot at most this often while changes arrive.
     pub snapshot_every: Duration,
+    /// Change-feed entries kept when the feed is pruned (every
+    /// `snapshot_every`); older ones are deleted.
+    pub feed_keep: i64,
 }
 
 impl Config {
@@ -70,6 +73,7 @@ impl Config {
             poll: Duration::from_millis(250),
             pool_size: 4,
             snapshot_every: Duration::from_secs(300),
+            feed_keep: 1_000_000,
         }
     }
 }
@@ -214,6 +218,20 @@ impl App {
                 Ok(p) => p,
                 Err(e) => break Err(e),
             };
+            // Read after the page: a prune that removed changes this
+            // instance has not applied shows here, even one that ran while
+            // the page was read.
+            match store::feed_floor(self.pool.get().as_mut()) {
+                Ok(floor) if from + 1 < floor => {
+                    match self.reload_all() {
+                        Ok(n) => total += n,
+                        Err(e) => break Err(e),
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => break Err(e),
+            }
             for ch in &page {
                 if ch.add {
                     self.index.insert(ch.pdq);
@@ -236,6 +254,26 @@ impl App {
             self.compact_in_background();
         }
         result
+    }
+
+    /// Replaces the whole index with every hash in the database (when the
+    /// change feed was pruned past this instance's position). Returns the
+    /// number of hashes loaded.
+    fn reload_all(&self) -> Result<usize, DbError> {
+        let (hashes, seq) = store::all_pdq(self.pool.get().as_mut())?;
+        self.index.reset(&hashes);
+        self.applied.store(seq, Ordering::SeqCst);
+        eprintln!(
+            "nigehbaan serve: the change feed was pruned past this instance's position; reloaded {} PDQ hashes from the database",
+            hashes.len()
+        );
+        Ok(hashes.len())
+    }
+
+    /// Prunes the change feed to its newest [`Config::feed_keep`] entries.
+    /// Blocks.
+    pub fn prune_feed(&self) -> Result<Option<i64>, DbError> {
+        store::prune_feed(self.pool.get().as_mut(), self.config.feed_keep)
     }
 
     fn compact_in_background(self: &Arc<App>) {
@@ -357,7 +395,12 @@ pub async fn background(app: Arc<App>) {
             // Writing a large snapshot takes seconds: never in the way of
             // reading the feed.
             let a = app.clone();
-            drop(tokio::task::spawn_blocking(move || a.write_snapshot()));
+            drop(tokio::task::spawn_blocking(move || {
+                a.write_snapshot();
+                if let Err(e) = a.prune_feed() {
+                    eprintln!("nigehbaan serve: pruning the change feed: {e}");
+                }
+            }));
             last_snapshot = Instant::now();
         }
     }

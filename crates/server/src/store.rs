@@ -919,6 +919,35 @@ pub fn last_change(c: &mut dyn Conn) -> Result<i64, DbError> {
     Ok(r.first().map_or(0, |r| r[0].i()))
 }
 
+/// The oldest change-feed position still kept: changes before it were
+/// pruned by [`prune_feed`] (1 when nothing was).
+pub fn feed_floor(c: &mut dyn Conn) -> Result<i64, DbError> {
+    let r = c.query("SELECT value FROM meta WHERE key = 'feed_floor'", &[])?;
+    Ok(r.first().and_then(|r| r[0].t().parse().ok()).unwrap_or(1))
+}
+
+/// Deletes the change-feed entries older than the newest `keep` (at least
+/// one is kept) and records the new floor, in one transaction. An instance
+/// whose position falls below the floor reloads every hash from the
+/// entries (see `App::sync`), so pruning never loses a change; it only
+/// makes a far-behind replica, or a restart from an old snapshot, load in
+/// full. Returns the new floor when it moved.
+pub fn prune_feed(c: &mut dyn Conn, keep: i64) -> Result<Option<i64>, DbError> {
+    write_tx(c, |c| {
+        let floor = last_change(c)? - keep.max(1) + 1;
+        if floor <= feed_floor(c)? {
+            return Ok(None);
+        }
+        c.exec("DELETE FROM changes WHERE seq < $1", &[V::I(floor)])?;
+        c.exec("DELETE FROM meta WHERE key = 'feed_floor'", &[])?;
+        c.exec(
+            "INSERT INTO meta (key, value) VALUES ('feed_floor', $1)",
+            &[V::T(floor.to_string())],
+        )?;
+        Ok(Some(floor))
+    })
+}
+
 /// Every PDQ hash held by any entry, for a full index load, with the feed
 /// position it is at least as new as.
 pub fn all_pdq(c: &mut dyn Conn) -> Result<(Vec<Hash256>, i64), DbError> {

@@ -479,6 +479,72 @@ async fn restart_opens_the_snapshot_and_replays_later_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_behind_a_pruned_change_feed_reloads_every_hash() {
+    let (cfg, dir) = sqlite_config();
+    let t = start(cfg.clone(), Some(dir));
+    let r = &t.router;
+    json(
+        r,
+        "POST",
+        "/v1/banks",
+        Some(&t.curator),
+        json!({"name": "a"}),
+    )
+    .await;
+    let add = |h: String| {
+        json(
+            r,
+            "POST",
+            "/v1/banks/a/entries",
+            Some(&t.curator),
+            json!({"entries": [{"pdq": h}]}),
+        )
+    };
+    add("11".repeat(32)).await;
+    // An instance that stops reading the feed here.
+    let behind = App::open(cfg.clone()).unwrap();
+    for k in ["22", "33", "44", "55", "66"] {
+        add(k.repeat(32)).await;
+    }
+    let mut c = connect(&cfg.db).unwrap();
+    let before = store::last_change(c.as_mut()).unwrap();
+    let floor = t.app.prune_feed().unwrap();
+    assert_eq!(floor, None, "the default keeps a million changes");
+    let floor = store::prune_feed(c.as_mut(), 2).unwrap().unwrap();
+    assert_eq!(floor, before - 1);
+    assert_eq!(store::feed_floor(c.as_mut()).unwrap(), floor);
+    assert_eq!(store::prune_feed(c.as_mut(), 2).unwrap(), None);
+    let left = c.query("SELECT COUNT(*) FROM changes", &[]).unwrap();
+    assert_eq!(left[0][0].i(), 2);
+    // Catching up from the pruned feed would miss 22..44: it reloads.
+    behind.sync().unwrap();
+    let rb = api::router(behind.clone());
+    for k in ["11", "22", "33", "44", "55", "66"] {
+        let (_, b) = send(
+            &rb,
+            "GET",
+            &format!("/v1/lookup?pdq={}", k.repeat(32)),
+            Some(&t.matcher),
+            vec![],
+        )
+        .await;
+        assert_eq!(b["matches"].as_array().unwrap().len(), 1, "{k}: {b}");
+    }
+    // A restart from a snapshot older than the floor loads in full too.
+    let again = App::open(cfg).unwrap();
+    let ra = api::router(again.clone());
+    let (_, b) = send(
+        &ra,
+        "GET",
+        &format!("/v1/lookup?pdq={}", "33".repeat(32)),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
+    assert_eq!(b["matches"].as_array().unwrap().len(), 1, "{b}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_and_openapi_are_public() {
     let t = sqlite();
     let r = &t.router;

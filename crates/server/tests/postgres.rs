@@ -133,6 +133,17 @@ fn concurrent_writers_keep_the_feed_and_audit_chain_ordered() {
     let check = store::verify_audit(c.as_mut()).unwrap();
     assert!(check.ok, "{check:?}");
     assert_eq!(check.records, 3 + 1 + 40);
+    // Pruning the feed in PostgreSQL's dialect; both instances stay whole.
+    let floor = store::prune_feed(c.as_mut(), 5).unwrap().unwrap();
+    assert_eq!(store::feed_floor(c.as_mut()).unwrap(), floor);
+    let left = c.query("SELECT COUNT(*) FROM changes", &[]).unwrap()[0][0].i();
+    assert!((1..=5).contains(&left), "{left}");
+    a.app.sync().unwrap();
+    b.sync().unwrap();
+    for app in [&a.app, &b] {
+        let s = app.index.stats();
+        assert_eq!(s.base + s.delta + s.tail, 40);
+    }
 }
 
 async fn concurrent(a: &T, b: &std::sync::Arc<App>) {
