@@ -903,6 +903,39 @@ mod tests {
     }
 
     #[test]
+    fn files_without_a_layout_section_open_as_sixteen_chunks() {
+        // What every index file held before layouts existed.
+        let mut s = 7u64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let hashes: Vec<Hash256> = (0..500)
+            .map(|_| Hash256([next(), next(), next(), next()]))
+            .collect();
+        let index = PdqIndex::with_layout(&hashes, &Layout::chunks(16));
+        let mut w = StoreWriter::new();
+        w.add(0, &index.hashes);
+        for (t, table) in index.tables.iter().enumerate() {
+            w.add(1 + 2 * t as u32, &table.offsets);
+            w.add(2 + 2 * t as u32, &table.ids);
+        }
+        let dir = std::env::temp_dir().join(format!("nigehbaan-legacy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("legacy.idx");
+        w.write(&path).unwrap();
+        let store = Store::open(&path).unwrap();
+        let old = PdqIndex::from_store(&store, 0).unwrap();
+        assert_eq!(old.layout(), Layout::chunks(16));
+        for q in hashes.iter().step_by(17) {
+            assert_eq!(old.search(q, 31).unwrap(), brute_force(&hashes, q, 31));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn plans_cover_every_radius() {
         for m in MIN_CHUNKS..=MAX_CHUNKS {
             let l = Layout::chunks(m);
