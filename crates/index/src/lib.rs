@@ -17,4 +17,4 @@ pub mod store;
 
 pub use exact::ExactSet;
 pub use live::{LiveMatch, LivePdqIndex, LiveStats};
-pub use pdq::{brute_force, Layout, PdqIndex, PdqMatch, RadiusError, MAX_RADIUS};
+pub use pdq::{brute_force, Layout, PdqIndex, PdqMatch, SearchError, MAX_RADIUS};

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use nigehbaan_pdq::Hash256;
 
-use crate::pdq::{PdqIndex, PdqMatch, RadiusError, MAX_RADIUS};
+use crate::pdq::{PdqIndex, PdqMatch, SearchError, MAX_RADIUS};
 use crate::store::{Store, StoreError, StoreWriter};
 
 /// Section kinds in a snapshot file.
@@ -150,9 +150,9 @@ impl LivePdqIndex {
 
     /// Every distinct live hash within `radius` of `query`, sorted by
     /// distance then hash.
-    pub fn search(&self, query: &Hash256, radius: u32) -> Result<Vec<LiveMatch>, RadiusError> {
+    pub fn search(&self, query: &Hash256, radius: u32) -> Result<Vec<LiveMatch>, SearchError> {
         if radius > MAX_RADIUS {
-            return Err(RadiusError(radius));
+            return Err(SearchError::Radius(radius));
         }
         let mut out = Vec::new();
         let mut ids: Vec<PdqMatch> = Vec::new();

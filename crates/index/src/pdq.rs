@@ -364,19 +364,32 @@ fn for_masks(width: u32, t: i8, mut f: impl FnMut(u32)) {
 
 /// Why a search could not run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RadiusError(pub u32);
+pub enum SearchError {
+    /// The radius is over [`MAX_RADIUS`].
+    Radius(u32),
+    /// The index (read from a file) points outside itself: the file is
+    /// damaged. Opening checks the bucket bounds; the ids are checked as
+    /// queries meet them, so a damaged file gives this error, never a panic
+    /// or a silently short answer.
+    Damaged,
+}
 
-impl std::fmt::Display for RadiusError {
+impl std::fmt::Display for SearchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "PDQ search radius {} is over the maximum of {MAX_RADIUS}",
-            self.0
-        )
+        match self {
+            SearchError::Radius(r) => write!(
+                f,
+                "PDQ search radius {r} is over the maximum of {MAX_RADIUS}"
+            ),
+            SearchError::Damaged => write!(
+                f,
+                "the PDQ index is damaged (an entry points outside it); check it with `nigehbaan lists verify` and import the list again"
+            ),
+        }
     }
 }
 
-impl std::error::Error for RadiusError {}
+impl std::error::Error for SearchError {}
 
 /// Per-thread work space of a query (kept between queries to save
 /// allocations).
@@ -635,9 +648,9 @@ impl PdqIndex {
         query: &Hash256,
         radius: u32,
         out: &mut Vec<PdqMatch>,
-    ) -> Result<(), RadiusError> {
+    ) -> Result<(), SearchError> {
         if radius > MAX_RADIUS {
-            return Err(RadiusError(radius));
+            return Err(SearchError::Radius(radius));
         }
         if self.is_empty() {
             return Ok(());
@@ -649,13 +662,11 @@ impl PdqIndex {
             {
                 if std::arch::is_x86_feature_detected!("popcnt") {
                     // SAFETY: the CPU has POPCNT (checked just above).
-                    unsafe { self.search_popcnt(query, radius, plan, s, out) };
-                    return;
+                    return unsafe { self.search_popcnt(query, radius, plan, s, out) };
                 }
             }
-            self.search_impl(query, radius, plan, s, out);
-        });
-        Ok(())
+            self.search_impl(query, radius, plan, s, out)
+        })
     }
 
     /// [`PdqIndex::search_impl`] compiled with the POPCNT instruction
@@ -669,7 +680,7 @@ impl PdqIndex {
         plan: &[i8],
         s: &mut Scratch,
         out: &mut Vec<PdqMatch>,
-    ) {
+    ) -> Result<(), SearchError> {
         self.search_impl(query, radius, plan, s, out)
     }
 
@@ -681,8 +692,9 @@ impl PdqIndex {
         plan: &[i8],
         s: &mut Scratch,
         out: &mut Vec<PdqMatch>,
-    ) {
+    ) -> Result<(), SearchError> {
         let q = &query.0;
+        let found_before = out.len();
         // Stage 1: the bucket values to probe.
         s.vals.clear();
         s.ends.clear();
@@ -734,11 +746,16 @@ impl PdqIndex {
         let mut start = 0;
         for (t, &end) in s.cand_ends.iter().enumerate() {
             for i in start..end {
-                if let Some(&next) = s.cands.get(i + AHEAD) {
-                    prefetch(&self.hashes[next as usize] as *const [u64; 4]);
+                if let Some(next) = s.cands.get(i + AHEAD) {
+                    if let Some(h) = self.hashes.get(*next as usize) {
+                        prefetch(h as *const [u64; 4]);
+                    }
                 }
                 let id = s.cands[i];
-                let h = &self.hashes[id as usize];
+                let Some(h) = self.hashes.get(id as usize) else {
+                    out.truncate(found_before);
+                    return Err(SearchError::Damaged);
+                };
                 let x = [h[0] ^ q[0], h[1] ^ q[1], h[2] ^ q[2], h[3] ^ q[3]];
                 let d = x.iter().map(|l| l.count_ones()).sum::<u32>();
                 if d > radius {
@@ -754,11 +771,12 @@ impl PdqIndex {
             }
             start = end;
         }
+        Ok(())
     }
 
     /// Every indexed hash within `radius` of `query`, sorted by distance
     /// then id.
-    pub fn search(&self, query: &Hash256, radius: u32) -> Result<Vec<PdqMatch>, RadiusError> {
+    pub fn search(&self, query: &Hash256, radius: u32) -> Result<Vec<PdqMatch>, SearchError> {
         let mut out = Vec::new();
         self.search_into(query, radius, &mut out)?;
         out.sort_by_key(|m| (m.distance, m.id));
@@ -772,7 +790,7 @@ impl PdqIndex {
         &self,
         variants: &[Hash256],
         radius: u32,
-    ) -> Result<Vec<(PdqMatch, usize)>, RadiusError> {
+    ) -> Result<Vec<(PdqMatch, usize)>, SearchError> {
         let mut best: Vec<(PdqMatch, usize)> = Vec::new();
         let mut tmp = Vec::new();
         for (k, v) in variants.iter().enumerate() {
@@ -791,7 +809,7 @@ impl PdqIndex {
         &self,
         queries: &[Hash256],
         radius: u32,
-    ) -> Result<Vec<Vec<PdqMatch>>, RadiusError> {
+    ) -> Result<Vec<Vec<PdqMatch>>, SearchError> {
         queries.par_iter().map(|q| self.search(q, radius)).collect()
     }
 }
@@ -933,6 +951,69 @@ mod tests {
             assert_eq!(old.search(q, 31).unwrap(), brute_force(&hashes, q, 31));
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_id_is_an_error_not_a_panic() {
+        let hashes: Vec<Hash256> = (0..300u64)
+            .map(|i| Hash256([i.wrapping_mul(0x9e37_79b9_7f4a_7c15), i, !i, i << 7]))
+            .collect();
+        for layout in [Layout::chunks(16), Layout::compact_for_len(300)] {
+            // The index with every id of the first table out of range.
+            let bad = PdqIndex::with_layout(&hashes, &layout);
+            let t0 = &bad.tables[0];
+            let ids: Vec<u32> = if t0.packed {
+                pack_ids(&vec![0xff_fff0; hashes.len()])
+            } else {
+                vec![u32::MAX - 1; hashes.len()]
+            };
+            let mut w2 = StoreWriter::new();
+            w2.add(0, &bad.hashes);
+            for (t, table) in bad.tables.iter().enumerate() {
+                w2.add(1 + 2 * t as u32, &table.offsets);
+                if t == 0 {
+                    w2.add(2, &ids);
+                } else {
+                    w2.add(2 + 2 * t as u32, &table.ids);
+                }
+            }
+            let flags: Vec<u32> = bad
+                .tables
+                .iter()
+                .map(|t| {
+                    t.width
+                        | if t.blocked { BLOCKED } else { 0 }
+                        | if t.packed { PACKED } else { 0 }
+                })
+                .collect();
+            w2.add(LAYOUT_SECTION, &flags);
+            let dir = std::env::temp_dir().join(format!(
+                "nigehbaan-damaged-{}-{}",
+                std::process::id(),
+                layout.is_compact()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("bad.idx");
+            w2.write(&path).unwrap();
+            let store = Store::open(&path).unwrap();
+            let opened = PdqIndex::from_store(&store, 0).unwrap();
+            let mut out = vec![PdqMatch { id: 7, distance: 0 }];
+            assert_eq!(
+                opened.search_into(&hashes[5], 31, &mut out),
+                Err(SearchError::Damaged)
+            );
+            assert_eq!(
+                out,
+                vec![PdqMatch { id: 7, distance: 0 }],
+                "caller's results kept"
+            );
+            assert!(opened
+                .search(&hashes[5], 31)
+                .unwrap_err()
+                .to_string()
+                .contains("lists verify"));
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 
     #[test]

@@ -56,7 +56,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nigehbaan_index::store::{Buf, Store, StoreError};
-use nigehbaan_index::{ExactSet, PdqIndex, RadiusError};
+use nigehbaan_index::{ExactSet, PdqIndex, SearchError};
 use nigehbaan_pdq::Hash256;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -938,7 +938,7 @@ impl OpenList {
         &self,
         variants: &[Hash256],
         radius: u32,
-    ) -> Result<Vec<PdqHit>, RadiusError> {
+    ) -> Result<Vec<PdqHit>, SearchError> {
         Ok(self
             .pdq
             .search_any(variants, radius)?
