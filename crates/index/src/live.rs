@@ -93,9 +93,8 @@ impl Default for LivePdqIndex {
 impl LivePdqIndex {
     /// An index whose base holds `hashes`.
     pub fn new(hashes: &[Hash256]) -> LivePdqIndex {
-        let base = (!hashes.is_empty()).then(|| Arc::new(PdqIndex::new(hashes)));
         LivePdqIndex::from_parts(Parts {
-            base,
+            base: base_of(hashes),
             delta: None,
             tail: Vec::new(),
             dead: HashSet::new(),
@@ -121,7 +120,7 @@ impl LivePdqIndex {
     /// Replaces everything with a new base holding `hashes` (a full reload).
     pub fn reset(&self, hashes: &[Hash256]) {
         let _one = self.compacting.lock().unwrap_or_else(|e| e.into_inner());
-        let base = (!hashes.is_empty()).then(|| Arc::new(PdqIndex::new(hashes)));
+        let base = base_of(hashes);
         let mut p = self.write();
         p.base = base;
         p.delta = None;
@@ -242,7 +241,7 @@ impl LivePdqIndex {
         }
         live(&delta, &mut fresh);
         fresh.extend(tail.iter().filter(|h| !dead.contains(&h.0)));
-        let built = (!fresh.is_empty()).then(|| Arc::new(PdqIndex::new(&fresh)));
+        let built = base_of(&fresh);
         drop(fresh);
         let mut p = self.write();
         if major {
@@ -345,6 +344,11 @@ impl LivePdqIndex {
         };
         Ok((LivePdqIndex::from_parts(parts), tag))
     }
+}
+
+/// An index over `hashes`, or none for no hashes.
+fn base_of(hashes: &[Hash256]) -> Option<Arc<PdqIndex>> {
+    (!hashes.is_empty()).then(|| Arc::new(PdqIndex::new(hashes)))
 }
 
 fn contains(index: &PdqIndex, h: &[u64; 4]) -> bool {

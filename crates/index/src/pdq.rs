@@ -235,8 +235,7 @@ impl Table {
         if !self.blocked {
             return (o[v], o[v + 1]);
         }
-        let blocks = (1usize << (self.width - BLOCK_BITS)) + 1;
-        let rel: &[u16] = bytemuck::cast_slice(&o[blocks..]);
+        let rel = self.within_block();
         let base = o[v >> BLOCK_BITS];
         let hi = if (v + 1) & ((1 << BLOCK_BITS) - 1) == 0 {
             o[(v + 1) >> BLOCK_BITS]
@@ -252,9 +251,15 @@ impl Table {
         if !self.blocked {
             return &self.offsets[v] as *const u32 as *const u8;
         }
+        &self.within_block()[v] as *const u16 as *const u8
+    }
+
+    /// Blocked bounds: each bucket's start within its block (after the
+    /// block starts in `offsets`).
+    #[inline(always)]
+    fn within_block(&self) -> &[u16] {
         let blocks = (1usize << (self.width - BLOCK_BITS)) + 1;
-        let bytes: &[u8] = bytemuck::cast_slice(&self.offsets[blocks..]);
-        &bytes[2 * v] as *const u8
+        bytemuck::cast_slice(&self.offsets[blocks..])
     }
 
     /// Appends ids `lo..hi` to `out`.
