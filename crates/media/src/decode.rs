@@ -34,7 +34,8 @@ pub struct Decoded {
     pub height: u32,
     /// Layout of each row.
     pub layout: Layout,
-    /// True when the pixels come from a reduced-scale decode.
+    /// True when the pixels come from a `fast` decode: reduced scale, or
+    /// a colour JPEG's luma alone (then `layout` is grey).
     pub reduced: bool,
     pixels: Pixels,
 }
@@ -288,7 +289,9 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, MediaError>
                         width: planes.width(),
                         height: planes.height(),
                         layout,
-                        reduced: planes.width() != source_width || planes.height() != source_height,
+                        reduced: planes.width() != source_width
+                            || planes.height() != source_height
+                            || planes.luma_only(),
                         pixels: Pixels::Jpeg(planes),
                     }
                 }

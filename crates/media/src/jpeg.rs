@@ -132,7 +132,7 @@ pub(crate) fn decode(
     // 12-bit files, which jpeg-decoder takes.
     let denom = if opts.fast { fast_denom(w, h) } else { 1 };
     let (max_side, max_pixels) = (opts.limits.max_side, opts.limits.max_pixels);
-    match crate::ljt::decode_planes_scaled(bytes, max_side, max_pixels, denom) {
+    match crate::ljt::decode_planes_with(bytes, max_side, max_pixels, denom, opts.fast) {
         Ok(planes) => return Ok((w, h, JpegOutput::Planes(planes))),
         Err(MediaError::Unsupported(_)) => {}
         Err(e) => return Err(e),

@@ -381,6 +381,25 @@ impl<'a> BitReader<'a> {
         natural: &[usize; 80],
         blk: &mut [i16; 64],
     ) -> (i32, bool) {
+        self.block_impl::<true>(dc, ac, natural, blk)
+    }
+
+    /// Reads past one baseline block without keeping its coefficients
+    /// (the same bits consumed as [`Self::decode_block`]).
+    #[inline(always)]
+    pub(crate) fn skip_block(&mut self, dc: &HuffTable, ac: &HuffTable) {
+        let mut unused = [0i16; 64];
+        self.block_impl::<false>(dc, ac, &super::NATURAL, &mut unused);
+    }
+
+    #[inline(always)]
+    fn block_impl<const STORE: bool>(
+        &mut self,
+        dc: &HuffTable,
+        ac: &HuffTable,
+        natural: &[usize; 80],
+        blk: &mut [i16; 64],
+    ) -> (i32, bool) {
         let (mut buf, mut nbits, mut pos) = (self.buf, self.nbits, self.pos);
         if nbits < 32 {
             self.refill_local(&mut buf, &mut nbits, &mut pos);
@@ -411,7 +430,9 @@ impl<'a> BitReader<'a> {
                 buf <<= n;
                 nbits -= n;
                 i += ((e >> 8) & 0xFF) as usize;
-                blk[natural[i]] = (e >> 16) as i16;
+                if STORE {
+                    blk[natural[i]] = (e >> 16) as i16;
+                }
                 any_ac = true;
                 i += 1;
                 continue;
@@ -426,7 +447,9 @@ impl<'a> BitReader<'a> {
                 buf <<= size;
                 nbits -= size;
                 i += run;
-                blk[natural[i]] = extend(v, size) as i16;
+                if STORE {
+                    blk[natural[i]] = extend(v, size) as i16;
+                }
                 any_ac = true;
                 i += 1;
             } else if run == 15 {

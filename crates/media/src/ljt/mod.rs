@@ -87,11 +87,30 @@ pub(crate) fn decode_planes_scaled(
     max_pixels: u64,
     denom: u32,
 ) -> Result<Planes, MediaError> {
+    decode_planes_with(bytes, max_side, max_pixels, denom, false)
+}
+
+/// [`decode_planes_scaled`], optionally luma only: with `luma_only`, a
+/// YCbCr image whose luma is not subsampled keeps only its Y plane and is
+/// returned as a greyscale image of the same size ([`Planes::luma_only`]
+/// says so). The chroma blocks are still entropy-decoded (they are
+/// interleaved with the luma in the data) but never transformed, upsampled
+/// or colour-converted. Y is the luma that PDQ computes from RGB (the same
+/// 0.299/0.587/0.114 weights) up to the rounding and clamping of the RGB
+/// samples, so this serves triage (`--fast`), not exact hashes.
+pub(crate) fn decode_planes_with(
+    bytes: &[u8],
+    max_side: u32,
+    max_pixels: u64,
+    denom: u32,
+    luma_only: bool,
+) -> Result<Planes, MediaError> {
     if !matches!(denom, 1 | 2 | 4 | 8) {
         return Err(unsupported("JPEG scale other than 1/1, 1/2, 1/4, 1/8"));
     }
     let mut d = Decoder::new(bytes, max_side, max_pixels);
     d.block = 8 / denom as usize;
+    d.luma_only = luma_only;
     d.run()
 }
 
@@ -125,9 +144,18 @@ pub(crate) struct Planes {
     rows: [Vec<u8>; 3],
     scratch: Scratch,
     avx2: bool,
+    /// Only the luma of a colour image was decoded (see
+    /// [`decode_planes_with`]).
+    luma_only: bool,
 }
 
 impl Planes {
+    /// True when only the luma of a colour image was decoded, so that the
+    /// grey rows stand for the picture's luma rather than its pixels.
+    pub(crate) fn luma_only(&self) -> bool {
+        self.luma_only
+    }
+
     pub(crate) fn width(&self) -> u32 {
         self.width as u32
     }
@@ -388,6 +416,9 @@ struct Component {
     /// A sequential scan has written every block of `plane` that output
     /// reads (decoded, or mid-grey where the data ran out).
     covered: bool,
+    /// Not output (chroma of a luma-only decode): blocks are
+    /// entropy-decoded to stay in step with the data, nothing more.
+    skip: bool,
 }
 
 impl Drop for Component {
@@ -437,6 +468,11 @@ struct Decoder<'a> {
     scans: usize,
     /// Output samples per block side: 8, or 4, 2, 1 at reduced scale.
     block: usize,
+    /// Luma only was asked for (see [`decode_planes_with`]).
+    luma_only: bool,
+    /// Luma only is being done: decided at the first scan, once the
+    /// colour-space hints that come before it are known.
+    dropped_chroma: bool,
 }
 
 /// Finds the next marker at or after `pos`, skipping junk and fill bytes.
@@ -473,6 +509,8 @@ impl<'a> Decoder<'a> {
             frame: None,
             scans: 0,
             block: 8,
+            luma_only: false,
+            dropped_chroma: false,
         }
     }
 
@@ -516,6 +554,9 @@ impl<'a> Decoder<'a> {
                 0xDA => {
                     if self.scans >= MAX_SCANS {
                         return Err(unsupported("JPEG with more than 1000 scans"));
+                    }
+                    if self.scans == 0 && self.luma_only {
+                        self.drop_chroma();
                     }
                     let scan = self.scan_header(seg)?;
                     pos = self.decode_scan(&scan, pos)?;
@@ -601,6 +642,7 @@ impl<'a> Decoder<'a> {
                 plane: Vec::new(),
                 coefs: Vec::new(),
                 covered: false,
+                skip: false,
             });
         }
         let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
@@ -844,6 +886,9 @@ impl<'a> Decoder<'a> {
             .as_mut()
             .ok_or_else(|| corrupt("no frame header"))?;
         for c in &mut frame.comps {
+            if c.skip {
+                continue;
+            }
             if frame.progressive {
                 let mut plane = pool::take_u8(c.bw * c.bh * c.bs * c.bs);
                 transform_plane(c, &mut plane);
@@ -859,20 +904,11 @@ impl<'a> Decoder<'a> {
             (frame.width * bs).div_ceil(8),
             (frame.height * bs).div_ceil(8),
         );
-        let kind = if frame.comps.len() == 1 {
+        let kind = if self.dropped_chroma {
+            frame.comps.truncate(1);
             OutKind::Grey
-        } else if self.jfif {
-            OutKind::Ycc
-        } else if let Some(t) = self.adobe {
-            if t == 0 {
-                OutKind::Rgb
-            } else {
-                OutKind::Ycc
-            }
-        } else if frame.comps.iter().map(|c| c.id).eq([82, 71, 66]) {
-            OutKind::Rgb
         } else {
-            OutKind::Ycc
+            out_kind(frame, self.jfif, self.adobe)
         };
         let (hmax, vmax) = (frame.hmax, frame.vmax);
         let comps = frame
@@ -904,13 +940,56 @@ impl<'a> Decoder<'a> {
             rows: [row(three), row(three), row(three)],
             scratch: Scratch::default(),
             avx2: color::have_avx2(),
+            luma_only: self.dropped_chroma,
         })
+    }
+
+    /// Starts a luma-only decode when it was asked for and the image is
+    /// YCbCr with full-resolution luma: the chroma components are marked
+    /// to be skipped and their planes returned to the pool.
+    fn drop_chroma(&mut self) {
+        let Some(frame) = self.frame.as_mut() else {
+            return;
+        };
+        let ycc = frame.comps.len() == 3 && out_kind(frame, self.jfif, self.adobe) == OutKind::Ycc;
+        let (hmax, vmax) = (frame.hmax, frame.vmax);
+        if !ycc || frame.comps[0].h != hmax || frame.comps[0].v != vmax {
+            return;
+        }
+        for c in &mut frame.comps[1..] {
+            c.skip = true;
+            pool::give_u8(std::mem::take(&mut c.plane));
+        }
+        self.dropped_chroma = true;
     }
 }
 
-/// Runs `$body` compiled for AVX2 when the CPU has it (the hot loops are
-/// plain integer code that LLVM vectorises; AVX2 gives it 8 lanes of 32-bit
-/// multiplies), else for the baseline target.
+/// How a frame's components become output rows, as libjpeg guesses the
+/// colour space: one component is grey; three are YCbCr unless an Adobe
+/// marker says RGB (transform 0) or, with neither JFIF nor Adobe marker,
+/// the component ids spell `R`, `G`, `B`.
+fn out_kind(frame: &Frame, jfif: bool, adobe: Option<u8>) -> OutKind {
+    if frame.comps.len() == 1 {
+        OutKind::Grey
+    } else if jfif {
+        OutKind::Ycc
+    } else if let Some(t) = adobe {
+        if t == 0 {
+            OutKind::Rgb
+        } else {
+            OutKind::Ycc
+        }
+    } else if frame.comps.iter().map(|c| c.id).eq([82, 71, 66]) {
+        OutKind::Rgb
+    } else {
+        OutKind::Ycc
+    }
+}
+
+/// Runs `$body` compiled for AVX2 and BMI2 when the CPU has them (the hot
+/// loops are plain integer code that LLVM vectorises; AVX2 gives it 8 lanes
+/// of 32-bit multiplies, BMI2 one-cycle variable shifts for the bit
+/// reader), else for the baseline target.
 macro_rules! with_avx2 {
     ($name:ident, fn($($arg:ident: $ty:ty),*) $body:block) => {
         fn $name($($arg: $ty),*) {
@@ -918,12 +997,16 @@ macro_rules! with_avx2 {
             fn inner($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
-                #[target_feature(enable = "avx2")]
+                #[target_feature(enable = "avx2,bmi1,bmi2")]
                 unsafe fn avx2($($arg: $ty),*) {
                     inner($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU supports AVX2, checked just above.
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("bmi1")
+                    && std::arch::is_x86_feature_detected!("bmi2")
+                {
+                    // SAFETY: the CPU supports AVX2, BMI1 and BMI2, checked
+                    // just above.
                     return unsafe { avx2($($arg),*) };
                 }
             }
@@ -1078,6 +1161,10 @@ struct Sequential<'t> {
 impl ScanKind for Sequential<'_> {
     #[inline(always)]
     fn block(&mut self, r: &mut BitReader, comp: &mut Component, k: usize, row: usize, col: usize) {
+        if comp.skip {
+            r.skip_block(self.dc[k], self.ac[k]);
+            return;
+        }
         let mut blk = [0i16; 64];
         let (diff, any_ac) = r.decode_block(self.dc[k], self.ac[k], &NATURAL, &mut blk);
         let pred = &mut self.pred[k];
@@ -1088,6 +1175,12 @@ impl ScanKind for Sequential<'_> {
         if n != 8 {
             let stride = comp.bw * n;
             let at = row * n * stride + col * n;
+            #[cfg(target_arch = "x86_64")]
+            if any_ac && n == 4 && self.avx2 {
+                // SAFETY: `avx2` is set only when the CPU supports AVX2.
+                unsafe { idct::idct_4x4_avx2(&blk, q, &mut comp.plane, at, stride) };
+                return;
+            }
             if any_ac && n > 1 {
                 idct::idct_scaled(&blk, q, &mut comp.plane, at, stride, n);
             } else {
@@ -1112,7 +1205,7 @@ impl ScanKind for Sequential<'_> {
 
     #[inline(never)]
     fn skip(&mut self, comp: &mut Component, k: usize, row: usize, col: usize) {
-        if self.fill[k] {
+        if self.fill[k] && !comp.skip {
             let n = comp.bs;
             let stride = comp.bw * n;
             idct::idct_dc_n(0, 0, &mut comp.plane, row * n * stride + col * n, stride, n);

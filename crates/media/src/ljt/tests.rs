@@ -1,7 +1,7 @@
 //! Decoder-level tests: round trips through an encoder, truncation, limits
 //! and robustness against corrupt input.
 
-use super::{decode, decode_planes, decode_planes_scaled};
+use super::{decode, decode_planes, decode_planes_scaled, decode_planes_with};
 use crate::MediaError;
 use proptest::prelude::*;
 
@@ -493,4 +493,51 @@ fn scaled_decodes() {
         decode_planes_scaled(&encode(8, 8, true, 90), 65535, 1 << 30, 3),
         Err(MediaError::Unsupported(_))
     ));
+}
+
+/// Luma-only decodes (`--fast`) give exactly the Y plane of the normal
+/// decode, as grey rows of the output size, for YCbCr images whose luma is
+/// not subsampled; anything else decodes as usual.
+#[test]
+fn luma_only_decodes() {
+    let mut cases: Vec<(Vec<u8>, bool)> = Vec::new();
+    for (li, samp) in LAYOUTS.iter().enumerate() {
+        let luma_max =
+            samp.len() == 3 && samp.iter().all(|&(h, v)| h <= samp[0].0 && v <= samp[0].1);
+        for &(w, h) in &[(1, 1), (7, 5), (33, 31), (101, 67)] {
+            cases.push((synth(w, h, samp, li as u32 + 11), luma_max));
+        }
+    }
+    cases.push((encode(45, 27, false, 90), true));
+    cases.push((encode(45, 27, true, 90), false));
+    for (jpg, expect_luma) in &cases {
+        for denom in [1, 2, 4, 8] {
+            let mut normal = decode_planes_scaled(jpg, 65535, 1 << 30, denom).expect("normal");
+            let mut luma = decode_planes_with(jpg, 65535, 1 << 30, denom, true).expect("luma");
+            assert_eq!(
+                (luma.width(), luma.height()),
+                (normal.width(), normal.height())
+            );
+            assert_eq!(luma.luma_only(), *expect_luma);
+            let (w, h) = (normal.width() as usize, normal.height() as usize);
+            if *expect_luma {
+                assert!(luma.is_grey());
+                let mut row = vec![0u8; w];
+                for y in 0..h {
+                    luma.row(y, &mut row);
+                    let p = &normal.comps[0];
+                    assert_eq!(row[..], p.data[y * p.stride..y * p.stride + w], "row {y}");
+                }
+            } else {
+                assert_eq!(luma.is_grey(), normal.is_grey());
+                let mut a = vec![0u8; normal.row_len()];
+                let mut b = vec![0u8; normal.row_len()];
+                for y in 0..h {
+                    normal.row(y, &mut a);
+                    luma.row(y, &mut b);
+                    assert_eq!(a, b, "row {y}");
+                }
+            }
+        }
+    }
 }
