@@ -31,6 +31,7 @@
 // Index loops mirror the reference arithmetic one to one.
 #![allow(clippy::needless_range_loop)]
 
+mod approx;
 pub mod core;
 mod hash;
 mod stream;
@@ -217,6 +218,7 @@ pub struct PdqOutput {
 #[derive(Default)]
 pub struct Hasher {
     stream: stream::StreamScratch,
+    approx: approx::ApproxScratch,
     /// Set only inside `hash_reduced_rows`.
     geometry: Option<stream::Geometry>,
 }
@@ -249,8 +251,11 @@ impl Hasher {
 
     /// Approximates the full-pipeline hash of a `full_width × full_height`
     /// image from a reduced-scale decode of it (a JPEG decoded at 1/2, 1/4
-    /// or 1/8 DCT scale): the blur windows and sample positions are the
-    /// original's, scaled down. Not bit-exact; for triage (`--fast`).
+    /// or 1/8 DCT scale), or from an approximation of its pixels at full
+    /// size (a JPEG's luma alone): the blur windows and sample positions are
+    /// the original's, scaled down, and the blur is applied as direct
+    /// weighted sums (same weights, different f32 rounding). Not bit-exact;
+    /// for triage (`--fast`).
     pub fn hash_reduced_rows<P: PixelRows>(
         &mut self,
         src: &mut P,
@@ -363,10 +368,18 @@ impl Hasher {
             });
             (h, q, dih)
         } else {
-            let geom = self
-                .geometry
-                .unwrap_or_else(|| stream::Geometry::exact(rows, cols));
-            let blurred = stream::blur_decimate_geom(rows, cols, &geom, src, &mut self.stream);
+            // An approximate decode (a reduced geometry) takes the cheaper
+            // approximate blur; exact pipelines, the exact one.
+            let blurred = match &self.geometry {
+                Some(geom) => approx::blur_decimate_approx(rows, cols, geom, src, &mut self.approx),
+                None => stream::blur_decimate_geom(
+                    rows,
+                    cols,
+                    &stream::Geometry::exact(rows, cols),
+                    src,
+                    &mut self.stream,
+                ),
+            };
             let q = core::quality(&blurred);
             let dct = core::dct64_to_16(&blurred);
             (core::bits(&dct), q, dihedral.then(|| dihedral_hashes(&dct)))

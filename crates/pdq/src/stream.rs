@@ -55,6 +55,29 @@ fn phases(n: usize, window: usize) -> [usize; 4] {
     ]
 }
 
+/// The input window `[start, end)` behind each output of the reference's box
+/// filter over `n` samples (the same phases as [`box_run`]).
+pub(crate) fn box_windows(n: usize, window: usize) -> Vec<(usize, usize)> {
+    let [p1, p2, p3, p4] = phases(n, window);
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let mut out = Vec::with_capacity(n);
+    hi += p1;
+    for _ in 0..p2 {
+        hi += 1;
+        out.push((lo, hi));
+    }
+    for _ in 0..p3 {
+        hi += 1;
+        lo += 1;
+        out.push((lo, hi));
+    }
+    for _ in 0..p4 {
+        lo += 1;
+        out.push((lo, hi));
+    }
+    out
+}
+
 /// The reference's box filter over `N`-lane samples: the running f32 sum
 /// through the four phases, handing each output position `oi`, the current
 /// sums and the window count to `emit` (which divides where it needs to).
@@ -273,10 +296,10 @@ fn lanes_to_rows<T: Transpose, F: FnMut(usize) -> usize>(
 /// Window sizes and kept rows/columns of the blur and decimation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Geometry {
-    win_h: usize,
-    win_v: usize,
-    keep_cols: [usize; 64],
-    keep_rows: [usize; 64],
+    pub(crate) win_h: usize,
+    pub(crate) win_v: usize,
+    pub(crate) keep_cols: [usize; 64],
+    pub(crate) keep_rows: [usize; 64],
 }
 
 impl Geometry {

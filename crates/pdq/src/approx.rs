@@ -1,0 +1,285 @@
+//! The blur and decimation applied as two small weight matrices, for
+//! approximate hashes of reduced-scale or luma-only decodes (`--fast`).
+//!
+//! The reference's two box passes per axis followed by decimation are
+//! linear: each of the 64 kept outputs along an axis is a fixed weighted
+//! sum of that axis's input samples (a tent about twice the window wide,
+//! normalised at the image edges exactly as the reference's window counts
+//! are). Applying those weights directly reads each pixel once and does
+//! about one multiply-add per pixel, instead of four full-image filter
+//! passes with two divisions per pixel. The sums come in a different order,
+//! so results differ from the reference's in the last bits of `f32`: fine
+//! for triage, never used for the exact pipelines.
+//!
+//! The arithmetic is plain (no fused multiply-add) and the lane structure is
+//! fixed, so every machine gives the same result.
+
+use crate::stream::{box_windows, Geometry, Rows};
+
+/// Lanes of the dot products.
+const L: usize = 8;
+
+/// The 64 kept outputs of one axis as weighted sums of its samples: output
+/// `k` is `Σ w[k][i] * x[start[k] + i]` over `i < len` (weights padded with
+/// zeros to a multiple of [`L`]).
+#[derive(Debug, Clone)]
+struct Taps {
+    start: [usize; 64],
+    len: [usize; 64],
+    /// Padded weight-row length (a multiple of [`L`]).
+    stride: usize,
+    weights: Vec<f32>,
+}
+
+impl Taps {
+    /// The composite weights of two box passes of `window` over `n`
+    /// samples, kept at the positions `keep`.
+    fn new(n: usize, window: usize, keep: &[usize; 64]) -> Taps {
+        let wins = box_windows(n, window);
+        let last = wins.len().saturating_sub(1);
+        let win = |j: usize| wins.get(j.min(last)).copied().unwrap_or((0, n.min(1)));
+        let mut start = [0usize; 64];
+        let mut len = [0usize; 64];
+        let mut rows: Vec<Vec<f64>> = Vec::with_capacity(64);
+        for (k, &c) in keep.iter().enumerate() {
+            // Second pass: the first-pass outputs a..b; each of those is the
+            // mean of its own window of samples.
+            let (a, b) = win(c);
+            let (s, e) = (win(a).0, win(b.max(a + 1) - 1).1.max(win(a).1));
+            let mut w = vec![0f64; e - s];
+            let outer = 1.0 / (b - a).max(1) as f64;
+            for j in a..b.max(a + 1) {
+                let (js, je) = win(j);
+                let inner = outer / (je - js).max(1) as f64;
+                for x in js..je {
+                    w[x - s] += inner;
+                }
+            }
+            start[k] = s;
+            len[k] = e - s;
+            rows.push(w);
+        }
+        let stride = len.iter().copied().max().unwrap_or(0).div_ceil(L) * L;
+        let mut weights = vec![0f32; 64 * stride];
+        for (k, w) in rows.iter().enumerate() {
+            for (d, &v) in weights[k * stride..].iter_mut().zip(w) {
+                *d = v as f32;
+            }
+        }
+        Taps {
+            start,
+            len,
+            stride,
+            weights,
+        }
+    }
+
+    fn row(&self, k: usize) -> &[f32] {
+        &self.weights[k * self.stride..k * self.stride + self.len[k].div_ceil(L) * L]
+    }
+}
+
+/// Reusable buffers.
+#[derive(Default)]
+pub(crate) struct ApproxScratch {
+    row: Vec<f32>,
+    cached: Option<(usize, usize, Geometry, Taps, Taps)>,
+}
+
+/// Sum of `a[i] * b[i]` in [`L`] lanes, lanes added pairwise at the end.
+/// `a` and `b` have the same length, a multiple of [`L`].
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; L];
+    for (x, y) in a.chunks_exact(L).zip(b.chunks_exact(L)) {
+        for l in 0..L {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let q = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
+    (q[0] + q[2]) + (q[1] + q[3])
+}
+
+/// Blur and decimation to 64×64 of a rows × cols image pulled from `src`
+/// with the windows and kept positions of `geom`, approximately (see the
+/// module documentation).
+pub(crate) fn blur_decimate_approx<R: Rows>(
+    rows: usize,
+    cols: usize,
+    geom: &Geometry,
+    src: &mut R,
+    s: &mut ApproxScratch,
+) -> [[f32; 64]; 64] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { approx_avx2(rows, cols, geom, src, s) };
+        }
+    }
+    approx_impl(rows, cols, geom, src, s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn approx_avx2<R: Rows>(
+    rows: usize,
+    cols: usize,
+    geom: &Geometry,
+    src: &mut R,
+    s: &mut ApproxScratch,
+) -> [[f32; 64]; 64] {
+    approx_impl(rows, cols, geom, src, s)
+}
+
+#[inline(always)]
+fn approx_impl<R: Rows>(
+    rows: usize,
+    cols: usize,
+    geom: &Geometry,
+    src: &mut R,
+    s: &mut ApproxScratch,
+) -> [[f32; 64]; 64] {
+    let fresh =
+        !matches!(&s.cached, Some((r, c, g, _, _)) if *r == rows && *c == cols && g == geom);
+    if fresh {
+        let h = Taps::new(cols, geom.win_h, &geom.keep_cols);
+        let v = Taps::new(rows, geom.win_v, &geom.keep_rows);
+        s.cached = Some((rows, cols, *geom, h, v));
+    }
+    let Some((_, _, _, h, v)) = &s.cached else {
+        unreachable!("taps were just cached")
+    };
+    // Room for the zero-padded tail of the last weight row.
+    let padded = cols + h.stride;
+    s.row.clear();
+    s.row.resize(padded, 0.0);
+    let mut out = [[0f32; 64]; 64];
+    let mut t = [0f32; 64];
+    // Kept rows whose vertical taps may still include the current row.
+    let mut first = 0usize;
+    for r in 0..rows {
+        while first < 64 && v.start[first] + v.len[first] <= r {
+            first += 1;
+        }
+        if first == 64 {
+            break;
+        }
+        if v.start[first] > r {
+            continue;
+        }
+        src.fill(r, &mut s.row[..cols]);
+        for (k, tk) in t.iter_mut().enumerate() {
+            let w = h.row(k);
+            *tk = dot(&s.row[h.start[k]..h.start[k] + w.len()], w);
+        }
+        let mut kr = first;
+        while kr < 64 && v.start[kr] <= r {
+            let wv = v.weights[kr * v.stride + (r - v.start[kr])];
+            if wv != 0.0 {
+                for (o, x) in out[kr].iter_mut().zip(&t) {
+                    *o += wv * x;
+                }
+            }
+            kr += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::blur_and_decimate_reference;
+    use crate::LumaRows;
+    use proptest::prelude::*;
+
+    fn compare(rows: usize, cols: usize, luma: &[f32], geom: &Geometry, want: &[[f32; 64]; 64]) {
+        let mut s = ApproxScratch::default();
+        let got = blur_decimate_approx(rows, cols, geom, &mut LumaRows { luma, cols }, &mut s);
+        for r in 0..64 {
+            for c in 0..64 {
+                let (a, b) = (got[r][c], want[r][c]);
+                assert!(
+                    (a - b).abs() <= 1e-3 * (1.0 + b.abs()),
+                    "{rows}x{cols} at ({r},{c}): {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    fn image(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        (0..rows * cols)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 33) % 256) as f32
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// With the reference's own geometry, the weights give the
+        /// reference's blur up to f32 rounding.
+        #[test]
+        fn matches_the_reference_blur(rows in 5usize..400, cols in 5usize..400, seed: u64) {
+            let luma = image(rows, cols, seed);
+            let want = blur_and_decimate_reference(&luma, rows, cols);
+            compare(rows, cols, &luma, &Geometry::exact(rows, cols), &want);
+        }
+
+        /// Scaled geometries (reduced-scale decodes) agree with the exact
+        /// streaming blur run on the same geometry.
+        #[test]
+        fn matches_the_streaming_blur_on_scaled_geometry(
+            rows in 5usize..300, cols in 5usize..300, scale in 1usize..5, seed: u64,
+        ) {
+            let luma = image(rows, cols, seed);
+            let geom = Geometry::scaled(rows, cols, rows * scale, cols * scale);
+            let want = crate::stream::blur_decimate_geom(
+                rows,
+                cols,
+                &geom,
+                &mut LumaRows { luma: &luma, cols },
+                &mut crate::stream::StreamScratch::default(),
+            );
+            compare(rows, cols, &luma, &geom, &want);
+        }
+    }
+
+    #[test]
+    fn large_image_matches() {
+        let (rows, cols) = (1134, 1512);
+        let luma = image(rows, cols, 7);
+        let want = blur_and_decimate_reference(&luma, rows, cols);
+        compare(rows, cols, &luma, &Geometry::exact(rows, cols), &want);
+    }
+
+    #[test]
+    fn weights_sum_to_one() {
+        for (n, w) in [
+            (5usize, 1usize),
+            (64, 1),
+            (100, 1),
+            (1512, 12),
+            (4032, 32),
+            (7, 7),
+        ] {
+            let keep = std::array::from_fn(|k| crate::core::decimation_index(k, n));
+            let t = Taps::new(n, w, &keep);
+            for k in 0..64 {
+                let s: f32 = t.row(k).iter().sum();
+                assert!((s - 1.0).abs() < 1e-4, "n {n} window {w} output {k}: {s}");
+                assert!(t.start[k] + t.len[k] <= n);
+            }
+        }
+    }
+}
