@@ -69,7 +69,8 @@ pub struct ScanArgs {
     /// Digests only: no image decoding, no PDQ.
     #[arg(long)]
     no_pdq: bool,
-    /// Triage: decode large JPEGs at a reduced scale (see `hash --fast`).
+    /// Triage: decode colour JPEGs for their luma alone, large ones at a
+    /// reduced scale (see `hash --fast`).
     #[arg(long)]
     fast: bool,
     /// PDQ pipeline: `full` (default) or `reference-cli`.

@@ -30,7 +30,7 @@ pub struct Options {
     pub pdq: bool,
     /// Which PDQ pipeline.
     pub pipeline: Pipeline,
-    /// Triage mode: reduced-scale JPEG decoding.
+    /// Triage mode: luma-only and reduced-scale JPEG decoding.
     pub fast: bool,
     /// Also compute the 8 dihedral PDQ hashes.
     pub dihedral: bool,
@@ -55,7 +55,8 @@ impl Default for Options {
 
 impl Options {
     /// The name recorded in `pdq_pipeline`: the pipeline, or `fast` for a
-    /// reduced-scale decode (which is neither reference pipeline).
+    /// reduced-scale or luma-only decode (which is neither reference
+    /// pipeline).
     pub fn pipeline_label(&self, reduced: bool) -> &'static str {
         if reduced {
             "fast"
@@ -147,7 +148,8 @@ pub struct ImageHashes {
     pub orientation: Option<u8>,
     /// PDQ, when computed and the image decoded.
     pub pdq: Option<PdqOutput>,
-    /// True when the PDQ came from a reduced-scale decode (`--fast`).
+    /// True when the PDQ came from a reduced-scale or luma-only decode
+    /// (`--fast`).
     pub reduced: bool,
 }
 
@@ -230,7 +232,20 @@ fn image_part(
     }
     match nigehbaan_media::decode(bytes, &dopts) {
         Ok(mut decoded) => {
-            let pdq = pdq_of(&mut decoded, opts, hasher);
+            let mut pdq = pdq_of(&mut decoded, opts, hasher);
+            if decoded.reduced && pdq.quality < nigehbaan_pdq::RECOMMENDED_MIN_QUALITY {
+                // A low-quality hash (a flat or nearly flat picture) is
+                // mostly noise, so the small differences of a `fast` decode
+                // flip many of its bits: hash such images exactly instead.
+                let exact = DecodeOptions {
+                    fast: false,
+                    ..dopts
+                };
+                if let Ok(mut again) = nigehbaan_media::decode(bytes, &exact) {
+                    pdq = pdq_of(&mut again, opts, hasher);
+                    decoded = again;
+                }
+            }
             (
                 Some(ImageHashes {
                     format,

@@ -100,3 +100,48 @@ fn reference_images_match_the_full_pipeline() {
         "only {jpeg_exact}/{jpeg_total} JPEGs exact (need 90%)"
     );
 }
+
+/// `--fast` on every reference image: colour JPEGs are luma-only (and, when
+/// large, reduced-scale) decodes labelled as such and stay within the
+/// issue's triage budget of the full pipeline (max 12 bits, mean ≤ 3);
+/// every other image gets exactly the full pipeline's hash.
+#[test]
+fn fast_mode_stays_close_to_the_full_pipeline() {
+    let Some(dir) = vectors_dir() else { return };
+    let full = Options::default();
+    let fast = Options {
+        fast: true,
+        ..Options::default()
+    };
+    let mut hasher = Hasher::new();
+    let (mut n, mut sum, mut max) = (0usize, 0u32, 0u32);
+    for e in &expected() {
+        let bytes = std::fs::read(dir.join(&e.path)).unwrap();
+        let a = hash_bytes(&bytes, &full, &mut hasher).image.unwrap();
+        let b = hash_bytes(&bytes, &fast, &mut hasher).image.unwrap();
+        let d = a.pdq.unwrap().hash.distance(&b.pdq.unwrap().hash);
+        if b.reduced {
+            assert!(
+                e.path.ends_with(".jpg"),
+                "{}: only JPEGs are approximated",
+                e.path
+            );
+            n += 1;
+            sum += d;
+            max = max.max(d);
+            eprintln!("{:50} fast: {d} bits from full", e.path);
+        } else {
+            assert_eq!(d, 0, "{}: not approximated, so exact", e.path);
+        }
+    }
+    eprintln!(
+        "fast: {n} approximated, mean {:.2} bits, max {max}",
+        sum as f64 / n.max(1) as f64
+    );
+    assert!(n > 0, "no colour JPEG was approximated");
+    assert!(
+        max <= 12,
+        "a fast hash is {max} bits from the full one (max 12)"
+    );
+    assert!(sum as usize <= 3 * n, "mean distance over 3 bits");
+}
