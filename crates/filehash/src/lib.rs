@@ -8,6 +8,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(target_arch = "x86_64")]
+mod fused;
 mod walk;
 
 pub use walk::{collect_files, WalkIssue};
@@ -87,10 +89,14 @@ impl Digests {
 }
 
 /// Incremental computation of all three digests.
-pub struct DigestState {
-    md5: Md5,
-    sha1: Sha1,
-    sha256: Sha256,
+pub struct DigestState(State);
+
+enum State {
+    /// The three in one pass (x86-64 with SHA-NI; see `fused`).
+    #[cfg(target_arch = "x86_64")]
+    Fused(Box<fused::Fused>),
+    /// The RustCrypto implementations, one after another.
+    Separate(Box<(Md5, Sha1, Sha256)>),
 }
 
 impl Default for DigestState {
@@ -102,26 +108,49 @@ impl Default for DigestState {
 impl DigestState {
     /// Fresh state.
     pub fn new() -> DigestState {
-        DigestState {
-            md5: Md5::new(),
-            sha1: Sha1::new(),
-            sha256: Sha256::new(),
+        #[cfg(target_arch = "x86_64")]
+        if let Some(f) = fused::Fused::new() {
+            return DigestState(State::Fused(Box::new(f)));
         }
+        DigestState::separate()
+    }
+
+    /// Fresh state that uses the RustCrypto implementations whatever the
+    /// CPU (the oracle of the fused digests' tests).
+    fn separate() -> DigestState {
+        DigestState(State::Separate(Box::new((
+            Md5::new(),
+            Sha1::new(),
+            Sha256::new(),
+        ))))
     }
 
     /// Feeds bytes.
     pub fn update(&mut self, bytes: &[u8]) {
-        self.md5.update(bytes);
-        self.sha1.update(bytes);
-        self.sha256.update(bytes);
+        match &mut self.0 {
+            #[cfg(target_arch = "x86_64")]
+            State::Fused(f) => f.update(bytes),
+            State::Separate(s) => {
+                s.0.update(bytes);
+                s.1.update(bytes);
+                s.2.update(bytes);
+            }
+        }
     }
 
     /// The final digests.
     pub fn finish(self) -> Digests {
-        Digests {
-            md5: self.md5.finalize().into(),
-            sha1: self.sha1.finalize().into(),
-            sha256: self.sha256.finalize().into(),
+        match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            State::Fused(f) => f.finish(),
+            State::Separate(s) => {
+                let (md5, sha1, sha256) = *s;
+                Digests {
+                    md5: md5.finalize().into(),
+                    sha1: sha1.finalize().into(),
+                    sha256: sha256.finalize().into(),
+                }
+            }
         }
     }
 }
