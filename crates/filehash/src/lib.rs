@@ -345,6 +345,25 @@ fn read_error(e: std::io::Error, size: Option<u64>) -> FileHashes {
     }
 }
 
+/// Runs `f` with an empty buffer for a whole file's bytes: one kept per
+/// thread (up to 64 MiB), so that reading image after image reuses memory
+/// the kernel has already mapped instead of faulting in fresh zeroed pages
+/// for every file.
+fn with_read_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    const KEEP: usize = 64 << 20;
+    thread_local! {
+        static BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let mut buf = BUF.try_with(|b| b.take()).unwrap_or_default();
+    buf.clear();
+    let out = f(&mut buf);
+    if buf.capacity() <= KEEP {
+        buf.clear();
+        let _ = BUF.try_with(|b| b.set(buf));
+    }
+    out
+}
+
 /// Hashes a file the caller has already opened (for example read-only
 /// without updating its access time) and positioned at its start, exactly as
 /// [`hash_file`] does.
@@ -367,12 +386,14 @@ pub fn hash_open_file(mut file: File, opts: &Options, hasher: &mut Hasher) -> Fi
     let head = &head[..got];
     let is_image = nigehbaan_media::sniff_prefix(head);
     if is_image && size <= opts.max_image_bytes {
-        let mut bytes = Vec::with_capacity(size as usize + 1);
-        bytes.extend_from_slice(head);
-        if let Err(e) = file.read_to_end(&mut bytes) {
-            return read_err(e, Some(size));
-        }
-        return hash_bytes(&bytes, opts, hasher);
+        return with_read_buffer(|bytes| {
+            bytes.reserve(size as usize + 1);
+            bytes.extend_from_slice(head);
+            if let Err(e) = file.read_to_end(bytes) {
+                return read_err(e, Some(size));
+            }
+            hash_bytes(bytes, opts, hasher)
+        });
     }
     let mut state = DigestState::new();
     state.update(head);
