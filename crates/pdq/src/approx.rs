@@ -96,6 +96,11 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
             acc[l] += x[l] * y[l];
         }
     }
+    reduce(acc)
+}
+
+#[inline(always)]
+fn reduce(acc: [f32; L]) -> f32 {
     let q = [
         acc[0] + acc[4],
         acc[1] + acc[5],
@@ -103,6 +108,35 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         acc[3] + acc[7],
     ];
     (q[0] + q[2]) + (q[1] + q[3])
+}
+
+/// [`dot`] with AVX: the same multiplications and additions, lane for
+/// lane, so the same result.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn dot_avx(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len()) / L * L;
+    let mut acc = _mm256_setzero_ps();
+    let mut i = 0;
+    while i < n {
+        // SAFETY: i + 8 <= n, within both slices.
+        let (x, y) = unsafe {
+            (
+                _mm256_loadu_ps(a.as_ptr().add(i)),
+                _mm256_loadu_ps(b.as_ptr().add(i)),
+            )
+        };
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(x, y));
+        i += L;
+    }
+    let mut lanes = [0f32; L];
+    // SAFETY: stores 8 floats into `lanes`.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc) };
+    reduce(lanes)
 }
 
 /// Blur and decimation to 64×64 of a rows × cols image pulled from `src`
@@ -122,7 +156,7 @@ pub(crate) fn blur_decimate_approx<R: Rows>(
             return unsafe { approx_avx2(rows, cols, geom, src, s) };
         }
     }
-    approx_impl(rows, cols, geom, src, s)
+    approx_impl(rows, cols, geom, src, s, dot)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -134,7 +168,10 @@ unsafe fn approx_avx2<R: Rows>(
     src: &mut R,
     s: &mut ApproxScratch,
 ) -> [[f32; 64]; 64] {
-    approx_impl(rows, cols, geom, src, s)
+    approx_impl(rows, cols, geom, src, s, |a, b| {
+        // SAFETY: this function runs only on CPUs with AVX2 (and so AVX).
+        unsafe { dot_avx(a, b) }
+    })
 }
 
 #[inline(always)]
@@ -144,6 +181,7 @@ fn approx_impl<R: Rows>(
     geom: &Geometry,
     src: &mut R,
     s: &mut ApproxScratch,
+    dot: impl Fn(&[f32], &[f32]) -> f32,
 ) -> [[f32; 64]; 64] {
     let fresh =
         !matches!(&s.cached, Some((r, c, g, _, _)) if *r == rows && *c == cols && g == geom);
@@ -261,6 +299,22 @@ mod tests {
         let luma = image(rows, cols, 7);
         let want = blur_and_decimate_reference(&luma, rows, cols);
         compare(rows, cols, &luma, &Geometry::exact(rows, cols), &want);
+    }
+
+    /// The AVX dot product gives the portable one's result bit for bit.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx_dot_is_the_portable_dot() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        for n in [0usize, 8, 16, 40, 64, 200] {
+            let a = image(1, n, n as u64);
+            let b: Vec<f32> = image(1, n, 99).iter().map(|v| v / 255.0).collect();
+            // SAFETY: AVX2 (and so AVX) was checked above.
+            let fast = unsafe { dot_avx(&a, &b) };
+            assert_eq!(fast.to_bits(), dot(&a, &b).to_bits(), "length {n}");
+        }
     }
 
     #[test]

@@ -308,6 +308,7 @@ impl Hasher {
             buf: vec![0u8; w * format.channels()],
             last: None,
             planes: std::array::from_fn(|_| vec![0u8; w]),
+            approx: self.geometry.is_some(),
         };
         let mut out = self.hash_rows(rows, cols, &mut luma, dihedral);
         out.pipeline = pipeline;
@@ -467,6 +468,10 @@ struct PixelLuma<'a, P: PixelRows> {
     buf: Vec<u8>,
     last: Option<usize>,
     planes: [Vec<u8>; 3],
+    /// An approximate hash (see [`Hasher::hash_reduced_rows`]): grey
+    /// samples convert straight to f32 instead of through the reference's
+    /// grey → RGB → luma arithmetic (which may differ in the last bit).
+    approx: bool,
 }
 
 impl<P: PixelRows> stream::Rows for PixelLuma<'_, P> {
@@ -492,6 +497,11 @@ impl<P: PixelRows> stream::Rows for PixelLuma<'_, P> {
         let t = core::grey_luma_table();
         match (self.format, self.xs.is_empty()) {
             (PixelFormat::Rgb8, true) => core::luma_from_rgb(px, out),
+            (PixelFormat::Grey8, true) if self.approx => {
+                for (o, g) in out.iter_mut().zip(px) {
+                    *o = *g as f32;
+                }
+            }
             (PixelFormat::Grey8, true) => {
                 for (o, g) in out.iter_mut().zip(px) {
                     *o = t[*g as usize];
