@@ -39,7 +39,7 @@ pub struct HashArgs {
     dihedral: bool,
     /// Triage mode: decode colour JPEGs for their luma alone and large ones
     /// at a reduced DCT scale (1/2, 1/4 or 1/8, short side kept at least
-    /// 1024 px). Faster; those hashes are within a few bits of the full
+    /// 512 px). Faster; those hashes are within a few bits of the full
     /// pipeline and are labelled `fast`. Digests and other images are exact.
     #[arg(long)]
     fast: bool,

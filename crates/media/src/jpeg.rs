@@ -219,8 +219,8 @@ fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
 }
 
 /// `--fast` decodes at the smallest DCT scale (1/2, 1/4, 1/8) that keeps the
-/// short side at least this long. 1024 rather than the 512 minimum: on the
-/// benchmark corpus 1/4-scale decodes of 12 MP photos drift up to 26 bits
-/// from the full pipeline (an exact 4×4 box reduction drifts as much), 1/2
-/// scale stays within the triage budget.
-pub(crate) const FAST_MIN_SHORT_SIDE: u64 = 1024;
+/// short side at least this long. (Sessions before the PDQ crate folded the
+/// full image's blur weights onto the reduced samples kept 1024: blurring
+/// the small image with scaled-down windows drifted up to 26 bits at 1/4
+/// scale. With the folded weights the benchmark corpus drifts at most 4.)
+pub(crate) const FAST_MIN_SHORT_SIDE: u64 = 512;

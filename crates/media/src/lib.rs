@@ -154,7 +154,7 @@ pub struct DecodeOptions {
     pub limits: Limits,
     /// Triage mode: decode colour JPEGs for their luma alone (as grey) and
     /// large ones at a reduced DCT scale (1/2, 1/4 or 1/8), keeping the
-    /// short side at least 1024 px where the image allows. Such decodes are
+    /// short side at least 512 px where the image allows. Such decodes are
     /// marked [`Decoded::reduced`](crate::Decoded::reduced).
     pub fast: bool,
 }

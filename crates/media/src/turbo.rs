@@ -308,10 +308,11 @@ mod tests {
 
     #[test]
     fn scale_keeps_the_short_side_long_enough() {
-        assert_eq!(scale_denom(4032, 3024), 2); // 1512 short side; 1/4 would give 756
-        assert_eq!(scale_denom(8192, 8192), 8); // exactly 1024
-        assert_eq!(scale_denom(1920, 1080), 1); // 1/2 would give 540
-        assert_eq!(scale_denom(2200, 2060), 2);
+        assert_eq!(scale_denom(4032, 3024), 4); // 756 short side; 1/8 would give 378
+        assert_eq!(scale_denom(8192, 8192), 8); // 1024, the largest scale
+        assert_eq!(scale_denom(1920, 1080), 2); // 540
+        assert_eq!(scale_denom(1600, 1004), 1); // 1/2 would give 502
+        assert_eq!(scale_denom(2200, 2060), 4); // 515
         assert_eq!(scale_denom(300, 200), 1);
     }
 

@@ -11,10 +11,17 @@
 //! so results differ from the reference's in the last bits of `f32`: fine
 //! for triage, never used for the exact pipelines.
 //!
+//! For a reduced-scale decode (each decoded sample standing for a d × d
+//! block of the original), the weights are the original's, summed over
+//! each block: the result is what the full-resolution blur would give if
+//! the picture were flat inside each block, which is far closer to the full
+//! pipeline than blurring the small image with scaled-down windows.
+//!
 //! The arithmetic is plain (no fused multiply-add) and the lane structure is
 //! fixed, so every machine gives the same result.
 
-use crate::stream::{box_windows, Geometry, Rows};
+use crate::core::{decimation_index, jarosz_window};
+use crate::stream::{box_windows, Rows};
 
 /// Lanes of the dot products.
 const L: usize = 8;
@@ -32,31 +39,38 @@ struct Taps {
 }
 
 impl Taps {
-    /// The composite weights of two box passes of `window` over `n`
-    /// samples, kept at the positions `keep`.
-    fn new(n: usize, window: usize, keep: &[usize; 64]) -> Taps {
-        let wins = box_windows(n, window);
+    /// The reference's composite weights (two box passes, then decimation)
+    /// along an axis of `full` samples, folded onto `reduced` samples each
+    /// standing for `full.div_ceil(reduced)` consecutive ones.
+    fn new(full: usize, reduced: usize) -> Taps {
+        let window = jarosz_window(full);
+        let wins = box_windows(full, window);
         let last = wins.len().saturating_sub(1);
-        let win = |j: usize| wins.get(j.min(last)).copied().unwrap_or((0, n.min(1)));
+        let win = |j: usize| wins.get(j.min(last)).copied().unwrap_or((0, full.min(1)));
+        let d = full.div_ceil(reduced.max(1)).max(1);
+        let map = |x: usize| (x / d).min(reduced.saturating_sub(1));
         let mut start = [0usize; 64];
         let mut len = [0usize; 64];
         let mut rows: Vec<Vec<f64>> = Vec::with_capacity(64);
-        for (k, &c) in keep.iter().enumerate() {
+        for k in 0..64 {
+            let c = decimation_index(k, full);
             // Second pass: the first-pass outputs a..b; each of those is the
             // mean of its own window of samples.
             let (a, b) = win(c);
-            let (s, e) = (win(a).0, win(b.max(a + 1) - 1).1.max(win(a).1));
-            let mut w = vec![0f64; e - s];
-            let outer = 1.0 / (b - a).max(1) as f64;
-            for j in a..b.max(a + 1) {
+            let b = b.max(a + 1);
+            let (s, e) = (win(a).0, win(b - 1).1.max(win(a).1));
+            let (rs, re) = (map(s), map(e.saturating_sub(1).max(s)) + 1);
+            let mut w = vec![0f64; re - rs];
+            let outer = 1.0 / (b - a) as f64;
+            for j in a..b {
                 let (js, je) = win(j);
                 let inner = outer / (je - js).max(1) as f64;
                 for x in js..je {
-                    w[x - s] += inner;
+                    w[map(x) - rs] += inner;
                 }
             }
-            start[k] = s;
-            len[k] = e - s;
+            start[k] = rs;
+            len[k] = re - rs;
             rows.push(w);
         }
         let stride = len.iter().copied().max().unwrap_or(0).div_ceil(L) * L;
@@ -83,7 +97,8 @@ impl Taps {
 #[derive(Default)]
 pub(crate) struct ApproxScratch {
     row: Vec<f32>,
-    cached: Option<(usize, usize, Geometry, Taps, Taps)>,
+    /// Taps for `(rows, cols, full_rows, full_cols)`: horizontal, vertical.
+    cached: Option<([usize; 4], Taps, Taps)>,
 }
 
 /// Sum of `a[i] * b[i]` in [`L`] lanes, lanes added pairwise at the end.
@@ -139,13 +154,13 @@ unsafe fn dot_avx(a: &[f32], b: &[f32]) -> f32 {
     reduce(lanes)
 }
 
-/// Blur and decimation to 64×64 of a rows × cols image pulled from `src`
-/// with the windows and kept positions of `geom`, approximately (see the
-/// module documentation).
+/// The reference's blur and decimation to 64×64 of a `full` (rows, cols)
+/// image, approximated from a `size` (rows, cols) decode of it pulled from
+/// `src` (see the module documentation; `size == full` for a full-size
+/// approximate decode).
 pub(crate) fn blur_decimate_approx<R: Rows>(
-    rows: usize,
-    cols: usize,
-    geom: &Geometry,
+    size: (usize, usize),
+    full: (usize, usize),
     src: &mut R,
     s: &mut ApproxScratch,
 ) -> [[f32; 64]; 64] {
@@ -153,22 +168,21 @@ pub(crate) fn blur_decimate_approx<R: Rows>(
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { approx_avx2(rows, cols, geom, src, s) };
+            return unsafe { approx_avx2(size, full, src, s) };
         }
     }
-    approx_impl(rows, cols, geom, src, s, dot)
+    approx_impl(size, full, src, s, dot)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn approx_avx2<R: Rows>(
-    rows: usize,
-    cols: usize,
-    geom: &Geometry,
+    size: (usize, usize),
+    full: (usize, usize),
     src: &mut R,
     s: &mut ApproxScratch,
 ) -> [[f32; 64]; 64] {
-    approx_impl(rows, cols, geom, src, s, |a, b| {
+    approx_impl(size, full, src, s, |a, b| {
         // SAFETY: this function runs only on CPUs with AVX2 (and so AVX).
         unsafe { dot_avx(a, b) }
     })
@@ -176,21 +190,19 @@ unsafe fn approx_avx2<R: Rows>(
 
 #[inline(always)]
 fn approx_impl<R: Rows>(
-    rows: usize,
-    cols: usize,
-    geom: &Geometry,
+    (rows, cols): (usize, usize),
+    (full_rows, full_cols): (usize, usize),
     src: &mut R,
     s: &mut ApproxScratch,
     dot: impl Fn(&[f32], &[f32]) -> f32,
 ) -> [[f32; 64]; 64] {
-    let fresh =
-        !matches!(&s.cached, Some((r, c, g, _, _)) if *r == rows && *c == cols && g == geom);
-    if fresh {
-        let h = Taps::new(cols, geom.win_h, &geom.keep_cols);
-        let v = Taps::new(rows, geom.win_v, &geom.keep_rows);
-        s.cached = Some((rows, cols, *geom, h, v));
+    let key = [rows, cols, full_rows, full_cols];
+    if !matches!(&s.cached, Some((k, _, _)) if *k == key) {
+        let h = Taps::new(full_cols, cols);
+        let v = Taps::new(full_rows, rows);
+        s.cached = Some((key, h, v));
     }
-    let Some((_, _, _, h, v)) = &s.cached else {
+    let Some((_, h, v)) = &s.cached else {
         unreachable!("taps were just cached")
     };
     // Room for the zero-padded tail of the last weight row.
@@ -237,15 +249,16 @@ mod tests {
     use crate::LumaRows;
     use proptest::prelude::*;
 
-    fn compare(rows: usize, cols: usize, luma: &[f32], geom: &Geometry, want: &[[f32; 64]; 64]) {
+    fn compare(size: (usize, usize), full: (usize, usize), luma: &[f32], want: &[[f32; 64]; 64]) {
         let mut s = ApproxScratch::default();
-        let got = blur_decimate_approx(rows, cols, geom, &mut LumaRows { luma, cols }, &mut s);
+        let cols = size.1;
+        let got = blur_decimate_approx(size, full, &mut LumaRows { luma, cols }, &mut s);
         for r in 0..64 {
             for c in 0..64 {
                 let (a, b) = (got[r][c], want[r][c]);
                 assert!(
                     (a - b).abs() <= 1e-3 * (1.0 + b.abs()),
-                    "{rows}x{cols} at ({r},{c}): {a} vs {b}"
+                    "{size:?} of {full:?} at ({r},{c}): {a} vs {b}"
                 );
             }
         }
@@ -265,31 +278,29 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
-        /// With the reference's own geometry, the weights give the
-        /// reference's blur up to f32 rounding.
+        /// At full size, the weights give the reference's blur up to f32
+        /// rounding.
         #[test]
         fn matches_the_reference_blur(rows in 5usize..400, cols in 5usize..400, seed: u64) {
             let luma = image(rows, cols, seed);
             let want = blur_and_decimate_reference(&luma, rows, cols);
-            compare(rows, cols, &luma, &Geometry::exact(rows, cols), &want);
+            compare((rows, cols), (rows, cols), &luma, &want);
         }
 
-        /// Scaled geometries (reduced-scale decodes) agree with the exact
-        /// streaming blur run on the same geometry.
+        /// A reduced image whose samples each stand for a flat d × d block
+        /// of the original gives the original's blur (the folded weights
+        /// are exact for such pictures), edge blocks included.
         #[test]
-        fn matches_the_streaming_blur_on_scaled_geometry(
-            rows in 5usize..300, cols in 5usize..300, scale in 1usize..5, seed: u64,
+        fn folded_weights_are_exact_for_flat_blocks(
+            rows in 5usize..90, cols in 5usize..90, d in 1usize..5, extra in 0usize..4, seed: u64,
         ) {
-            let luma = image(rows, cols, seed);
-            let geom = Geometry::scaled(rows, cols, rows * scale, cols * scale);
-            let want = crate::stream::blur_decimate_geom(
-                rows,
-                cols,
-                &geom,
-                &mut LumaRows { luma: &luma, cols },
-                &mut crate::stream::StreamScratch::default(),
-            );
-            compare(rows, cols, &luma, &geom, &want);
+            let (full_rows, full_cols) = (rows * d - extra.min(d - 1), cols * d - extra.min(d - 1));
+            let small = image(rows, cols, seed);
+            let full: Vec<f32> = (0..full_rows * full_cols)
+                .map(|i| small[(i / full_cols) / d * cols + (i % full_cols) / d])
+                .collect();
+            let want = blur_and_decimate_reference(&full, full_rows, full_cols);
+            compare((rows, cols), (full_rows, full_cols), &small, &want);
         }
     }
 
@@ -298,7 +309,7 @@ mod tests {
         let (rows, cols) = (1134, 1512);
         let luma = image(rows, cols, 7);
         let want = blur_and_decimate_reference(&luma, rows, cols);
-        compare(rows, cols, &luma, &Geometry::exact(rows, cols), &want);
+        compare((rows, cols), (rows, cols), &luma, &want);
     }
 
     /// The AVX dot product gives the portable one's result bit for bit.
@@ -319,20 +330,23 @@ mod tests {
 
     #[test]
     fn weights_sum_to_one() {
-        for (n, w) in [
-            (5usize, 1usize),
-            (64, 1),
-            (100, 1),
-            (1512, 12),
-            (4032, 32),
-            (7, 7),
+        for (full, reduced) in [
+            (5usize, 5usize),
+            (64, 64),
+            (100, 50),
+            (1512, 1512),
+            (4032, 1008),
+            (4032, 504),
+            (7, 2),
         ] {
-            let keep = std::array::from_fn(|k| crate::core::decimation_index(k, n));
-            let t = Taps::new(n, w, &keep);
+            let t = Taps::new(full, reduced);
             for k in 0..64 {
                 let s: f32 = t.row(k).iter().sum();
-                assert!((s - 1.0).abs() < 1e-4, "n {n} window {w} output {k}: {s}");
-                assert!(t.start[k] + t.len[k] <= n);
+                assert!(
+                    (s - 1.0).abs() < 1e-4,
+                    "{full} → {reduced}, output {k}: {s}"
+                );
+                assert!(t.start[k] + t.len[k] <= reduced);
             }
         }
     }

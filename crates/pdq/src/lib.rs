@@ -220,7 +220,9 @@ pub struct Hasher {
     stream: stream::StreamScratch,
     approx: approx::ApproxScratch,
     /// Set only inside `hash_reduced_rows`.
-    geometry: Option<stream::Geometry>,
+    /// `(full_height, full_width)` of the original while hashing a
+    /// reduced-scale or approximate decode of it.
+    reduced_from: Option<(usize, usize)>,
 }
 
 impl Hasher {
@@ -251,11 +253,13 @@ impl Hasher {
 
     /// Approximates the full-pipeline hash of a `full_width × full_height`
     /// image from a reduced-scale decode of it (a JPEG decoded at 1/2, 1/4
-    /// or 1/8 DCT scale), or from an approximation of its pixels at full
-    /// size (a JPEG's luma alone): the blur windows and sample positions are
-    /// the original's, scaled down, and the blur is applied as direct
-    /// weighted sums (same weights, different f32 rounding). Not bit-exact;
-    /// for triage (`--fast`).
+    /// or 1/8 DCT scale, each sample standing for a block of the original),
+    /// or from an approximation of its pixels at full size (a JPEG's luma
+    /// alone): the original's blur-and-decimation weights, summed over each
+    /// block, are applied to the decoded samples as direct weighted sums.
+    /// Exact, up to f32 rounding, when the original is flat inside each
+    /// block; otherwise within a few bits. Not bit-exact; for triage
+    /// (`--fast`).
     pub fn hash_reduced_rows<P: PixelRows>(
         &mut self,
         src: &mut P,
@@ -271,9 +275,9 @@ impl Hasher {
         {
             return self.hash_pixel_rows(src, Pipeline::Full, dihedral);
         }
-        self.geometry = Some(stream::Geometry::scaled(h, w, full_height, full_width));
+        self.reduced_from = Some((full_height, full_width));
         let out = self.hash_pixel_rows(src, Pipeline::Full, dihedral);
-        self.geometry = None;
+        self.reduced_from = None;
         out
     }
 
@@ -308,7 +312,7 @@ impl Hasher {
             buf: vec![0u8; w * format.channels()],
             last: None,
             planes: std::array::from_fn(|_| vec![0u8; w]),
-            approx: self.geometry.is_some(),
+            approx: self.reduced_from.is_some(),
         };
         let mut out = self.hash_rows(rows, cols, &mut luma, dihedral);
         out.pipeline = pipeline;
@@ -347,7 +351,7 @@ impl Hasher {
         }
         // The reference's single-hash entry point skips the blur for input
         // that is already 64×64; its dihedral entry point does not.
-        let (hash, quality, dih) = if rows == 64 && cols == 64 && self.geometry.is_none() {
+        let (hash, quality, dih) = if rows == 64 && cols == 64 && self.reduced_from.is_none() {
             let mut raw = [[0f32; 64]; 64];
             for (r, row) in raw.iter_mut().enumerate() {
                 src.fill(r, row);
@@ -369,10 +373,13 @@ impl Hasher {
             });
             (h, q, dih)
         } else {
-            // An approximate decode (a reduced geometry) takes the cheaper
-            // approximate blur; exact pipelines, the exact one.
-            let blurred = match &self.geometry {
-                Some(geom) => approx::blur_decimate_approx(rows, cols, geom, src, &mut self.approx),
+            // An approximate decode takes the cheaper approximate blur, with
+            // the original's weights mapped onto the decoded samples; exact
+            // pipelines, the exact one.
+            let blurred = match self.reduced_from {
+                Some(full) => {
+                    approx::blur_decimate_approx((rows, cols), full, src, &mut self.approx)
+                }
                 None => stream::blur_decimate_geom(
                     rows,
                     cols,

@@ -296,10 +296,10 @@ fn lanes_to_rows<T: Transpose, F: FnMut(usize) -> usize>(
 /// Window sizes and kept rows/columns of the blur and decimation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Geometry {
-    pub(crate) win_h: usize,
-    pub(crate) win_v: usize,
-    pub(crate) keep_cols: [usize; 64],
-    pub(crate) keep_rows: [usize; 64],
+    win_h: usize,
+    win_v: usize,
+    keep_cols: [usize; 64],
+    keep_rows: [usize; 64],
 }
 
 impl Geometry {
@@ -310,26 +310,6 @@ impl Geometry {
             win_v: jarosz_window(rows),
             keep_cols: std::array::from_fn(|k| decimation_index(k, cols)),
             keep_rows: std::array::from_fn(|k| decimation_index(k, rows)),
-        }
-    }
-
-    /// For a rows × cols image that is a reduced-scale decode of a
-    /// `full_rows × full_cols` original: windows and sample positions are
-    /// the original's, scaled down, so that the result approximates the
-    /// full-resolution hash rather than the hash of a small image.
-    pub(crate) fn scaled(rows: usize, cols: usize, full_rows: usize, full_cols: usize) -> Geometry {
-        let sx = full_cols as f64 / cols as f64;
-        let sy = full_rows as f64 / rows as f64;
-        let win = |full: usize, s: f64| ((jarosz_window(full) as f64 / s).round() as usize).max(1);
-        Geometry {
-            win_h: win(full_cols, sx).min(cols),
-            win_v: win(full_rows, sy).min(rows),
-            keep_cols: std::array::from_fn(|k| {
-                ((decimation_index(k, full_cols) as f64 / sx) as usize).min(cols - 1)
-            }),
-            keep_rows: std::array::from_fn(|k| {
-                ((decimation_index(k, full_rows) as f64 / sy) as usize).min(rows - 1)
-            }),
         }
     }
 }

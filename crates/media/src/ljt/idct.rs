@@ -538,13 +538,10 @@ pub(crate) fn idct_2x2(coef: &[i16; 64], q: &[i32; 64], out: &mut [u8], at: usiz
             .wrapping_add(d.wrapping_mul(F_3_624))
     };
     let mut ws = [[0i32; 8]; 2];
+    // libjpeg's shortcuts for all-zero odd inputs give what the general
+    // form gives (short of 32-bit overflow, where neither is meaningful),
+    // so none is taken: the AVX2 version computes the same.
     for c in [0, 1, 3, 5, 7] {
-        if coef[8 + c] == 0 && coef[24 + c] == 0 && coef[40 + c] == 0 && coef[56 + c] == 0 {
-            let v = dq(c).wrapping_shl(PASS1_BITS as u32);
-            ws[0][c] = v;
-            ws[1][c] = v;
-            continue;
-        }
         let tmp10 = dq(c).wrapping_shl((CONST_BITS + 2) as u32);
         let tmp0 = odd(dq(56 + c), dq(40 + c), dq(24 + c), dq(8 + c));
         let n = CONST_BITS - PASS1_BITS + 2;
@@ -556,15 +553,75 @@ pub(crate) fn idct_2x2(coef: &[i16; 64], q: &[i32; 64], out: &mut [u8], at: usiz
         let Some(row) = out.get_mut(s..s + 2) else {
             continue;
         };
-        if w[1] == 0 && w[3] == 0 && w[5] == 0 && w[7] == 0 {
-            row.fill(clamp_sample(descale(w[0], PASS1_BITS + 3)));
-            continue;
-        }
         let tmp10 = w[0].wrapping_shl((CONST_BITS + 2) as u32);
         let tmp0 = odd(w[7], w[5], w[3], w[1]);
         let n = CONST_BITS + PASS1_BITS + 3 + 2;
         row[0] = clamp_sample(descale(tmp10.wrapping_add(tmp0), n));
         row[1] = clamp_sample(descale(tmp10.wrapping_sub(tmp0), n));
+    }
+}
+
+/// [`idct_2x2`] with AVX2 intrinsics: the same wrapping 32-bit arithmetic
+/// (libjpeg's shortcuts for all-zero inputs give exactly what the general
+/// form gives, so none is taken), so the output is identical.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn idct_2x2_avx2(
+    coef: &[i16; 64],
+    q: &[i32; 64],
+    out: &mut [u8],
+    at: usize,
+    stride: usize,
+) {
+    use std::arch::x86_64::*;
+    let c = _mm256_set1_epi32;
+    // SAFETY: the loads read 16 bytes from within `coef` (row k of 8 i16)
+    // and 32 bytes from within `q` (row k of 8 i32); the CPU has AVX2 (the
+    // caller's contract). Rows 2, 4 and 6 are not used.
+    let v = |k: usize| unsafe {
+        let x = _mm256_cvtepi16_epi32(_mm_loadu_si128(coef[k * 8..k * 8 + 8].as_ptr().cast()));
+        let m = _mm256_loadu_si256(q[k * 8..k * 8 + 8].as_ptr().cast());
+        _mm256_mullo_epi32(x, m)
+    };
+    let mul = |x, k| _mm256_mullo_epi32(x, c(k));
+    let add = |a, b| _mm256_add_epi32(a, b);
+    // Pass 1: columns as lanes (columns 2, 4, 6 are computed and unused).
+    let round1 = c(1 << (CONST_BITS - PASS1_BITS + 2 - 1));
+    let tmp10 = add(_mm256_slli_epi32::<{ CONST_BITS + 2 }>(v(0)), round1);
+    let tmp0 = add(
+        add(mul(v(7), -F_0_720), mul(v(5), F_0_850)),
+        add(mul(v(3), -F_1_272), mul(v(1), F_3_624)),
+    );
+    let w0 = _mm256_srai_epi32::<{ CONST_BITS - PASS1_BITS + 2 }>(add(tmp10, tmp0));
+    let w1 = _mm256_srai_epi32::<{ CONST_BITS - PASS1_BITS + 2 }>(_mm256_sub_epi32(tmp10, tmp0));
+    // Pass 2: each row's odd part is a sum over its lanes 1, 3, 5, 7.
+    let k = _mm256_setr_epi32(0, F_3_624, 0, -F_1_272, 0, F_0_850, 0, -F_0_720);
+    let h = _mm256_hadd_epi32(_mm256_mullo_epi32(w0, k), _mm256_mullo_epi32(w1, k));
+    let h = _mm256_hadd_epi32(h, h);
+    // Lane 0: row 0's odd part, lane 1: row 1's (low half + high half).
+    let odd = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
+    let even = _mm_slli_epi32::<{ CONST_BITS + 2 }>(_mm_unpacklo_epi32(
+        _mm256_castsi256_si128(w0),
+        _mm256_castsi256_si128(w1),
+    ));
+    let round2 = _mm_set1_epi32(1 << (CONST_BITS + PASS1_BITS + 3 + 2 - 1));
+    let even = _mm_add_epi32(even, round2);
+    // (row 0 left, row 1 left, row 0 right, row 1 right)
+    let sums = _mm_unpacklo_epi64(_mm_add_epi32(even, odd), _mm_sub_epi32(even, odd));
+    let o = _mm_add_epi32(
+        _mm_srai_epi32::<{ CONST_BITS + PASS1_BITS + 3 + 2 }>(sums),
+        _mm_set1_epi32(128),
+    );
+    let bytes = _mm_packus_epi16(_mm_packs_epi32(o, o), _mm_setzero_si128());
+    let b = (_mm_cvtsi128_si32(bytes) as u32).to_le_bytes();
+    for (r, px) in [[b[0], b[2]], [b[1], b[3]]].into_iter().enumerate() {
+        let s = at + r * stride;
+        if let Some(row) = out.get_mut(s..s + 2) {
+            row.copy_from_slice(&px);
+        }
     }
 }
 
@@ -719,6 +776,12 @@ mod tests {
     #[test]
     fn avx2_matches_scalar() {
         avx2_against_scalar(8, idct_ac, idct_ac_avx2);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_2x2_matches_scalar() {
+        avx2_against_scalar(2, idct_2x2, idct_2x2_avx2);
     }
 
     #[cfg(target_arch = "x86_64")]

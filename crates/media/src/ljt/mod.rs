@@ -1181,6 +1181,12 @@ impl ScanKind for Sequential<'_> {
                 unsafe { idct::idct_4x4_avx2(&blk, q, &mut comp.plane, at, stride) };
                 return;
             }
+            #[cfg(target_arch = "x86_64")]
+            if any_ac && n == 2 && self.avx2 {
+                // SAFETY: as above.
+                unsafe { idct::idct_2x2_avx2(&blk, q, &mut comp.plane, at, stride) };
+                return;
+            }
             if any_ac && n > 1 {
                 idct::idct_scaled(&blk, q, &mut comp.plane, at, stride, n);
             } else {
