@@ -423,6 +423,24 @@ pub(crate) fn idct_4x4(coef: &[i16; 64], q: &[i32; 64], out: &mut [u8], at: usiz
     }
 }
 
+/// Row `k` of a block, dequantised: eight 32-bit lanes.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn dequant_row(coef: &[i16; 64], q: &[i32; 64], k: usize) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let (c, m) = (&coef[k * 8..k * 8 + 8], &q[k * 8..k * 8 + 8]);
+    // SAFETY: the loads read 16 bytes from within `c` (8 i16) and 32 bytes
+    // from within `m` (8 i32).
+    unsafe {
+        let x = _mm256_cvtepi16_epi32(_mm_loadu_si128(c.as_ptr().cast()));
+        _mm256_mullo_epi32(x, _mm256_loadu_si256(m.as_ptr().cast()))
+    }
+}
+
 /// [`idct_4x4`] with AVX2 intrinsics: the same wrapping 32-bit arithmetic,
 /// lane for lane (pass 1 takes the eight columns as lanes; pass 2 takes the
 /// four rows as lanes, with the even/odd inputs paired in the two halves of
@@ -441,14 +459,9 @@ pub(crate) unsafe fn idct_4x4_avx2(
 ) {
     use std::arch::x86_64::*;
     let c = _mm256_set1_epi32;
-    // SAFETY: the loads read 16 bytes from within `coef` (row k of 8 i16)
-    // and 32 bytes from within `q` (row k of 8 i32); the CPU has AVX2 (the
-    // caller's contract). Row 4 is not used by the reduced transform.
-    let v = |k: usize| unsafe {
-        let x = _mm256_cvtepi16_epi32(_mm_loadu_si128(coef[k * 8..k * 8 + 8].as_ptr().cast()));
-        let m = _mm256_loadu_si256(q[k * 8..k * 8 + 8].as_ptr().cast());
-        _mm256_mullo_epi32(x, m)
-    };
+    // Row 4 is not used by the reduced transform.
+    // SAFETY: AVX2 is enabled here (the caller's contract).
+    let v = |k: usize| unsafe { dequant_row(coef, q, k) };
     let mul = |x, k| _mm256_mullo_epi32(x, c(k));
     let add = |a, b| _mm256_add_epi32(a, b);
     let sub = |a, b| _mm256_sub_epi32(a, b);
@@ -578,14 +591,9 @@ pub(crate) unsafe fn idct_2x2_avx2(
 ) {
     use std::arch::x86_64::*;
     let c = _mm256_set1_epi32;
-    // SAFETY: the loads read 16 bytes from within `coef` (row k of 8 i16)
-    // and 32 bytes from within `q` (row k of 8 i32); the CPU has AVX2 (the
-    // caller's contract). Rows 2, 4 and 6 are not used.
-    let v = |k: usize| unsafe {
-        let x = _mm256_cvtepi16_epi32(_mm_loadu_si128(coef[k * 8..k * 8 + 8].as_ptr().cast()));
-        let m = _mm256_loadu_si256(q[k * 8..k * 8 + 8].as_ptr().cast());
-        _mm256_mullo_epi32(x, m)
-    };
+    // Rows 2, 4 and 6 are not used.
+    // SAFETY: AVX2 is enabled here (the caller's contract).
+    let v = |k: usize| unsafe { dequant_row(coef, q, k) };
     let mul = |x, k| _mm256_mullo_epi32(x, c(k));
     let add = |a, b| _mm256_add_epi32(a, b);
     // Pass 1: columns as lanes (columns 2, 4, 6 are computed and unused).
