@@ -138,7 +138,11 @@ fn fast_mode_stays_close_to_the_full_pipeline() {
         "fast: {n} approximated, mean {:.2} bits, max {max}",
         sum as f64 / n.max(1) as f64
     );
-    assert!(n > 0, "no colour JPEG was approximated");
+    // With libjpeg-turbo, `--fast` approximates only reduced-scale decodes,
+    // and these images are too small for any.
+    if !cfg!(feature = "libjpeg-turbo") {
+        assert!(n > 0, "no colour JPEG was approximated");
+    }
     assert!(
         max <= 12,
         "a fast hash is {max} bits from the full one (max 12)"

@@ -347,7 +347,8 @@ mod tests {
             ..Default::default()
         };
         let fast = decode(&jpeg, &opts).unwrap();
-        assert_eq!((fast.width, fast.height), (2048, 1100));
+        // 1/4 scale: the short side stays at least 512 (1/8 would give 275).
+        assert_eq!((fast.width, fast.height), (1024, 550));
     }
 
     #[test]
