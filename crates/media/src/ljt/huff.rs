@@ -22,6 +22,12 @@ pub(crate) struct HuffTable {
     /// when a code and its extra bits fit in [`FAST_BITS`] (and the
     /// coefficient is nonzero), else 0.
     fast_ac: Box<[i32; 1 << FAST_BITS]>,
+    /// For skipping AC coefficients: `skip_ac[peek]` = `(advance << 8) |
+    /// bits` when the code fits in [`FAST_BITS`] (its value bits need not),
+    /// where `bits` is the code plus value length and `advance` the
+    /// positions it moves (run + 1; 16 for sixteen zeros; 64 for end of
+    /// block), else 0.
+    skip_ac: Box<[u16; 1 << FAST_BITS]>,
     /// Largest symbol value (DC tables must stay below 16).
     pub(crate) max_symbol: u8,
 }
@@ -35,6 +41,7 @@ impl HuffTable {
             valoffset: [0; 18],
             values: Vec::new(),
             fast_ac: Box::new([0i32; 1 << FAST_BITS]),
+            skip_ac: Box::new([0u16; 1 << FAST_BITS]),
             max_symbol: 0,
         }
     }
@@ -91,14 +98,36 @@ impl HuffTable {
             let v = extend(bits as i32, size);
             *slot = (v << 16) | ((run as i32) << 8) | (len + size) as i32;
         }
+        let mut skip_ac = Box::new([0u16; 1 << FAST_BITS]);
+        for (slot, &e) in skip_ac.iter_mut().zip(fast.iter()) {
+            if e == 0 {
+                continue;
+            }
+            let (len, rs) = (e >> 8, e & 0xFF);
+            let (run, size) = (rs >> 4, rs & 15);
+            *slot = ((skip_advance(run as usize, size as u32) as u16) << 8) | (len + size);
+        }
         Ok(HuffTable {
             fast,
             maxcode,
             valoffset,
             values: values.to_vec(),
             fast_ac,
+            skip_ac,
             max_symbol,
         })
+    }
+}
+
+/// Coefficient positions an AC symbol moves past: its zero run and the
+/// coefficient itself; sixteen for the zero-run symbol; to the end of the
+/// block (64 is past it) for end-of-block.
+#[inline(always)]
+fn skip_advance(run: usize, size: u32) -> usize {
+    match (size, run) {
+        (0, 15) => 16,
+        (0, _) => 64,
+        _ => run + 1,
     }
 }
 
@@ -388,8 +417,35 @@ impl<'a> BitReader<'a> {
     /// (the same bits consumed as [`Self::decode_block`]).
     #[inline(always)]
     pub(crate) fn skip_block(&mut self, dc: &HuffTable, ac: &HuffTable) {
-        let mut unused = [0i16; 64];
-        self.block_impl::<false>(dc, ac, &super::NATURAL, &mut unused);
+        let (mut buf, mut nbits, mut pos) = (self.buf, self.nbits, self.pos);
+        if nbits < 32 {
+            self.refill_local(&mut buf, &mut nbits, &mut pos);
+        }
+        let (len, s) = Self::decode_local(dc, buf);
+        let n = len + (s as u32).min(16);
+        buf <<= n;
+        nbits -= n;
+        let mut i = 1usize;
+        while i < 64 {
+            if nbits < 32 {
+                self.refill_local(&mut buf, &mut nbits, &mut pos);
+            }
+            let e = ac.skip_ac[(buf >> (64 - FAST_BITS)) as usize];
+            let (n, advance) = if e != 0 {
+                ((e & 0xFF) as u32, (e >> 8) as usize)
+            } else {
+                // A code longer than the lookahead.
+                let (len, rs) = Self::decode_local(ac, buf);
+                let (run, size) = ((rs >> 4) as usize, (rs & 15) as u32);
+                (len + size, skip_advance(run, size))
+            };
+            buf <<= n;
+            nbits -= n;
+            i += advance;
+        }
+        self.buf = buf;
+        self.nbits = nbits;
+        self.pos = pos;
     }
 
     #[inline(always)]
