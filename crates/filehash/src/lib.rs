@@ -115,8 +115,8 @@ impl DigestState {
         DigestState::separate()
     }
 
-    /// Fresh state that uses the RustCrypto implementations whatever the
-    /// CPU (the oracle of the fused digests' tests).
+    /// Fresh state that uses the RustCrypto implementations (CPUs without
+    /// SHA-NI, and other architectures).
     fn separate() -> DigestState {
         DigestState(State::Separate(Box::new((
             Md5::new(),
