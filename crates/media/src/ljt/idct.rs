@@ -319,9 +319,16 @@ pub(crate) unsafe fn idct_ac_avx2(
         _mm256_storeu_si256(bytes[..32].as_mut_ptr().cast(), lo);
         _mm256_storeu_si256(bytes[32..].as_mut_ptr().cast(), hi);
     }
-    for (r, src) in bytes.chunks_exact(8).enumerate() {
+    put_rows(&bytes, 8, out, at, stride);
+}
+
+/// Writes `samples` (rows of `n`, row-major) to `out` from `at`, rows
+/// `stride` apart; rows that would fall outside `out` are dropped.
+#[inline(always)]
+fn put_rows(samples: &[u8], n: usize, out: &mut [u8], at: usize, stride: usize) {
+    for (r, src) in samples.chunks_exact(n).enumerate() {
         let s = at + r * stride;
-        if let Some(row) = out.get_mut(s..s + 8) {
+        if let Some(row) = out.get_mut(s..s + n) {
             row.copy_from_slice(src);
         }
     }
@@ -531,12 +538,7 @@ pub(crate) unsafe fn idct_4x4_avx2(
     let mut b = [0u8; 16];
     // SAFETY: writes 16 bytes within `b`.
     unsafe { _mm_storeu_si128(b.as_mut_ptr().cast(), rows) };
-    for (r, src) in b.chunks_exact(4).enumerate() {
-        let s = at + r * stride;
-        if let Some(row) = out.get_mut(s..s + 4) {
-            row.copy_from_slice(src);
-        }
-    }
+    put_rows(&b, 4, out, at, stride);
 }
 
 /// libjpeg's `jpeg_idct_2x2`: one block to 2×2 samples.
@@ -625,12 +627,7 @@ pub(crate) unsafe fn idct_2x2_avx2(
     );
     let bytes = _mm_packus_epi16(_mm_packs_epi32(o, o), _mm_setzero_si128());
     let b = (_mm_cvtsi128_si32(bytes) as u32).to_le_bytes();
-    for (r, px) in [[b[0], b[2]], [b[1], b[3]]].into_iter().enumerate() {
-        let s = at + r * stride;
-        if let Some(row) = out.get_mut(s..s + 2) {
-            row.copy_from_slice(&px);
-        }
-    }
+    put_rows(&[b[0], b[2], b[1], b[3]], 2, out, at, stride);
 }
 
 /// A block inverse-transformed to `n` × `n` samples (`n` = 8, 4, 2 or 1).
