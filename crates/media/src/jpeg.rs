@@ -145,9 +145,13 @@ pub(crate) fn decode(
 }
 
 /// The `--fast` DCT scale denominator (1, 2, 4 or 8) for a `w` × `h` image:
-/// the largest that keeps the short side at least [`FAST_MIN_SHORT_SIDE`]
-/// (or the whole image, when it is shorter than that).
-fn fast_denom(w: u32, h: u32) -> u32 {
+/// the largest whose reduced short side, `ceil(short / d)` as a JPEG decoder
+/// rounds it, is still at least [`FAST_MIN_SHORT_SIDE`] (or the whole image,
+/// when it is shorter than that).
+///
+/// The one rule for every decoder (ours, jpeg-decoder, libjpeg-turbo), so a
+/// build feature never changes a `--fast` hash.
+pub(crate) fn fast_denom(w: u32, h: u32) -> u32 {
     let short = w.min(h).max(1) as u64;
     let want = FAST_MIN_SHORT_SIDE.min(short);
     [8u32, 4, 2]
@@ -168,11 +172,11 @@ fn decode_jpeg_decoder(
     dec.set_max_decoding_buffer_size(opts.limits.max_alloc.min(usize::MAX as u64) as usize);
     dec.read_info().map_err(corrupt)?;
     if opts.fast {
-        // Smallest DCT scale that keeps the short side at least 512 px.
-        let short = w.min(h).max(1) as u64;
-        let want = FAST_MIN_SHORT_SIDE.min(short);
-        let rw = ((w as u64 * want).div_ceil(short)).min(u16::MAX as u64) as u16;
-        let rh = ((h as u64 * want).div_ceil(short)).min(u16::MAX as u64) as u16;
+        // jpeg-decoder picks the smallest DCT scale whose output is at least
+        // the size asked for: ask for exactly the 1/d picture of the rule.
+        let d = fast_denom(w, h);
+        let rw = w.div_ceil(d).min(u16::MAX as u32) as u16;
+        let rh = h.div_ceil(d).min(u16::MAX as u32) as u16;
         dec.scale(rw, rh).map_err(corrupt)?;
     }
     let data = dec.decode().map_err(corrupt)?;
@@ -224,3 +228,56 @@ fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
 /// the small image with scaled-down windows drifted up to 26 bits at 1/4
 /// scale. With the folded weights the benchmark corpus drifts at most 4.)
 pub(crate) const FAST_MIN_SHORT_SIDE: u64 = 512;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_scale_rule_at_its_boundaries() {
+        assert_eq!(fast_denom(4032, 3024), 4); // 756 short side; 1/8 would give 378
+        assert_eq!(fast_denom(8192, 8192), 8); // 1024, the largest scale
+        assert_eq!(fast_denom(1920, 1080), 2); // 540
+        assert_eq!(fast_denom(1600, 1004), 1); // 1/2 would give 502
+        assert_eq!(fast_denom(2200, 2060), 4); // 515
+        assert_eq!(fast_denom(300, 200), 1);
+        // The short side decides, whichever side it is and whatever the
+        // long side (the case two copies of this rule once disagreed on).
+        assert_eq!(fast_denom(2045, 2048), 4); // ceil(2045 / 4) = 512
+        assert_eq!(fast_denom(2048, 2045), 4);
+        assert_eq!(fast_denom(2041, 9000), 2); // ceil(2041 / 4) = 511 < 512
+        for (short, d) in [
+            (1022, 1),
+            (1023, 2), // ceil(1023 / 2) = 512
+            (2044, 2),
+            (2045, 4),
+            (4088, 4),
+            (4089, 8),
+        ] {
+            assert_eq!(fast_denom(short, short + 17), d, "short side {short}");
+            assert_eq!(fast_denom(short + 17, short), d, "short side {short}");
+        }
+    }
+
+    #[test]
+    fn jpeg_decoder_path_decodes_at_the_rules_scale() {
+        for (w, h) in [(2045u32, 2048u32), (1100, 1030), (600, 2100)] {
+            let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 70)
+                .encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
+                .unwrap();
+            let opts = DecodeOptions {
+                fast: true,
+                ..DecodeOptions::default()
+            };
+            let px = decode_jpeg_decoder(&jpeg, &opts, w, h).unwrap();
+            let d = fast_denom(w, h);
+            assert_eq!(
+                (px.width, px.height),
+                (w.div_ceil(d), h.div_ceil(d)),
+                "{w}x{h}"
+            );
+        }
+    }
+}

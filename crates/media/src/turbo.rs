@@ -137,21 +137,6 @@ impl Drop for Decompressor {
     }
 }
 
-/// The DCT scale denominator (1, 2, 4 or 8) for a `fast` decode: the
-/// smallest picture whose short side stays at least
-/// [`crate::jpeg::FAST_MIN_SHORT_SIDE`] px (or the whole image when it is
-/// smaller), as the jpeg-decoder path chooses it.
-fn scale_denom(w: u32, h: u32) -> u32 {
-    let short = w.min(h).max(1) as u64;
-    let want = crate::jpeg::FAST_MIN_SHORT_SIDE.min(short);
-    let rw = (w as u64 * want).div_ceil(short);
-    let rh = (h as u64 * want).div_ceil(short);
-    [8u32, 4, 2]
-        .into_iter()
-        .find(|&d| (w as u64).div_ceil(d as u64) >= rw && (h as u64).div_ceil(d as u64) >= rh)
-        .unwrap_or(1)
-}
-
 /// Decodes a JPEG with libjpeg-turbo. The caller has already checked the
 /// header size against the limits and that the file is complete.
 pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, MediaError> {
@@ -218,7 +203,7 @@ unsafe fn run(
     cinfo.do_fancy_upsampling = 1;
     if opts.fast {
         cinfo.scale_num = 1;
-        cinfo.scale_denom = scale_denom(w, h);
+        cinfo.scale_denom = crate::jpeg::fast_denom(w, h);
     }
     ffi::jpeg_calc_output_dimensions(cinfo);
     let (ow, oh) = (cinfo.output_width, cinfo.output_height);
@@ -305,16 +290,6 @@ fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scale_keeps_the_short_side_long_enough() {
-        assert_eq!(scale_denom(4032, 3024), 4); // 756 short side; 1/8 would give 378
-        assert_eq!(scale_denom(8192, 8192), 8); // 1024, the largest scale
-        assert_eq!(scale_denom(1920, 1080), 2); // 540
-        assert_eq!(scale_denom(1600, 1004), 1); // 1/2 would give 502
-        assert_eq!(scale_denom(2200, 2060), 4); // 515
-        assert_eq!(scale_denom(300, 200), 1);
-    }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
