@@ -131,9 +131,10 @@ impl StoreWriter {
     }
 }
 
-/// Creates `path` for writing, readable by its owner alone (mode `0600`
-/// whatever the umask): index files hold hashes from confidential lists.
-fn create_private(path: &Path) -> io::Result<File> {
+/// Creates (or truncates) `path` for writing, readable by its owner alone
+/// (mode `0600` whatever the umask, also for a file that existed): index
+/// files hold hashes from confidential lists.
+pub fn create_private(path: &Path) -> io::Result<File> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -180,18 +181,33 @@ impl Mapping {
         &self.map
     }
 
-    /// Tells the kernel the whole mapping is about to be read once from
-    /// start to end (large read-ahead), or, with `false`, that access goes
-    /// back to normal. A hint; failure is harmless.
-    pub fn sequential(&self, on: bool) {
+    /// Feeds the mapped bytes to `f` front to back, in pieces of about
+    /// 8 MiB, with large read-ahead; once `f` has seen a piece its pages
+    /// leave this process's resident memory (they stay in the page cache,
+    /// and come back unchanged when touched). For hashing an index much
+    /// larger than memory without holding it all resident.
+    pub fn for_each_chunk(&self, mut f: impl FnMut(&[u8])) {
+        const CHUNK: usize = 8 << 20;
         #[cfg(unix)]
-        let _ = self.map.advise(if on {
-            memmap2::Advice::Sequential
-        } else {
-            memmap2::Advice::Normal
-        });
-        #[cfg(not(unix))]
-        let _ = on;
+        let _ = self.map.advise(memmap2::Advice::Sequential);
+        for (i, piece) in self.map.chunks(CHUNK).enumerate() {
+            f(piece);
+            #[cfg(unix)]
+            // SAFETY: the map is a read-only shared mapping of a file (never
+            // a private one with copied pages), and no reference into this
+            // piece outlives `f`. MADV_DONTNEED only drops this process's
+            // page-table entries for it; the next access maps the same file
+            // pages again, so the bytes seen are unchanged.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    i * CHUNK,
+                    piece.len(),
+                )
+            };
+        }
+        #[cfg(unix)]
+        let _ = self.map.advise(memmap2::Advice::Normal);
     }
 
     /// Validates the layout and gives the store over this same mapping.

@@ -3,7 +3,7 @@
 //! `0600` and every directory `0700`, whatever the umask; and a check for
 //! libraries written before that rule (or changed since).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -12,17 +12,11 @@ pub const FILE_MODE: u32 = 0o600;
 /// Mode of the directories a library creates.
 pub const DIR_MODE: u32 = 0o700;
 
-/// Creates (or truncates) `path` for writing, readable by its owner alone.
+/// Creates (or truncates) `path` for writing, readable by its owner alone
+/// (mode [`FILE_MODE`], whatever the umask).
 pub(crate) fn create_file(path: &Path) -> io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, FILE_MODE);
-    let f = o.open(path)?;
-    // The mode given at creation is masked by the umask, and an existing
-    // file keeps its own: set it outright.
-    #[cfg(unix)]
-    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(FILE_MODE))?;
+    let f = nigehbaan_index::store::create_private(path)?;
+    debug_assert_eq!(FILE_MODE, 0o600);
     Ok(f)
 }
 
