@@ -292,3 +292,64 @@ fn what_killed_imports_left_is_removed_on_the_next_open() {
     assert!(!live.exists());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_really_killed_import_is_cleaned_up_by_the_next_open() {
+    let dir = tempdir("killed");
+    let lib = dir.join("lib");
+    let list = md5_list(&dir);
+    assert_eq!(code(&import(&lib, &list, "l", &[])), 0);
+    // A list large enough that the import is still running when killed
+    // (pseudo-random MD5s of nothing: test data).
+    let big = dir.join("big.md5");
+    let mut text = String::with_capacity(40 << 20);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..1_000_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        text.push_str(&format!("{x:016x}{i:016x}  f{i}\n"));
+    }
+    fs::write(&big, text).unwrap();
+    let mut child = bin()
+        .args(["lists", "import", big.to_str().unwrap(), "--name", "big"])
+        .arg("--library")
+        .arg(&lib)
+        .spawn()
+        .unwrap();
+    let staging = || -> Vec<PathBuf> {
+        fs::read_dir(&lib)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(".import-big-")
+            })
+            .collect()
+    };
+    let t = std::time::Instant::now();
+    while staging().is_empty() && t.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = staging();
+    assert_eq!(
+        left.len(),
+        1,
+        "the killed import left its staging directory"
+    );
+    let out = run(&lib, &["match", "--md5", LANDSCAPE_MD5]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(!left[0].exists(), "removed on the next open");
+    let rest: Vec<_> = fs::read_dir(&lib)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(rest.is_empty(), "{rest:?}");
+    fs::remove_dir_all(&dir).unwrap();
+}
