@@ -49,15 +49,7 @@ pub(crate) fn fill_lossy(r: &dyn ReadAt, start: u64, buf: &mut [u8], bad: &mut V
             Err(e) => {
                 let sector = 512 - pos % 512;
                 let (u, skip) = match Unreadable::find(&e) {
-                    Some(u) => {
-                        let max = u.len.min(left);
-                        let mut s = sector;
-                        let mut probe = [0u8; 1];
-                        while s < max && r.read_at(pos + s, &mut probe).is_err() {
-                            s += 512;
-                        }
-                        (u.clone(), s.min(left))
-                    }
+                    Some(u) => (u.clone(), bad_run(r, pos, u.len.min(left))),
                     None => (
                         Unreadable {
                             start: pos,
@@ -79,6 +71,30 @@ pub(crate) fn fill_lossy(r: &dyn ReadAt, start: u64, buf: &mut [u8], bad: &mut V
             }
         }
     }
+}
+
+/// How many bytes from `pos` (unreadable) stay unreadable, at most `max`:
+/// the first readable sector boundary after `pos`, found by binary search
+/// (within one unreadable range's length from its first byte, the bytes
+/// are unreadable up to its end and then whatever follows, so the search
+/// is over a monotone predicate).
+fn bad_run(r: &dyn ReadAt, pos: u64, max: u64) -> u64 {
+    let first = (512 - pos % 512).min(max);
+    let readable = |s: u64| r.read_at(pos + s, &mut [0u8; 1]).is_ok();
+    if first >= max || readable(first) {
+        return first;
+    }
+    // Unreadable at `lo`; search sector boundaries in (lo, max].
+    let (mut lo, mut hi) = (first, max);
+    while hi - lo > 512 {
+        let mid = lo + ((hi - lo) / 2 / 512).max(1) * 512;
+        if readable(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
 }
 
 /// Hashes all of `r` with `threads` readers.

@@ -74,6 +74,12 @@ pub enum DamageKind {
     BadTable,
     /// A header section did not decompress or parse.
     BadHeader,
+    /// The volume section declares more media than the segment files could
+    /// hold; the size was cut to that bound.
+    ImplausibleSize {
+        /// The declared size in bytes.
+        declared: u64,
+    },
     /// The tables locate fewer chunks than the volume section declares.
     MissingChunks {
         /// Chunks declared.
@@ -92,6 +98,12 @@ impl fmt::Display for Damage {
             DamageKind::ChainLoop => write!(f, "section chain points backwards"),
             DamageKind::BadTable => write!(f, "table section checksum mismatch"),
             DamageKind::BadHeader => write!(f, "header section unreadable"),
+            DamageKind::ImplausibleSize { declared } => {
+                write!(
+                    f,
+                    "declared media size {declared} is more than the files could hold"
+                )
+            }
             DamageKind::MissingChunks { expected, found } => {
                 write!(f, "tables locate {found} of {expected} chunks")
             }
@@ -264,9 +276,26 @@ impl Ewf {
             }
             ewf.walk_segment(i, &mut geometry, &mut header2, &mut header)?;
         }
-        let g: Geometry = geometry.ok_or(EwfError::NoGeometry { path: first_path })?;
+        let g: Geometry = geometry.ok_or(EwfError::NoGeometry {
+            path: first_path.clone(),
+        })?;
         ewf.chunk_size = g.chunk_size();
         ewf.media_size = g.media_size();
+        // Every chunk costs at least a table entry and a few bytes of data:
+        // a declared size far beyond what the files could hold is hostile
+        // or garbage, and would make a verification pass endless.
+        let stored: u64 = ewf.segments.iter().map(|s| s.reader.len()).sum();
+        let bound = (stored / 8 + 1).saturating_mul(ewf.chunk_size);
+        if ewf.media_size > bound {
+            ewf.damage.push(Damage {
+                path: first_path.clone(),
+                offset: 0,
+                kind: DamageKind::ImplausibleSize {
+                    declared: ewf.media_size,
+                },
+            });
+            ewf.media_size = bound;
+        }
         let cap = (CACHE_BYTES / ewf.chunk_size.max(1)).max(4) as usize;
         ewf.chunk_cache = Mutex::new(Lru::new(cap));
         let expected = ewf.media_size.div_ceil(ewf.chunk_size);
