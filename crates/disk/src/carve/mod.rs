@@ -146,6 +146,7 @@ pub struct Carver<'a> {
     patterns: Vec<Pattern>,
     pending: VecDeque<Result<Carved, Unreadable>>,
     block: Vec<u8>,
+    last_bad: Option<Unreadable>,
 }
 
 impl<'a> Carver<'a> {
@@ -160,6 +161,7 @@ impl<'a> Carver<'a> {
             opts,
             pending: VecDeque::new(),
             block: Vec::new(),
+            last_bad: None,
         }
     }
 
@@ -195,7 +197,13 @@ impl<'a> Carver<'a> {
         block.resize(n, 0);
         let mut bad = Vec::new();
         fill_lossy(self.r, bstart, &mut block, &mut bad);
-        self.pending.extend(bad.into_iter().map(Err));
+        for u in bad {
+            // A range at a block's end is seen again by the next block.
+            if self.last_bad.as_ref() != Some(&u) {
+                self.last_bad = Some(u.clone());
+                self.pending.push_back(Err(u));
+            }
+        }
         let mut found: Vec<(u64, Kind)> = Vec::new();
         for p in &self.patterns {
             for i in p.finder.find_iter(&block) {
