@@ -18,6 +18,10 @@ fn hex(b: &[u8]) -> String {
 
 /// Writes raw.dd and turns it into img.E01, img.E02, … (1 MiB segments).
 fn make_e01(dir: &Path) -> Option<Vec<u8>> {
+    make_e01_with(dir, "deflate:fast")
+}
+
+fn make_e01_with(dir: &Path, compression: &str) -> Option<Vec<u8>> {
     let ewfacquire = tool("ewfacquire")?;
     let raw = benign_bytes(RAW_LEN, 7);
     std::fs::write(dir.join("raw.dd"), &raw).unwrap();
@@ -31,7 +35,7 @@ fn make_e01(dir: &Path) -> Option<Vec<u8>> {
             "-f",
             "encase6",
             "-c",
-            "deflate:fast",
+            compression,
             "-S",
             "1MiB",
             "-d",
@@ -271,4 +275,37 @@ fn a_corrupt_header_is_an_error_not_a_panic() {
         .err()
         .expect("no volume section: an error");
     assert!(e.to_string().contains("bad.E01"), "{e}");
+}
+
+#[test]
+fn uncompressed_chunks_are_checked_by_their_adler32() {
+    let d = tempdir();
+    let Some(raw) = make_e01_with(d.path(), "none") else {
+        return;
+    };
+    let img = open_image(&[d.path().join("img.E01")]).unwrap();
+    let mut all = vec![0u8; raw.len()];
+    img.reader().read_exact_at(0, &mut all).unwrap();
+    assert!(all == raw);
+    assert!(img.verify().verified());
+    corrupt(&d.path().join("img.E01"), 300_000);
+    let img = open_image(&[d.path().join("img.E01")]).unwrap();
+    let v = img.verify();
+    assert_eq!(
+        v.computed.unreadable.len(),
+        1,
+        "{:?}",
+        v.computed.unreadable
+    );
+    let bad = &v.computed.unreadable[0];
+    assert!(
+        matches!(
+            bad.cause,
+            Cause::CorruptChunk {
+                problem: ChunkProblem::Checksum,
+                ..
+            }
+        ),
+        "{bad:?}"
+    );
 }

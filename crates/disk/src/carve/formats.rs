@@ -356,3 +356,63 @@ pub(crate) fn mp4(c: &mut Cursor) -> Option<Walk> {
         pos = end;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(data: &[u8], f: fn(&mut Cursor) -> Option<Walk>) -> Option<Walk> {
+        let v = data.to_vec();
+        let mut c = Cursor::new(&v, 0, v.len() as u64);
+        f(&mut c)
+    }
+
+    #[test]
+    fn implausible_headers_are_not_items() {
+        // "BM" followed by text, a BMP with 3 planes, a GIF of width 0.
+        assert_eq!(
+            walk(b"BM is just two letters in some text here......", bmp),
+            None
+        );
+        let mut b = vec![0u8; 80];
+        b[..2].copy_from_slice(b"BM");
+        b[2..6].copy_from_slice(&80u32.to_le_bytes());
+        b[10] = 54;
+        b[14] = 40;
+        b[18] = 2;
+        b[22] = 2;
+        b[26] = 3;
+        b[28] = 24;
+        assert_eq!(walk(&b, bmp), None);
+        b[26] = 1;
+        assert_eq!(
+            walk(&b, bmp),
+            Some(Walk {
+                len: 80,
+                complete: true
+            })
+        );
+        let gif0 = b"GIF89a\0\0\x01\0\0\0\0;";
+        assert_eq!(walk(gif0, gif), None);
+        // A JPEG SOI followed by an impossible marker.
+        assert_eq!(walk(b"\xFF\xD8\xFF\x00\x00\x00", jpeg), None);
+        // A RIFF that is not WebP (a WAV).
+        assert_eq!(walk(b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0", webp), None);
+    }
+
+    #[test]
+    fn a_gif_without_images_ends_nowhere() {
+        // Header, no global table, then the trailer before any image: not
+        // complete (a trailer needs an image before it).
+        assert_eq!(walk(b"GIF89a\x01\0\x01\0\0\0\0;", gif), None);
+        // One 1x1 image then the trailer.
+        let g = b"GIF89a\x01\0\x01\0\0\0\0,\0\0\0\0\x01\0\x01\0\0\x02\x02D\x01\0;";
+        assert_eq!(
+            walk(g, gif),
+            Some(Walk {
+                len: g.len() as u64,
+                complete: true
+            })
+        );
+    }
+}

@@ -719,3 +719,24 @@ impl ReadAt for Ewf {
         self.media_size
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn inflate_checks_the_zlib_adler32() {
+        let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&data).unwrap();
+        let mut packed = z.finish().unwrap();
+        let mut out = Vec::new();
+        assert!(inflate(&packed, &mut out, data.len()).is_some());
+        assert!(out == data);
+        let n = packed.len();
+        packed[n - 1] ^= 1;
+        assert!(inflate(&packed, &mut out, data.len()).is_none());
+        assert!(inflate(&packed[..n / 2], &mut out, data.len()).is_none());
+    }
+}
