@@ -14,6 +14,7 @@ pub(crate) struct Cursor<'a> {
     limit: u64,
     buf: Vec<u8>,
     buf_at: u64,
+    marked: u64,
 }
 
 impl<'a> Cursor<'a> {
@@ -24,7 +25,19 @@ impl<'a> Cursor<'a> {
             limit,
             buf: Vec::new(),
             buf_at: 0,
+            marked: 0,
         }
+    }
+
+    /// Records that the structure is valid up to `pos` (a chunk or box
+    /// boundary the walk reached).
+    pub(crate) fn mark(&mut self, pos: u64) {
+        self.marked = self.marked.max(pos);
+    }
+
+    /// The furthest boundary [`Cursor::mark`] recorded.
+    pub(crate) fn marked(&self) -> u64 {
+        self.marked
     }
 
     /// Bytes available from the candidate's start.

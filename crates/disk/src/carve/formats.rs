@@ -26,6 +26,10 @@ fn done(len: u64) -> Option<Walk> {
     })
 }
 
+/// Segments a JPEG walk follows at most (real files have tens; a hostile
+/// chain of tiny segments would otherwise make nested candidates costly).
+const MAX_JPEG_SEGMENTS: u32 = 4096;
+
 /// JPEG markers that may follow another segment or a scan.
 fn jpeg_marker_ok(m: u8) -> bool {
     matches!(m, 0xC0..=0xCF | 0xD8..=0xDF | 0xE0..=0xEF | 0xFE) && m != 0xC8 && m != 0xD8
@@ -39,7 +43,12 @@ pub(crate) fn jpeg(c: &mut Cursor) -> Option<Walk> {
     }
     let mut pos = 2u64;
     let mut scanned = false;
+    let mut segments = 0u32;
     loop {
+        segments += 1;
+        if segments > MAX_JPEG_SEGMENTS {
+            return if scanned { truncated(pos) } else { None };
+        }
         // At a marker: 0xFF (fill bytes allowed), then the code.
         if c.byte(pos) != Some(0xFF) {
             return if scanned { truncated(pos) } else { None };
@@ -107,6 +116,7 @@ pub(crate) fn png(c: &mut Cursor, check_crc: bool) -> Option<Walk> {
     }
     let mut pos = 33u64;
     loop {
+        c.mark(pos);
         let Some(head) = c.get(pos, 8).map(|h| h.to_vec()) else {
             return truncated(pos.min(c.limit()));
         };
@@ -164,6 +174,7 @@ pub(crate) fn gif(c: &mut Cursor) -> Option<Walk> {
     }
     let mut images = 0;
     loop {
+        c.mark(pos);
         let Some(b) = c.byte(pos) else {
             return truncated(pos.min(c.limit()));
         };
@@ -307,6 +318,7 @@ pub(crate) fn mp4(c: &mut Cursor) -> Option<Walk> {
     let mut pos = 0u64;
     let mut has_index = false;
     loop {
+        c.mark(pos);
         let Some(b) = c.get(pos, 8).map(|b| b.to_vec()) else {
             // End of the region at a box boundary.
             return Some(Walk {

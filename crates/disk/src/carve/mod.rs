@@ -11,9 +11,13 @@
 //! reached (truncated, partly overwritten, cut at the maximum size) are
 //! still yielded, with `complete: false`.
 //!
-//! Overlapping items are all reported (a JPEG's embedded thumbnail is an
-//! item of its own): the carver never skips bytes because of an earlier
-//! find, so one damaged file cannot hide the next.
+//! Overlapping JPEGs are all reported (an embedded thumbnail is an item of
+//! its own). For the formats made of a chain of chunks or boxes (PNG, GIF,
+//! MP4) a candidate inside the part of an earlier item of the same kind
+//! whose structure was verified is not walked again: that keeps hostile
+//! data (signatures nested in signatures) from making carving quadratic,
+//! and a damaged item hides nothing past the point where its structure
+//! stopped making sense.
 
 mod cursor;
 mod formats;
@@ -147,6 +151,9 @@ pub struct Carver<'a> {
     pending: VecDeque<Result<Carved, Unreadable>>,
     block: Vec<u8>,
     last_bad: Option<Unreadable>,
+    /// Per kind, the end of the structure the walks verified (chain
+    /// formats only: PNG, GIF, MP4).
+    walked: [u64; 6],
 }
 
 impl<'a> Carver<'a> {
@@ -162,10 +169,17 @@ impl<'a> Carver<'a> {
             pending: VecDeque::new(),
             block: Vec::new(),
             last_bad: None,
+            walked: [0; 6],
         }
     }
 
-    fn walk(&self, at: u64, kind: Kind) -> Option<Carved> {
+    fn walk(&mut self, at: u64, kind: Kind) -> Option<Carved> {
+        let slot = kind as usize;
+        if at < self.walked[slot] {
+            // Inside the chunk or box structure of an earlier item of this
+            // kind: walking again would re-walk the same chain.
+            return None;
+        }
         let limit = (self.end - at).min(self.opts.max_size);
         let mut c = Cursor::new(self.r, at, limit);
         let w = match kind {
@@ -176,6 +190,10 @@ impl<'a> Carver<'a> {
             Kind::Bmp => formats::bmp(&mut c),
             Kind::Mp4 => formats::mp4(&mut c),
         }?;
+        if matches!(kind, Kind::Png | Kind::Gif | Kind::Mp4) {
+            let parsed = if w.complete { w.len } else { c.marked() };
+            self.walked[slot] = self.walked[slot].max(at + parsed);
+        }
         (w.len > 0).then_some(Carved {
             offset: at,
             len: w.len,
