@@ -8,12 +8,13 @@
 //! in a bounded LRU cache (about 8 MiB). A corrupt or missing chunk fails
 //! only reads that touch it, with an [`Unreadable`] naming its byte range.
 
+mod chunks;
 pub mod header;
 pub mod sections;
 
 use super::cache::Lru;
 use crate::read::ReadAt;
-use crate::unreadable::{Cause, ChunkProblem, Unreadable};
+use crate::unreadable::{Cause, Unreadable};
 pub use header::Acquisition;
 use sections::{
     Descriptor, Geometry, COMPRESSED, DESCRIPTOR_LEN, FILE_HEADER_LEN, TABLE_HEADER_LEN,
@@ -563,160 +564,6 @@ impl Ewf {
                 chunk: self.chunks_located,
             },
         }]
-    }
-
-    fn entries(&self, t: usize) -> io::Result<Arc<Vec<u32>>> {
-        if let Some(e) = self
-            .table_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(t as u64)
-        {
-            return Ok(e);
-        }
-        let r = &self.tables[t];
-        let mut raw = vec![0u8; r.count as usize * 4];
-        self.segments[r.segment]
-            .reader
-            .read_exact_at(r.entries_at, &mut raw)?;
-        let e = Arc::new(sections::table_entries(&raw, r.count as usize, None).unwrap_or_default());
-        self.table_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .put(t as u64, e.clone());
-        Ok(e)
-    }
-
-    /// Decodes chunk `c` into `out` (cleared first).
-    fn decode_chunk(&self, c: u64, out: &mut Vec<u8>) -> io::Result<()> {
-        let start = c * self.chunk_size;
-        let expected = self.chunk_size.min(self.media_size.saturating_sub(start));
-        let bad = |problem| {
-            Unreadable {
-                start,
-                len: expected,
-                cause: Cause::CorruptChunk { chunk: c, problem },
-            }
-            .into_io()
-        };
-        let t = self
-            .tables
-            .partition_point(|t| t.first_chunk + u64::from(t.count) <= c);
-        let Some(r) = self.tables.get(t).filter(|r| r.first_chunk <= c) else {
-            return Err(Unreadable {
-                start,
-                len: expected,
-                cause: Cause::MissingChunk { chunk: c },
-            }
-            .into_io());
-        };
-        let entries = self.entries(t)?;
-        let k = (c - r.first_chunk) as usize;
-        let Some(&e) = entries.get(k) else {
-            return Err(bad(ChunkProblem::BadSize { size: 0 }));
-        };
-        let at = r.base + u64::from(e & !COMPRESSED);
-        let end = match entries.get(k + 1) {
-            Some(&n) => r.base + u64::from(n & !COMPRESSED),
-            None => r.data_end,
-        };
-        let seg = &self.segments[r.segment];
-        let seg_len = seg.reader.len();
-        if at >= seg_len {
-            return Err(bad(ChunkProblem::PastSegmentEnd));
-        }
-        let limit = self.chunk_size * 2 + 1024;
-        if e & COMPRESSED != 0 {
-            let mut size = end.saturating_sub(at);
-            if size == 0 || size > limit {
-                size = limit;
-            }
-            let size = size.min(seg_len - at);
-            let mut raw = vec![0u8; size as usize];
-            seg.reader.read_exact_at(at, &mut raw)?;
-            if inflate(&raw, out, self.chunk_size as usize).is_none() {
-                return Err(bad(ChunkProblem::Inflate));
-            }
-            if (out.len() as u64) < expected {
-                return Err(bad(ChunkProblem::Short { got: out.len() }));
-            }
-        } else {
-            let stored = end.saturating_sub(at);
-            let size = if stored >= expected + 4 && stored <= self.chunk_size + 4 {
-                stored
-            } else {
-                expected + 4
-            };
-            if at + size > seg_len {
-                return Err(bad(ChunkProblem::PastSegmentEnd));
-            }
-            out.clear();
-            out.resize(size as usize, 0);
-            seg.reader.read_exact_at(at, out)?;
-            let n = out.len() - 4;
-            let sum = u32::from_le_bytes([out[n], out[n + 1], out[n + 2], out[n + 3]]);
-            if sections::adler32(&out[..n]) != sum {
-                return Err(bad(ChunkProblem::Checksum));
-            }
-            out.truncate(n);
-        }
-        out.truncate(expected as usize);
-        Ok(())
-    }
-
-    /// Chunk `c`, from the cache or decoded.
-    fn chunk(&self, c: u64) -> io::Result<Arc<Vec<u8>>> {
-        let cache = || self.chunk_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(d) = cache().get(c) {
-            return Ok(d);
-        }
-        let mut out = Vec::new();
-        self.decode_chunk(c, &mut out)?;
-        let d = Arc::new(out);
-        cache().put(c, d.clone());
-        Ok(d)
-    }
-}
-
-impl ReadAt for Ewf {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let mut done = 0usize;
-        let mut scratch = Vec::new();
-        while done < buf.len() {
-            let pos = offset + done as u64;
-            if pos >= self.media_size {
-                break;
-            }
-            let c = pos / self.chunk_size;
-            let within = (pos - c * self.chunk_size) as usize;
-            let want = buf.len() - done;
-            // A whole chunk wanted: decode straight into place, no caching
-            // (sequential streaming would only churn the cache).
-            let result = if within == 0 && want as u64 >= self.chunk_size {
-                self.decode_chunk(c, &mut scratch).map(|()| {
-                    let n = scratch.len();
-                    buf[done..done + n].copy_from_slice(&scratch);
-                    n
-                })
-            } else {
-                self.chunk(c).map(|d| {
-                    let n = want.min(Vec::len(&d).saturating_sub(within));
-                    buf[done..done + n].copy_from_slice(&d[within..within + n]);
-                    n
-                })
-            };
-            match result {
-                Ok(0) => break,
-                Ok(n) => done += n,
-                Err(_) if done > 0 => break,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(done)
-    }
-
-    fn len(&self) -> u64 {
-        self.media_size
     }
 }
 
