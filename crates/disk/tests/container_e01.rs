@@ -309,3 +309,47 @@ fn uncompressed_chunks_are_checked_by_their_adler32() {
         "{bad:?}"
     );
 }
+
+#[test]
+fn other_ewf1_flavours_read_back() {
+    let Some(ewfacquire) = tool("ewfacquire") else {
+        return;
+    };
+    let d = tempdir();
+    let raw = benign_bytes(2 << 20, 21);
+    std::fs::write(d.path().join("raw.dd"), &raw).unwrap();
+    for (format, first) in [
+        ("encase2", "encase2.E01"),
+        ("encase5", "encase5.E01"),
+        ("ftk", "ftk.E01"),
+        ("linen6", "linen6.E01"),
+        ("ewf", "ewf.e01"),
+        ("smart", "smart.s01"),
+    ] {
+        run(
+            &ewfacquire,
+            &[
+                "-u",
+                "-q",
+                "-t",
+                format,
+                "-f",
+                format,
+                "-c",
+                "deflate:fast",
+                "-S",
+                "1MiB",
+                "raw.dd",
+            ],
+            d.path(),
+        );
+        let img = open_image(&[d.path().join(first)]).unwrap_or_else(|e| panic!("{format}: {e}"));
+        assert!(img.paths().len() > 1, "{format}");
+        let mut all = vec![0u8; raw.len()];
+        img.reader().read_exact_at(0, &mut all).unwrap();
+        assert!(all == raw, "{format}: data differs");
+        let v = img.verify();
+        assert_eq!(v.md5_matches(), Some(true), "{format}");
+        assert!(v.computed.unreadable.is_empty(), "{format}");
+    }
+}

@@ -162,11 +162,13 @@ pub struct Image {
 fn ewf_segment_name(first: &Path, n: u32) -> Option<PathBuf> {
     let ext = first.extension()?.to_str()?;
     let upper = ext.chars().next()?.is_ascii_uppercase();
+    // E01 … for EnCase, s01 … for SMART.
+    let letter = ext.bytes().next()?.to_ascii_uppercase();
     let ext = if n < 100 {
-        format!("E{n:02}")
+        format!("{}{n:02}", letter as char)
     } else {
         let k = n - 100;
-        let lead = b'E' + (k / 676) as u8;
+        let lead = letter + (k / 676) as u8;
         if lead > b'Z' {
             return None;
         }
@@ -388,5 +390,7 @@ mod tests {
         assert_eq!(ewf_segment_name(p, 776).unwrap(), Path::new("/x/disk.FAA"));
         let q = Path::new("d.e01");
         assert_eq!(ewf_segment_name(q, 3).unwrap(), Path::new("d.e03"));
+        let s = Path::new("d.s01");
+        assert_eq!(ewf_segment_name(s, 2).unwrap(), Path::new("d.s02"));
     }
 }

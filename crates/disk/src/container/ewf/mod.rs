@@ -496,15 +496,29 @@ impl Ewf {
             let t = &raw[bytes as usize..];
             u32::from_le_bytes([t[0], t[1], t[2], t[3]])
         });
-        if sections::table_entries(&raw, h.entries as usize, sum).is_none() {
+        let entries_end = data_at + TABLE_HEADER_LEN + bytes;
+        let Some(first) = sections::table_entries(&raw, h.entries as usize, None)
+            .and_then(|e| e.first().copied())
+        else {
+            return Ok(false);
+        };
+        // The original EWF layout keeps the chunks inside the table
+        // section, right after the entries, with no entry checksum between.
+        let inline = h.base + u64::from(first & !COMPRESSED) == entries_end;
+        if !inline && sections::table_entries(&raw, h.entries as usize, sum).is_none() {
             return Ok(false);
         }
+        let data_end = if inline {
+            data_at + data_len
+        } else {
+            st.sectors_end.unwrap_or(off)
+        };
         self.tables.push(TableRef {
             segment: i,
             entries_at: data_at + TABLE_HEADER_LEN,
             count: h.entries,
             base: h.base,
-            data_end: st.sectors_end.unwrap_or(off),
+            data_end,
             first_chunk: self.chunks_located,
         });
         self.chunks_located += u64::from(h.entries);
