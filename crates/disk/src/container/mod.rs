@@ -374,6 +374,12 @@ impl Image {
     pub fn volumes(&self) -> VolumeSystem {
         volume::detect(&*self.reader)
     }
+
+    /// A reader over one volume (or any region) of the disk. Unreadable
+    /// ranges its reads report stay in whole-image coordinates.
+    pub fn region(&self, start: u64, len: u64) -> crate::read::Window<Arc<dyn ReadAt>> {
+        crate::read::Window::new(self.reader(), start, len)
+    }
 }
 
 #[cfg(test)]
