@@ -297,7 +297,7 @@ impl Ewf {
             });
             ewf.media_size = bound;
         }
-        let cap = (CACHE_BYTES / ewf.chunk_size.max(1)).max(4) as usize;
+        let cap = (CACHE_BYTES / ewf.chunk_size.max(1)).max(2) as usize;
         ewf.chunk_cache = Mutex::new(Lru::new(cap));
         let expected = ewf.media_size.div_ceil(ewf.chunk_size);
         if ewf.chunks_located < expected {

@@ -83,8 +83,9 @@ impl Geometry {
     }
 }
 
-/// The largest chunk accepted (EnCase writes 32 KiB; allow up to 64 MiB).
-pub const MAX_CHUNK: u64 = 64 << 20;
+/// The largest chunk accepted (EnCase writes 32 KiB; libewf allows up to
+/// 32768 sectors, 16 MiB).
+pub const MAX_CHUNK: u64 = 16 << 20;
 
 /// Parses volume data (the E01 1052-byte layout, or the 94-byte S01 one).
 /// `None` for impossible geometry.
