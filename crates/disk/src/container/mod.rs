@@ -2,6 +2,33 @@
 //! images, block devices, and EnCase E01. [`open_image`] gives an
 //! [`Image`]: a [`ReadAt`] over the whole disk plus what the container
 //! says about it (acquisition metadata, stored hashes, damage).
+//!
+//! ```no_run
+//! use nigehbaan_disk::carve::{CarveOptions, Carver};
+//! use nigehbaan_disk::open_image;
+//!
+//! let img = open_image(&["laptop.E01"])?;
+//! if let Some(a) = img.acquisition() {
+//!     println!("case {:?}, examiner {:?}", a.case_number, a.examiner);
+//! }
+//! let check = img.verify(); // streams every byte: MD5 and SHA-1
+//! println!("verified: {}", check.verified());
+//! let vs = img.volumes();
+//! for v in &vs.volumes {
+//!     let part = img.region(v.start, v.len); // hand to a file system reader
+//!     println!("p{} at {}: {}", v.index, v.start, v.type_description());
+//! }
+//! let disk = img.reader();
+//! for gap in vs.unallocated_regions() {
+//!     for item in Carver::new(&*disk, gap.start, gap.end - gap.start, CarveOptions::default()) {
+//!         match item {
+//!             Ok(c) => println!("{}@{:#x}: {} bytes", c.kind.extension(), c.offset, c.len),
+//!             Err(bad) => println!("excluded: {bad}"), // a byte range with its cause
+//!         }
+//!     }
+//! }
+//! # Ok::<(), nigehbaan_disk::ImageError>(())
+//! ```
 
 mod cache;
 pub mod ewf;
