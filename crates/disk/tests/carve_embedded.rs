@@ -276,3 +276,17 @@ proptest! {
         prop_assert!(c.complete);
     }
 }
+
+#[test]
+fn fuzz_finding_items_never_reach_past_the_data() {
+    // Found by the disk_carve fuzz target: a JPEG whose last segment length
+    // pointed past the end gave an item longer than the data.
+    let mut data =
+        b"\xFF\xD8\xFF\xE0\x00\x04\x00\x00\xFF\xDA\x00\x02\x01\x02\xFF\xC4\x6D\x99".to_vec();
+    data.extend_from_slice(&[0x11; 40]);
+    let (items, _) = carve_all(&data);
+    assert!(!items.is_empty());
+    for c in items {
+        assert!(c.offset + c.len <= data.len() as u64, "{c:?}");
+    }
+}

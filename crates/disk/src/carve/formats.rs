@@ -51,7 +51,11 @@ pub(crate) fn jpeg(c: &mut Cursor) -> Option<Walk> {
         }
         // At a marker: 0xFF (fill bytes allowed), then the code.
         if c.byte(pos) != Some(0xFF) {
-            return if scanned { truncated(pos) } else { None };
+            return if scanned {
+                truncated(pos.min(c.limit()))
+            } else {
+                None
+            };
         }
         let mut m = c.byte(pos + 1);
         while m == Some(0xFF) {
@@ -410,6 +414,15 @@ mod tests {
         assert_eq!(walk(b"\xFF\xD8\xFF\x00\x00\x00", jpeg), None);
         // A RIFF that is not WebP (a WAV).
         assert_eq!(walk(b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0", webp), None);
+    }
+
+    #[test]
+    fn a_segment_length_past_the_end_stops_at_the_end() {
+        // SOI, SOS with a tiny scan, then a DQT claiming 0x6000 bytes.
+        let j = b"\xFF\xD8\xFF\xDA\x00\x02\x11\x22\xFF\xDB\x60\x00\x01";
+        let w = walk(j, jpeg).unwrap();
+        assert!(w.len <= j.len() as u64, "{w:?}");
+        assert!(!w.complete);
     }
 
     #[test]

@@ -194,11 +194,14 @@ impl<'a> Carver<'a> {
             let parsed = if w.complete { w.len } else { c.marked() };
             self.walked[slot] = self.walked[slot].max(at + parsed);
         }
-        (w.len > 0).then_some(Carved {
+        // A walker may stop at a position a length field pointed past the
+        // data: the item never reaches beyond what was there.
+        let len = w.len.min(limit);
+        (len > 0).then_some(Carved {
             offset: at,
-            len: w.len,
+            len,
             kind,
-            complete: w.complete,
+            complete: w.complete && len == w.len,
         })
     }
 
