@@ -96,7 +96,12 @@ fn main() {
         }
         "carve" => {
             let r = img.reader();
-            for item in Carver::new(&*r, 0, r.len(), CarveOptions::default()) {
+            let mut opts = CarveOptions::default();
+            if let Ok(k) = std::env::var("CARVE_KINDS") {
+                opts.kinds
+                    .retain(|x| k.split(',').any(|e| e == x.extension()));
+            }
+            for item in Carver::new(&*r, 0, r.len(), opts) {
                 match item {
                     Ok(c) => println!(
                         "{:#x} {} {} complete={}",
