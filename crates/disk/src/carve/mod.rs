@@ -119,11 +119,12 @@ struct Pattern {
 }
 
 fn patterns(kinds: &[Kind]) -> Vec<Pattern> {
-    let table: [(&'static [u8], u64, Kind); 7] = [
+    // One search per kind (GIF87a and GIF89a share "GIF8"; the walkers
+    // check the full signatures).
+    let table: [(&'static [u8], u64, Kind); 6] = [
         (b"\xFF\xD8\xFF", 0, Kind::Jpeg),
         (b"\x89PNG\r\n\x1a\n", 0, Kind::Png),
-        (b"GIF87a", 0, Kind::Gif),
-        (b"GIF89a", 0, Kind::Gif),
+        (b"GIF8", 0, Kind::Gif),
         (b"RIFF", 0, Kind::Webp),
         (b"BM", 0, Kind::Bmp),
         (b"ftyp", 4, Kind::Mp4),
