@@ -203,7 +203,7 @@ fn kill_9_during_bulk_import_leaves_the_bank_absent_or_complete() {
         let importer = std::thread::spawn(move || {
             let mut s = TcpStream::connect(&a2).unwrap();
             let head = format!(
-                "POST /v1/banks/{b2}/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {k2}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "POST /v1/banks/{b2}/import?create=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {k2}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 l2.len()
             );
             let _ = s.write_all(head.as_bytes());
