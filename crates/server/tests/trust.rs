@@ -420,3 +420,53 @@ fn read_only_connections_never_create_a_database() {
     assert_eq!(std::fs::metadata(&typo).unwrap().len(), 0);
     let _ = store::now();
 }
+
+/// A database from before the chain was keyed keeps its plain SHA-256
+/// records, verifiable, and every record after the migration is keyed.
+#[test]
+fn an_unkeyed_chain_from_an_older_database_is_continued_keyed() {
+    use nigehbaan_server::db::{DbConfig, MIGRATIONS, V};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite");
+    {
+        let mut c = connect(&DbConfig::Sqlite(path.clone())).unwrap();
+        c.batch(MIGRATIONS[0]).unwrap();
+        c.batch("CREATE TABLE schema_version (version BIGINT NOT NULL); INSERT INTO schema_version VALUES (1)")
+            .unwrap();
+        let mut prev = store::AUDIT_GENESIS.to_string();
+        for seq in 1..=3 {
+            let h = store::audit_hash(&prev, seq, 100 + seq, "cli", "bank.create", "{}");
+            c.exec(
+                "INSERT INTO audit_log (seq, at, actor, action, detail, prev_hash, hash) VALUES ($1, $2, 'cli', 'bank.create', '{}', $3, $4)",
+                &[V::I(seq), V::I(100 + seq), V::T(prev.clone()), V::T(h.clone())],
+            )
+            .unwrap();
+            prev = h;
+        }
+    }
+    let mut cfg = nigehbaan_server::Config::new(DbConfig::Sqlite(path.clone()));
+    cfg.snapshot = None;
+    let pool = nigehbaan_server::open_pool(&cfg, 1).unwrap();
+    store::create_bank(pool.get().as_mut(), "test", "after", "", true).unwrap();
+    let key = nigehbaan_server::audit::AuditKey::load(cfg.audit_key.as_ref().unwrap()).unwrap();
+    let head = nigehbaan_server::audit::read_head(cfg.audit_head.as_ref().unwrap()).unwrap();
+    let check = store::verify_audit(pool.get().as_mut(), &key, head.as_ref()).unwrap();
+    assert!(check.ok, "{check:?}");
+    assert_eq!(
+        (check.records, check.keyed_from, check.head_seq),
+        (4, 4, Some(4))
+    );
+    // The keyed record is not plain SHA-256.
+    let r = store::audit_records(pool.get().as_mut(), 3, 1).unwrap();
+    assert_ne!(
+        r[0].hash,
+        store::audit_hash(
+            &r[0].prev_hash,
+            4,
+            r[0].at,
+            &r[0].actor,
+            &r[0].action,
+            &r[0].detail
+        )
+    );
+}
