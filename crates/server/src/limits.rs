@@ -92,7 +92,7 @@ fn binomial(n: u64, k: u64) -> u64 {
 /// Tokens one PDQ search at threshold `t` costs: the multi-index search
 /// probes every bucket within `t / 16` bits in each of its 16 chunks, so
 /// its work grows with Σ C(16, k) for k ≤ t / 16; a search at the default
-/// threshold (31) costs 1, at 47 costs 9, at 63 costs 42.
+/// threshold (31) costs 1, at 47 costs 9, at 63 costs 41.
 pub fn radius_cost(t: u32) -> u64 {
     let r = (t / 16).min(16) as u64;
     let probes: u64 = (0..=r).map(|k| binomial(16, k)).sum();

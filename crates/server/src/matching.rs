@@ -179,8 +179,8 @@ fn hide_far_hashes(who: &Caller, out: &mut [MatchOut]) {
     }
 }
 
-/// Tokens a probe costs: 1 per exact hash, [`crate::limits::radius_cost`]
-/// per PDQ hash.
+/// Tokens a probe costs: 1 for its exact digests (one indexed database
+/// read each), [`crate::limits::radius_cost`] per PDQ hash.
 fn probe_cost(probe: &Probe, t: u32) -> u64 {
     probe.exact.len().min(1) as u64 + probe.pdq.len() as u64 * crate::limits::radius_cost(t)
 }
