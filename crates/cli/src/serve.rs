@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use nigehbaan_server::audit::{self, AuditKey};
 use nigehbaan_server::db::{DbConfig, Pool};
 use nigehbaan_server::store::{self, Role};
 use nigehbaan_server::Config;
@@ -29,10 +30,32 @@ pub struct DbArgs {
     /// PostgreSQL]. Makes restarts take milliseconds.
     #[arg(long, global = true, value_name = "FILE")]
     snapshot: Option<PathBuf>,
+    /// Audit key file, kept outside the database (made, mode 0600, when
+    /// missing) [default: next to the SQLite file; needed with
+    /// PostgreSQL, the same file on every replica].
+    #[arg(long, global = true, value_name = "FILE")]
+    audit_key: Option<PathBuf>,
+    /// Audit head file, rewritten after every change [default: next to the
+    /// SQLite file; with PostgreSQL, one per replica is advised].
+    #[arg(long, global = true, value_name = "FILE")]
+    audit_head: Option<PathBuf>,
 }
 
 impl DbArgs {
+    /// The configuration, for commands that may create the database.
     fn config(&self) -> Result<Config, String> {
+        let cfg = self.config_only()?;
+        if let DbConfig::Sqlite(path) = &cfg.db {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The configuration, creating nothing.
+    fn config_only(&self) -> Result<Config, String> {
         let (db, default_snapshot) = match &self.postgres {
             Some(url) => (
                 DbConfig::Postgres {
@@ -46,16 +69,23 @@ impl DbArgs {
                     Some(p) => p.clone(),
                     None => default_dir()?.join("serve.sqlite"),
                 };
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-                }
                 let snap = path.with_extension("pdqidx");
                 (DbConfig::Sqlite(path), Some(snap))
             }
         };
         let mut cfg = Config::new(db);
         cfg.snapshot = self.snapshot.clone().or(default_snapshot);
+        if self.audit_key.is_some() {
+            cfg.audit_key = self.audit_key.clone();
+        }
+        if self.audit_head.is_some() {
+            cfg.audit_head = self.audit_head.clone();
+        }
+        if cfg.audit_key.is_none() {
+            return Err(
+                "PostgreSQL needs --audit-key FILE: the audit chain is keyed with a key kept outside the database".into(),
+            );
+        }
         Ok(cfg)
     }
 }
@@ -101,6 +131,33 @@ pub struct ServeArgs {
     /// snapshot, loads every hash from the database instead.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(1..))]
     feed_keep: i64,
+    /// Seconds to receive a request's headers (also the idle time allowed
+    /// between requests on a kept-alive connection).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds to receive a whole request body once its headers are in.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_secs: u64,
+    /// Most open connections; more are closed as soon as accepted.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Memory that decoding uploads may use at once, in MiB (each image
+    /// is charged 4 bytes per declared pixel before decoding; uploads
+    /// over the budget get 503 with Retry-After).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(16..))]
+    decode_budget_mib: u64,
+    /// Largest image the service decodes, in megapixels (scan allows 256).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=256))]
+    max_megapixels: u64,
+    /// Largest batch-lookup threshold for matcher keys without their own
+    /// cap (an admin can give a key one: max_batch_threshold).
+    #[arg(long, default_value_t = 31, value_parser = clap::value_parser!(u32).range(0..=63))]
+    matcher_batch_threshold: u32,
+    /// Serve /metrics without a key on this separate address (e.g. an
+    /// internal interface for Prometheus); without it, /metrics needs a
+    /// key on the main address.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -150,6 +207,11 @@ enum KeysCommand {
         /// Requests per second allowed.
         #[arg(long, default_value_t = 1000)]
         rate_limit: i64,
+        /// Largest batch-lookup threshold the key may use [default: 31 for
+        /// matcher keys (--matcher-batch-threshold of the server), 63 for
+        /// others].
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=63))]
+        max_batch_threshold: Option<u32>,
     },
     /// List keys (never the keys themselves).
     List,
@@ -162,12 +224,18 @@ enum KeysCommand {
 
 #[derive(Subcommand, Debug)]
 enum AuditCommand {
-    /// Recompute the hash chain. Exit status 0: intact; 1: tampered.
+    /// Recompute the keyed hash chain and compare its end with the head
+    /// file. Reads only: never creates or migrates a database. Exit
+    /// status 0: intact; 1: tampered or truncated.
     Verify,
 }
 
-fn open(db: &DbArgs) -> Result<Pool, String> {
-    Pool::open(&db.config()?.db, 1).map_err(|e| e.to_string())
+/// Opens an existing database for a command that writes (keys): the
+/// database must exist; it is migrated when older.
+fn open_existing_rw(db: &DbArgs) -> Result<Pool, String> {
+    let cfg = db.config_only()?;
+    nigehbaan_server::db::connect_existing(&cfg.db).map_err(|e| e.to_string())?;
+    nigehbaan_server::open_pool(&cfg, 1).map_err(|e| e.to_string())
 }
 
 /// Runs `nigehbaan serve`.
@@ -179,32 +247,55 @@ pub fn run(args: ServeArgs) -> Result<u8, String> {
             cfg.max_import_bytes = args.max_import_mib << 20;
             cfg.poll = std::time::Duration::from_millis(args.poll_ms.max(10));
             cfg.feed_keep = args.feed_keep;
+            cfg.limits = nigehbaan_server::limits::Limits {
+                header_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
+                body_timeout: std::time::Duration::from_secs(args.body_timeout_secs),
+                max_connections: args.max_connections as usize,
+                decode_budget_bytes: args.decode_budget_mib << 20,
+                max_pixels: args.max_megapixels * 1_000_000,
+                matcher_batch_threshold: args.matcher_batch_threshold,
+            };
+            cfg.metrics_listen = args.metrics_listen;
             nigehbaan_server::run(cfg, &args.listen).map_err(|e| e.to_string())?;
             Ok(EXIT_OK)
         }
         Some(ServeCommand::Keys { command }) => {
-            let pool = open(&args.db)?;
-            let mut c = pool.get();
             match command {
                 KeysCommand::Create {
                     role,
                     name,
                     rate_limit,
+                    max_batch_threshold,
                 } => {
                     let role = Role::parse(&role)
                         .ok_or("--role is admin, curator or matcher".to_string())?;
-                    let (id, key) = store::create_key(c.as_mut(), "cli", &name, role, rate_limit)
-                        .map_err(|e| e.to_string())?;
+                    // The first key may make the database.
+                    let cfg = args.db.config()?;
+                    let pool = nigehbaan_server::open_pool(&cfg, 1).map_err(|e| e.to_string())?;
+                    let mut c = pool.get();
+                    let (id, key) = store::create_key(
+                        c.as_mut(),
+                        "cli",
+                        &name,
+                        role,
+                        rate_limit,
+                        max_batch_threshold,
+                    )
+                    .map_err(|e| e.to_string())?;
                     eprintln!("key {id} ({}, {name}); shown only now:", role.name());
                     println!("{key}");
                 }
                 KeysCommand::List => {
+                    let cfg = args.db.config_only()?;
+                    let mut c = nigehbaan_server::db::connect_existing(&cfg.db)
+                        .map_err(|e| e.to_string())?;
                     for k in store::list_keys(c.as_mut()).map_err(|e| e.to_string())? {
                         println!("{}", serde_json::to_string(&k).map_err(|e| e.to_string())?);
                     }
                 }
                 KeysCommand::Revoke { id } => {
-                    store::revoke_key(c.as_mut(), "cli", id).map_err(|e| e.to_string())?;
+                    let pool = open_existing_rw(&args.db)?;
+                    store::revoke_key(pool.get().as_mut(), "cli", id).map_err(|e| e.to_string())?;
                     eprintln!("key {id} revoked");
                 }
             }
@@ -213,8 +304,22 @@ pub fn run(args: ServeArgs) -> Result<u8, String> {
         Some(ServeCommand::Audit {
             command: AuditCommand::Verify,
         }) => {
-            let pool = open(&args.db)?;
-            let check = store::verify_audit(pool.get().as_mut()).map_err(|e| e.to_string())?;
+            let cfg = args.db.config_only()?;
+            let mut c =
+                nigehbaan_server::db::connect_existing(&cfg.db).map_err(|e| e.to_string())?;
+            let key_path = cfg.audit_key.as_ref().ok_or("no audit key file")?;
+            let key = AuditKey::load(key_path).map_err(|e| e.to_string())?;
+            let head = match &cfg.audit_head {
+                Some(p) => audit::read_head(p).map_err(|e| e.to_string())?,
+                None => None,
+            };
+            if head.is_none() {
+                eprintln!(
+                    "note: no audit head file: removal of the newest records cannot be detected"
+                );
+            }
+            let check =
+                store::verify_audit(c.as_mut(), &key, head.as_ref()).map_err(|e| e.to_string())?;
             println!(
                 "{}",
                 serde_json::to_string(&check).map_err(|e| e.to_string())?

@@ -59,6 +59,18 @@ fn http(
     key: Option<&str>,
     body: &[u8],
 ) -> (u16, serde_json::Value) {
+    http_sent(addr, method, path, key, body, None)
+}
+
+/// Like [`http`], telling `sent` once the request is written.
+fn http_sent(
+    addr: &str,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: &[u8],
+    sent: Option<std::sync::mpsc::Sender<()>>,
+) -> (u16, serde_json::Value) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let auth = key
@@ -70,6 +82,14 @@ fn http(
     );
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body).unwrap();
+    if let Some(tx) = sent {
+        let _ = tx.send(());
+    }
+    answer(s)
+}
+
+/// Reads the answer to a request written on `s`.
+fn answer(mut s: TcpStream) -> (u16, serde_json::Value) {
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).unwrap();
     let text = String::from_utf8_lossy(&resp).into_owned();
@@ -143,9 +163,22 @@ fn serves_on_loopback_and_shuts_down_gracefully() {
         .collect();
     let batch = format!(r#"{{"queries":[{}]}}"#, many.join(","));
     let (a2, k2) = (addr.clone(), admin.clone());
-    let inflight =
-        std::thread::spawn(move || http(&a2, "POST", "/v1/lookup", Some(&k2), batch.as_bytes()));
-    std::thread::sleep(Duration::from_millis(30));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let inflight = std::thread::spawn(move || {
+        http_sent(
+            &a2,
+            "POST",
+            "/v1/lookup",
+            Some(&k2),
+            batch.as_bytes(),
+            Some(tx),
+        )
+    });
+    // SIGTERM once the request is on the wire and the server had a moment
+    // to start on it (a connection still in the listen queue is refused
+    // by a stopping server, as it should be).
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
     sigterm(&child);
     let (s, v) = inflight.join().unwrap();
     assert_eq!(s, 200);
@@ -203,7 +236,7 @@ fn kill_9_during_bulk_import_leaves_the_bank_absent_or_complete() {
         let importer = std::thread::spawn(move || {
             let mut s = TcpStream::connect(&a2).unwrap();
             let head = format!(
-                "POST /v1/banks/{b2}/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {k2}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "POST /v1/banks/{b2}/import?create=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {k2}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 l2.len()
             );
             let _ = s.write_all(head.as_bytes());

@@ -23,12 +23,14 @@ use nigehbaan_filehash::{hash_bytes, FileError, FileHashes, Options};
 use nigehbaan_lists::hex;
 use nigehbaan_pdq::{Hash256, Hasher};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
-use crate::store::{self, AddOptions, EntryHit, HashKind, NewEntry, Role, Selector, StoreError};
+use crate::store::{self, AddOptions, HashKind, NewEntry, Role, Selector, StoreError};
 use crate::App;
+
+use crate::matching::{lookup_batch, lookup_one, match_upload};
+pub use crate::matching::{parse_lookup, LookupQuery, MatchOut, Parsed};
 
 /// The most queries in one batch lookup, or entries in one add or remove.
 pub const MAX_BATCH: usize = 1000;
@@ -56,7 +58,7 @@ impl ApiError {
         }
     }
 
-    fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
 }
@@ -68,7 +70,7 @@ impl IntoResponse for ApiError {
             Json(json!({"error": self.message, "code": self.code})),
         )
             .into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if self.status == StatusCode::TOO_MANY_REQUESTS || self.code == "busy" {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
@@ -102,8 +104,14 @@ fn db_error(e: crate::db::DbError) -> ApiError {
     )
 }
 
-fn body_error(e: BytesRejection) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+pub(crate) fn body_error(e: BytesRejection) -> ApiError {
+    if crate::http::is_body_timeout(&e) {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the request body did not arrive within the body timeout",
+        )
+    } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
@@ -118,7 +126,7 @@ fn path_error(e: PathRejection) -> ApiError {
     ApiError::bad("bad_path", format!("bad path parameter: {}", e.body_text()))
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Parses a JSON body.
 pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
@@ -175,10 +183,10 @@ fn percent_decode(s: &str) -> ApiResult<String> {
     String::from_utf8(out).map_err(|_| ApiError::bad("bad_query", "the query string is not UTF-8"))
 }
 
-struct Query(HashMap<String, String>);
+pub(crate) struct Query(HashMap<String, String>);
 
 impl Query {
-    fn new(raw: &RawQuery, allowed: &[&str]) -> ApiResult<Query> {
+    pub(crate) fn new(raw: &RawQuery, allowed: &[&str]) -> ApiResult<Query> {
         let q = parse_query(raw.0.as_deref())?;
         if let Some(k) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(ApiError::bad(
@@ -192,7 +200,7 @@ impl Query {
         Ok(Query(q))
     }
 
-    fn get<T: FromStr>(&self, name: &str) -> ApiResult<Option<T>> {
+    pub(crate) fn get<T: FromStr>(&self, name: &str) -> ApiResult<Option<T>> {
         match self.0.get(name) {
             None => Ok(None),
             Some(v) => v.parse().map(Some).map_err(|_| {
@@ -204,7 +212,7 @@ impl Query {
         }
     }
 
-    fn str(&self, name: &str) -> Option<&str> {
+    pub(crate) fn str(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 }
@@ -218,6 +226,12 @@ pub struct Caller {
     pub actor: String,
     /// The key's role.
     pub role: Role,
+    /// The key's id.
+    pub key_id: i64,
+    /// The key's rate limit (requests/s).
+    pub rate_limit: i64,
+    /// The largest batch threshold the key may use.
+    pub max_batch_threshold: u32,
 }
 
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
@@ -269,9 +283,17 @@ async fn auth(
         )
         .into_response();
     }
+    let max_batch_threshold = match (k.max_batch_threshold, k.role) {
+        (Some(t), _) => t,
+        (None, Role::Matcher) => app.config.limits.matcher_batch_threshold,
+        (None, _) => nigehbaan_index::MAX_RADIUS,
+    };
     req.extensions_mut().insert(Caller {
         actor: format!("key:{}:{}", k.id, k.name),
         role: k.role,
+        key_id: k.id,
+        rate_limit: k.rate_limit,
+        max_batch_threshold,
     });
     next.run(req).await
 }
@@ -416,8 +438,10 @@ const IMPORT_QUERY: &[(&str, &str, &str)] = &[
     ("format", "string", "list format (vics, ncmec, hma-csv, hma-text, hashsum, hashdeep, nigehbaan-csv); detected by content when absent"),
     ("status", "string", "notable or known (default: the format's)"),
     ("scheme", "string", "category scheme for bare codes"),
-    ("replace", "boolean", "replace the bank's entries in the same transaction (default false)"),
-    ("create", "boolean", "create the bank when missing (default true)"),
+    ("replace", "boolean", "replace the bank's entries at once, all or nothing (default false)"),
+    ("create", "boolean", "create the bank when missing (default false: a missing bank is 404)"),
+    ("allow_empty", "boolean", "let replace=true empty the bank with a list of no entries (default false: refused)"),
+    ("allow_unknown", "boolean", "skip records of unknown signal types, with warnings (default false: refused, naming their lines)"),
 ];
 const AUDIT_QUERY: &[(&str, &str, &str)] = &[
     (
@@ -459,8 +483,8 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/metrics",
-        role: None,
-        summary: "Prometheus metrics.",
+        role: Some(Role::Matcher),
+        summary: "Prometheus metrics (or without a key on the separate metrics address, when one is configured).",
         body: BodyKind::None,
         query: &[],
         status: 200,
@@ -724,7 +748,9 @@ pub fn router(app: Arc<App>) -> Router {
             BodyKind::Upload => app.config.max_upload_bytes,
             BodyKind::ListFile => app.config.max_import_bytes,
         };
-        let mut mr = (route.handler)().layer(DefaultBodyLimit::max(limit));
+        let mut mr = (route.handler)().layer(DefaultBodyLimit::max(limit)).layer(
+            middleware::from_fn_with_state(limit, crate::http::declared_length),
+        );
         if let Some(role) = route.role {
             mr = mr.route_layer(middleware::from_fn_with_state((app.clone(), role), auth));
         }
@@ -732,7 +758,19 @@ pub fn router(app: Arc<App>) -> Router {
     }
     r.fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
+        .layer(middleware::from_fn_with_state(
+            app.config.limits.body_timeout,
+            crate::http::body_deadline,
+        ))
         .layer(middleware::from_fn_with_state(app.clone(), track))
+        .with_state(app)
+}
+
+/// The router for the separate metrics address: `/metrics` without a key.
+pub fn metrics_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
         .with_state(app)
 }
 
@@ -818,14 +856,21 @@ thread_local! {
 }
 
 /// Hashes an upload on a blocking thread; the bytes are dropped there.
-async fn hash_upload_bytes(body: Bytes, dihedral: bool) -> ApiResult<FileHashes> {
-    let opts = Options {
+/// An image's decode is first charged to the decode budget from its
+/// declared size (503 `busy` when the budget is full), and an image over
+/// the service's pixel limit is refused before decoding.
+async fn hash_upload_bytes(app: &App, body: Bytes, dihedral: bool) -> ApiResult<FileHashes> {
+    let limits = &app.config.limits;
+    let mut opts = Options {
         dihedral,
         ..Options::default()
     };
+    opts.limits.max_pixels = opts.limits.max_pixels.min(limits.max_pixels);
+    let permit = crate::limits::admit(app, &body, &opts)?;
     tokio::task::spawn_blocking(move || {
         let fh = HASHER.with(|h| hash_bytes(&body, &opts, &mut h.borrow_mut()));
         drop(body);
+        drop(permit);
         fh
     })
     .await
@@ -858,7 +903,7 @@ fn check_image(fh: &FileHashes, allow_non_image: bool) -> ApiResult<()> {
     }
 }
 
-fn hashes_json(fh: &FileHashes, dihedral: bool) -> Value {
+pub(crate) fn hashes_json(fh: &FileHashes, dihedral: bool) -> Value {
     let opts = Options {
         dihedral,
         ..Options::default()
@@ -870,382 +915,26 @@ fn hashes_json(fh: &FileHashes, dihedral: bool) -> Value {
     v
 }
 
-async fn upload_hashes(
+pub(crate) async fn upload_hashes(
+    app: &App,
     body: Result<Bytes, BytesRejection>,
     q: &Query,
 ) -> ApiResult<(FileHashes, bool)> {
     let body = body.map_err(body_error)?;
     let dihedral = q.get::<bool>("dihedral")?.unwrap_or(false);
-    let fh = hash_upload_bytes(body, dihedral).await?;
+    let fh = hash_upload_bytes(app, body, dihedral).await?;
     check_image(&fh, q.get::<bool>("allow_non_image")?.unwrap_or(false))?;
     Ok((fh, dihedral))
 }
 
-async fn hash_upload(raw: RawQuery, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
-    let q = Query::new(&raw, &["dihedral", "allow_non_image"])?;
-    let (fh, dihedral) = upload_hashes(body, &q).await?;
-    Ok(Json(hashes_json(&fh, dihedral)))
-}
-
-// --------------------------------------------------------------- matching --
-
-/// One match.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct MatchOut {
-    /// The matching entry.
-    #[serde(flatten)]
-    pub entry: EntryHit,
-    /// `md5`, `sha1`, `sha256` or `pdq`.
-    #[serde(rename = "match")]
-    pub kind: HashKind,
-    /// Hamming distance (PDQ), 0 for exact matches.
-    pub distance: u32,
-    /// For dihedral matching: which variant of the upload matched.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub variant: Option<&'static str>,
-}
-
-use nigehbaan_lists::library::DIHEDRAL_NAMES as VARIANTS;
-
-/// What to match.
-struct Probe {
-    exact: Vec<(HashKind, Vec<u8>)>,
-    pdq: Vec<Hash256>,
-}
-
-fn threshold(q: &Query) -> ApiResult<u32> {
-    let t = q
-        .get::<u32>("threshold")?
-        .unwrap_or(nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD);
-    if t > nigehbaan_index::MAX_RADIUS {
-        return Err(ApiError::bad(
-            "bad_threshold",
-            format!(
-                "threshold {t} is over the maximum of {}",
-                nigehbaan_index::MAX_RADIUS
-            ),
-        ));
-    }
-    Ok(t)
-}
-
-fn banks_filter(q: &Query) -> Option<Vec<String>> {
-    q.str("banks").map(|b| {
-        b.split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect()
-    })
-}
-
-/// Candidates from the index for a probe: (hash, distance, variant). No
-/// database work; fast enough to run on the request's thread.
-fn pdq_candidates(app: &App, pdq: &[Hash256], t: u32) -> Vec<(Hash256, u32, usize)> {
-    let mut best: HashMap<[u64; 4], (u32, usize)> = HashMap::new();
-    for (k, v) in pdq.iter().enumerate() {
-        if let Ok(found) = app.index.search(v, t) {
-            for m in found {
-                let e = best.entry(m.hash.0).or_insert((m.distance, k));
-                if m.distance < e.0 {
-                    *e = (m.distance, k);
-                }
-            }
-        }
-    }
-    let mut v: Vec<(Hash256, u32, usize)> = best
-        .into_iter()
-        .map(|(h, (d, k))| (Hash256(h), d, k))
-        .collect();
-    v.sort_by_key(|(h, d, _)| (*d, h.0));
-    v
-}
-
-/// Database half of a match: entry details for exact hashes and PDQ
-/// candidates. Blocks.
-fn resolve(
-    app: &App,
-    exact: &[(HashKind, Vec<u8>)],
-    cands: &[(Hash256, u32, usize)],
-    dihedral: bool,
-    banks: Option<&[String]>,
-) -> Result<Vec<MatchOut>, crate::db::DbError> {
-    let mut out = Vec::new();
-    if exact.is_empty() && cands.is_empty() {
-        return Ok(out);
-    }
-    let mut c = app.pool.get();
-    for (kind, value) in exact {
-        for e in store::find(c.as_mut(), *kind, value)? {
-            out.push(MatchOut {
-                entry: e,
-                kind: *kind,
-                distance: 0,
-                variant: None,
-            });
-        }
-    }
-    for (h, d, k) in cands {
-        for e in store::find(c.as_mut(), HashKind::Pdq, &h.to_bytes())? {
-            out.push(MatchOut {
-                entry: e,
-                kind: HashKind::Pdq,
-                distance: *d,
-                variant: dihedral.then_some(VARIANTS[*k % 8]),
-            });
-        }
-    }
-    if let Some(b) = banks {
-        out.retain(|m| b.contains(&m.entry.bank));
-    }
-    Ok(out)
-}
-
-async fn run_match(
-    app: &Arc<App>,
-    probe: Probe,
-    t: u32,
-    dihedral: bool,
-    banks: Option<Vec<String>>,
-) -> ApiResult<Vec<MatchOut>> {
-    let cands = pdq_candidates(app, &probe.pdq, t);
-    if cands.is_empty() && probe.exact.is_empty() {
-        return Ok(Vec::new());
-    }
-    let a = app.clone();
-    let r = tokio::task::spawn_blocking(move || {
-        resolve(&a, &probe.exact, &cands, dihedral, banks.as_deref())
-    })
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "internal",
-            "lookup failed; try again",
-        )
-    })?;
-    Ok(r?)
-}
-
-async fn match_upload(
+async fn hash_upload(
     State(app): State<Arc<App>>,
     raw: RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let q = Query::new(
-        &raw,
-        &[
-            "threshold",
-            "min_quality",
-            "dihedral",
-            "banks",
-            "allow_non_image",
-        ],
-    )?;
-    let t = threshold(&q)?;
-    let min_q = q
-        .get::<u8>("min_quality")?
-        .unwrap_or(nigehbaan_pdq::RECOMMENDED_MIN_QUALITY);
-    let (fh, dihedral) = upload_hashes(body, &q).await?;
-    let mut probe = Probe {
-        exact: Vec::new(),
-        pdq: Vec::new(),
-    };
-    if let Some(d) = fh.digests {
-        probe.exact = vec![
-            (HashKind::Md5, d.md5.to_vec()),
-            (HashKind::Sha1, d.sha1.to_vec()),
-            (HashKind::Sha256, d.sha256.to_vec()),
-        ];
-    }
-    let mut pdq_used = false;
-    if let Some(p) = fh.image.as_ref().and_then(|i| i.pdq.as_ref()) {
-        if p.hashable && p.quality >= min_q {
-            pdq_used = true;
-            probe.pdq = match (dihedral, p.dihedral) {
-                (true, Some(d)) => d.to_vec(),
-                _ => vec![p.hash],
-            };
-        }
-    }
-    let matches = run_match(&app, probe, t, dihedral, banks_filter(&q)).await?;
-    Ok(Json(json!({
-        "hashes": hashes_json(&fh, dihedral),
-        "pdq_matched": pdq_used,
-        "matches": matches,
-    })))
-}
-
-/// One hash to look up.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct LookupQuery {
-    /// PDQ hex.
-    pub pdq: Option<String>,
-    /// MD5 hex.
-    pub md5: Option<String>,
-    /// SHA-1 hex.
-    pub sha1: Option<String>,
-    /// SHA-256 hex.
-    pub sha256: Option<String>,
-}
-
-/// A parsed lookup: exactly one hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
-    /// Exact lookup.
-    Exact(HashKind, Vec<u8>),
-    /// PDQ range lookup.
-    Pdq(Hash256),
-}
-
-/// Checks a lookup query: exactly one hash, in hex of the right length.
-pub fn parse_lookup(q: &LookupQuery) -> ApiResult<Parsed> {
-    let given: Vec<(HashKind, &String)> = [
-        (HashKind::Pdq, &q.pdq),
-        (HashKind::Md5, &q.md5),
-        (HashKind::Sha1, &q.sha1),
-        (HashKind::Sha256, &q.sha256),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
-    .collect();
-    let [(kind, value)] = given.as_slice() else {
-        return Err(ApiError::bad(
-            "bad_lookup",
-            "give exactly one of pdq, md5, sha1, sha256",
-        ));
-    };
-    let bad = |m: String| ApiError::bad("bad_hash", m);
-    Ok(match kind {
-        HashKind::Pdq => Parsed::Pdq(Hash256::from_bytes(
-            &hex::decode_fixed::<32>(value, "pdq").map_err(bad)?,
-        )),
-        HashKind::Md5 => Parsed::Exact(
-            *kind,
-            hex::decode_fixed::<16>(value, "md5").map_err(bad)?.to_vec(),
-        ),
-        HashKind::Sha1 => Parsed::Exact(
-            *kind,
-            hex::decode_fixed::<20>(value, "sha1")
-                .map_err(bad)?
-                .to_vec(),
-        ),
-        HashKind::Sha256 => Parsed::Exact(
-            *kind,
-            hex::decode_fixed::<32>(value, "sha256")
-                .map_err(bad)?
-                .to_vec(),
-        ),
-    })
-}
-
-fn probe_of(p: Parsed) -> Probe {
-    match p {
-        Parsed::Exact(k, v) => Probe {
-            exact: vec![(k, v)],
-            pdq: Vec::new(),
-        },
-        Parsed::Pdq(h) => Probe {
-            exact: Vec::new(),
-            pdq: vec![h],
-        },
-    }
-}
-
-async fn lookup_one(State(app): State<Arc<App>>, raw: RawQuery) -> ApiResult<Json<Value>> {
-    let q = Query::new(
-        &raw,
-        &["pdq", "md5", "sha1", "sha256", "threshold", "banks"],
-    )?;
-    let t = threshold(&q)?;
-    let lq = LookupQuery {
-        pdq: q.str("pdq").map(str::to_string),
-        md5: q.str("md5").map(str::to_string),
-        sha1: q.str("sha1").map(str::to_string),
-        sha256: q.str("sha256").map(str::to_string),
-    };
-    let probe = probe_of(parse_lookup(&lq)?);
-    let matches = run_match(&app, probe, t, false, banks_filter(&q)).await?;
-    Ok(Json(json!({ "matches": matches })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BatchLookup {
-    queries: Vec<LookupQuery>,
-    threshold: Option<u32>,
-    banks: Option<Vec<String>>,
-}
-
-async fn lookup_batch(
-    State(app): State<Arc<App>>,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<Value>> {
-    let req: BatchLookup = parse_json(body)?;
-    if req.queries.is_empty() || req.queries.len() > MAX_BATCH {
-        return Err(ApiError::bad(
-            "bad_batch",
-            format!(
-                "a batch has 1 to {MAX_BATCH} queries, not {}",
-                req.queries.len()
-            ),
-        ));
-    }
-    let t = req
-        .threshold
-        .unwrap_or(nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD);
-    if t > nigehbaan_index::MAX_RADIUS {
-        return Err(ApiError::bad(
-            "bad_threshold",
-            format!(
-                "threshold {t} is over the maximum of {}",
-                nigehbaan_index::MAX_RADIUS
-            ),
-        ));
-    }
-    let mut parsed = Vec::with_capacity(req.queries.len());
-    for (i, q) in req.queries.iter().enumerate() {
-        parsed.push(parse_lookup(q).map_err(|e| ApiError {
-            message: format!("query {i}: {}", e.message),
-            ..e
-        })?);
-    }
-    let a = app.clone();
-    let banks = req.banks;
-    let results = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, crate::db::DbError> {
-        let mut out = Vec::with_capacity(parsed.len());
-        for (p, q) in parsed.into_iter().zip(req.queries) {
-            let probe = probe_of(p);
-            let cands = pdq_candidates(&a, &probe.pdq, t);
-            let m = resolve(&a, &probe.exact, &cands, false, banks.as_deref())?;
-            out.push(json!({"query": lookup_json(&q), "matches": m}));
-        }
-        Ok(out)
-    })
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "internal",
-            "lookup failed; try again",
-        )
-    })??;
-    Ok(Json(json!({ "results": results })))
-}
-
-fn lookup_json(q: &LookupQuery) -> Value {
-    let mut m = serde_json::Map::new();
-    for (k, v) in [
-        ("pdq", &q.pdq),
-        ("md5", &q.md5),
-        ("sha1", &q.sha1),
-        ("sha256", &q.sha256),
-    ] {
-        if let Some(v) = v {
-            m.insert(k.into(), json!(v.trim().to_ascii_lowercase()));
-        }
-    }
-    Value::Object(m)
+    let q = Query::new(&raw, &["dihedral", "allow_non_image"])?;
+    let (fh, dihedral) = upload_hashes(&app, body, &q).await?;
+    Ok(Json(hashes_json(&fh, dihedral)))
 }
 
 // ------------------------------------------------------------------ banks --
@@ -1546,7 +1235,7 @@ async fn add_upload(
     };
     let status = check_status(q.str("status"))?;
     let external_id = q.str("external_id").map(str::to_string);
-    let (fh, _) = upload_hashes(body, &q).await?;
+    let (fh, _) = upload_hashes(&app, body, &q).await?;
     let mut entry = upload_entry(&fh);
     entry.category = category;
     entry.status = status;
@@ -1639,7 +1328,7 @@ async fn remove_upload(
 ) -> ApiResult<Json<Value>> {
     let Path(name) = name.map_err(path_error)?;
     let q = Query::new(&raw, &["allow_non_image"])?;
-    let (fh, _) = upload_hashes(body, &q).await?;
+    let (fh, _) = upload_hashes(&app, body, &q).await?;
     let e = upload_entry(&fh);
     let mut sels = Vec::new();
     sels.extend(e.md5.map(Selector::Md5));
@@ -1689,9 +1378,24 @@ async fn import_list(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Path(name) = name.map_err(path_error)?;
     store::check_bank_name(&name)?;
-    let q = Query::new(&raw, &["format", "status", "scheme", "replace", "create"])?;
+    let q = Query::new(
+        &raw,
+        &[
+            "format",
+            "status",
+            "scheme",
+            "replace",
+            "create",
+            "allow_empty",
+            "allow_unknown",
+        ],
+    )?;
     let body = body.map_err(body_error)?;
     let mut opts = nigehbaan_lists::ImportOptions::new("upload", &name);
+    // The service makes these two decisions itself (`crate::import`), with
+    // its own parameters and line-numbered answers; the importer only reads.
+    opts.allow_unknown = true;
+    opts.allow_empty = true;
     if let Some(f) = q.str("format") {
         opts.format = Some(
             f.parse()
@@ -1710,38 +1414,25 @@ async fn import_list(
         }
     };
     opts.scheme = q.str("scheme").map(nigehbaan_lists::Scheme::from_name);
-    let replace = q.get::<bool>("replace")?.unwrap_or(false);
-    let create = q.get::<bool>("create")?.unwrap_or(true);
+    let params = crate::import::ImportParams {
+        bank: name,
+        actor: who.actor,
+        options: opts,
+        replace: q.get::<bool>("replace")?.unwrap_or(false),
+        create: q.get::<bool>("create")?.unwrap_or(false),
+        allow_empty: q.get::<bool>("allow_empty")?.unwrap_or(false),
+        allow_unknown: q.get::<bool>("allow_unknown")?.unwrap_or(false),
+    };
     let a = app.clone();
-    let out = tokio::task::spawn_blocking(move || -> ApiResult<Value> {
-        let digest = hex::encode(&Sha256::digest(&body));
-        let size = body.len();
-        let report = nigehbaan_lists::import_bytes(&body, &opts)
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_list", e.to_string()))?;
-        drop(body);
-        let entries: Vec<NewEntry> = report.records.iter().map(NewEntry::from_record).filter(NewEntry::has_hash).collect();
-        let unsupported = report.records.len() - entries.len();
-        let detail = json!({"format": report.format.name(), "list_sha256": digest, "list_bytes": size, "records": report.records.len()});
-        let add = AddOptions { actor: &who.actor, bank: &name, create, replace, want_ids: false, action: "bank.import", detail };
-        let (_, n) = {
-            let mut c = a.pool.get();
-            store::add_entries(c.as_mut(), &add, &entries)?
-        };
-        if let Err(e) = a.sync() {
-            eprintln!("nigehbaan serve: change feed: {e}");
-        }
-        Ok(json!({
-            "bank": name,
-            "format": report.format.name(),
-            "added": n,
-            "replace": replace,
-            "skipped_unsupported_hashes": unsupported,
-            "skipped_empty_file": report.skipped_empty,
-            "warnings": report.warnings.len() + report.warnings_dropped,
-        }))
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", "the import could not complete; nothing was imported"))??;
+    let out = tokio::task::spawn_blocking(move || crate::import::run(&a, body, params))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "internal",
+                "the import could not complete; nothing was imported",
+            )
+        })??;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -1780,8 +1471,18 @@ async fn audit_page(State(app): State<Arc<App>>, raw: RawQuery) -> ApiResult<Jso
 }
 
 async fn audit_verify(State(app): State<Arc<App>>) -> ApiResult<Json<store::AuditCheck>> {
+    let chain = app.audit.clone();
+    let head = match &chain.head {
+        Some(p) => crate::audit::read_head(p).map_err(|e| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string())
+        })?,
+        None => None,
+    };
     Ok(Json(
-        db(&app, false, |c| Ok(store::verify_audit(c)?)).await?,
+        db(&app, false, move |c| {
+            Ok(store::verify_audit(c, &chain.key, head.as_ref())?)
+        })
+        .await?,
     ))
 }
 
@@ -1796,6 +1497,7 @@ struct NewKey {
     name: String,
     role: String,
     rate_limit: Option<i64>,
+    max_batch_threshold: Option<u32>,
 }
 
 async fn create_key(
@@ -1808,7 +1510,14 @@ async fn create_key(
         .ok_or_else(|| ApiError::bad("bad_role", "role is admin, curator or matcher"))?;
     let rate = k.rate_limit.unwrap_or(1000);
     let (id, key) = db(&app, false, move |c| {
-        Ok(store::create_key(c, &who.actor, &k.name, role, rate)?)
+        Ok(store::create_key(
+            c,
+            &who.actor,
+            &k.name,
+            role,
+            rate,
+            k.max_batch_threshold,
+        )?)
     })
     .await?;
     let a = app.clone();

@@ -111,6 +111,50 @@ pub trait Conn: Send {
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
     /// The engine.
     fn engine(&self) -> Engine;
+    /// The audit chain this connection writes with (`None`: it may not
+    /// write audit records).
+    fn audit_chain(&self) -> Option<&crate::audit::Chain> {
+        None
+    }
+    /// Notes the audit record the open transaction wrote.
+    fn audit_written(&mut self, _head: crate::audit::Head) {}
+    /// Called after a write transaction committed or rolled back.
+    fn transaction_ended(&mut self, _committed: bool) {}
+}
+
+/// A connection with the audit chain it writes with.
+struct Keyed {
+    conn: Box<dyn Conn>,
+    chain: crate::audit::Chain,
+    pending: Option<crate::audit::Head>,
+}
+
+impl Conn for Keyed {
+    fn exec(&mut self, sql: &str, params: &[V]) -> Result<u64, DbError> {
+        self.conn.exec(sql, params)
+    }
+    fn query(&mut self, sql: &str, params: &[V]) -> Result<Vec<Row>, DbError> {
+        self.conn.query(sql, params)
+    }
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.batch(sql)
+    }
+    fn engine(&self) -> Engine {
+        self.conn.engine()
+    }
+    fn audit_chain(&self) -> Option<&crate::audit::Chain> {
+        Some(&self.chain)
+    }
+    fn audit_written(&mut self, head: crate::audit::Head) {
+        self.pending = Some(head);
+    }
+    fn transaction_ended(&mut self, committed: bool) {
+        if let Some(h) = self.pending.take() {
+            if committed {
+                self.chain.committed(&h);
+            }
+        }
+    }
 }
 
 impl Conn for rusqlite::Connection {
@@ -285,6 +329,56 @@ pub enum DbConfig {
     },
 }
 
+/// Opens one connection to a database that must exist already, without
+/// creating, migrating or writing anything (SQLite is opened read-only; a
+/// PostgreSQL schema must exist). For commands that only read.
+pub fn connect_existing(cfg: &DbConfig) -> Result<Box<dyn Conn>, DbError> {
+    let mut c: Box<dyn Conn> = match cfg {
+        DbConfig::Sqlite(path) => {
+            if !path.is_file() {
+                return Err(DbError(format!("no database at {}", path.display())));
+            }
+            let c = rusqlite::Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            c.busy_timeout(Duration::from_secs(30))?;
+            Box::new(c)
+        }
+        DbConfig::Postgres { url, schema } => {
+            let mut c = PgConn::connect(url, None)?;
+            if let Some(s) = schema {
+                let found = c.query(
+                    "SELECT 1 FROM information_schema.schemata WHERE schema_name = $1",
+                    &[V::T(s.clone())],
+                )?;
+                if found.is_empty() {
+                    return Err(DbError(format!("no schema {s:?} in the database")));
+                }
+                c.batch(&format!("SET search_path TO {}", quote_ident(s)))?;
+            }
+            Box::new(c)
+        }
+    };
+    let have = match c.query("SELECT MAX(version) FROM schema_version", &[]) {
+        Ok(r) => r.first().map_or(0, |r| r[0].i()) as usize,
+        Err(_) => 0,
+    };
+    if have == 0 {
+        return Err(DbError(
+            "this is not a Nigehbaan service database (no schema version)".into(),
+        ));
+    }
+    if have != MIGRATIONS.len() {
+        return Err(DbError(format!(
+            "the database schema is version {have}; this build needs {} (start the service once to migrate it)",
+            MIGRATIONS.len()
+        )));
+    }
+    Ok(c)
+}
+
 /// Opens one connection.
 pub fn connect(cfg: &DbConfig) -> Result<Box<dyn Conn>, DbError> {
     match cfg {
@@ -308,14 +402,43 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Opens `size` connections and runs the migrations.
+    /// Opens `size` connections and runs the migrations. Its connections
+    /// cannot write audit records: see [`Pool::open_keyed`].
     pub fn open(cfg: &DbConfig, size: usize) -> Result<Pool, DbError> {
+        Pool::open_with(cfg, size, None)
+    }
+
+    /// Opens `size` connections that write audit records with `chain`,
+    /// and runs the migrations.
+    pub fn open_keyed(
+        cfg: &DbConfig,
+        size: usize,
+        chain: crate::audit::Chain,
+    ) -> Result<Pool, DbError> {
+        Pool::open_with(cfg, size, Some(chain))
+    }
+
+    fn open_with(
+        cfg: &DbConfig,
+        size: usize,
+        chain: Option<crate::audit::Chain>,
+    ) -> Result<Pool, DbError> {
+        let wrap = |c: Box<dyn Conn>| -> Box<dyn Conn> {
+            match &chain {
+                Some(ch) => Box::new(Keyed {
+                    conn: c,
+                    chain: ch.clone(),
+                    pending: None,
+                }),
+                None => c,
+            }
+        };
         let mut first = connect(cfg)?;
         migrate(first.as_mut())?;
         let engine = first.engine();
-        let mut conns = vec![Mutex::new(first)];
+        let mut conns = vec![Mutex::new(wrap(first))];
         for _ in 1..size.max(1) {
-            conns.push(Mutex::new(connect(cfg)?));
+            conns.push(Mutex::new(wrap(connect(cfg)?)));
         }
         Ok(Pool {
             conns,
@@ -363,12 +486,20 @@ pub fn write_tx<T, E: From<DbError>>(
         }
     }
     match f(c) {
-        Ok(v) => {
-            c.batch("COMMIT")?;
-            Ok(v)
-        }
+        Ok(v) => match c.batch("COMMIT") {
+            Ok(()) => {
+                c.transaction_ended(true);
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = c.batch("ROLLBACK");
+                c.transaction_ended(false);
+                Err(e.into())
+            }
+        },
         Err(e) => {
             let _ = c.batch("ROLLBACK");
+            c.transaction_ended(false);
             Err(e)
         }
     }
@@ -423,6 +554,23 @@ CREATE TABLE audit_log (
   detail TEXT NOT NULL,
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL);",
+    // 2: per-key batch radius caps, and staging for imports committed in
+    // batches and swapped in at once. (The keyed audit chain starts at
+    // the record `meta.audit_keyed_from`, set by `migrate`.)
+    "ALTER TABLE api_keys ADD COLUMN max_batch_threshold INTEGER;
+CREATE TABLE imports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  bank TEXT NOT NULL,
+  started_at INTEGER NOT NULL);
+CREATE TABLE import_staging (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  import_id INTEGER NOT NULL,
+  md5 BLOB, sha1 BLOB, sha256 BLOB, pdq BLOB,
+  pdq_quality INTEGER,
+  category_scheme TEXT, category_code TEXT,
+  status TEXT NOT NULL,
+  external_id TEXT);
+CREATE INDEX import_staging_import ON import_staging (import_id, seq);",
 ];
 
 /// SQLite DDL to PostgreSQL DDL (the few differences the migrations use).
@@ -455,6 +603,16 @@ pub fn migrate(c: &mut dyn Conn) -> Result<(), DbError> {
                 "INSERT INTO schema_version (version) VALUES ($1)",
                 &[V::I(i as i64 + 1)],
             )?;
+            if i + 1 == 2 {
+                // Records written before the chain was keyed stay plain
+                // SHA-256; every later one is keyed.
+                let next = c.query("SELECT MAX(seq) FROM audit_log", &[])?;
+                let from = next.first().map_or(0, |r| r[0].i()) + 1;
+                c.exec(
+                    "INSERT INTO meta (key, value) VALUES ('audit_keyed_from', $1)",
+                    &[V::T(from.to_string())],
+                )?;
+            }
         }
         let id = c.query("SELECT value FROM meta WHERE key = 'db_id'", &[])?;
         if id.is_empty() {

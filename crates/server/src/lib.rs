@@ -5,8 +5,11 @@
 //! against banks, and lets curators manage the banks.
 //!
 //! * The database (SQLite by default, PostgreSQL for several replicas) is
-//!   the source of truth: banks, entries, API keys, a hash-chained audit log
-//!   and a change feed of PDQ hashes.
+//!   the source of truth: banks, entries, API keys, a keyed hash-chained
+//!   audit log (its key and head kept in files outside the database: see
+//!   [`audit`]) and a change feed of PDQ hashes.
+//! * Connections, request bodies and decodes are bounded: see [`limits`]
+//!   and [`http`].
 //! * Each instance keeps only PDQ hashes in memory, in a
 //!   [`nigehbaan_index::LivePdqIndex`] it updates from the change feed (every
 //!   `poll` interval, and at once after its own writes); entry details are
@@ -16,15 +19,20 @@
 //!   reflects, makes restarts take milliseconds plus the changes since.
 
 #![warn(missing_docs)]
+#![recursion_limit = "256"]
 
 pub mod api;
+pub mod audit;
 pub mod db;
+pub mod http;
+pub mod import;
+pub mod limits;
+pub mod matching;
 pub mod metrics;
 pub mod openapi;
 pub mod store;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -59,13 +67,34 @@ pub struct Config {
     /// Change-feed entries kept when the feed is pruned (every
     /// `snapshot_every`); older ones are deleted.
     pub feed_keep: i64,
+    /// The audit key file (made, mode 0600, when missing). Needed: the
+    /// service writes no unkeyed audit records.
+    pub audit_key: Option<PathBuf>,
+    /// The audit head file, rewritten after every commit.
+    pub audit_head: Option<PathBuf>,
+    /// Connection, request and decode limits.
+    pub limits: limits::Limits,
+    /// Where `/metrics` is served without a key (`None`: only on the main
+    /// address, to any valid key).
+    pub metrics_listen: Option<String>,
 }
 
 impl Config {
     /// Defaults for a database.
     pub fn new(db: DbConfig) -> Config {
+        let (audit_key, audit_head) = match &db {
+            DbConfig::Sqlite(p) => (
+                Some(p.with_extension("audit-key")),
+                Some(p.with_extension("audit-head")),
+            ),
+            DbConfig::Postgres { .. } => (None, None),
+        };
         Config {
             db,
+            audit_key,
+            audit_head,
+            limits: limits::Limits::default(),
+            metrics_listen: None,
             snapshot: None,
             max_upload_bytes: 64 << 20,
             max_import_bytes: 1 << 30,
@@ -89,6 +118,8 @@ pub struct ActiveKey {
     pub role: Role,
     /// Requests per second.
     pub rate_limit: i64,
+    /// Its own cap on batch-lookup thresholds, if an admin gave it one.
+    pub max_batch_threshold: Option<u32>,
     hash: [u8; 32],
 }
 
@@ -106,6 +137,10 @@ pub struct App {
     pub db_id: u64,
     /// Request counters and latencies.
     pub metrics: metrics::Metrics,
+    /// The decode memory budget.
+    pub decode_budget: limits::DecodeBudget,
+    /// The audit key and head file.
+    pub audit: audit::Chain,
     ready: AtomicBool,
     sync_lock: Mutex<()>,
     keys: RwLock<Vec<ActiveKey>>,
@@ -135,13 +170,36 @@ impl From<DbError> for StartError {
     }
 }
 
+/// The audit key and head file of a configuration (the key file is made
+/// when missing).
+pub fn audit_chain(config: &Config) -> Result<audit::Chain, StartError> {
+    let Some(path) = &config.audit_key else {
+        return Err(StartError(
+            "no audit key file is configured: the audit chain must be keyed with a key kept outside the database".into(),
+        ));
+    };
+    let key = audit::AuditKey::load_or_create(path).map_err(|e| StartError(e.to_string()))?;
+    Ok(audit::Chain::new(key, config.audit_head.clone()))
+}
+
+/// Opens `size` connections (running migrations) that write audit records
+/// with the configuration's audit chain.
+pub fn open_pool(config: &Config, size: usize) -> Result<Pool, StartError> {
+    let chain = audit_chain(config)?;
+    Ok(Pool::open_keyed(&config.db, size, chain)?)
+}
+
 impl App {
     /// Opens the database (running migrations), loads the index from the
     /// snapshot when it belongs to this database, else from the database,
     /// and catches up with the change feed. Blocks.
     pub fn open(config: Config) -> Result<Arc<App>, StartError> {
         let started = Instant::now();
-        let pool = Pool::open(&config.db, config.pool_size)?;
+        let audit = audit_chain(&config)?;
+        let pool = Pool::open_keyed(&config.db, config.pool_size, audit.clone())?;
+        if let Err(e) = import::clean_stale(pool.get().as_mut()) {
+            eprintln!("nigehbaan serve: cannot clean up stale import staging: {e}");
+        }
         let db_id = store::db_id(pool.get().as_mut())?;
         let mut loaded = None;
         if let Some(path) = config.snapshot.as_ref().filter(|p| p.exists()) {
@@ -165,6 +223,7 @@ impl App {
                 (LivePdqIndex::new(&hashes), seq)
             }
         };
+        let decode_budget = limits::DecodeBudget::new(config.limits.decode_budget_bytes);
         let app = Arc::new(App {
             config,
             pool,
@@ -172,6 +231,8 @@ impl App {
             applied: AtomicI64::new(seq),
             db_id,
             metrics: metrics::Metrics::default(),
+            decode_budget,
+            audit,
             ready: AtomicBool::new(false),
             sync_lock: Mutex::new(()),
             keys: RwLock::new(Vec::new()),
@@ -303,6 +364,7 @@ impl App {
                     name: k.name,
                     role: Role::parse(&k.role)?,
                     rate_limit: k.rate_limit,
+                    max_batch_threshold: k.max_batch_threshold.map(|t| t.clamp(0, 63) as u32),
                     hash: k.hash.as_slice().try_into().ok()?,
                 })
             })
@@ -325,20 +387,37 @@ impl App {
         found
     }
 
-    /// Takes one token from the key's bucket; false when it is empty.
+    /// Takes one token from the key's bucket; false when it is empty (or
+    /// in debt from costly requests).
     pub fn take_token(&self, key: &ActiveKey) -> bool {
-        let rate = key.rate_limit.max(1) as f64;
+        self.bucket(key.id, key.rate_limit, |tokens| {
+            if *tokens >= 1.0 {
+                *tokens -= 1.0;
+                true
+            } else {
+                false
+            }
+        })
+    }
+
+    /// Charges `tokens` more to key `id` for a costly request's work
+    /// (already admitted): the bucket may go into debt, down to a minute's
+    /// worth of tokens, and the key's next requests wait until it is repaid.
+    pub fn charge(&self, id: i64, rate_limit: i64, tokens: u64) {
+        let floor = -(rate_limit.max(1) as f64) * 60.0;
+        self.bucket(id, rate_limit, |t| {
+            *t = (*t - tokens as f64).max(floor);
+        });
+    }
+
+    fn bucket<T>(&self, id: i64, rate_limit: i64, f: impl FnOnce(&mut f64) -> T) -> T {
+        let rate = rate_limit.max(1) as f64;
         let now = Instant::now();
         let mut b = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, at) = b.entry(key.id).or_insert((rate, now));
+        let (tokens, at) = b.entry(id).or_insert((rate, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(rate);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        f(tokens)
     }
 
     /// Writes the index snapshot when one is configured and the index moved
@@ -415,12 +494,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let bg = tokio::spawn(background(app.clone()));
     let router = api::router(app.clone());
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let limits = app.config.limits.clone();
+    http::serve_router(router, listener, &limits, shutdown).await?;
     bg.abort();
     let a = app.clone();
     let _ = tokio::task::spawn_blocking(move || a.write_snapshot()).await;
@@ -455,6 +530,7 @@ pub async fn shutdown_signal() {
 pub fn run(config: Config, listen: &str) -> Result<(), StartError> {
     let t = Instant::now();
     let app = App::open(config)?;
+    first_key(&app)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -466,6 +542,17 @@ pub fn run(config: Config, listen: &str) -> Result<(), StartError> {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError(e.to_string()))?;
+        if let Some(m) = &app.config.metrics_listen {
+            let ml = tokio::net::TcpListener::bind(m)
+                .await
+                .map_err(|e| StartError(format!("cannot listen on {m} for metrics: {e}")))?;
+            let maddr = ml.local_addr().map_err(|e| StartError(e.to_string()))?;
+            eprintln!("nigehbaan serve: metrics (no key) on {maddr}");
+            let (router, limits) = (api::metrics_router(app.clone()), app.config.limits.clone());
+            tokio::spawn(async move {
+                let _ = http::serve_router(router, ml, &limits, std::future::pending()).await;
+            });
+        }
         let s = app.index.stats();
         eprintln!(
             "nigehbaan serve: {} PDQ hashes indexed, ready in {:.3} s; listening on {addr}",
@@ -481,6 +568,30 @@ pub fn run(config: Config, listen: &str) -> Result<(), StartError> {
     result
 }
 
+/// On a database without any API key, makes the first admin key and
+/// prints it to standard error, once: there is no default key.
+fn first_key(app: &App) -> Result<(), StartError> {
+    let mut c = app.pool.get();
+    if !store::list_keys(c.as_mut())?.is_empty() {
+        return Ok(());
+    }
+    let (id, key) = store::create_key(
+        c.as_mut(),
+        "startup",
+        "first-admin",
+        Role::Admin,
+        1000,
+        None,
+    )
+    .map_err(|e| StartError(e.to_string()))?;
+    drop(c);
+    app.reload_keys()?;
+    eprintln!(
+        "nigehbaan serve: the database had no API keys; made admin key {id} \"first-admin\", shown only now: {key}"
+    );
+    Ok(())
+}
+
 /// Benchmark set-up: adds `n` random PDQ hashes (seeded, benign by
 /// construction) to a bank `bench` in transactions of 100k rows, without
 /// change-feed rows, then writes the index snapshot from every PDQ hash in
@@ -488,7 +599,7 @@ pub fn run(config: Config, listen: &str) -> Result<(), StartError> {
 /// start opens it directly. Returns the number of hashes in the snapshot.
 pub fn seed_bench(config: &Config, n: usize, seed: u64) -> Result<usize, StartError> {
     use crate::db::V;
-    let pool = Pool::open(&config.db, 1)?;
+    let pool = open_pool(config, 1)?;
     let mut c = pool.get();
     let c = c.as_mut();
     let bank = match store::get_bank(c, "bench") {

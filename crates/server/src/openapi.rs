@@ -13,7 +13,7 @@ fn schemas() -> Value {
     json!({
         "Error": {"type": "object", "required": ["error", "code"], "properties": {
             "error": {"type": "string", "description": "what is wrong"},
-            "code": {"type": "string", "description": "stable code, e.g. bad_json, bad_hash, missing_key, forbidden, rate_limited, body_too_large, not_an_image"}}},
+            "code": {"type": "string", "description": "stable code; docs/api.md lists every one (e.g. bad_json, not_found, conflict, invalid, busy, body_timeout)"}}},
         "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
         "Object": {"type": "object"},
         "Hashes": {"type": "object", "properties": {
@@ -23,7 +23,7 @@ fn schemas() -> Value {
             "format": opt("string"), "orientation": opt("integer"),
             "pdq_dihedral": {"type": "array", "items": {"type": "string"}}, "error": opt("string")}},
         "Category": {"type": "object", "required": ["scheme", "code"], "properties": {"scheme": {"type": "string"}, "code": {"type": "string"}}},
-        "Match": {"type": "object", "required": ["bank", "entry_id", "match", "distance", "status"], "properties": {
+        "Match": {"type": "object", "required": ["bank", "entry_id", "match", "distance", "status"], "description": "for matcher keys, a match at a distance over 31 has null hashes: only what matched and the entry id", "properties": {
             "bank": {"type": "string"}, "entry_id": {"type": "integer"},
             "category": {"oneOf": [{"$ref": "#/components/schemas/Category"}, {"type": "null"}]},
             "match": {"type": "string", "enum": ["md5", "sha1", "sha256", "pdq"]},
@@ -64,8 +64,11 @@ fn schemas() -> Value {
         "Removed": {"type": "object", "properties": {"removed": {"type": "array", "items": {"type": "integer"}}}},
         "Deleted": {"type": "object", "properties": {"deleted": {}, "entries": {"type": "integer"}}},
         "Imported": {"type": "object", "properties": {
-            "bank": {"type": "string"}, "format": {"type": "string"}, "added": {"type": "integer"}, "replace": {"type": "boolean"},
-            "skipped_unsupported_hashes": {"type": "integer"}, "skipped_empty_file": {"type": "integer"}, "warnings": {"type": "integer"}}},
+            "bank": {"type": "string"}, "format": {"type": "string"}, "created": {"type": "boolean"}, "added": {"type": "integer"},
+            "replace": {"type": "boolean"}, "replaced": {"type": "integer"},
+            "skipped_unsupported_hashes": {"type": "integer"}, "skipped_unknown_types": {"type": "integer"}, "skipped_empty_file": {"type": "integer"},
+            "warnings": {"type": "array", "items": {"type": "string"}, "description": "every warning, in full text (at most 1000)"},
+            "warnings_dropped": {"type": "integer"}}},
         "IndexStatus": {"type": "object", "properties": {
             "ready": {"type": "boolean"}, "entries": {"type": "integer"}, "pdq_hashes": {"type": "object"},
             "memory_bytes": {"type": "integer"}, "compactions": {"type": "integer"}, "applied_seq": {"type": "integer"},
@@ -76,13 +79,15 @@ fn schemas() -> Value {
         "AuditPage": {"type": "object", "properties": {"records": {"type": "array", "items": {"$ref": "#/components/schemas/AuditRecord"}}}},
         "AuditCheck": {"type": "object", "properties": {
             "ok": {"type": "boolean"}, "records": {"type": "integer"}, "head": {"type": "string"},
-            "broken_at": opt("integer"), "problem": opt("string")}},
+            "broken_at": opt("integer"), "problem": opt("string"), "head_checked": {"type": "boolean"},
+            "head_seq": opt("integer"), "keyed_from": {"type": "integer"}}},
         "Key": {"type": "object", "properties": {
             "id": {"type": "integer"}, "name": {"type": "string"}, "role": {"type": "string"}, "rate_limit": {"type": "integer"},
-            "created_at": {"type": "integer"}, "revoked_at": opt("integer")}},
+            "created_at": {"type": "integer"}, "revoked_at": opt("integer"), "max_batch_threshold": opt("integer")}},
         "KeyList": {"type": "object", "properties": {"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}}},
         "NewKey": {"type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
-            "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "curator", "matcher"]}, "rate_limit": {"type": "integer", "minimum": 1}}},
+            "name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "curator", "matcher"]}, "rate_limit": {"type": "integer", "minimum": 1},
+            "max_batch_threshold": {"type": "integer", "minimum": 0, "maximum": 63, "description": "largest batch-lookup threshold the key may use (default: the service's cap for matchers, 63 for others)"}}},
         "CreatedKey": {"type": "object", "properties": {
             "id": {"type": "integer"}, "key": {"type": "string", "description": "shown only here; stored as its SHA-256"},
             "role": {"type": "string"}, "rate_limit": {"type": "integer"}}}
@@ -153,16 +158,42 @@ pub fn document() -> Value {
                 "403".into(),
                 error_response(&format!("the key's role is below {}", role.name())),
             );
-            responses.insert("429".into(), error_response("over the key's rate limit"));
+            responses.insert(
+                "429".into(),
+                error_response("over the key's rate limit (costly requests are charged by work)"),
+            );
             op.insert("security".into(), json!([{"apiKey": []}, {"bearer": []}]));
             op.insert("x-role".into(), json!(role.name()));
         }
         if r.path.contains('{') {
             responses.insert("404".into(), error_response("not found"));
         }
+        if r.query.iter().any(|q| q.0 == "banks") || r.body == BodyKind::Json("BatchLookup") {
+            responses.insert(
+                "404".into(),
+                error_response("a bank named in banks does not exist"),
+            );
+            responses.insert(
+                "409".into(),
+                error_response("a bank named in banks is disabled"),
+            );
+        }
+        if r.body != BodyKind::None {
+            responses.insert(
+                "408".into(),
+                error_response("the body did not arrive within the body timeout"),
+            );
+        }
         match r.body {
             BodyKind::Upload => {
-                responses.insert("413".into(), error_response("upload over the size limit"));
+                responses.insert(
+                    "413".into(),
+                    error_response("upload over the size limit, or an image over the pixel limit"),
+                );
+                responses.insert(
+                    "503".into(),
+                    error_response("the decode memory budget is full (busy; Retry-After)"),
+                );
                 responses.insert(
                     "415".into(),
                     error_response("not an image (allow_non_image=true for digests only)"),
@@ -176,7 +207,7 @@ pub fn document() -> Value {
                 responses.insert("413".into(), error_response("list over the size limit"));
                 responses.insert(
                     "422".into(),
-                    error_response("the list cannot be parsed; nothing was imported"),
+                    error_response("the list cannot be parsed, has unknown signal types, or would empty the bank; nothing was imported"),
                 );
             }
             BodyKind::Json(_) => {

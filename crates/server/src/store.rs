@@ -1,6 +1,6 @@
 //! What the service keeps in its database, and every change to it: banks,
 //! entries, the change feed that replicas follow, API keys and the
-//! hash-chained audit log. Every change is one transaction under the write
+//! keyed hash-chained audit log (see [`crate::audit`]). Every change is one transaction under the write
 //! lock, together with its feed rows and its audit record.
 
 use nigehbaan_lists::hex;
@@ -82,149 +82,10 @@ impl Role {
 
 // ---------------------------------------------------------------- audit --
 
-/// The hash of one audit record: SHA-256 over an unambiguous JSON array of
-/// the previous hash and the record's fields.
-pub fn audit_hash(
-    prev: &str,
-    seq: i64,
-    at: i64,
-    actor: &str,
-    action: &str,
-    detail: &str,
-) -> String {
-    let text = json!([prev, seq, at, actor, action, detail]).to_string();
-    hex::encode(&Sha256::digest(text.as_bytes()))
-}
-
-/// The `prev_hash` of the first record.
-pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Appends an audit record; call inside a write transaction.
-pub fn audit(c: &mut dyn Conn, actor: &str, action: &str, detail: Value) -> Result<(), DbError> {
-    let last = c.query(
-        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-        &[],
-    )?;
-    let (seq, prev) = match last.first() {
-        Some(r) => (r[0].i() + 1, r[1].t()),
-        None => (1, AUDIT_GENESIS.to_string()),
-    };
-    let at = now();
-    let detail = detail.to_string();
-    let hash = audit_hash(&prev, seq, at, actor, action, &detail);
-    c.exec(
-        "INSERT INTO audit_log (seq, at, actor, action, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            V::I(seq),
-            V::I(at),
-            V::T(actor.into()),
-            V::T(action.into()),
-            V::T(detail),
-            V::T(prev),
-            V::T(hash),
-        ],
-    )?;
-    Ok(())
-}
-
-/// One audit record.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// Position in the log, from 1, without gaps.
-    pub seq: i64,
-    /// When, in seconds since the Unix epoch.
-    pub at: i64,
-    /// Who: `key:<id>:<name>` or `cli`.
-    pub actor: String,
-    /// What kind of change.
-    pub action: String,
-    /// The change's details (JSON text).
-    pub detail: String,
-    /// The previous record's hash.
-    pub prev_hash: String,
-    /// This record's hash.
-    pub hash: String,
-}
-
-/// The audit records after `after`, at most `limit`.
-pub fn audit_records(
-    c: &mut dyn Conn,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<AuditRecord>, DbError> {
-    let rows = c.query(
-        "SELECT seq, at, actor, action, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-        &[V::I(after), V::I(limit)],
-    )?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditRecord {
-            seq: r[0].i(),
-            at: r[1].i(),
-            actor: r[2].t(),
-            action: r[3].t(),
-            detail: r[4].t(),
-            prev_hash: r[5].t(),
-            hash: r[6].t(),
-        })
-        .collect())
-}
-
-/// The result of checking the audit chain.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct AuditCheck {
-    /// True when every record is intact and chained.
-    pub ok: bool,
-    /// Records checked.
-    pub records: i64,
-    /// The hash of the last record (keep it elsewhere to detect truncation).
-    pub head: String,
-    /// The first broken record, if any.
-    pub broken_at: Option<i64>,
-    /// What is wrong with it.
-    pub problem: Option<String>,
-}
-
-/// Recomputes the whole chain.
-pub fn verify_audit(c: &mut dyn Conn) -> Result<AuditCheck, DbError> {
-    let mut prev = AUDIT_GENESIS.to_string();
-    let mut expect = 1;
-    loop {
-        let page = audit_records(c, expect - 1, 10_000)?;
-        if page.is_empty() {
-            break;
-        }
-        for r in page {
-            let problem = if r.seq != expect {
-                Some(format!("record {expect} is missing"))
-            } else if r.prev_hash != prev {
-                Some("prev_hash does not match the previous record".to_string())
-            } else if audit_hash(&prev, r.seq, r.at, &r.actor, &r.action, &r.detail) != r.hash {
-                Some("contents do not match the record's hash".to_string())
-            } else {
-                None
-            };
-            if let Some(p) = problem {
-                return Ok(AuditCheck {
-                    ok: false,
-                    records: expect - 1,
-                    head: prev,
-                    broken_at: Some(expect),
-                    problem: Some(p),
-                });
-            }
-            prev = r.hash;
-            expect += 1;
-        }
-    }
-    Ok(AuditCheck {
-        ok: true,
-        records: expect - 1,
-        head: prev,
-        broken_at: None,
-        problem: None,
-    })
-}
+pub use crate::audit::{
+    audit, audit_hash, audit_keyed_from, audit_records, verify_audit, AuditCheck, AuditRecord,
+    AUDIT_GENESIS,
+};
 
 // ----------------------------------------------------------------- keys --
 
@@ -243,6 +104,9 @@ pub struct KeyInfo {
     pub created_at: i64,
     /// Revoked, if it was.
     pub revoked_at: Option<i64>,
+    /// The largest batch-lookup threshold the key may ask for (`None`: the
+    /// service's default for its role).
+    pub max_batch_threshold: Option<i64>,
     /// SHA-256 of the key.
     #[serde(skip)]
     pub hash: Vec<u8>,
@@ -261,7 +125,14 @@ pub fn create_key(
     name: &str,
     role: Role,
     rate_limit: i64,
+    max_batch_threshold: Option<u32>,
 ) -> Result<(i64, String), StoreError> {
+    if max_batch_threshold.is_some_and(|t| t > nigehbaan_index::MAX_RADIUS) {
+        return Err(StoreError::Invalid(format!(
+            "max_batch_threshold is at most {}",
+            nigehbaan_index::MAX_RADIUS
+        )));
+    }
     if name.trim().is_empty() || name.len() > 200 {
         return Err(StoreError::Invalid(
             "a key needs a name of 1 to 200 characters".into(),
@@ -277,13 +148,14 @@ pub fn create_key(
     let key = format!("ngb_{}", hex::encode(&raw));
     let id = write_tx(c, |c| -> Result<i64, StoreError> {
         let rows = c.query(
-            "INSERT INTO api_keys (name, role, key_hash, rate_limit, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO api_keys (name, role, key_hash, rate_limit, created_at, max_batch_threshold) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             &[
                 V::T(name.into()),
                 V::T(role.name().into()),
                 V::B(key_hash(&key).to_vec()),
                 V::I(rate_limit),
                 V::I(now()),
+                max_batch_threshold.map_or(V::Null, |t| V::I(t.into())),
             ],
         )?;
         let id = rows.first().map_or(0, |r| r[0].i());
@@ -291,7 +163,7 @@ pub fn create_key(
             c,
             actor,
             "key.create",
-            json!({"id": id, "name": name, "role": role.name(), "rate_limit": rate_limit}),
+            json!({"id": id, "name": name, "role": role.name(), "rate_limit": rate_limit, "max_batch_threshold": max_batch_threshold}),
         )?;
         Ok(id)
     })?;
@@ -301,7 +173,7 @@ pub fn create_key(
 /// Every key, revoked ones included.
 pub fn list_keys(c: &mut dyn Conn) -> Result<Vec<KeyInfo>, DbError> {
     let rows = c.query(
-        "SELECT id, name, role, rate_limit, created_at, revoked_at, key_hash FROM api_keys ORDER BY id",
+        "SELECT id, name, role, rate_limit, created_at, revoked_at, key_hash, max_batch_threshold FROM api_keys ORDER BY id",
         &[],
     )?;
     Ok(rows
@@ -317,6 +189,10 @@ pub fn list_keys(c: &mut dyn Conn) -> Result<Vec<KeyInfo>, DbError> {
                 _ => None,
             },
             hash: r[6].opt_b().unwrap_or_default().to_vec(),
+            max_batch_threshold: match r[7] {
+                V::I(t) => Some(t),
+                _ => None,
+            },
         })
         .collect())
 }
@@ -408,7 +284,7 @@ pub fn get_bank(c: &mut dyn Conn, name: &str) -> Result<Bank, StoreError> {
         .ok_or_else(|| StoreError::NotFound(format!("no bank named {name:?}")))
 }
 
-fn insert_bank(
+pub(crate) fn insert_bank(
     c: &mut dyn Conn,
     actor: &str,
     name: &str,
@@ -499,7 +375,7 @@ pub fn update_bank(
 
 /// Feed rows for the PDQ hashes of `bank_id`'s entries that no other bank
 /// holds (run before deleting them all).
-fn feed_bank_removal(c: &mut dyn Conn, bank_id: i64) -> Result<(), DbError> {
+pub(crate) fn feed_bank_removal(c: &mut dyn Conn, bank_id: i64) -> Result<(), DbError> {
     c.exec(
         "INSERT INTO changes (op, pdq) SELECT DISTINCT 0, e.pdq FROM entries e WHERE e.bank_id = $1 AND e.pdq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entries f WHERE f.pdq = e.pdq AND f.bank_id <> $1)",
         &[V::I(bank_id)],
@@ -588,6 +464,42 @@ pub struct AddOptions<'a> {
 
 const ENTRY_COLS: usize = 12;
 
+/// `(…),(…)` placeholders for `rows` rows of `cols` values, numbered from
+/// `$1` row by row.
+pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
+    let mut sql = String::with_capacity(rows * cols * 5);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for k in 0..cols {
+            if k > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", i * cols + k + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// An entry's columns md5, sha1, sha256, pdq, pdq_quality,
+/// category_scheme, category_code, status, external_id.
+pub(crate) fn entry_values(e: &NewEntry) -> [V; 9] {
+    [
+        V::from_opt_b(e.md5.as_ref().map(|x| &x[..])),
+        V::from_opt_b(e.sha1.as_ref().map(|x| &x[..])),
+        V::from_opt_b(e.sha256.as_ref().map(|x| &x[..])),
+        V::from_opt_b(e.pdq.map(|p| p.to_bytes()).as_ref().map(|x| &x[..])),
+        e.pdq_quality.map_or(V::Null, |q| V::I(q.into())),
+        V::from_opt_t(e.category.as_ref().map(|c| c.0.as_str())),
+        V::from_opt_t(e.category.as_ref().map(|c| c.1.as_str())),
+        V::T(e.status.clone()),
+        V::from_opt_t(e.external_id.as_deref()),
+    ]
+}
+
 /// Adds entries to a bank in one transaction: all of them or none.
 /// Returns the new ids (when asked) and the number added.
 pub fn add_entries(
@@ -621,33 +533,12 @@ pub fn add_entries(
             let mut sql = String::from(
                 "INSERT INTO entries (bank_id, md5, sha1, sha256, pdq, pdq_quality, category_scheme, category_code, status, external_id, created_at, created_by) VALUES ",
             );
+            sql.push_str(&values_placeholders(chunk.len(), ENTRY_COLS));
             let mut params = Vec::with_capacity(chunk.len() * ENTRY_COLS);
-            for (i, e) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                for k in 0..ENTRY_COLS {
-                    if k > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("${}", i * ENTRY_COLS + k + 1));
-                }
-                sql.push(')');
-                params.extend([
-                    V::I(bank.id),
-                    V::from_opt_b(e.md5.as_ref().map(|x| &x[..])),
-                    V::from_opt_b(e.sha1.as_ref().map(|x| &x[..])),
-                    V::from_opt_b(e.sha256.as_ref().map(|x| &x[..])),
-                    V::from_opt_b(e.pdq.map(|p| p.to_bytes()).as_ref().map(|x| &x[..])),
-                    e.pdq_quality.map_or(V::Null, |q| V::I(q.into())),
-                    V::from_opt_t(e.category.as_ref().map(|c| c.0.as_str())),
-                    V::from_opt_t(e.category.as_ref().map(|c| c.1.as_str())),
-                    V::T(e.status.clone()),
-                    V::from_opt_t(e.external_id.as_deref()),
-                    V::I(t),
-                    V::T(opts.actor.into()),
-                ]);
+            for e in chunk {
+                params.push(V::I(bank.id));
+                params.extend(entry_values(e));
+                params.extend([V::I(t), V::T(opts.actor.into())]);
             }
             if opts.want_ids {
                 sql.push_str(" RETURNING id");

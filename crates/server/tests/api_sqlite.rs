@@ -396,12 +396,17 @@ async fn audit_chain_detects_tampering() {
     )
     .await;
     let mut c = connect(&t.app.config.db).unwrap();
-    let check = store::verify_audit(c.as_mut()).unwrap();
-    assert!(check.ok);
+    let key = t.app.audit.key.clone();
+    let head_path = t.app.config.audit_head.clone().unwrap();
+    let head = || nigehbaan_server::audit::read_head(&head_path).unwrap();
+    let check = store::verify_audit(c.as_mut(), &key, head().as_ref()).unwrap();
+    assert!(check.ok, "{check:?}");
+    assert!(check.head_checked);
     assert_eq!(check.records, 6); // 3 keys + 3 changes
-                                  // Rewrite history: say the entry went to another bank.
+    assert_eq!(head().unwrap().seq, 6);
+    // Rewrite history: say the entry went to another bank.
     c.exec("UPDATE audit_log SET detail = replace(detail, '\"a\"', '\"z\"') WHERE action = 'entries.add'", &[]).unwrap();
-    let check = store::verify_audit(c.as_mut()).unwrap();
+    let check = store::verify_audit(c.as_mut(), &key, head().as_ref()).unwrap();
     assert!(!check.ok);
     assert_eq!(check.broken_at, Some(5));
     let (_, b) = send(r, "GET", "/v1/audit/verify", Some(&t.admin), vec![]).await;
@@ -409,11 +414,58 @@ async fn audit_chain_detects_tampering() {
         (b["ok"].as_bool(), b["broken_at"].as_i64()),
         (Some(false), Some(5))
     );
+    // Someone with write access to the database but not the key cannot
+    // recompute the chain after the edit: plain SHA-256 (the old scheme)
+    // and a guessed key both fail.
+    let records = store::audit_records(c.as_mut(), 0, 100).unwrap();
+    let wrong = nigehbaan_server::audit::AuditKey::from_bytes([7; 32]);
+    for scheme in 0..2 {
+        let mut prev = store::AUDIT_GENESIS.to_string();
+        for rec in &records {
+            let h = if scheme == 0 {
+                store::audit_hash(&prev, rec.seq, rec.at, &rec.actor, &rec.action, &rec.detail)
+            } else {
+                wrong.record_hash(&prev, rec.seq, rec.at, &rec.actor, &rec.action, &rec.detail)
+            };
+            c.exec(
+                "UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3",
+                &[V::T(prev.clone()), V::T(h.clone()), V::I(rec.seq)],
+            )
+            .unwrap();
+            prev = h;
+        }
+        let check = store::verify_audit(c.as_mut(), &key, head().as_ref()).unwrap();
+        assert_eq!((check.ok, check.broken_at), (false, Some(1)), "{check:?}");
+    }
+    // Put the true chain back.
+    for rec in &records {
+        c.exec(
+            "UPDATE audit_log SET prev_hash = $1, hash = $2, detail = $3 WHERE seq = $4",
+            &[
+                V::T(rec.prev_hash.clone()),
+                V::T(rec.hash.clone()),
+                V::T(rec.detail.replace("\"z\"", "\"a\"")),
+                V::I(rec.seq),
+            ],
+        )
+        .unwrap();
+    }
+    assert!(
+        store::verify_audit(c.as_mut(), &key, head().as_ref())
+            .unwrap()
+            .ok
+    );
+    // Dropping the newest record leaves an intact chain, but the head file
+    // names the record that is gone.
+    c.exec("DELETE FROM audit_log WHERE seq = 6", &[]).unwrap();
+    let check = store::verify_audit(c.as_mut(), &key, head().as_ref()).unwrap();
+    assert_eq!((check.ok, check.broken_at), (false, Some(6)), "{check:?}");
+    assert!(check.problem.unwrap().contains("removed"));
+    let (_, b) = send(r, "GET", "/v1/audit/verify", Some(&t.admin), vec![]).await;
+    assert_eq!(b["ok"], false, "{b}");
     // Deleting a record in the middle is found too.
-    c.exec("UPDATE audit_log SET detail = replace(detail, '\"z\"', '\"a\"') WHERE action = 'entries.add'", &[]).unwrap();
-    assert!(store::verify_audit(c.as_mut()).unwrap().ok);
     c.exec("DELETE FROM audit_log WHERE seq = 2", &[]).unwrap();
-    let check = store::verify_audit(c.as_mut()).unwrap();
+    let check = store::verify_audit(c.as_mut(), &key, None).unwrap();
     assert_eq!((check.ok, check.broken_at), (false, Some(2)));
 }
 
@@ -545,7 +597,7 @@ async fn an_instance_behind_a_pruned_change_feed_reloads_every_hash() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_metrics_and_openapi_are_public() {
+async fn health_and_openapi_are_public_metrics_need_a_key() {
     let t = sqlite();
     let r = &t.router;
     assert_eq!(send(r, "GET", "/health/live", None, vec![]).await.0, 200);
@@ -554,7 +606,14 @@ async fn health_metrics_and_openapi_are_public() {
         "ready"
     );
     send(r, "GET", "/v1/banks", None, vec![]).await;
-    let (s, b) = send(r, "GET", "/metrics", None, vec![]).await;
+    // Metrics reveal list sizes and activity: a key is needed here (or a
+    // separate metrics address).
+    is_error(
+        &send(r, "GET", "/metrics", None, vec![]).await,
+        401,
+        "missing_key",
+    );
+    let (s, b) = send(r, "GET", "/metrics", Some(&t.matcher), vec![]).await;
     assert_eq!(s, 200);
     let text = b.as_str().unwrap();
     assert!(
@@ -607,7 +666,7 @@ fn migrations_are_idempotent_and_versioned() {
     let v = c
         .query("SELECT COUNT(*), MAX(version) FROM schema_version", &[])
         .unwrap();
-    assert_eq!(v[0], vec![V::I(1), V::I(1)]);
+    assert_eq!(v[0], vec![V::I(2), V::I(2)]);
 }
 
 /// Uploads are hashed in memory and dropped: after hashing, matching,
@@ -674,7 +733,7 @@ async fn bulk_pdq_import_compacts_in_the_background() {
     let (s, b) = send(
         r,
         "POST",
-        "/v1/banks/many/import",
+        "/v1/banks/many/import?create=true",
         Some(&t.curator),
         list.into_bytes(),
     )

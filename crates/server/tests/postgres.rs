@@ -130,7 +130,9 @@ fn concurrent_writers_keep_the_feed_and_audit_chain_ordered() {
         assert_eq!(s.base + s.delta + s.tail, 40);
     }
     let mut c = nigehbaan_server::db::connect(&a.app.config.db).unwrap();
-    let check = store::verify_audit(c.as_mut()).unwrap();
+    let head =
+        nigehbaan_server::audit::read_head(a.app.config.audit_head.as_ref().unwrap()).unwrap();
+    let check = store::verify_audit(c.as_mut(), &a.app.audit.key, head.as_ref()).unwrap();
     assert!(check.ok, "{check:?}");
     assert_eq!(check.records, 3 + 1 + 40);
     // Pruning the feed in PostgreSQL's dialect; both instances stay whole.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use nigehbaan_server::db::{DbConfig, Pool};
+use nigehbaan_server::db::DbConfig;
 use nigehbaan_server::store::{self, Role};
 use nigehbaan_server::{api, App, Config};
 use serde_json::Value;
@@ -31,10 +31,10 @@ pub fn sqlite_config() -> (Config, tempfile::TempDir) {
 }
 
 pub fn keys(cfg: &Config) -> (String, String, String) {
-    let pool = Pool::open(&cfg.db, 1).unwrap();
+    let pool = nigehbaan_server::open_pool(cfg, 1).unwrap();
     let mut c = pool.get();
     let mut k = |role, name| {
-        store::create_key(c.as_mut(), "test", name, role, 100_000)
+        store::create_key(c.as_mut(), "test", name, role, 100_000, None)
             .unwrap()
             .1
     };
@@ -84,6 +84,8 @@ pub fn pg_url() -> Option<String> {
 pub struct Schema {
     pub url: String,
     pub name: String,
+    /// Holds the audit key and head files the replicas share.
+    pub dir: tempfile::TempDir,
 }
 
 impl Schema {
@@ -93,14 +95,18 @@ impl Schema {
         Schema {
             url: url.to_string(),
             name: format!("ngb_test_{}", u64::from_le_bytes(b)),
+            dir: tempfile::tempdir().unwrap(),
         }
     }
 
     pub fn config(&self) -> Config {
-        Config::new(DbConfig::Postgres {
+        let mut c = Config::new(DbConfig::Postgres {
             url: self.url.clone(),
             schema: Some(self.name.clone()),
-        })
+        });
+        c.audit_key = Some(self.dir.path().join("audit-key"));
+        c.audit_head = Some(self.dir.path().join("audit-head"));
+        c
     }
 }
 
@@ -389,12 +395,25 @@ pub async fn exercise(t: &T) {
     )
     .await;
 
-    // Bulk import (md5sum format) into a new bank.
+    // Bulk import (md5sum format) into a new bank: only when asked to
+    // create it.
     let list = format!("{}  a.jpg\n{}  b.jpg\n", "ab".repeat(16), "cd".repeat(16));
+    is_error(
+        &send(
+            r,
+            "POST",
+            "/v1/banks/imported/import",
+            Some(&t.curator),
+            list.clone().into_bytes(),
+        )
+        .await,
+        404,
+        "not_found",
+    );
     let (s, b) = send(
         r,
         "POST",
-        "/v1/banks/imported/import",
+        "/v1/banks/imported/import?create=true",
         Some(&t.curator),
         list.into_bytes(),
     )
@@ -523,6 +542,7 @@ pub async fn exercise(t: &T) {
     let (s, b) = send(r, "GET", "/v1/audit/verify", Some(&t.admin), vec![]).await;
     assert_eq!(s, 200);
     assert_eq!(b["ok"], true, "{b}");
+    assert_eq!(b["head_checked"], true, "{b}");
     assert!(b["records"].as_i64().unwrap() >= 10);
     let (_, b) = send(r, "GET", "/v1/audit?limit=1000", Some(&t.admin), vec![]).await;
     let actions: Vec<&str> = b["records"]
