@@ -62,8 +62,9 @@ pub enum Container {
     SevenZ,
 }
 
-/// Bytes of a file's start that [`detect`] looks at.
-pub const DETECT_BYTES: usize = 512;
+/// Bytes of a file's start that [`detect`] (and [`crate::opaque::detect`])
+/// look at.
+pub const DETECT_BYTES: usize = crate::opaque::OPAQUE_DETECT_BYTES;
 
 /// Recognises a container by its first bytes (at least 512 for tar).
 pub fn detect(head: &[u8]) -> Option<Container> {
@@ -233,6 +234,9 @@ pub(crate) struct Expander<'a, E: FnMut(Entry), S: Fn(&str) -> bool> {
     cancel: &'a AtomicBool,
     meter: Meter,
     entries: u64,
+    /// Whether images get PDQ hashes (then a video's frames would need
+    /// examining too).
+    pdq: bool,
     /// What was excluded, with reasons.
     pub exclusions: Vec<Exclusion>,
 }
@@ -264,7 +268,24 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                 ratio_bound: Cell::new(false),
             },
             entries: 0,
+            pdq: true,
             exclusions: Vec::new(),
+        }
+    }
+
+    /// Whether the scan computes PDQ (default true): videos found in
+    /// containers are then recorded as unexamined.
+    pub fn pdq(mut self, pdq: bool) -> Self {
+        self.pdq = pdq;
+        self
+    }
+
+    /// Records `path` as unexamined when its content (starting `head`) is
+    /// a disk image or a video (see [`crate::opaque`]).
+    fn note_opaque(&mut self, path: &str, head: &[u8]) {
+        let head = &head[..head.len().min(DETECT_BYTES)];
+        if let Some(x) = crate::opaque::exclusion(head, self.pdq, &self.exhibit, path) {
+            self.exclusions.push(x);
         }
     }
 
@@ -426,6 +447,9 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         }
         let data: Arc<[u8]> = buf.into();
         let nested = detect(&data);
+        if nested.is_none() {
+            self.note_opaque(&path, &data);
+        }
         if !(self.skip)(&path) {
             (self.emit)(Entry {
                 path: path.clone(),
@@ -464,6 +488,9 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
     ) -> Result<(), EntryError> {
         let image = nigehbaan_media::sniff_prefix(&head[..head.len().min(32)]);
         let nested = detect(&head);
+        if nested.is_none() {
+            self.note_opaque(&path, &head);
+        }
         let mut st = DigestState::new();
         st.update(&head);
         let mut size = head.len() as u64;
@@ -620,7 +647,9 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
             .take(DETECT_BYTES as u64)
             .read_to_end(&mut head)
             .ok()?;
-        if detect(&head).is_some() {
+        // Containers are opened, opaque inputs recorded: both on this
+        // thread, through `entry`.
+        if detect(&head).is_some() || crate::opaque::detect(&head).is_some() {
             return None;
         }
         Some((f.size(), zip_time(&f)))
