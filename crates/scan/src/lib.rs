@@ -177,7 +177,7 @@ fn resume_key(
     s.threads = 0;
     let key = serde_json::json!({
         "case_number": cfg.case.case_number,
-        "exhibits": cfg.exhibits,
+        "exhibits": cfg.exhibits.iter().map(|e| (&e.id, e.paths.iter().map(|p| path_key(p)).collect::<Vec<_>>())).collect::<Vec<_>>(),
         "lists": lists.iter().map(|l| (&l.name, &l.records_sha256)).collect::<Vec<_>>(),
         "settings": s,
         "dihedral_hashes": cfg.hash.dihedral,
@@ -185,6 +185,15 @@ fn resume_key(
     match key {
         serde_json::Value::Object(m) => m,
         _ => serde_json::Map::new(),
+    }
+}
+
+/// A path in the resume key, losslessly: its text, or its bytes when it is
+/// not UTF-8.
+fn path_key(p: &std::path::Path) -> serde_json::Value {
+    match p.to_str() {
+        Some(s) => s.into(),
+        None => p.as_os_str().as_encoded_bytes().into(),
     }
 }
 
