@@ -24,13 +24,16 @@ use std::time::{Duration, Instant};
 0  the scan was complete and nothing matched a notable list\n  \
 1  the scan was complete and found hits\n  \
 2  errors prevented a complete scan (unreadable files, broken or over-limit archives, images \
-that could not be decoded, Ctrl-C), or the scan could not start; whatever was found is still \
-in the report, and the summary says whether there were hits\n\n\
+that could not be decoded, disk images and videos whose content is not examined yet, Ctrl-C; \
+each is named on stderr), or the scan was refused or could not start (no list records in the \
+library, overlapping evidence paths, duplicate exhibit ids, a device given as evidence, a report \
+directory inside the evidence); whatever was found is still in the report, and the summary \
+says whether there were hits\n\n\
 EVIDENCE is opened read-only (without updating access times where the system allows) and \
 nothing is ever written inside it. Archives (zip, tar, tar.gz/tgz, gzip, 7z) are recognised by \
 content and opened in memory, never extracted; paths inside them read \
 `exhibit/a.zip!photos/b.tar!x.jpg`.\n\n\
-REPORT directory (--out): report.json (complete; schema in docs/scan-report.md), \
+REPORT directory (--out; made 0700, its files 0600): report.json (complete; schema in docs/scan-report.md), \
 report.json.sha256, hits.csv, report.html (self-contained, no images), vics-cases.json (VICS \
 2.0 #Cases). Ctrl-C stops cleanly and writes a report marked incomplete; run the same command \
 with --resume to continue without re-hashing what was done.")]
@@ -46,7 +49,7 @@ pub struct ScanArgs {
     #[arg(long = "case", value_name = "NUMBER")]
     case_number: Option<String>,
     /// Exhibit id: once for all paths, or once per path in the same order
-    /// (default: each path's file name).
+    /// (default: each path's file name). Ids must be distinct.
     #[arg(long = "exhibit", value_name = "ID")]
     exhibits: Vec<String>,
     /// The examiner's name.
