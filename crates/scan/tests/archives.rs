@@ -280,6 +280,28 @@ fn a_zip_cut_short_keeps_the_entries_before_the_cut() {
     assert_eq!(kinds(&ex), ["archive-error"]);
 }
 
+#[test]
+fn an_encrypted_entry_leaves_the_scan_incomplete() {
+    let mut z = zip(&[("plain.txt", b"benign"), ("secret.txt", b"benign too")]);
+    // Mark the second entry encrypted (flag bit 0) in its local and
+    // central headers, as an encrypting archiver would.
+    let local = local_header(&z, 1);
+    z[local + 6] |= 1;
+    let central = z
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == b"PK\x01\x02")
+        .nth(1)
+        .unwrap()
+        .0;
+    z[central + 8] |= 1;
+    let (found, ex) = entries_of(&z, "e.zip", ArchiveLimits::default());
+    assert_eq!(paths(&found), ["e.zip!plain.txt"]);
+    assert_eq!(kinds(&ex), ["encrypted"]);
+    assert_eq!(ex[0].path, "e.zip!secret.txt");
+    assert!(ex[0].incomplete && !ex[0].hashed);
+}
+
 fn sample() -> Vec<u8> {
     let inner = tar(&[("x.bin", &[5u8; 700]), ("y.bin", b"y")]);
     zip(&[
