@@ -17,7 +17,12 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
         depth: u32,
     ) -> Result<(), Stop> {
         use super::zipwalk::{walk, WalkEnd};
-        let (found, end) = walk(bytes);
+        let budget = self
+            .meter
+            .cap
+            .get()
+            .saturating_sub(self.meter.produced.get());
+        let (found, end) = walk(bytes, budget);
         let mut recovered = 0usize;
         for e in &found {
             if e.name.ends_with('/') {

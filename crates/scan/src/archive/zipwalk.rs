@@ -87,8 +87,10 @@ fn zip64_compressed(extra: &[u8], usize_too: bool) -> Option<u64> {
     None
 }
 
-/// Walks the local headers of `zip` from its start.
-pub(crate) fn walk(zip: &[u8]) -> (Vec<LocalEntry>, WalkEnd) {
+/// Walks the local headers of `zip` from its start. A deflate stream whose
+/// end must be found by inflating it is inflated at most to `max_out`
+/// bytes (the expansion budget); past that the walk stops there.
+pub(crate) fn walk(zip: &[u8], max_out: u64) -> (Vec<LocalEntry>, WalkEnd) {
     let mut entries = Vec::new();
     let mut pos = 0usize;
     loop {
@@ -111,7 +113,7 @@ pub(crate) fn walk(zip: &[u8]) -> (Vec<LocalEntry>, WalkEnd) {
             };
             return (entries, damaged(why));
         }
-        match entry_at(zip, pos) {
+        match entry_at(zip, pos, max_out) {
             Ok((entry, next)) => {
                 entries.push(entry);
                 pos = next;
@@ -123,7 +125,7 @@ pub(crate) fn walk(zip: &[u8]) -> (Vec<LocalEntry>, WalkEnd) {
 
 /// The entry whose local header is at `pos`, and where the next header
 /// would start.
-fn entry_at(zip: &[u8], pos: usize) -> Result<(LocalEntry, usize), &'static str> {
+fn entry_at(zip: &[u8], pos: usize, max_out: u64) -> Result<(LocalEntry, usize), &'static str> {
     let cut = "the file ends inside this entry";
     let h = zip.get(pos..pos + HEADER_LEN).ok_or(cut)?;
     let flags = le16(h, 6).ok_or(cut)?;
@@ -146,7 +148,8 @@ fn entry_at(zip: &[u8], pos: usize) -> Result<(LocalEntry, usize), &'static str>
         (end, skip_descriptor(zip, end, deferred, true))
     } else if deferred && csize == 0 {
         let end = match method {
-            8 => deflate_end(zip, start).ok_or("a deflate stream without its end")?,
+            8 => deflate_end(zip, start, max_out)
+                .ok_or("a deflate stream without its end (within the expansion limit)")?,
             _ => stored_end(zip, start).ok_or("no data descriptor after the data")?,
         };
         (end, skip_descriptor(zip, end, true, false))
@@ -189,7 +192,7 @@ fn skip_descriptor(zip: &[u8], end: usize, deferred: bool, zip64: bool) -> usize
 
 /// The end of a raw deflate stream starting at `start`, found by inflating
 /// it (into a small reused buffer).
-fn deflate_end(zip: &[u8], start: usize) -> Option<usize> {
+fn deflate_end(zip: &[u8], start: usize, max_out: u64) -> Option<usize> {
     use flate2::{Decompress, FlushDecompress, Status};
     let mut d = Decompress::new(false);
     let mut out = vec![0u8; 64 << 10];
@@ -201,6 +204,9 @@ fn deflate_end(zip: &[u8], start: usize) -> Option<usize> {
         let status = d
             .decompress(&input[at..], &mut out, FlushDecompress::None)
             .ok()?;
+        if d.total_out() > max_out {
+            return None;
+        }
         match status {
             Status::StreamEnd => return Some(start + usize::try_from(d.total_in()).ok()?),
             _ if d.total_in() == before_in && d.total_out() == before_out => return None,
@@ -288,7 +294,7 @@ mod tests {
             ("c.txt", &c, true),
         ]);
         assert_eq!(&z[6..8], &[8, 0], "bit 3 set");
-        let (found, end) = walk(&z);
+        let (found, end) = walk(&z, u64::MAX);
         assert_eq!(end, WalkEnd::CentralDirectory);
         let names: Vec<&str> = found.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["a.txt", "b.txt", "c.txt"]);
@@ -297,12 +303,16 @@ mod tests {
         assert_eq!(inflate(&z, &found[2]), c);
         // Cut inside the third entry: the first two survive.
         let cut = &z[..found[2].data.start + 5];
-        let (found2, end) = walk(cut);
+        let (found2, end) = walk(cut, u64::MAX);
         assert_eq!(found2.len(), 2);
         assert!(matches!(end, WalkEnd::Damaged { .. }));
+        // A deflate stream longer than the budget is not measured.
+        let (found3, end) = walk(&z, 100);
+        assert!(found3.is_empty());
+        assert!(matches!(end, WalkEnd::Damaged { offset: 0, .. }));
         // Any prefix: never a panic, never more than was there.
         for n in 0..z.len() {
-            let (f, _) = walk(&z[..n]);
+            let (f, _) = walk(&z[..n], u64::MAX);
             assert!(f.len() <= 3);
         }
     }
