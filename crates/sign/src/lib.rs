@@ -16,11 +16,13 @@
 #![warn(missing_docs)]
 
 mod error;
+mod keyfile;
 pub mod manifest;
 pub mod minisign;
 mod report;
 
 pub use error::{EntryKind, Error, FileKind, ParseError, ParseReason};
+pub use keyfile::write_key_pair;
 pub use report::{
     report_case_number, sign_report_dir, verify_report_dir, Problem, SignOptions, Signed,
     Verification, MANIFEST_NAME, SIGNATURE_NAME,
