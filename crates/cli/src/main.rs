@@ -5,6 +5,7 @@ mod hash;
 mod lists;
 mod matching;
 mod output;
+mod report;
 mod scan;
 mod serve;
 
@@ -58,6 +59,9 @@ enum Command {
     /// write a court-ready report. Exit status 0: no hits, 1: hits, 2:
     /// incomplete scan.
     Scan(scan::ScanArgs),
+    /// Sign a report directory, verify one, or make a signing key pair
+    /// (minisign-compatible: `minisign -V` verifies without Nigehbaan).
+    Report(report::ReportArgs),
 }
 
 /// Memory settings for the batch commands (`hash`, `scan`), which allocate
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
             batch_memory();
             scan::run(args)
         }
+        Command::Report(args) => report::run(args),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
