@@ -310,6 +310,7 @@ pub fn scan(
             i.error.as_ref().map(|e| ErrorEntry {
                 exhibit: i.exhibit.clone(),
                 path: i.path.clone(),
+                path_bytes: i.path_bytes.clone(),
                 reason: e.clone(),
             })
         })

@@ -10,7 +10,7 @@ use crate::archive::{detect, Container, Data, Entry, Expander, Source, Stop, DET
 use crate::checkpoint::Checkpoint;
 use crate::evidence::{display, open_read_only, walk, FoundFile, Times};
 use crate::matcher::match_file;
-use crate::model::{Exclusion, Hex, Item};
+use crate::model::{split_name, Exclusion, Hex, Item};
 use crate::{Progress, ScanConfig};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use nigehbaan_filehash::{hash_bytes, hash_open_file, FileError, FileHashes};
@@ -75,7 +75,8 @@ impl Budget {
     }
 }
 
-/// The key of an item for `--resume`.
+/// The key of an item for `--resume` (`path` is a lossless name: see
+/// [`crate::model::raw_name`]).
 pub(crate) fn done_key(exhibit: &str, path: &str) -> String {
     format!("{exhibit}\u{0}{path}")
 }
@@ -100,7 +101,7 @@ pub(crate) fn run(
 ) -> Collected {
     let done: HashSet<String> = items
         .iter()
-        .map(|i| done_key(&i.exhibit, &i.path))
+        .map(|i| done_key(&i.exhibit, &i.raw_path()))
         .collect();
     let (files, mut exclusions) = walk(&cfg.exhibits, cfg.follow_symlinks);
     let mut exhibit_files = vec![(0u64, 0u64); cfg.exhibits.len()];
@@ -434,9 +435,11 @@ fn hash_job(
             None => e,
         });
     }
+    let (path, path_bytes) = split_name(&job.path);
     Item {
         exhibit: ids[job.exhibit as usize].to_string(),
-        path: job.path,
+        path,
+        path_bytes,
         depth: job.depth,
         size: h.size,
         modified: job.times.modified,
@@ -463,9 +466,11 @@ fn hash_job(
 
 /// The item for a file whose hashing failed unexpectedly.
 fn failed_item(exhibit: &str, path: String, depth: u32) -> Item {
+    let (path, path_bytes) = split_name(&path);
     Item {
         exhibit: exhibit.to_string(),
         path,
+        path_bytes,
         depth,
         size: None,
         modified: None,

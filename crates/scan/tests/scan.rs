@@ -110,6 +110,21 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
     out
 }
 
+/// A scan stopped (as by Ctrl-C) once `n` items are hashed.
+fn interrupted_after(cfg: &ScanConfig, lists: &[OpenList], n: u64) -> nigehbaan_scan::Outcome {
+    let progress = Progress::default();
+    let cancel = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while progress.hashed.load(Ordering::Relaxed) < n {
+                std::thread::yield_now();
+            }
+            cancel.store(true, Ordering::Relaxed);
+        });
+        scan(cfg, lists, &progress, &cancel).unwrap()
+    })
+}
+
 #[test]
 fn interrupted_scan_resumes_without_rehashing() {
     let dir = tempdir("resume");
@@ -127,17 +142,7 @@ fn interrupted_scan_resumes_without_rehashing() {
     let out = dir.join("report");
     let cfg = config(&ev, &out);
 
-    let progress = Progress::default();
-    let cancel = AtomicBool::new(false);
-    let first = std::thread::scope(|s| {
-        s.spawn(|| {
-            while progress.hashed.load(Ordering::Relaxed) < 10 {
-                std::thread::yield_now();
-            }
-            cancel.store(true, Ordering::Relaxed);
-        });
-        scan(&cfg, &lists, &progress, &cancel).unwrap()
-    });
+    let first = interrupted_after(&cfg, &lists, 10);
     let done_first = first.report.items.len();
     assert!(first.report.status.interrupted);
     assert!(!first.report.status.complete);
@@ -258,4 +263,53 @@ fn duplicates_and_near_duplicates_are_grouped() {
         .items
         .iter()
         .all(|i| i.disposition == Disposition::Unmatched));
+}
+
+/// Names that are not UTF-8 survive an interruption: the checkpoint keeps
+/// their exact bytes, and the resumed run neither re-hashes nor merges them.
+#[cfg(unix)]
+#[test]
+fn resume_keeps_names_that_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir("resume-names");
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    for i in 0..40u8 {
+        // `bad\xff<i>.bin` and `bad\xfe<i>.bin`: lossy text would merge them.
+        for lead in [0xffu8, 0xfe] {
+            let name = [
+                b"bad".as_slice(),
+                &[lead, b'0' + i % 10, b'a' + i / 10],
+                b".bin",
+            ]
+            .concat();
+            let body = png(&picture(u32::from(i) * 2 + u32::from(lead & 1), 96, 64));
+            std::fs::write(ev.join(std::ffi::OsStr::from_bytes(&name)), body).unwrap();
+        }
+    }
+    let lists = list_of(&dir, &[]);
+    let out = dir.join("report");
+    let cfg = config(&ev, &out);
+    let first = interrupted_after(&cfg, &lists, 5);
+    let done_first = first.report.items.len();
+    assert!(first.report.status.interrupted);
+    let mut cfg2 = cfg.clone();
+    cfg2.resume = true;
+    let p2 = Progress::default();
+    let second = scan(&cfg2, &lists, &p2, &AtomicBool::new(false)).unwrap();
+    let r = &second.report;
+    assert!(r.status.complete);
+    assert_eq!(r.items.len(), 80);
+    assert_eq!(p2.hashed.load(Ordering::Relaxed) as usize, 80 - done_first);
+    let mut exact: Vec<Vec<u8>> = r
+        .items
+        .iter()
+        .map(|i| nigehbaan_filehash::name::from_base64(i.path_bytes.as_deref().unwrap()).unwrap())
+        .collect();
+    exact.sort();
+    exact.dedup();
+    assert_eq!(exact.len(), 80, "every name distinct and exact");
+    assert!(exact
+        .iter()
+        .all(|p| p.starts_with(ev.as_os_str().as_bytes())));
 }

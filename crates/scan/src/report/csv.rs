@@ -28,16 +28,21 @@ const HEADER: &[&str] = &[
     "series",
     "duplicate_group",
     "conflict",
+    "path_bytes",
 ];
 
 /// A CSV cell, quoted when it holds a comma, quote or line break. Cells
-/// starting with `=`, `+`, `-` or `@` get a leading `'` so that a
-/// spreadsheet never runs them as formulas.
+/// starting with `=`, `+`, `-`, `@`, TAB or CR get a leading `'` so that a
+/// spreadsheet never runs them as formulas; control, bidirectional and
+/// invisible characters are written as visible escapes (`\n`, `\u202e`:
+/// see [`super::display::visible`]), as spreadsheets would otherwise act on
+/// them or hide them.
 pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
+    let shown = super::display::visible(s);
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{shown}")
     } else {
-        s.to_string()
+        shown.into_owned()
     };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -85,6 +90,7 @@ pub fn hits_csv(r: &Report) -> String {
                     .map(|g| g.to_string())
                     .unwrap_or_default(),
                 opt(&it.conflict),
+                opt(&it.path_bytes),
             ];
             let line: Vec<String> = row.iter().map(|f| csv_cell(f)).collect();
             out.push_str(&line.join(","));
@@ -104,5 +110,9 @@ mod tests {
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"x\""), "\"say \"\"x\"\"\"");
         assert_eq!(field("=cmd()"), "'=cmd()");
+        assert_eq!(field("\t=cmd()"), "'\\t=cmd()");
+        assert_eq!(field("\r+1"), "'\\r+1");
+        assert_eq!(field("a\u{1b}[2Jb\u{7}"), "a\\u001b[2Jb\\u0007");
+        assert_eq!(field("x\ny,z"), "\"x\\ny,z\"");
     }
 }

@@ -7,8 +7,10 @@ use super::Report;
 use crate::model::Disposition;
 use std::fmt::Write;
 
-/// Escapes text for HTML.
+/// Escapes text for HTML, with control, bidirectional and invisible
+/// characters shown as escapes ([`super::display::visible`]).
 pub fn esc(s: &str) -> String {
+    let s = super::display::visible(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -17,9 +19,6 @@ pub fn esc(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&#39;"),
-            c if c.is_control() && c != '\n' => {
-                let _ = write!(o, "\\u{{{:x}}}", c as u32);
-            }
             c => o.push(c),
         }
     }
@@ -114,7 +113,11 @@ pub fn render(r: &Report, json_sha256: &str) -> String {
             h,
             "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             esc(&e.id),
-            esc(&e.paths.join("\n")),
+            e.paths
+                .iter()
+                .map(|p| esc(p))
+                .collect::<Vec<_>>()
+                .join("<br>"),
             e.files_on_disk,
             e.bytes_on_disk
         );
@@ -291,6 +294,8 @@ mod tests {
     #[test]
     fn markup_is_escaped() {
         assert_eq!(esc("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
-        assert_eq!(esc("a\u{1b}b"), "a\\u{1b}b");
+        assert_eq!(esc("a\u{1b}b"), "a\\u001bb");
+        assert_eq!(esc("rtl\u{202e}gpj.exe"), "rtl\\u202egpj.exe");
+        assert_eq!(esc("two\nlines"), "two\\nlines");
     }
 }

@@ -4,6 +4,7 @@
 //! export.
 
 mod csv;
+pub mod display;
 mod html;
 mod vics;
 
@@ -206,24 +207,30 @@ pub struct Summary {
 pub struct ErrorEntry {
     /// The exhibit.
     pub exhibit: String,
-    /// The item's path.
+    /// The item's path (readable form).
     pub path: String,
+    /// The path's exact bytes in base64, only when they are not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
     /// Why.
     pub reason: String,
 }
 
 /// The counts over items.
 pub fn summarise(items: &[Item], exclusions: &[Exclusion], dup: usize, near: usize) -> Summary {
-    let mut s = Summary {
-        exclusions: exclusions.len() as u64,
-        incomplete_exclusions: exclusions.iter().filter(|e| e.incomplete).count() as u64,
-        duplicate_groups: dup as u64,
-        near_duplicate_groups: near as u64,
-        ..Summary::default()
-    };
+    let mut s = Summary::default();
     for it in items {
-        let ex = s.per_exhibit.entry(it.exhibit.clone()).or_default();
-        for c in [&mut s.total, ex] {
+        s.add(it);
+    }
+    s.finish(exclusions, dup, near);
+    s
+}
+
+impl Summary {
+    /// Counts one item.
+    pub fn add(&mut self, it: &Item) {
+        let ex = self.per_exhibit.entry(it.exhibit.clone()).or_default();
+        for c in [&mut self.total, ex] {
             c.files += 1;
             c.bytes += it.size.unwrap_or(0);
             c.errors += u64::from(it.error.is_some());
@@ -253,12 +260,19 @@ pub fn summarise(items: &[Item], exclusions: &[Exclusion], dup: usize, near: usi
         for h in &it.hits {
             if let Some(c) = &h.category {
                 if let Some(l) = &c.label {
-                    s.category_labels.insert(c.key(), l.clone());
+                    self.category_labels.insert(c.key(), l.clone());
                 }
             }
         }
     }
-    s
+
+    /// Adds the counts that are not per item.
+    pub fn finish(&mut self, exclusions: &[Exclusion], dup: usize, near: usize) {
+        self.exclusions = exclusions.len() as u64;
+        self.incomplete_exclusions = exclusions.iter().filter(|e| e.incomplete).count() as u64;
+        self.duplicate_groups = dup as u64;
+        self.near_duplicate_groups = near as u64;
+    }
 }
 
 /// Writes every file of the report into `dir` and returns the SHA-256 of

@@ -12,6 +12,10 @@ use std::io::Write;
 pub const CASES_CONTEXT: &str =
     "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases";
 
+/// The annotation on a `MediaFiles` entry's `FullPath` that holds the
+/// path's exact bytes (base64) when they are not UTF-8.
+pub const FULL_PATH_BYTES: &str = "FullPath@nigehbaan.bytes";
+
 /// Writes the `#Cases` document, one `Media` at a time.
 pub fn write_cases(r: &Report, w: &mut dyn Write) -> std::io::Result<()> {
     // Items are sorted by exhibit and path; group them by content, keeping
@@ -115,7 +119,7 @@ fn media(id: usize, files: &[&Item]) -> Value {
                 Some(i) => (&f.path[..i], &f.path[i + 1..]),
                 None => ("", f.path.as_str()),
             };
-            json!({
+            let mut file = json!({
                 "FileName": name,
                 "FilePath": dir,
                 "FullPath": f.path,
@@ -124,7 +128,13 @@ fn media(id: usize, files: &[&Item]) -> Value {
                 "Written": f.modified,
                 "Accessed": f.accessed,
                 "SourceID": f.exhibit,
-            })
+            });
+            // A path that is not UTF-8: its exact bytes, as an OData
+            // annotation on FullPath (readers that do not know it skip it).
+            if let (Some(b), Some(o)) = (&f.path_bytes, file.as_object_mut()) {
+                o.insert(FULL_PATH_BYTES.into(), json!(b));
+            }
+            file
         })
         .collect();
     m.insert("MediaFiles".into(), json!(mf));
