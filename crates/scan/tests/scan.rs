@@ -313,3 +313,99 @@ fn resume_keeps_names_that_are_not_utf8() {
         .iter()
         .all(|p| p.starts_with(ev.as_os_str().as_bytes())));
 }
+
+/// A tar of 12,000 tiny entries (benign bytes; every third the same): the
+/// items go to disk in sorted runs and the report is built from them. The
+/// returned report holds only the hits; report.json holds everything, with
+/// groups and VICS media that agree with a brute-force grouping of its own
+/// items; no temporary file is left behind.
+#[test]
+fn many_items_are_reported_from_disk() {
+    let dir = tempdir("many");
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    let n = 12_000u32;
+    for i in (0..n).rev() {
+        let body = if i % 3 == 0 {
+            b"same".to_vec()
+        } else {
+            format!("entry {i}").into_bytes()
+        };
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("d/{i:05}.bin"), body.as_slice())
+            .unwrap();
+    }
+    std::fs::write(ev.join("many.tar"), tar.into_inner().unwrap()).unwrap();
+    let lists = list_of(&dir, &[md5(b"entry 1")]);
+    let out = dir.join("out");
+    let mut cfg = config(&ev, &out);
+    // A small budget: many sorted runs on disk.
+    cfg.memory_budget = 16 << 20;
+    cfg.threads = 2;
+    let o = scan(&cfg, &lists, &Progress::default(), &AtomicBool::new(false)).unwrap();
+    assert_eq!(o.exit_code(), 1);
+    let r = &o.report;
+    assert!(r.partial);
+    assert_eq!(r.items.len(), 1, "only the hit is held");
+    assert!(r.items[0].path.ends_with("d/00001.bin"));
+    assert_eq!(r.summary.total.files, u64::from(n) + 1);
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), n as usize + 1);
+    let paths: Vec<&str> = items.iter().map(|i| i["path"].as_str().unwrap()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted, "items in path order");
+    // Brute force over report.json's own items: groups by SHA-256.
+    let mut by_sha: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (k, i) in items.iter().enumerate() {
+        by_sha
+            .entry(i["sha256"].as_str().unwrap())
+            .or_default()
+            .push(k);
+    }
+    let mut want: Vec<Vec<usize>> = by_sha.into_values().filter(|v| v.len() > 1).collect();
+    want.sort();
+    let groups = json["duplicate_groups"].as_array().unwrap();
+    assert_eq!(groups.len(), want.len());
+    for (g, members) in groups.iter().zip(&want) {
+        let labels: Vec<String> = members
+            .iter()
+            .map(|&k| format!("EX1: {}", paths[k]))
+            .collect();
+        assert_eq!(g["members"].as_array().unwrap().len(), labels.len());
+        assert_eq!(g["members"][0], labels[0]);
+        assert_eq!(g["representative"], labels[0]);
+        for &k in members {
+            assert_eq!(items[k]["duplicate_group"], g["id"]);
+        }
+    }
+    assert_eq!(groups[0]["members"].as_array().unwrap().len(), 4000);
+    let csv = std::fs::read_to_string(out.join("hits.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2);
+    let vics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("vics-cases.json")).unwrap()).unwrap();
+    let media = vics["value"][0]["Media"].as_array().unwrap();
+    let distinct = items.len() - want.iter().map(|m| m.len() - 1).sum::<usize>();
+    assert_eq!(media.len(), distinct);
+    let files: usize = media
+        .iter()
+        .map(|m| m["MediaFiles"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(files, items.len());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("d/00001.bin"));
+    for e in std::fs::read_dir(&out).unwrap() {
+        let name = e.unwrap().file_name();
+        assert!(
+            !name.to_string_lossy().contains("spill"),
+            "temporary file left: {name:?}"
+        );
+    }
+}

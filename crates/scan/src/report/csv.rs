@@ -1,8 +1,7 @@
 //! `hits.csv`: one row per (file, list entry) for files that matched a
 //! notable list.
 
-use super::Report;
-use crate::model::{Disposition, Hex};
+use crate::model::{Disposition, Hex, Item};
 
 const HEADER: &[&str] = &[
     "exhibit",
@@ -56,46 +55,54 @@ pub(crate) fn hex<const N: usize>(v: &Option<Hex<N>>) -> String {
     v.map(|h| h.to_string()).unwrap_or_default()
 }
 
-/// The text of `hits.csv`.
-pub fn hits_csv(r: &Report) -> String {
+/// The header line of `hits.csv`.
+pub fn header() -> String {
     let mut out = HEADER.join(",");
     out.push('\n');
+    out
+}
+
+/// The lines of `hits.csv` for one item: one per notable list entry it
+/// matched (none unless it is a hit).
+pub fn rows(it: &Item) -> String {
+    let mut out = String::new();
+    if it.disposition != Disposition::Hit {
+        return out;
+    }
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    for it in r.items.iter().filter(|i| i.disposition == Disposition::Hit) {
-        for h in it.hits.iter().filter(|h| h.status == "notable") {
-            let cat = h.category.as_ref();
-            let row = [
-                it.exhibit.clone(),
-                it.path.clone(),
-                it.size.map(|s| s.to_string()).unwrap_or_default(),
-                hex(&it.md5),
-                hex(&it.sha1),
-                hex(&it.sha256),
-                hex(&it.pdq),
-                h.list.clone(),
-                opt(&h.list_version),
-                h.record.to_string(),
-                opt(&h.record_id),
-                h.match_kind.clone(),
-                h.matched_hashes.join("+"),
-                h.distance.map(|d| d.to_string()).unwrap_or_default(),
-                opt(&h.variant),
-                opt(&h.listed_hash),
-                cat.map(|c| c.scheme.clone()).unwrap_or_default(),
-                cat.map(|c| c.code.clone()).unwrap_or_default(),
-                cat.and_then(|c| c.label.clone()).unwrap_or_default(),
-                h.status.clone(),
-                opt(&h.series),
-                it.duplicate_group
-                    .map(|g| g.to_string())
-                    .unwrap_or_default(),
-                opt(&it.conflict),
-                opt(&it.path_bytes),
-            ];
-            let line: Vec<String> = row.iter().map(|f| csv_cell(f)).collect();
-            out.push_str(&line.join(","));
-            out.push('\n');
-        }
+    for h in it.hits.iter().filter(|h| h.status == "notable") {
+        let cat = h.category.as_ref();
+        let row = [
+            it.exhibit.clone(),
+            it.path.clone(),
+            it.size.map(|s| s.to_string()).unwrap_or_default(),
+            hex(&it.md5),
+            hex(&it.sha1),
+            hex(&it.sha256),
+            hex(&it.pdq),
+            h.list.clone(),
+            opt(&h.list_version),
+            h.record.to_string(),
+            opt(&h.record_id),
+            h.match_kind.clone(),
+            h.matched_hashes.join("+"),
+            h.distance.map(|d| d.to_string()).unwrap_or_default(),
+            opt(&h.variant),
+            opt(&h.listed_hash),
+            cat.map(|c| c.scheme.clone()).unwrap_or_default(),
+            cat.map(|c| c.code.clone()).unwrap_or_default(),
+            cat.and_then(|c| c.label.clone()).unwrap_or_default(),
+            h.status.clone(),
+            opt(&h.series),
+            it.duplicate_group
+                .map(|g| g.to_string())
+                .unwrap_or_default(),
+            opt(&it.conflict),
+            opt(&it.path_bytes),
+        ];
+        let line: Vec<String> = row.iter().map(|f| csv_cell(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
     }
     out
 }

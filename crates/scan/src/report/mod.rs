@@ -6,7 +6,13 @@
 mod csv;
 pub mod display;
 mod html;
+mod spill;
+mod stream;
 mod vics;
+
+pub use spill::SpillError;
+pub(crate) use stream::{write_report, Items, Parts};
+pub use stream::{ReportError, ITEMS_IN_MEMORY};
 
 use crate::archive::ArchiveLimits;
 use crate::group::Group;
@@ -59,6 +65,12 @@ pub struct Report {
     pub exclusions: Vec<Exclusion>,
     /// Items whose hashes are incomplete, with the reason.
     pub errors: Vec<ErrorEntry>,
+    /// True in the report a scan returns when it had more than
+    /// [`ITEMS_IN_MEMORY`] items: `items` then holds only hits (at most
+    /// that many), `errors` at most that many, and the groups no members;
+    /// `report.json` holds everything. Never in `report.json`.
+    #[serde(skip)]
+    pub partial: bool,
 }
 
 /// The chain of custody.
@@ -275,42 +287,6 @@ impl Summary {
     }
 }
 
-/// Writes every file of the report into `dir` and returns the SHA-256 of
-/// `report.json`.
-pub fn write_all(dir: &Path, report: &Report) -> Result<String, String> {
-    let at = |name: &str| dir.join(name);
-    let fail = |name: &str, e: &dyn std::fmt::Display| {
-        format!("{}: cannot write: {e}", at(name).display())
-    };
-    // Streamed to disk (a million items need not be held twice), hashed on
-    // the way.
-    let mut digest = String::new();
-    write_atomic(&at(files::JSON), |w| {
-        let mut h = HashingWriter {
-            inner: w,
-            sha: Sha256::new(),
-        };
-        serde_json::to_writer_pretty(&mut h, report).map_err(std::io::Error::other)?;
-        digest = nigehbaan_filehash::hex(&h.sha.finalize());
-        Ok(())
-    })
-    .map_err(|e| fail(files::JSON, &e))?;
-    let line = format!("{digest}  {}\n", files::JSON);
-    write_atomic(&at(files::JSON_SHA256), |w| w.write_all(line.as_bytes()))
-        .map_err(|e| fail(files::JSON_SHA256, &e))?;
-    write_atomic(&at(files::HITS_CSV), |w| {
-        w.write_all(csv::hits_csv(report).as_bytes())
-    })
-    .map_err(|e| fail(files::HITS_CSV, &e))?;
-    write_atomic(&at(files::HTML), |w| {
-        w.write_all(html::render(report, &digest).as_bytes())
-    })
-    .map_err(|e| fail(files::HTML, &e))?;
-    write_atomic(&at(files::VICS), |w| vics::write_cases(report, w))
-        .map_err(|e| fail(files::VICS, &e))?;
-    Ok(digest)
-}
-
 /// Passes bytes through while hashing them.
 struct HashingWriter<W> {
     inner: W,
@@ -347,5 +323,5 @@ fn write_atomic(
     std::fs::rename(&tmp, path)
 }
 
-pub use csv::{csv_cell, hits_csv};
-pub use vics::write_cases as write_vics_cases;
+pub use csv::csv_cell;
+pub use vics::{CASES_CONTEXT, FULL_PATH_BYTES};
