@@ -14,7 +14,7 @@ use crate::matcher::match_file;
 use crate::model::{split_name, Exclusion, Hex, Item};
 use crate::report::Items;
 use crate::{Progress, ScanConfig};
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use nigehbaan_filehash::{hash_bytes, hash_open_file, FileError, FileHashes};
 use nigehbaan_lists::library::OpenList;
 use nigehbaan_pdq::Hasher;
@@ -94,10 +94,10 @@ pub(crate) struct Collected {
 }
 
 /// Bytes of finished items (and of each list the report is built from)
-/// held in memory before they go to disk: a sixteenth of the scan's
-/// memory budget, between 1 MiB and 64 MiB.
+/// held in memory before they go to disk: a 64th of the scan's memory
+/// budget, between 1 MiB and 16 MiB.
 fn spill_budget(memory_budget: u64) -> usize {
-    (memory_budget / 16).clamp(1 << 20, 64 << 20) as usize
+    (memory_budget / 64).clamp(1 << 20, 16 << 20) as usize
 }
 
 /// Runs the walk, the workers and the collection.
@@ -138,7 +138,9 @@ pub(crate) fn run(
 
     let threads = cfg.threads.max(1);
     let (job_tx, job_rx) = bounded::<Job>(threads * 8);
-    let (res_tx, res_rx) = unbounded::<Item>();
+    // Bounded: when writing items to disk falls behind, the workers wait
+    // instead of piling finished items up in memory.
+    let (res_tx, res_rx) = bounded::<Item>(threads * 64);
     let budget = Budget {
         used: Mutex::new(0),
         freed: Condvar::new(),
