@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod fs;
 pub mod read;
 
 pub use read::{ReadAt, Window};
