@@ -26,8 +26,6 @@
 //! limits, and a damaged structure becomes an [`FsError`] carrying its byte
 //! offset, reported through [`FileSystem::walk`] while the walk goes on.
 
-#![allow(dead_code)] // TEMP: until the NTFS, ext and exFAT readers land
-
 mod error;
 mod exfat;
 mod ext;

@@ -232,76 +232,18 @@ impl Fat {
     /// a loop, a free or bad cluster, or a cluster number out of range ends
     /// the chain with an error.
     pub fn chain(&self, first: u32, max_bytes: u64) -> Result<Vec<Run>, FsError> {
-        let cs = self.geo.cluster_size;
-        let max_clusters = max_bytes.div_ceil(cs).min(self.geo.clusters as u64);
-        let entry_offset = |c: u32| {
-            let width = match self.geo.kind {
+        let g = ChainGeometry {
+            cluster_size: self.geo.cluster_size,
+            heap: self.geo.data_start,
+            clusters: self.geo.clusters,
+            fat_offset: self.geo.fat_offset,
+            entry_width: match self.geo.kind {
                 FsKind::Fat12 => 1,
                 FsKind::Fat16 => 2,
                 _ => 4,
-            };
-            self.geo.fat_offset + c as u64 * width
+            },
         };
-        // earlier runs of clusters (start -> end, exclusive), to see loops
-        let mut earlier: BTreeMap<u32, u32> = BTreeMap::new();
-        let mut runs = Vec::new();
-        let mut current = (first, first);
-        let mut c = first;
-        let mut steps = 0u64;
-        while steps < max_clusters {
-            if !self.geo.valid(c) {
-                return Err(FsError::corrupt(
-                    Structure::Fat,
-                    entry_offset(c),
-                    "cluster chain points outside the volume",
-                ));
-            }
-            if c != current.1 {
-                earlier.insert(current.0, current.1);
-                current = (c, c);
-            }
-            if let Some((_, &end)) = earlier.range(..=c).next_back() {
-                if c < end {
-                    return Err(FsError::corrupt(
-                        Structure::Fat,
-                        entry_offset(c),
-                        "cluster chain loops",
-                    ));
-                }
-            }
-            current.1 = c + 1;
-            push_run(
-                &mut runs,
-                Run {
-                    disk: Some(self.geo.cluster_offset(c)),
-                    len: cs,
-                },
-            );
-            steps += 1;
-            if steps == max_clusters {
-                break;
-            }
-            let prev = c;
-            match self.next(c)? {
-                Next::Cluster(n) => c = n,
-                Next::End => break,
-                Next::Free => {
-                    return Err(FsError::corrupt(
-                        Structure::Fat,
-                        entry_offset(prev),
-                        "cluster chain runs into a free cluster",
-                    ))
-                }
-                Next::Bad => {
-                    return Err(FsError::corrupt(
-                        Structure::Fat,
-                        entry_offset(prev),
-                        "cluster chain runs into a bad cluster",
-                    ))
-                }
-            }
-        }
-        Ok(runs)
+        follow_chain(&g, first, max_bytes, &|c| self.next(c))
     }
 
     /// True when any cluster of `runs` is allocated in the table now.
@@ -546,5 +488,153 @@ impl FileSystem for Fat {
             out.push((data_end, vol - data_end));
         }
         Ok(merge_ranges(out))
+    }
+}
+
+/// What following a cluster chain needs to know about a volume (FAT and
+/// exFAT).
+pub(crate) struct ChainGeometry {
+    /// Bytes per cluster.
+    pub cluster_size: u64,
+    /// Byte offset of cluster 2.
+    pub heap: u64,
+    /// Number of data clusters.
+    pub clusters: u32,
+    /// Byte offset of the table (for errors).
+    pub fat_offset: u64,
+    /// Bytes per table entry (1 for FAT12's 1.5, for errors).
+    pub entry_width: u64,
+}
+
+/// The runs of a cluster chain from `first`, at most `max_bytes` long; a
+/// loop (a cluster seen before), a free or bad cluster, or a cluster number
+/// out of range ends the chain with an error.
+pub(crate) fn follow_chain(
+    g: &ChainGeometry,
+    first: u32,
+    max_bytes: u64,
+    next: &dyn Fn(u32) -> Result<Next, FsError>,
+) -> Result<Vec<Run>, FsError> {
+    let cs = g.cluster_size;
+    let max_clusters = max_bytes.div_ceil(cs).min(g.clusters as u64);
+    let entry_offset = |c: u32| g.fat_offset + c as u64 * g.entry_width;
+    let valid = |c: u32| c >= 2 && c - 2 < g.clusters;
+    // earlier stretches of clusters (start -> end, exclusive), to see loops
+    let mut earlier: BTreeMap<u32, u32> = BTreeMap::new();
+    let mut runs = Vec::new();
+    let mut current = (first, first);
+    let mut c = first;
+    let mut steps = 0u64;
+    while steps < max_clusters {
+        if !valid(c) {
+            return Err(FsError::corrupt(
+                Structure::Fat,
+                entry_offset(c),
+                "cluster chain points outside the volume",
+            ));
+        }
+        if c != current.1 {
+            earlier.insert(current.0, current.1);
+            current = (c, c);
+        }
+        if let Some((_, &end)) = earlier.range(..=c).next_back() {
+            if c < end {
+                return Err(FsError::corrupt(
+                    Structure::Fat,
+                    entry_offset(c),
+                    "cluster chain loops",
+                ));
+            }
+        }
+        current.1 = c + 1;
+        push_run(
+            &mut runs,
+            Run {
+                disk: Some(g.heap + (c as u64 - 2) * cs),
+                len: cs,
+            },
+        );
+        steps += 1;
+        if steps == max_clusters {
+            break;
+        }
+        let prev = c;
+        match next(c)? {
+            Next::Cluster(n) => c = n,
+            Next::End => break,
+            Next::Free => {
+                return Err(FsError::corrupt(
+                    Structure::Fat,
+                    entry_offset(prev),
+                    "cluster chain runs into a free cluster",
+                ))
+            }
+            Next::Bad => {
+                return Err(FsError::corrupt(
+                    Structure::Fat,
+                    entry_offset(prev),
+                    "cluster chain runs into a bad cluster",
+                ))
+            }
+        }
+    }
+    Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geo() -> ChainGeometry {
+        ChainGeometry {
+            cluster_size: 10,
+            heap: 1000,
+            clusters: 20,
+            fat_offset: 0,
+            entry_width: 4,
+        }
+    }
+
+    #[test]
+    fn chains_merge_runs_and_stop_at_loops() {
+        // 2 -> 3 -> 4 -> 9 -> end
+        let table = |c: u32| {
+            Ok(match c {
+                2 => Next::Cluster(3),
+                3 => Next::Cluster(4),
+                4 => Next::Cluster(9),
+                9 => Next::End,
+                _ => Next::Free,
+            })
+        };
+        let runs = follow_chain(&geo(), 2, u64::MAX, &table).unwrap();
+        assert_eq!(
+            runs,
+            vec![
+                Run {
+                    disk: Some(1000),
+                    len: 30
+                },
+                Run {
+                    disk: Some(1070),
+                    len: 10
+                }
+            ]
+        );
+        // 2 -> 3 -> 4 -> 3: a loop, however long the size says the file is
+        let looped = |c: u32| {
+            Ok(if c == 4 {
+                Next::Cluster(3)
+            } else {
+                Next::Cluster(c + 1)
+            })
+        };
+        assert!(follow_chain(&geo(), 2, u64::MAX, &looped).is_err());
+        // a self loop
+        let own = |c: u32| Ok(Next::Cluster(c));
+        assert!(follow_chain(&geo(), 5, u64::MAX, &own).is_err());
+        // a chain into a free cluster, and one out of range
+        assert!(follow_chain(&geo(), 5, u64::MAX, &table).is_err());
+        assert!(follow_chain(&geo(), 40, 10, &table).is_err());
     }
 }
