@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use super::error::read_exact;
 use super::fat::{follow_chain, ChainGeometry, Next};
 use super::le::{u16, u32, u64};
-use super::runs::{Run, RunReader};
+use super::runs::{offset_in_runs, Run, RunReader};
 use super::time::dos;
 use super::{
     free_ranges_from_bitmap, merge_ranges, push_utf16, DataRef, Entry, EntryKind, FileSystem,
@@ -188,6 +188,13 @@ impl ExFat {
             entry_width: 4,
         };
         let needed = (clusters as u64 + 2) * 4;
+        if fat_offset.saturating_add(needed) > volume.len() {
+            return Err(FsError::corrupt(
+                Structure::Fat,
+                fat_offset,
+                "the FAT lies past the end of the volume",
+            ));
+        }
         let fat = if needed <= FAT_IN_MEMORY_MAX {
             let mut t = vec![0u8; needed as usize];
             read_exact(&*volume, fat_offset, &mut t)?;
@@ -273,7 +280,9 @@ impl ExFat {
                         "no allocation bitmap entry in the root",
                     )
                 })?;
-                if len > BITMAP_MAX || len < (self.geo.clusters as u64).div_ceil(8) {
+                if len > BITMAP_MAX.min(self.volume.len())
+                    || len < (self.geo.clusters as u64).div_ceil(8)
+                {
                     return Err(FsError::corrupt(
                         Structure::Bitmap,
                         0,
@@ -319,16 +328,7 @@ impl ExFat {
                 return;
             }
         };
-        let offset_of = |i: usize| {
-            let mut at = i as u64;
-            for r in runs {
-                if at < r.len {
-                    return r.disk.unwrap_or(0) + at;
-                }
-                at -= r.len;
-            }
-            0
-        };
+        let offset_of = |i: usize| offset_in_runs(runs, i as u64).unwrap_or(0);
         let (sets, _) = parse_dir(&bytes);
         for s in sets {
             let id = offset_of(s.index);

@@ -37,6 +37,18 @@ pub(crate) fn push_run(runs: &mut Vec<Run>, run: Run) {
     runs.push(run);
 }
 
+/// The volume offset of byte `at` of data laid out as `runs` (`None` in a
+/// sparse run or past the end).
+pub(crate) fn offset_in_runs(runs: &[Run], mut at: u64) -> Option<u64> {
+    for r in runs {
+        if at < r.len {
+            return r.disk.map(|d| d + at);
+        }
+        at -= r.len;
+    }
+    None
+}
+
 /// A [`ReadAt`] over a file whose data is a list of [`Run`]s: reads go to
 /// the volume run by run, sparse runs read as zeros, bytes past
 /// `zero_from` (NTFS initialised size, ext valid data) read as zeros, and

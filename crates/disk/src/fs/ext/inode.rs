@@ -123,9 +123,12 @@ impl Ext {
             ));
         }
         let mut runs = Vec::new();
+        // A file cannot hold more blocks than the volume: on-disk pointers
+        // read past that are garbage, and would cost unbounded reads.
+        let mut budget = self.volume.len() / bs + 64;
         if inode.flags & EXTENTS_FL != 0 {
             let mut extents = Vec::new();
-            self.extent_node(&inode.block, 0, at, &mut extents)?;
+            self.extent_node(&inode.block, 0, at, &mut extents, &mut budget)?;
             extents.sort_unstable_by_key(|e| e.0);
             let mut next = 0u64;
             for (logical, len, phys, uninit) in extents {
@@ -174,13 +177,13 @@ impl Ext {
                 if left == 0 {
                     break;
                 }
-                self.map_block(p, 0, &mut left, &mut runs, at)?;
+                self.map_block(p, 0, &mut left, &mut runs, at, &mut budget)?;
             }
             for (level, &p) in ptrs[12..].iter().enumerate() {
                 if left == 0 {
                     break;
                 }
-                self.map_block(p, level as u32 + 1, &mut left, &mut runs, at)?;
+                self.map_block(p, level as u32 + 1, &mut left, &mut runs, at, &mut budget)?;
             }
         }
         Ok(runs)
@@ -195,6 +198,7 @@ impl Ext {
         left: &mut u64,
         runs: &mut Vec<Run>,
         at: u64,
+        budget: &mut u64,
     ) -> Result<(), FsError> {
         let bs = self.sb.block_size;
         let per = bs / 4;
@@ -210,6 +214,14 @@ impl Ext {
             *left -= span;
             return Ok(());
         }
+        if *budget == 0 {
+            return Err(FsError::corrupt(
+                Structure::RunList,
+                at,
+                "block map lists more blocks than the volume has",
+            ));
+        }
+        *budget -= 1;
         let off = self.block_offset(p as u64, at)?;
         if level == 0 {
             push_run(
@@ -228,7 +240,7 @@ impl Ext {
             if *left == 0 {
                 break;
             }
-            self.map_block(u32(&buf, i * 4), level - 1, left, runs, at)?;
+            self.map_block(u32(&buf, i * 4), level - 1, left, runs, at, budget)?;
         }
         Ok(())
     }
@@ -241,6 +253,7 @@ impl Ext {
         depth_seen: u16,
         at: u64,
         out: &mut Vec<(u64, u64, u64, bool)>,
+        budget: &mut u64,
     ) -> Result<(), FsError> {
         let bad = |reason| FsError::corrupt(Structure::RunList, at, reason);
         if u16(node, 0) != 0xF30A {
@@ -269,6 +282,10 @@ impl Ext {
                 }
                 out.push((u32(e, 0) as u64, len, phys, uninit));
             } else {
+                if *budget == 0 {
+                    return Err(bad("extent tree has more nodes than the volume has blocks"));
+                }
+                *budget -= 1;
                 let child = (u16(e, 8) as u64) << 32 | u32(e, 4) as u64;
                 let off = self.block_offset(child, at)?;
                 let mut buf = vec![0u8; self.sb.block_size as usize];
@@ -276,7 +293,7 @@ impl Ext {
                 if u16(&buf, 6) >= depth {
                     return Err(bad("extent tree level does not descend"));
                 }
-                self.extent_node(&buf, depth_seen + 1, off, out)?;
+                self.extent_node(&buf, depth_seen + 1, off, out, budget)?;
             }
         }
         Ok(())

@@ -16,6 +16,8 @@ use crate::ReadAt;
 const ROOT: u64 = 2;
 /// Directory nesting deeper than this is not followed.
 const MAX_DEPTH: usize = 256;
+/// Inodes read per inode-table read.
+const TABLE_CHUNK: u64 = 1024;
 /// The largest directory read (bytes).
 const DIR_MAX: u64 = 256 << 20;
 
@@ -269,17 +271,30 @@ fn orphans(ext: &Ext, named: &HashSet<u64>, visit: &mut dyn FnMut(Result<Entry, 
         }
         let used = ipg.saturating_sub(group.itable_unused as u64);
         let at = group.inode_table.saturating_mul(ext.sb.block_size);
-        table.resize(used as usize * isz, 0);
-        if let Err(e) = ext.read(at, &mut table) {
-            visit(Err(e));
+        if at.saturating_add(used * isz as u64) > ext.volume.len() {
+            visit(Err(FsError::corrupt(
+                Structure::GroupDescriptor,
+                at,
+                "inode table past the end of the volume",
+            )));
             continue;
         }
         for i in 0..used {
+            // the table is read a chunk of inodes at a time
+            let k = (i % TABLE_CHUNK) as usize;
+            if k == 0 {
+                let n = TABLE_CHUNK.min(used - i) as usize;
+                table.resize(n * isz, 0);
+                if let Err(e) = ext.read(at + i * isz as u64, &mut table) {
+                    visit(Err(e));
+                    break;
+                }
+            }
             let ino = g as u64 * ipg + i + 1;
             if ino < 12 || named.contains(&ino) {
                 continue;
             }
-            let inode = Inode::parse(&table[i as usize * isz..(i as usize + 1) * isz]);
+            let inode = Inode::parse(&table[k * isz..(k + 1) * isz]);
             if inode.unused() || !inode.deleted() || inode.kind() != EntryKind::File {
                 continue;
             }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::error::read_exact;
-use super::runs::{push_run, Run, RunReader};
+use super::runs::{offset_in_runs, push_run, Run, RunReader};
 use super::{merge_ranges, DataRef, Entry, FileSystem, FsError, FsKind, Structure};
 use crate::ReadAt;
 
@@ -155,6 +155,13 @@ impl Fat {
             _ => (geo.clusters as u64 + 2) * 4,
         }
         .min(geo.fat_bytes);
+        if geo.fat_offset.saturating_add(needed) > volume.len() {
+            return Err(FsError::corrupt(
+                Structure::Fat,
+                geo.fat_offset,
+                "the allocation table lies past the end of the volume",
+            ));
+        }
         let table = if needed <= FAT_IN_MEMORY_MAX {
             let mut t = vec![0u8; needed as usize];
             read_exact(&*volume, geo.fat_offset, &mut t)?;
@@ -275,7 +282,7 @@ impl Fat {
     }
 
     /// Reads a directory's bytes: the fixed FAT12/16 root, or a chain.
-    fn read_dir(&self, first: u32, deleted: bool) -> Result<Vec<u8>, FsError> {
+    fn read_dir(&self, first: u32, deleted: bool) -> Result<(Vec<Run>, Vec<u8>), FsError> {
         let runs = if first == 0 {
             let (off, len) = self.geo.root_dir;
             vec![Run {
@@ -296,7 +303,7 @@ impl Fat {
             read_exact(&*self.volume, d, &mut out[at..at + r.len as usize])?;
             at += r.len as usize;
         }
-        Ok(out)
+        Ok((runs, out))
     }
 
     fn walk_dir(
@@ -311,32 +318,23 @@ impl Fat {
         if depth > MAX_DEPTH {
             return;
         }
-        let dir_offset = if first == 0 {
-            self.geo.root_dir.0
-        } else if self.geo.valid(first) {
-            self.geo.cluster_offset(first)
-        } else {
+        if first != 0 && !self.geo.valid(first) {
             visit(Err(FsError::corrupt(
                 Structure::Directory,
                 0,
                 "directory starts outside the volume",
             )));
             return;
-        };
-        let bytes = match self.read_dir(first, dir_deleted) {
+        }
+        let (runs, bytes) = match self.read_dir(first, dir_deleted) {
             Ok(b) => b,
             Err(e) => {
                 visit(Err(e));
                 return;
             }
         };
-        let offset_of = |i: usize| -> u64 {
-            // byte offset in the volume of entry i of this directory
-            match self.dir_runs_offset(first, dir_deleted, i as u64 * 32) {
-                Some(o) => o,
-                None => dir_offset,
-            }
-        };
+        // byte offset in the volume of entry i of this directory
+        let offset_of = |i: usize| offset_in_runs(&runs, i as u64 * 32).unwrap_or(0);
         for d in dir::parse(&bytes, self.geo.kind == FsKind::Fat32) {
             if d.short_name == *b"." || d.short_name == *b".." {
                 continue;
@@ -410,25 +408,6 @@ impl Fat {
                 data: DataRef::Runs(runs.into()),
             }));
         }
-    }
-
-    /// Volume offset of byte `at` of a directory (for entry ids).
-    fn dir_runs_offset(&self, first: u32, deleted: bool, at: u64) -> Option<u64> {
-        if first == 0 {
-            return Some(self.geo.root_dir.0 + at);
-        }
-        if deleted {
-            return Some(self.geo.cluster_offset(first) + at);
-        }
-        let runs = self.chain(first, at + 1).ok()?;
-        let mut pos = 0;
-        for r in runs {
-            if at < pos + r.len {
-                return r.disk.map(|d| d + (at - pos));
-            }
-            pos += r.len;
-        }
-        None
     }
 }
 

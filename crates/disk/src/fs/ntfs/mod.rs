@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 use super::error::read_exact;
-use super::runs::{push_run, Run, RunReader};
+use super::runs::{offset_in_runs, push_run, Run, RunReader};
 use super::{
     free_ranges_from_bitmap, merge_ranges, Entry, FileSystem, FsError, FsKind, Recovery, Structure,
 };
@@ -94,34 +94,39 @@ impl Ntfs {
             records: 0,
             bitmap: OnceLock::new(),
         };
-        let (runs, size, _) = ntfs.stream_runs(&rec.attrs, &[], mft0)?;
-        let runs: Arc<[Run]> = runs.into();
-        ntfs.mft = RunReader::new(ntfs.volume.clone(), runs.clone(), size, size);
-        ntfs.mft_runs = runs;
-        ntfs.records = size / record_size;
+        ntfs.set_mft(&rec.attrs, mft0)?;
         // A fragmented $MFT may keep later pieces in extension records
         // (listed in its $ATTRIBUTE_LIST): read them through the first piece.
         if rec.attrs.iter().any(|a| a.kind == record::ATTRIBUTE_LIST) {
             let attrs = ntfs.all_attrs(0, &rec)?;
-            let (runs, size, _) = ntfs.stream_runs(&attrs, &[], mft0)?;
-            let runs: Arc<[Run]> = runs.into();
-            ntfs.mft = RunReader::new(ntfs.volume.clone(), runs.clone(), size, size);
-            ntfs.mft_runs = runs;
-            ntfs.records = size / record_size;
+            ntfs.set_mft(&attrs, mft0)?;
         }
         Ok(ntfs)
     }
 
+    /// Takes `$MFT`'s data from its attributes; the record count is bounded
+    /// by the runs and the volume, whatever the size field says.
+    fn set_mft(&mut self, attrs: &[Attr], at: u64) -> Result<(), FsError> {
+        let (runs, size, _) = self.stream_runs(attrs, &[], at)?;
+        let covered: u64 = runs.iter().map(|r| r.len).sum();
+        let size = size.min(covered).min(self.volume.len());
+        let runs: Arc<[Run]> = runs.into();
+        self.mft = RunReader::new(self.volume.clone(), runs.clone(), size, size);
+        self.mft_runs = runs;
+        self.records = size / self.record_size;
+        if self.records == 0 {
+            return Err(FsError::corrupt(
+                Structure::MftRecord,
+                at,
+                "$MFT has no data",
+            ));
+        }
+        Ok(())
+    }
+
     /// Volume byte offset of record `n` (for error reports).
     fn record_offset(&self, n: u64) -> u64 {
-        let mut at = n.saturating_mul(self.record_size);
-        for r in self.mft_runs.iter() {
-            if at < r.len {
-                return r.disk.map_or(0, |d| d + at);
-            }
-            at -= r.len;
-        }
-        0
+        offset_in_runs(&self.mft_runs, n.saturating_mul(self.record_size)).unwrap_or(0)
     }
 
     /// Reads and parses record `n`; `Ok(None)` for an empty record.
@@ -277,7 +282,9 @@ impl Ntfs {
                 })?;
                 let attrs = self.all_attrs(6, &rec)?;
                 let (runs, size, init) = self.stream_runs(&attrs, &[], at)?;
-                if size > BITMAP_MAX || size < self.total_clusters.div_ceil(8) {
+                if size > BITMAP_MAX.min(self.volume.len())
+                    || size < self.total_clusters.div_ceil(8)
+                {
                     return Err(FsError::corrupt(
                         Structure::Bitmap,
                         at,
