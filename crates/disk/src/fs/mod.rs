@@ -364,6 +364,24 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Free ranges against a bit-by-bit oracle.
+        #[test]
+        fn bitmap_ranges_cover_exactly_the_clear_bits(
+            bm in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+            count in 0u64..140,
+        ) {
+            let ranges = free_ranges_from_bitmap(&bm, count, 7, 3);
+            for i in 0..count {
+                let free = bm.get((i / 8) as usize).is_some_and(|b| b >> (i % 8) & 1 == 0);
+                let at = 7 + i * 3;
+                let covered = ranges.iter().any(|&(s, l)| at >= s && at < s + l);
+                proptest::prop_assert_eq!(free, covered, "unit {}", i);
+            }
+            proptest::prop_assert!(ranges.iter().all(|&(s, l)| s >= 7 && s + l <= 7 + count * 3));
+        }
+    }
+
     #[test]
     fn bitmap_free_ranges() {
         // bits: 0 used, 1-2 free, 3 used, 4-9 free

@@ -563,6 +563,66 @@ pub(crate) fn follow_chain(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The chain walker against a brute-force oracle: follow the table
+        /// with a visited set, one cluster at a time.
+        #[test]
+        fn chains_agree_with_a_visited_set_walk(
+            table in prop::collection::vec(0u32..24, 22),
+            first in 0u32..24,
+            max in 1u64..300,
+        ) {
+            let g = geo();
+            // entries: 0 free, 1 end (here), 23 bad, else next cluster
+            let next = |c: u32| -> Result<Next, FsError> {
+                Ok(match table.get(c as usize).copied().unwrap_or(0) {
+                    0 => Next::Free,
+                    1 => Next::End,
+                    23 => Next::Bad,
+                    n => Next::Cluster(n),
+                })
+            };
+            let mut oracle: Result<Vec<u32>, ()> = Ok(Vec::new());
+            let mut seen = std::collections::HashSet::new();
+            let mut c = first;
+            let max_clusters = max.div_ceil(10).min(20);
+            loop {
+                if !(2..22).contains(&c) || !seen.insert(c) {
+                    oracle = Err(());
+                    break;
+                }
+                let list = oracle.as_mut().unwrap();
+                list.push(c);
+                if list.len() as u64 == max_clusters {
+                    break;
+                }
+                match next(c).unwrap() {
+                    Next::Cluster(n) => c = n,
+                    Next::End => break,
+                    _ => {
+                        oracle = Err(());
+                        break;
+                    }
+                }
+            }
+            match (follow_chain(&g, first, max, &next), oracle) {
+                (Ok(runs), Ok(list)) => {
+                    let mut got = Vec::new();
+                    for r in runs {
+                        let start = (r.disk.unwrap() - 1000) / 10 + 2;
+                        for k in 0..r.len / 10 {
+                            got.push((start + k) as u32);
+                        }
+                    }
+                    prop_assert_eq!(got, list);
+                }
+                (Err(_), Err(())) => {}
+                (a, b) => prop_assert!(false, "walker {:?} oracle {:?}", a.is_ok(), b),
+            }
+        }
+    }
 
     fn geo() -> ChainGeometry {
         ChainGeometry {
