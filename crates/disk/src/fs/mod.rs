@@ -229,19 +229,24 @@ pub trait FileSystem: Send + Sync {
 /// superblock, without trusting the partition type.
 pub fn detect(r: &dyn ReadAt) -> Option<FsKind> {
     let mut boot = [0u8; 512];
-    if r.read_exact_at(0, &mut boot).is_ok() {
+    let boot_read = r.read_exact_at(0, &mut boot).is_ok();
+    if boot_read {
         if &boot[3..11] == b"NTFS    " {
             return Some(FsKind::Ntfs);
         }
         if &boot[3..11] == b"EXFAT   " {
             return Some(FsKind::ExFat);
         }
+    }
+    // ext before FAT: mkfs.ext* may leave an older boot sector in place,
+    // while a FAT volume practically never holds a valid ext superblock
+    if ext::Superblock::read(r).is_ok() {
+        return Some(FsKind::Ext);
+    }
+    if boot_read {
         if let Ok(geometry) = fat::Geometry::parse(&boot, r.len()) {
             return Some(geometry.kind);
         }
-    }
-    if ext::Superblock::read(r).is_ok() {
-        return Some(FsKind::Ext);
     }
     None
 }

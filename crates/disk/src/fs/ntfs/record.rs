@@ -291,6 +291,58 @@ pub(crate) fn decode_runs(
 mod tests {
     use super::*;
 
+    /// A 1 KiB record with a resident unnamed $DATA "hi", fixups applied.
+    fn record() -> Vec<u8> {
+        let mut r = vec![0u8; 1024];
+        r[..4].copy_from_slice(b"FILE");
+        r[4] = 0x30; // update sequence at 0x30, 3 entries (USN + 2 sectors)
+        r[6] = 3;
+        r[0x10] = 7; // sequence number
+        r[0x14] = 0x38; // attributes
+        r[0x16] = 1; // in use
+        r[0x18..0x1C].copy_from_slice(&0x100u32.to_le_bytes());
+        let a = 0x38;
+        r[a..a + 4].copy_from_slice(&DATA.to_le_bytes());
+        r[a + 4..a + 8].copy_from_slice(&0x20u32.to_le_bytes());
+        r[a + 0x10..a + 0x14].copy_from_slice(&2u32.to_le_bytes());
+        r[a + 0x14] = 0x18;
+        r[a + 0x18..a + 0x1A].copy_from_slice(b"hi");
+        r[a + 0x20..a + 0x24].copy_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+        // the sectors' last two bytes move to the array; the USN replaces them
+        r[0x30..0x32].copy_from_slice(&[0xAB, 0xCD]);
+        for i in 1..3 {
+            let end = i * 512 - 2;
+            r[0x30 + i * 2] = r[end];
+            r[0x31 + i * 2] = r[end + 1];
+            r[end] = 0xAB;
+            r[end + 1] = 0xCD;
+        }
+        r
+    }
+
+    #[test]
+    fn fixups_and_resident_data() {
+        let mut r = record();
+        let rec = parse(&mut r, 0).unwrap();
+        assert!(rec.in_use && !rec.is_dir);
+        assert_eq!(rec.seq, 7);
+        assert!(matches!(&rec.attrs[0].body, Body::Resident(v) if v == b"hi"));
+        // a torn write: one sector's tail does not carry the USN
+        let mut torn = record();
+        torn[1022] = 0;
+        assert!(matches!(parse(&mut torn, 0), Err(NotARecord::Damaged(_))));
+        let mut baad = record();
+        baad[..4].copy_from_slice(b"BAAD");
+        assert!(matches!(parse(&mut baad, 0), Err(NotARecord::Damaged(_))));
+        let mut empty = vec![0u8; 1024];
+        assert!(matches!(parse(&mut empty, 0), Err(NotARecord::Empty)));
+        // an attribute longer than the record
+        let mut long = record();
+        long[0x3C] = 0xF0;
+        long[0x3D] = 0x0F;
+        assert!(matches!(parse(&mut long, 0), Err(NotARecord::Damaged(_))));
+    }
+
     #[test]
     fn runs_decode_with_negative_offsets_and_sparse() {
         // 0x21: 1 length byte, 2 offset bytes
