@@ -45,7 +45,9 @@ fn agree_with_tsk(img: &Path) -> Vec<nigehbaan_disk::fs::Entry> {
 
 #[test]
 fn fat16_and_fat32_live_deleted_and_long_names() {
-    let Some(t) = tools(&["mkfs.fat", "mcopy", "mmd", "mdel", "fls", "icat"]) else {
+    let Some(t) = tools(&[
+        "mkfs.fat", "mcopy", "mmd", "mdel", "mdeltree", "fls", "icat",
+    ]) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -82,6 +84,11 @@ fn fat16_and_fat32_live_deleted_and_long_names() {
         );
         run(&t["mcopy"], &["-i", i, &p(3), "::/TOP.PNG"]);
         run(&t["mcopy"], &["-i", i, &p(4), "::/Users/del.jpg"]);
+        // a deleted directory with a picture inside (made before the
+        // other deletions, so that its clusters do not land on theirs)
+        run(&t["mmd"], &["-i", i, "::/Old album"]);
+        run(&t["mcopy"], &["-i", i, &p(1), "::/Old album/inside.png"]);
+        run(&t["mdeltree"], &["-i", i, "::/Old album"]);
         run(
             &t["mdel"],
             &[
@@ -107,6 +114,9 @@ fn fat16_and_fat32_live_deleted_and_long_names() {
         let del = by["Users/_el.jpg"];
         assert_eq!(content(&*fs, del).unwrap(), pics[4]);
         assert!(entries.iter().all(|e| e.deleted || e.recovery.is_none()));
+        let inside = by["Old album/_nside.png"];
+        assert!(inside.deleted);
+        assert_eq!(content(&*fs, inside).unwrap(), pics[1]);
         // unallocated space holds the deleted pictures' bytes
         let free = fs.unallocated().unwrap();
         let volume = std::fs::read(&img).unwrap();
