@@ -460,11 +460,14 @@ impl FileSystem for ExFat {
                 "allocation bitmap unreadable",
             )
         })?;
-        Ok(merge_ranges(free_ranges_from_bitmap(
-            bm,
-            self.geo.clusters as u64,
-            self.geo.heap,
-            self.geo.cluster_size,
-        )))
+        Ok(merge_ranges(
+            free_ranges_from_bitmap(
+                bm,
+                self.geo.clusters as u64,
+                self.geo.heap,
+                self.geo.cluster_size,
+            ),
+            self.volume.len(),
+        ))
     }
 }

@@ -304,9 +304,13 @@ pub(crate) mod le {
     }
 }
 
-/// Sorts and merges byte ranges that touch or overlap.
-pub(crate) fn merge_ranges(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
-    v.retain(|r| r.1 > 0);
+/// Sorts and merges byte ranges that touch or overlap, cut to the first
+/// `limit` bytes (the volume: ranges past its end cannot be read).
+pub(crate) fn merge_ranges(mut v: Vec<(u64, u64)>, limit: u64) -> Vec<(u64, u64)> {
+    v.retain(|r| r.1 > 0 && r.0 < limit);
+    for r in v.iter_mut() {
+        r.1 = r.1.min(limit - r.0);
+    }
     v.sort_unstable();
     let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());
     for (s, l) in v {
@@ -323,7 +327,8 @@ pub(crate) fn merge_ranges(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 }
 
 /// Free ranges from an allocation bitmap (bit set = allocated), in units
-/// of `unit` bytes starting at byte `base`, for `count` units.
+/// of `unit` bytes starting at byte `base`, for `count` units. Whole bytes
+/// of 0x00 or 0xFF are taken at once.
 pub(crate) fn free_ranges_from_bitmap(
     bitmap: &[u8],
     count: u64,
@@ -332,8 +337,22 @@ pub(crate) fn free_ranges_from_bitmap(
 ) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     let mut run_start: Option<u64> = None;
-    for i in 0..count {
+    let mut i = 0;
+    while i < count {
         let byte = bitmap.get((i / 8) as usize).copied().unwrap_or(0xFF);
+        if i % 8 == 0 && i + 8 <= count && (byte == 0 || byte == 0xFF) {
+            let used = byte == 0xFF;
+            match (used, run_start) {
+                (false, None) => run_start = Some(i),
+                (true, Some(s)) => {
+                    out.push((base + s * unit, (i - s) * unit));
+                    run_start = None;
+                }
+                _ => {}
+            }
+            i += 8;
+            continue;
+        }
         let used = byte >> (i % 8) & 1 == 1;
         match (used, run_start) {
             (false, None) => run_start = Some(i),
@@ -343,6 +362,7 @@ pub(crate) fn free_ranges_from_bitmap(
             }
             _ => {}
         }
+        i += 1;
     }
     if let Some(s) = run_start {
         out.push((base + s * unit, (count - s) * unit));
@@ -364,8 +384,11 @@ mod tests {
     #[test]
     fn ranges_merge() {
         assert_eq!(
-            merge_ranges(vec![(10, 5), (0, 10), (20, 1), (21, 0), (16, 2)]),
-            vec![(0, 15), (16, 2), (20, 1)]
+            merge_ranges(
+                vec![(10, 5), (0, 10), (20, 1), (21, 0), (16, 2), (30, 5)],
+                32
+            ),
+            vec![(0, 15), (16, 2), (20, 1), (30, 2)]
         );
     }
 

@@ -288,6 +288,10 @@ impl FileSystem for Ext {
         let mut bm = vec![0u8; bs as usize];
         for (g, group) in self.groups.iter().enumerate() {
             let first = self.sb.first_data_block + g as u64 * self.sb.blocks_per_group;
+            if first.saturating_mul(bs) >= self.volume.len() {
+                // groups past the end of a truncated volume cannot be read
+                break;
+            }
             let count = self.sb.blocks_per_group.min(self.sb.blocks_count - first);
             if group.flags & BLOCK_UNINIT != 0 {
                 out.push((first * bs, count * bs));
@@ -303,6 +307,6 @@ impl FileSystem for Ext {
             self.read(group.block_bitmap * bs, &mut bm)?;
             out.extend(free_ranges_from_bitmap(&bm, count, first * bs, bs));
         }
-        Ok(merge_ranges(out))
+        Ok(merge_ranges(out, self.volume.len()))
     }
 }

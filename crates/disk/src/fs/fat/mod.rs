@@ -466,7 +466,7 @@ impl FileSystem for Fat {
         if vol > data_end {
             out.push((data_end, vol - data_end));
         }
-        Ok(merge_ranges(out))
+        Ok(merge_ranges(out, self.volume.len()))
     }
 }
 

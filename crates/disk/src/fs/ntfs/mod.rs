@@ -381,11 +381,9 @@ impl FileSystem for Ntfs {
                 "$Bitmap unreadable",
             )
         })?;
-        Ok(merge_ranges(free_ranges_from_bitmap(
-            bitmap,
-            self.total_clusters,
-            0,
-            self.cluster_size,
-        )))
+        Ok(merge_ranges(
+            free_ranges_from_bitmap(bitmap, self.total_clusters, 0, self.cluster_size),
+            self.volume.len(),
+        ))
     }
 }
