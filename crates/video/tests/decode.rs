@@ -13,39 +13,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The ffmpeg to test with (PATH plus /usr/sbin), or None after the note.
+mod common;
+
+const SUITE: &str = "video-decode-tests";
+
 fn ffmpeg() -> Option<Ffmpeg> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.push("/usr/sbin".into());
-    if let Some(p) = dirs.iter().map(|d| d.join("ffmpeg")).find(|p| p.is_file()) {
-        return Some(Ffmpeg::with_program(&p).expect("ffmpeg answers -version"));
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("the ffmpeg program is missing, and CI=true requires it");
-    }
-    eprintln!("note: ffmpeg not found; skipping the video decoding tests");
-    None
+    common::ffmpeg("the video decoding tests")
 }
 
 fn dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("video-decode-tests");
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::dir(SUITE)
 }
 
-/// Generates `name` with `ffmpeg -y ARGS… OUT` (once per test run).
 fn make(ff: &Ffmpeg, name: &str, args: &[&str]) -> PathBuf {
-    let out = dir().join(name);
-    let status = Command::new(ff.program())
-        .args(["-v", "error", "-nostdin", "-y"])
-        .args(args)
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "generating {name}");
-    out
+    common::make(ff, SUITE, name, args)
 }
 
 fn opts() -> DecodeOptions {

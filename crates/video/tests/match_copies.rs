@@ -10,35 +10,15 @@ use nigehbaan_video::{
     hash_video, match_videos, DecodeOptions, Ffmpeg, FrameHash, MatchOptions, VideoInput,
 };
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+mod common;
 
 fn ffmpeg() -> Option<Ffmpeg> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.push("/usr/sbin".into());
-    if let Some(p) = dirs.iter().map(|d| d.join("ffmpeg")).find(|p| p.is_file()) {
-        return Some(Ffmpeg::with_program(&p).expect("ffmpeg answers -version"));
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("the ffmpeg program is missing, and CI=true requires it");
-    }
-    eprintln!("note: ffmpeg not found; skipping the video matching tests");
-    None
+    common::ffmpeg("the video matching tests")
 }
 
 fn make(ff: &Ffmpeg, name: &str, args: &[&str]) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("video-match-tests");
-    std::fs::create_dir_all(&d).unwrap();
-    let out = d.join(name);
-    let status = Command::new(ff.program())
-        .args(["-v", "error", "-nostdin", "-y"])
-        .args(args)
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "generating {name}");
-    out
+    common::make(ff, "video-match-tests", name, args)
 }
 
 fn frames(ff: &Ffmpeg, path: &Path, opts: &DecodeOptions) -> Vec<FrameHash> {
