@@ -6,6 +6,9 @@
 # frame-for-frame parity of the hashes.
 #
 # Usage: bench/video.sh [COUNT] [WORKERS]   (default 10 videos, 2 workers)
+# DECODER_THREADS=1 bench/video.sh gives each ffmpeg child one decoder
+# thread (the peer decodes with one thread per video); by default FFmpeg
+# chooses.
 # Needs: python3 with venv, ffmpeg, ../shared/bench. The peer is installed
 # into target/bench-venv (never into the project); building it needs
 # apt-get install libavcodec-dev libavformat-dev libavutil-dev
@@ -43,9 +46,11 @@ cat "$corpus"/* > /dev/null
 t0=$(now)
 "$venv/bin/python" "$shared/peer-vpdq.py" --workers 2 --out "$out/peer" "$corpus" > "$out/peer.csv" 2> "$out/peer.err"
 t1=$(now)
-"$bin" --workers "$workers" --threads 1 --out "$out/ours" "$corpus" > "$out/ours.csv" 2> "$out/ours.err"
+threads=()
+[ -n "${DECODER_THREADS:-}" ] && threads=(--threads "$DECODER_THREADS")
+"$bin" --workers "$workers" "${threads[@]}" --out "$out/ours" "$corpus" > "$out/ours.csv" 2> "$out/ours.err"
 t2=$(now)
-"$bin" --workers "$workers" --threads 1 --fast --out "$out/fast" "$corpus" > "$out/fast.csv" 2> "$out/fast.err"
+"$bin" --workers "$workers" "${threads[@]}" --fast --out "$out/fast" "$corpus" > "$out/fast.csv" 2> "$out/fast.err"
 t3=$(now)
 
 python3 - "$out" "$count" "$workers" "$t0" "$t1" "$t2" "$t3" <<'PY'
