@@ -301,6 +301,32 @@ fn fast_hashes_key_frames_only() {
     assert_eq!(all.vpdq.frames.len(), 40);
     assert_eq!(got.vpdq.frames[2].pdq, all.vpdq.frames[20].pdq);
     assert_eq!(format!("{:.3}", got.vpdq.frames[2].timestamp), "1.000");
+    // The VP9 decoder ignores -skip_frame; key frames are still all we get.
+    let vp9 = make(
+        &ff,
+        "gop.webm",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=20",
+            "-t",
+            "2",
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-g",
+            "10",
+            "-keyint_min",
+            "10",
+        ],
+    );
+    let got = hash_video(&ff, &VideoInput::Path(&vp9), &fast, &mut Hasher::new()).unwrap();
+    let numbers: Vec<u64> = got.vpdq.frames.iter().map(|f| f.frame).collect();
+    assert_eq!(numbers, vec![0, 10, 20, 30]);
 }
 
 #[test]

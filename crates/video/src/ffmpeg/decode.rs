@@ -191,7 +191,9 @@ impl PipeSource {
         cmd.arg("-i").arg(&self.input_arg);
         cmd.args(["-map", "0:v:0", "-vf"]);
         if fast {
-            cmd.arg("showinfo");
+            // Some decoders (VP9) ignore -skip_frame: keep key frames only
+            // in the graph as well.
+            cmd.arg("select=eq(key\\,1),showinfo");
         } else {
             cmd.arg(format!("select=not(mod(n\\,{}))", self.modulus));
         }
