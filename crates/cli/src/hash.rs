@@ -26,7 +26,10 @@ OUTPUT: one row per file, sorted by path, with the fields path, size, md5, sha1,
 pdq_quality, pdq_pipeline, pdq_hashable, width, height, format, orientation, error (absent \
 values are null), plus pdq_dihedral with --dihedral. A path that is not UTF-8 shows its other \
 bytes as \\xNN, and path_bytes holds its exact bytes (base64). EXIF orientation is reported, never \
-applied before hashing, as in the PDQ references."
+applied before hashing, as in the PDQ references. Videos (recognised by content) add media \
+(\"video\"), duration, fps, codec, rotation (reported, not applied), vpdq_pipeline, vpdq_frames \
+and vpdq (an array of {frame, quality, pdq, timestamp}); without the ffmpeg program their \
+error says so and how to install it."
 )]
 pub struct HashArgs {
     /// Files and directories (searched recursively; symbolic links inside
@@ -50,9 +53,15 @@ pub struct HashArgs {
     /// `reference-cli` (the C++ tool's 512×512 squash).
     #[arg(long, default_value = "full")]
     pipeline: Pipeline,
-    /// Digests only: skip image decoding and PDQ.
+    /// Digests only: skip image decoding and PDQ (and video hashing).
     #[arg(long)]
     no_pdq: bool,
+    /// Videos: hash one frame every this many seconds of video (vPDQ's
+    /// sampling, frame `n` when `n % max(1, int(S × fps)) == 0`; 0 = every
+    /// frame). With --fast, videos are hashed on key frames only instead
+    /// (labelled `vpdq_pipeline: "fast"`). Videos need the `ffmpeg` program.
+    #[arg(long, default_value_t = 1.0, value_name = "S")]
+    seconds_per_hash: f64,
     /// Refuse to decode images with more pixels than this.
     #[arg(long, default_value_t = Limits::default().max_pixels)]
     max_pixels: u64,
@@ -82,6 +91,10 @@ pub fn run(args: HashArgs) -> Result<u8, String> {
         },
         ..Options::default()
     };
+    if !(args.seconds_per_hash.is_finite() && args.seconds_per_hash >= 0.0) {
+        return Err("--seconds-per-hash must be a number of seconds, 0 or more".into());
+    }
+    let video = crate::hash_video::options(args.seconds_per_hash, args.fast, args.no_pdq);
     let (files, issues) = collect_files(&args.paths);
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(
@@ -109,7 +122,8 @@ pub fn run(args: HashArgs) -> Result<u8, String> {
         let records: Vec<Record> = chunk
             .par_iter()
             .map_init(Hasher::new, |hasher, path| {
-                let r = hash_file(path, &opts, hasher).to_record_at(path, &opts);
+                let mut r = hash_file(path, &opts, hasher).to_record_at(path, &opts);
+                crate::hash_video::add_video(&mut r, path, &video, hasher);
                 bar.inc(1);
                 r
             })
@@ -147,6 +161,7 @@ fn error_record(path: &std::path::Path, error: String) -> Record {
         orientation: None,
         pdq_dihedral: None,
         error: Some(error),
+        video: None,
     }
 }
 

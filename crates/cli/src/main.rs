@@ -2,6 +2,7 @@
 
 mod demo;
 mod hash;
+mod hash_video;
 mod lists;
 mod matching;
 mod output;

@@ -457,7 +457,50 @@ pub struct Record {
     pub pdq_dihedral: Option<Vec<String>>,
     /// Why something is missing.
     pub error: Option<String>,
+    /// Video fields (`media: "video"`, `vpdq`…); absent from other rows.
+    #[serde(flatten)]
+    pub video: Option<VideoFields>,
 }
+
+/// The fields a video's row adds (see `nigehbaan-video`); filled by the
+/// caller that hashed the video.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VideoFields {
+    /// Always `"video"`.
+    pub media: &'static str,
+    /// Duration in seconds, when declared.
+    pub duration: Option<f64>,
+    /// Frame rate used for sampling (average frame rate).
+    pub fps: Option<f64>,
+    /// Codec of the first video stream (`h264`, `hevc`…).
+    pub codec: Option<String>,
+    /// Display rotation in degrees (reported, never applied).
+    pub rotation: Option<u32>,
+    /// `exact` (vPDQ sampling) or `fast` (key frames only).
+    pub vpdq_pipeline: Option<&'static str>,
+    /// Number of hashed frames.
+    pub vpdq_frames: Option<usize>,
+    /// The hashed frames.
+    pub vpdq: Option<Vec<VpdqFrame>>,
+}
+
+/// One hashed frame of a video's row.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VpdqFrame {
+    /// Frame number (decoder order, from 0).
+    pub frame: u64,
+    /// PDQ quality.
+    pub quality: u8,
+    /// PDQ hash, 64 hex digits.
+    pub pdq: String,
+    /// Seconds from the start.
+    pub timestamp: f64,
+}
+
+// Durations, rates and timestamps are finite numbers (never NaN), so
+// equality is an equivalence.
+impl Eq for VideoFields {}
+impl Eq for VpdqFrame {}
 
 impl FileHashes {
     /// The output row for this file, at the path `path` (lossless: see
@@ -492,6 +535,7 @@ impl FileHashes {
                 .and_then(|p| p.dihedral)
                 .map(|d| d.iter().map(Hash256::to_hex).collect()),
             error: self.error.as_ref().map(|e| e.to_string()),
+            video: None,
         }
     }
 }

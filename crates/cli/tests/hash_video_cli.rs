@@ -1,0 +1,126 @@
+//! `nigehbaan hash` on a benign video generated with the ffmpeg program
+//! from a procedural source, and with ffmpeg made unavailable.
+//!
+//! Runs when ffmpeg is present; fails under CI=true when it is missing;
+//! otherwise skips with a one-line note.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+mod common;
+
+use common::bin;
+
+fn ffmpeg() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.push("/usr/sbin".into());
+    if let Some(p) = dirs.iter().map(|d| d.join("ffmpeg")).find(|p| p.is_file()) {
+        return Some(p);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("the ffmpeg program is missing, and CI=true requires it");
+    }
+    eprintln!("note: ffmpeg not found; skipping the video hash tests");
+    None
+}
+
+fn rows(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn a_video_row_has_its_vpdq_and_without_ffmpeg_says_so() {
+    let Some(ff) = ffmpeg() else { return };
+    let dir = common::tempdir("hash-video", "clip");
+    let clip = dir.join("clip.bin");
+    let status = Command::new(&ff)
+        .args(["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=160x120:rate=30000/1001")
+        .args(["-t", "3", "-c:v", "libx264", "-g", "15", "-f", "mp4"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = bin()
+        .env("NIGEHBAAN_FFMPEG", &ff)
+        .args(["hash"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = &rows(&out)[0];
+    assert_eq!(r["media"], "video");
+    assert_eq!(r["format"], "mp4");
+    assert_eq!(r["codec"], "h264");
+    assert_eq!(
+        (r["width"].as_u64(), r["height"].as_u64()),
+        (Some(160), Some(120))
+    );
+    assert_eq!(r["rotation"], 0);
+    assert_eq!(r["vpdq_pipeline"], "exact");
+    assert_eq!(r["vpdq_frames"], 4);
+    let frames: Vec<u64> = r["vpdq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(frames, vec![0, 29, 58, 87]);
+    assert_eq!(r["vpdq"][1]["timestamp"], 0.968);
+    assert_eq!(r["vpdq"][1]["pdq"].as_str().unwrap().len(), 64);
+    assert!(r["error"].is_null());
+    assert_eq!(r["md5"].as_str().unwrap().len(), 32);
+
+    // Every frame, and key frames only.
+    let out = bin()
+        .env("NIGEHBAAN_FFMPEG", &ff)
+        .args(["hash", "--seconds-per-hash", "0"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert_eq!(rows(&out)[0]["vpdq_frames"], 90);
+    let out = bin()
+        .env("NIGEHBAAN_FFMPEG", &ff)
+        .args(["hash", "--fast"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    let r = &rows(&out)[0];
+    assert_eq!(r["vpdq_pipeline"], "fast");
+    assert_eq!(r["vpdq_frames"], 6);
+
+    // No ffmpeg: digests still, and the error says how to get it.
+    let out = bin()
+        .env("NIGEHBAAN_FFMPEG", dir.join("no-such-ffmpeg"))
+        .args(["hash"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r = &rows(&out)[0];
+    assert_eq!(r["media"], "video");
+    assert!(r["vpdq"].is_null());
+    assert_eq!(r["md5"].as_str().unwrap().len(), 32);
+    let err = r["error"].as_str().unwrap();
+    assert!(
+        err.starts_with("not perceptually hashed: ffmpeg not found"),
+        "{err}"
+    );
+    assert!(
+        err.contains("apt-get install ffmpeg")
+            && err.contains("brew install ffmpeg")
+            && err.contains("winget install ffmpeg")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
