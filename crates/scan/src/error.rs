@@ -72,11 +72,8 @@ pub enum ScanError {
         /// Its value now.
         now: String,
     },
-    /// The report writers failed.
-    Report {
-        /// Their message (it names the file).
-        message: String,
-    },
+    /// The report writers failed (the error names the file).
+    Report(crate::report::ReportError),
 }
 
 impl std::fmt::Display for ScanError {
@@ -152,7 +149,7 @@ impl std::fmt::Display for ScanError {
                  directory",
                 path.display()
             ),
-            ScanError::Report { message } => f.write_str(message),
+            ScanError::Report(e) => e.fmt(f),
         }
     }
 }
@@ -161,6 +158,7 @@ impl std::error::Error for ScanError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ScanError::Io { source, .. } => Some(source),
+            ScanError::Report(e) => Some(e),
             _ => None,
         }
     }

@@ -309,8 +309,8 @@ pub fn scan(
         exclusions,
         interrupted: collected.interrupted,
     };
-    let (report, digest) = report::write_report(dir, collected.items, parts)
-        .map_err(|e| ScanError::Report { message: e.to_string() })?;
+    let (report, digest) =
+        report::write_report(dir, collected.items, parts).map_err(ScanError::Report)?;
     if collected.interrupted {
         runs::save(dir, &runs)?;
     } else {
