@@ -28,7 +28,9 @@ pub mod library;
 pub mod model;
 
 pub use error::{ImportError, ImportErrorKind, ImportReport, Location, Warning};
-pub use import::{detect, import_bytes, import_path, ColumnMap, Format, ImportOptions};
+pub use import::{
+    detect, for_each_bytes, import_bytes, import_path, ColumnMap, Format, ImportOptions,
+};
 pub use model::{
     find_conflict, Category, Conflict, HashKey, MediaKind, OpaqueHash, OpaqueValue, PdqHash,
     Provenance, Record, Scheme, Status, VicsFlags,

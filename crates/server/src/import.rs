@@ -190,18 +190,44 @@ pub fn run(app: &std::sync::Arc<App>, body: Bytes, p: ImportParams) -> Result<Va
     }
     let digest = hex::encode(&Sha256::digest(&body));
     let size = body.len();
-    let report = nigehbaan_lists::import_bytes(&body, &p.options)
-        .map_err(|e| unprocessable("bad_list", e.to_string()))?;
-    let hma = matches!(report.format, Format::HmaCsv | Format::HmaText);
-    let mut warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
-    let mut dropped = report.warnings_dropped;
+    let format = p.options.format.or_else(|| nigehbaan_lists::detect(&body));
+    let hma = matches!(format, Some(Format::HmaCsv | Format::HmaText));
+    // Records go to the staging table in batches as they are parsed, so an
+    // import holds the upload and one batch, never every record.
+    let import_id = {
+        let mut c = app.pool.get();
+        let rows = write_tx(c.as_mut(), |c| {
+            c.query(
+                "INSERT INTO imports (bank, started_at) VALUES ($1, $2) RETURNING id",
+                &[V::T(p.bank.clone()), V::I(store::now())],
+            )
+        })?;
+        rows.first().map_or(0, |r| r[0].i())
+    };
+    let fail = |e: ApiError| -> Result<Value, ApiError> {
+        drop_staging(app.pool.get().as_mut(), import_id);
+        Err(e)
+    };
+    let mut records = 0usize;
     let mut unknown: Vec<String> = Vec::new();
     let mut unsupported: Vec<String> = Vec::new();
     let mut unsupported_n = 0usize;
     let mut unknown_n = 0usize;
-    for r in &report.records {
-        if NewEntry::from_record(r).has_hash() {
-            continue;
+    let mut batch = Vec::with_capacity(STAGE_BATCH);
+    let mut stage_error: Option<ApiError> = None;
+    let parsed = nigehbaan_lists::for_each_bytes(&body, &p.options, |r| {
+        records += 1;
+        let e = NewEntry::from_record(&r);
+        if e.has_hash() {
+            batch.push(e);
+            if batch.len() == STAGE_BATCH {
+                if let Err(e) = stage(app.pool.get().as_mut(), import_id, &batch) {
+                    stage_error = Some(e.into());
+                    return Err("the entries could not be staged".into());
+                }
+                batch.clear();
+            }
+            return Ok(());
         }
         let kinds: Vec<String> = r.other.iter().map(|o| o.kind.clone()).collect();
         let is_unknown = hma
@@ -223,7 +249,23 @@ pub fn run(app: &std::sync::Arc<App>, body: Bytes, p: ImportParams) -> Result<Va
                 }
             }
         }
+        Ok(())
+    });
+    let report = match parsed {
+        Ok(report) => report,
+        Err(e) => {
+            return fail(stage_error.unwrap_or_else(|| unprocessable("bad_list", e.to_string())))
+        }
+    };
+    if !batch.is_empty() {
+        if let Err(e) = stage(app.pool.get().as_mut(), import_id, &batch) {
+            return fail(e.into());
+        }
+        batch = Vec::new();
     }
+    drop(batch);
+    let mut warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    let mut dropped = report.warnings_dropped;
     if unknown_n > 0 {
         let text = String::from_utf8_lossy(&body);
         let lines = lines_with(
@@ -236,7 +278,7 @@ pub fn run(app: &std::sync::Arc<App>, body: Bytes, p: ImportParams) -> Result<Va
             .map(|(l, k)| format!("line {l}: unknown signal type {k:?}"))
             .collect();
         if !p.allow_unknown {
-            return Err(unprocessable(
+            return fail(unprocessable(
                 "unknown_hash_type",
                 format!(
                     "{unknown_n} records have signal types this service does not know ({}): {}; nothing was imported (fix the list, or import with allow_unknown=true to skip them)",
@@ -257,10 +299,9 @@ pub fn run(app: &std::sync::Arc<App>, body: Bytes, p: ImportParams) -> Result<Va
         dropped += warnings.len() - MAX_WARNINGS;
         warnings.truncate(MAX_WARNINGS);
     }
-    let records = report.records.len();
     let matchable = records - unsupported_n - unknown_n;
     if p.replace && matchable == 0 && !p.allow_empty {
-        return Err(unprocessable(
+        return fail(unprocessable(
             "empty_replacement",
             format!(
                 "the list has no entries this service can match ({records} records); replacing would empty bank {:?}; nothing was changed (allow_empty=true to empty it on purpose)",
@@ -269,41 +310,16 @@ pub fn run(app: &std::sync::Arc<App>, body: Bytes, p: ImportParams) -> Result<Va
         ));
     }
     drop(body);
-    let import_id = {
-        let mut c = app.pool.get();
-        let rows = write_tx(c.as_mut(), |c| {
-            c.query(
-                "INSERT INTO imports (bank, started_at) VALUES ($1, $2) RETURNING id",
-                &[V::T(p.bank.clone()), V::I(store::now())],
-            )
-        })?;
-        rows.first().map_or(0, |r| r[0].i())
-    };
-    let result = (|| -> Result<(i64, i64, bool), ApiError> {
-        let mut batch = Vec::with_capacity(STAGE_BATCH);
-        for r in &report.records {
-            let e = NewEntry::from_record(r);
-            if e.has_hash() {
-                batch.push(e);
-            }
-            if batch.len() == STAGE_BATCH {
-                stage(app.pool.get().as_mut(), import_id, &batch)?;
-                batch.clear();
-            }
-        }
-        if !batch.is_empty() {
-            stage(app.pool.get().as_mut(), import_id, &batch)?;
-        }
-        let detail = json!({
-            "format": report.format.name(),
-            "list_sha256": digest,
-            "list_bytes": size,
-            "records": records,
-            "skipped_unsupported": unsupported_n,
-            "skipped_unknown": unknown_n,
-        });
-        Ok(swap(app.pool.get().as_mut(), &p, import_id, detail)?)
-    })();
+    let detail = json!({
+        "format": report.format.name(),
+        "list_sha256": digest,
+        "list_bytes": size,
+        "records": records,
+        "skipped_unsupported": unsupported_n,
+        "skipped_unknown": unknown_n,
+    });
+    let result: Result<(i64, i64, bool), ApiError> =
+        swap(app.pool.get().as_mut(), &p, import_id, detail).map_err(ApiError::from);
     let (added, replaced, created) = match result {
         Ok(x) => x,
         Err(e) => {

@@ -277,6 +277,22 @@ where
     run_bytes(&bytes, opts, Some(&mut each))
 }
 
+/// Like [`import_bytes`], but hands the records to `each` one by one, in
+/// list order, instead of collecting them (the report's `records` is
+/// empty), so an importer of a large upload holds the upload and one batch,
+/// not every record. Stops at the first error from `each`, whose text
+/// becomes the reason. (NSRL SQLite needs a file: see [`for_each_path`].)
+pub fn for_each_bytes<F>(
+    bytes: &[u8],
+    opts: &ImportOptions,
+    mut each: F,
+) -> Result<ImportReport, ImportError>
+where
+    F: FnMut(Record) -> Result<(), String>,
+{
+    run_bytes(bytes, opts, Some(&mut each))
+}
+
 /// A callback that receives streamed records.
 pub(crate) type Each<'a> = &'a mut dyn FnMut(Record) -> Result<(), String>;
 
