@@ -379,10 +379,32 @@ pub fn connect_existing(cfg: &DbConfig) -> Result<Box<dyn Conn>, DbError> {
     Ok(c)
 }
 
+/// Creates a new SQLite database file readable by its owner alone (0600,
+/// whatever the umask): it holds hash lists and API key hashes. SQLite
+/// gives its `-wal` and `-shm` files the database file's permissions. An
+/// existing file is left as it is.
+fn create_private_db(path: &std::path::Path) -> Result<(), DbError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(path) {
+        Ok(f) => {
+            #[cfg(unix)]
+            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .map_err(|e| DbError(format!("{}: {e}", path.display())))?;
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(DbError(format!("{}: cannot create: {e}", path.display()))),
+    }
+}
+
 /// Opens one connection.
 pub fn connect(cfg: &DbConfig) -> Result<Box<dyn Conn>, DbError> {
     match cfg {
         DbConfig::Sqlite(path) => {
+            create_private_db(path)?;
             let c = rusqlite::Connection::open(path)?;
             c.busy_timeout(Duration::from_secs(30))?;
             c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
@@ -626,4 +648,23 @@ pub fn migrate(c: &mut dyn Conn) -> Result<(), DbError> {
         }
         Ok(())
     })
+}
+
+#[cfg(all(test, unix))]
+mod private_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_new_sqlite_database_is_private() {
+        let dir = std::env::temp_dir().join(format!("nigehbaan-db-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("service.db");
+        let c = connect(&DbConfig::Sqlite(path.clone())).unwrap();
+        drop(c);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
