@@ -279,6 +279,13 @@ fn minisign_verifies_our_signature_and_catches_changes() {
     let sig_text = std::fs::read(&sig).unwrap();
     let start = sig_text.iter().position(|&b| b == b'\n').unwrap() + 1;
     for i in start..sig_text.len() {
+        // The last character before base64 padding carries bits the decoder
+        // drops: minisign (lenient base64) may read a flip there as the same
+        // bytes. Our own verifier refuses such non-canonical text (see the
+        // every-byte test of `report verify`); minisign is not asked.
+        if sig_text.get(i + 1) == Some(&b'=') {
+            continue;
+        }
         let ok = with_flipped(&sig, i, || minisign_verifies(&minisign, &pk, &r));
         assert!(!ok, "minisign accepted the signature with byte {i} changed");
     }
