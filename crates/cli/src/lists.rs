@@ -3,8 +3,10 @@
 
 use crate::{EXIT_INCOMPLETE, EXIT_OK};
 use clap::{Args, Subcommand, ValueEnum};
-use nigehbaan_lists::library::{resolve_dir, ImportRequest, Library, DEFAULT_MIN_QUALITY};
-use nigehbaan_lists::{export, ColumnMap, Format, ImportOptions, Scheme, Status};
+use nigehbaan_lists::library::{
+    resolve_dir, ImportRequest, Library, LibraryError, DEFAULT_MIN_QUALITY,
+};
+use nigehbaan_lists::{export, ColumnMap, Format, ImportErrorKind, ImportOptions, Scheme, Status};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -50,7 +52,8 @@ enum ListsCommand {
     /// Write a list's records as VICS 2.0 JSON or Nigehbaan CSV.
     Export(ExportArgs),
     /// Re-hash each list's records and index files against its manifest and
-    /// check the index opens cleanly.
+    /// check the index opens cleanly; remove what killed imports left and
+    /// warn about files others can read.
     Verify(VerifyArgs),
 }
 
@@ -94,6 +97,14 @@ struct ImportArgs {
     /// Replace an existing list of the same name.
     #[arg(long)]
     replace: bool,
+    /// Import a list that holds no records (refused by default: a list that
+    /// matches nothing is usually a wrong file or format).
+    #[arg(long)]
+    allow_empty: bool,
+    /// Keep hashes of unknown types (e.g. a typo such as `pdg`) as opaque
+    /// values that never match, instead of failing the import.
+    #[arg(long)]
+    allow_unknown: bool,
     /// Build the PDQ index in the compact layout: at most about 63 bytes of
     /// memory per PDQ hash instead of about 93 at 10 million hashes, with
     /// searches about five times slower (the same matches).
@@ -187,6 +198,8 @@ fn import(a: ImportArgs) -> Result<u8, String> {
             opts.format = Some(Format::GenericCsv);
         }
     }
+    opts.allow_empty = a.allow_empty;
+    opts.allow_unknown = a.allow_unknown;
     let req = ImportRequest {
         path: a.file.clone(),
         options: opts,
@@ -194,7 +207,15 @@ fn import(a: ImportArgs) -> Result<u8, String> {
         min_quality: a.min_quality,
         compact_pdq: a.compact_pdq,
     };
-    let summary = lib.import(&req).map_err(|e| e.to_string())?;
+    let summary = lib.import(&req).map_err(|e| match &e {
+        LibraryError::Import(ie) if ie.kind == ImportErrorKind::Empty => {
+            format!("{e} (nothing was imported; --allow-empty imports it anyway)")
+        }
+        LibraryError::Import(ie) if ie.kind == ImportErrorKind::UnknownType => format!(
+            "{e} (nothing was imported; --allow-unknown keeps unknown types as opaque values)"
+        ),
+        _ => e.to_string(),
+    })?;
     for w in &summary.warnings {
         eprintln!("nigehbaan: {}: warning: {w}", a.file.display());
     }
@@ -265,7 +286,8 @@ fn export_list(a: ExportArgs) -> Result<u8, String> {
     let records = list.records().map_err(|e| e.to_string())?;
     let sink: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(
-            std::fs::File::create(p)
+            // Readable by its owner alone: it holds a list.
+            nigehbaan_index::store::create_private(p)
                 .map_err(|e| format!("cannot create output file {}: {e}", p.display()))?,
         ),
         None => Box::new(std::io::stdout().lock()),
@@ -297,6 +319,42 @@ fn verify(a: VerifyArgs) -> Result<u8, String> {
                 println!("{n}: FAILED: {e}");
             }
         }
+    }
+    // Housekeeping findings are warnings: they do not fail verification.
+    match lib.sweep_staging() {
+        Ok(sweep) => {
+            for p in &sweep.removed {
+                eprintln!(
+                    "nigehbaan: warning: removed {}, left by a killed import (it held list records)",
+                    p.display()
+                );
+            }
+            for p in &sweep.in_use {
+                eprintln!(
+                    "nigehbaan: warning: {} is an import in progress (left alone)",
+                    p.display()
+                );
+            }
+            for (p, why) in &sweep.kept {
+                eprintln!("nigehbaan: warning: {}: {why}", p.display());
+            }
+            for (p, e) in &sweep.failed {
+                eprintln!(
+                    "nigehbaan: warning: {} was left by a killed import and holds list records, \
+                     but could not be removed: {e}",
+                    p.display()
+                );
+            }
+        }
+        Err(e) => eprintln!("nigehbaan: warning: cannot look for stale imports: {e}"),
+    }
+    match lib.loose_permissions() {
+        Ok(loose) => {
+            for l in &loose {
+                eprintln!("nigehbaan: warning: {l}");
+            }
+        }
+        Err(e) => eprintln!("nigehbaan: warning: cannot check permissions: {e}"),
     }
     Ok(if failed { EXIT_INCOMPLETE } else { EXIT_OK })
 }

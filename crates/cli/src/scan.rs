@@ -9,8 +9,10 @@ use nigehbaan_media::Limits;
 use nigehbaan_pdq::{Pipeline, DEFAULT_MATCH_THRESHOLD};
 use nigehbaan_scan::report::files;
 use nigehbaan_scan::{
-    ArchiveLimits, CaseInfo, Disposition, Exhibit, MatchSettings, Progress, ScanConfig,
+    ArchiveLimits, CaseInfo, Disposition, Exhibit, MatchSettings, Progress, Report, ScanConfig,
+    ScanError,
 };
+use std::ffi::OsStr;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,13 +24,16 @@ use std::time::{Duration, Instant};
 0  the scan was complete and nothing matched a notable list\n  \
 1  the scan was complete and found hits\n  \
 2  errors prevented a complete scan (unreadable files, broken or over-limit archives, images \
-that could not be decoded, Ctrl-C), or the scan could not start; whatever was found is still \
-in the report, and the summary says whether there were hits\n\n\
+that could not be decoded, disk images and videos whose content is not examined yet, Ctrl-C; \
+each is named on stderr), or the scan was refused or could not start (no list records in the \
+library, overlapping evidence paths, duplicate exhibit ids, a device given as evidence, a report \
+directory inside the evidence); whatever was found is still in the report, and the summary \
+says whether there were hits\n\n\
 EVIDENCE is opened read-only (without updating access times where the system allows) and \
 nothing is ever written inside it. Archives (zip, tar, tar.gz/tgz, gzip, 7z) are recognised by \
 content and opened in memory, never extracted; paths inside them read \
 `exhibit/a.zip!photos/b.tar!x.jpg`.\n\n\
-REPORT directory (--out): report.json (complete; schema in docs/scan-report.md), \
+REPORT directory (--out; made 0700, its files 0600): report.json (complete; schema in docs/scan-report.md), \
 report.json.sha256, hits.csv, report.html (self-contained, no images), vics-cases.json (VICS \
 2.0 #Cases). Ctrl-C stops cleanly and writes a report marked incomplete; run the same command \
 with --resume to continue without re-hashing what was done.")]
@@ -44,7 +49,7 @@ pub struct ScanArgs {
     #[arg(long = "case", value_name = "NUMBER")]
     case_number: Option<String>,
     /// Exhibit id: once for all paths, or once per path in the same order
-    /// (default: each path's file name).
+    /// (default: each path's file name). Ids must be distinct.
     #[arg(long = "exhibit", value_name = "ID")]
     exhibits: Vec<String>,
     /// The examiner's name.
@@ -107,7 +112,8 @@ pub struct ScanArgs {
     library: LibraryArg,
 }
 
-/// Exhibits from the paths and the --exhibit ids.
+/// Exhibits from the paths and the --exhibit ids. Ids must be distinct:
+/// two paths are never merged or renamed behind the examiner's back.
 fn exhibits(args: &ScanArgs) -> Result<Vec<Exhibit>, String> {
     let n = args.exhibits.len();
     if n == 1 {
@@ -127,27 +133,91 @@ fn exhibits(args: &ScanArgs) -> Result<Vec<Exhibit>, String> {
         let id = if n > 0 {
             args.exhibits[i].clone()
         } else {
-            let base = p
-                .file_name()
+            p.file_name()
                 .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| p.display().to_string());
-            let mut id = base.clone();
-            let mut k = 2;
-            while out.iter().any(|e| e.id == id) {
-                id = format!("{base}-{k}");
-                k += 1;
-            }
-            id
+                .unwrap_or_else(|| p.display().to_string())
         };
-        match out.iter_mut().find(|e| e.id == id) {
-            Some(e) => e.paths.push(p.clone()),
-            None => out.push(Exhibit {
-                id,
-                paths: vec![p.clone()],
-            }),
+        if let Some(other) = out.iter().find(|e| e.id == id) {
+            let same = |a: &Path| a.canonicalize().ok();
+            if same(&other.paths[0]).is_some() && same(&other.paths[0]) == same(p) {
+                return Err(format!(
+                    "the evidence path {} is given twice: its files would be counted twice",
+                    p.display()
+                ));
+            }
+            let how = if n > 0 {
+                "the same --exhibit id"
+            } else {
+                "the same default exhibit id (their file name)"
+            };
+            return Err(format!(
+                "{} and {} would have {how} {id:?}: give each path its own --exhibit id in \
+                 order, or one --exhibit for all paths to make them one exhibit",
+                other.paths[0].display(),
+                p.display()
+            ));
         }
+        out.push(Exhibit {
+            id,
+            paths: vec![p.clone()],
+        });
     }
     Ok(out)
+}
+
+/// One argument as the custody record writes it: plain words as they
+/// are; anything else single-quoted, shell-style, and — when it holds
+/// bytes that are not UTF-8, control characters or quotes — in `$'…'`
+/// form with `\xNN` escapes, so that every byte stays visible and the
+/// line can be pasted back into a shell.
+pub(crate) fn quote_arg(arg: &OsStr) -> String {
+    let bytes = arg.as_encoded_bytes();
+    let plain = |c: char| c.is_alphanumeric() || "_-./,:=@%+".contains(c);
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.is_empty() && s.chars().all(plain) => s.to_string(),
+        Ok(s) if !s.chars().any(|c| hidden(c) || c == '\'') => format!("'{s}'"),
+        _ => {
+            let mut out = String::from("$'");
+            for chunk in bytes.utf8_chunks() {
+                for c in chunk.valid().chars() {
+                    match c {
+                        '\'' => out.push_str("\\'"),
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '\t' => out.push_str("\\t"),
+                        c if c.is_control() => {
+                            let mut b = [0u8; 4];
+                            for byte in c.encode_utf8(&mut b).bytes() {
+                                out.push_str(&format!("\\x{byte:02x}"));
+                            }
+                        }
+                        c if hidden(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+                        c => out.push(c),
+                    }
+                }
+                for byte in chunk.invalid() {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+            out.push('\'');
+            out
+        }
+    }
+}
+
+/// Characters that would hide or reorder what a reader sees: controls and
+/// bidirectional formatting.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The command line as given, losslessly (see [`quote_arg`]).
+fn command_line() -> String {
+    std::env::args_os()
+        .map(|a| quote_arg(&a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn default_out(case: Option<&str>) -> PathBuf {
@@ -176,12 +246,20 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
     let exhibits = exhibits(&args)?;
     let lib = args.library.open()?;
     let lists = lib.open_all(&args.lists).map_err(|e| e.to_string())?;
-    if lists.is_empty() {
-        eprintln!(
-            "nigehbaan: no lists in {}: files are hashed and reported, nothing can match \
-             (import one with `nigehbaan lists import FILE --name NAME`)",
+    if lists.iter().all(|l| l.manifest.record_count == 0) {
+        // A scan that cannot match anything would look like "nothing
+        // found": refused, as `match` does.
+        let what = if lists.is_empty() {
+            "no hash lists".to_string()
+        } else {
+            let names: Vec<&str> = lists.iter().map(|l| l.manifest.name.as_str()).collect();
+            format!("no list records (the lists {} are empty)", names.join(", "))
+        };
+        return Err(format!(
+            "{what} in the library {}: nothing could match, so the scan was not run (is \
+             --library right? import a list with `nigehbaan lists import FILE --name NAME`)",
             lib.dir().display()
-        );
+        ));
     }
     let out = match (&args.out, args.resume) {
         (Some(o), _) => o.clone(),
@@ -228,16 +306,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         threads,
         memory_budget: 1 << 30,
         resume: args.resume,
-        command_line: std::env::args()
-            .map(|a| {
-                if a.contains(char::is_whitespace) {
-                    format!("{a:?}")
-                } else {
-                    a
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
+        command_line: command_line(),
     };
 
     let cancel = Arc::new(AtomicBool::new(false));
@@ -262,7 +331,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         done.store(true, Ordering::Relaxed);
         r
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| refusal(&e))?;
 
     let r = &outcome.report;
     let t = &r.summary.total;
@@ -304,6 +373,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
     } else if !r.status.complete {
         println!("INCOMPLETE: see the errors and exclusions in the report");
     }
+    name_unexamined(r);
     let dir = outcome.dir.display();
     println!(
         "report: {}",
@@ -315,6 +385,55 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
     );
     println!("SHA-256 of report.json: {}", outcome.report_sha256);
     Ok(outcome.exit_code())
+}
+
+/// A refusal from the scan, with the option that changes it.
+fn refusal(e: &ScanError) -> String {
+    match e {
+        ScanError::OutNotEmpty { .. } => {
+            format!("{e}; choose another --out, or add --resume to continue an interrupted scan")
+        }
+        ScanError::OutInsideEvidence { .. } => format!("{e} (--out)"),
+        ScanError::DuplicateExhibit { .. } => format!("{e} (--exhibit)"),
+        _ => e.to_string(),
+    }
+}
+
+/// Most lines of unexamined evidence named on stderr.
+const NAMED_ON_STDERR: usize = 20;
+
+/// Names on stderr every error and exclusion that left evidence
+/// unexamined, so that an incomplete scan is never mistaken for a clean
+/// one (at most [`NAMED_ON_STDERR`] lines; the report has them all).
+fn name_unexamined(r: &Report) {
+    let mut lines: Vec<String> = r
+        .exclusions
+        .iter()
+        .filter(|x| x.incomplete)
+        .map(|x| format!("  {}: {} ({}): {}", x.exhibit, x.path, x.kind, x.reason))
+        .collect();
+    lines.extend(
+        r.errors
+            .iter()
+            .map(|e| format!("  {}: {} (error): {}", e.exhibit, e.path, e.reason)),
+    );
+    if lines.is_empty() {
+        return;
+    }
+    eprintln!(
+        "nigehbaan: not examined (the scan is incomplete): {} item(s)",
+        lines.len()
+    );
+    for l in lines.iter().take(NAMED_ON_STDERR) {
+        eprintln!("{l}");
+    }
+    if lines.len() > NAMED_ON_STDERR {
+        eprintln!(
+            "  … and {} more, see {}",
+            lines.len() - NAMED_ON_STDERR,
+            files::JSON
+        );
+    }
 }
 
 fn draw_progress(p: &Progress, done: &AtomicBool) {
@@ -339,4 +458,26 @@ fn draw_progress(p: &Progress, done: &AtomicBool) {
         std::thread::sleep(Duration::from_millis(200));
     }
     bar.finish_and_clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_arg;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn arguments_are_quoted_losslessly() {
+        assert_eq!(quote_arg(OsStr::new("--case")), "--case");
+        assert_eq!(quote_arg(OsStr::new("A. Examiner")), "'A. Examiner'");
+        assert_eq!(quote_arg(OsStr::new("it's")), "$'it\\'s'");
+        assert_eq!(quote_arg(OsStr::new("a\nb")), "$'a\\nb'");
+        assert_eq!(quote_arg(OsStr::new("")), "''");
+        assert_eq!(quote_arg(OsStr::new("a\u{202e}b")), "$'a\\u202eb'");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let raw = OsStr::from_bytes(b"ev/caf\xe9 \xff.jpg");
+            assert_eq!(quote_arg(raw), "$'ev/caf\\xe9 \\xff.jpg'");
+        }
+    }
 }

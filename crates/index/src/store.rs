@@ -96,7 +96,8 @@ impl StoreWriter {
             .push((kind, bytemuck::cast_slice(data).to_vec()));
     }
 
-    /// Writes the file: to `path.tmp`, synced, then renamed over `path`.
+    /// Writes the file: to `path.tmp` (mode `0600`: readable by its owner
+    /// alone), synced, then renamed over `path`.
     pub fn write(&self, path: &Path) -> io::Result<()> {
         let header = 24 + self.sections.len() * 24;
         let mut offset = header.next_multiple_of(ALIGN);
@@ -106,7 +107,7 @@ impl StoreWriter {
             offset = (offset + data.len()).next_multiple_of(ALIGN);
         }
         let tmp = path.with_extension("tmp");
-        let mut f = io::BufWriter::new(File::create(&tmp)?);
+        let mut f = io::BufWriter::new(create_private(&tmp)?);
         f.write_all(MAGIC)?;
         f.write_all(&FORMAT_VERSION.to_le_bytes())?;
         f.write_all(&(self.sections.len() as u32).to_le_bytes())?;
@@ -130,15 +131,37 @@ impl StoreWriter {
     }
 }
 
+/// Creates (or truncates) `path` for writing, readable by its owner alone
+/// (mode `0600` whatever the umask, also for a file that existed): index
+/// files hold hashes from confidential lists.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let f = o.open(path)?;
+    #[cfg(unix)]
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(f)
+}
+
 /// A mapped index file.
 pub struct Store {
     map: Arc<Mmap>,
     sections: Vec<(u32, Range<usize>)>,
 }
 
-impl Store {
-    /// Maps and validates a file written by [`StoreWriter`].
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+/// A mapped file whose layout has not been read yet: for a caller that
+/// checks the exact bytes it will use (e.g. against a recorded hash)
+/// before trusting them. [`Mapping::into_store`] then reads the layout
+/// from the same mapping.
+pub struct Mapping {
+    map: Mmap,
+}
+
+impl Mapping {
+    /// Maps `path` read-only.
+    pub fn open(path: &Path) -> Result<Mapping, StoreError> {
         if cfg!(target_endian = "big") {
             return Err(StoreError::Invalid(
                 "index files are little-endian; this machine is not".into(),
@@ -150,6 +173,56 @@ impl Store {
         // into place, never modified in place, so the mapped bytes do not
         // change under us.
         let map = unsafe { Mmap::map(&file)? };
+        Ok(Mapping { map })
+    }
+
+    /// The mapped bytes (read from disk as they are touched).
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Feeds the mapped bytes to `f` front to back, in pieces of about
+    /// 8 MiB, with large read-ahead; once `f` has seen a piece its pages
+    /// leave this process's resident memory (they stay in the page cache,
+    /// and come back unchanged when touched). For hashing an index much
+    /// larger than memory without holding it all resident.
+    pub fn for_each_chunk(&self, mut f: impl FnMut(&[u8])) {
+        const CHUNK: usize = 8 << 20;
+        #[cfg(unix)]
+        let _ = self.map.advise(memmap2::Advice::Sequential);
+        for (i, piece) in self.map.chunks(CHUNK).enumerate() {
+            f(piece);
+            #[cfg(unix)]
+            // SAFETY: the map is a read-only shared mapping of a file (never
+            // a private one with copied pages), and no reference into this
+            // piece outlives `f`. MADV_DONTNEED only drops this process's
+            // page-table entries for it; the next access maps the same file
+            // pages again, so the bytes seen are unchanged.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    i * CHUNK,
+                    piece.len(),
+                )
+            };
+        }
+        #[cfg(unix)]
+        let _ = self.map.advise(memmap2::Advice::Normal);
+    }
+
+    /// Validates the layout and gives the store over this same mapping.
+    pub fn into_store(self) -> Result<Store, StoreError> {
+        Store::from_map(self.map)
+    }
+}
+
+impl Store {
+    /// Maps and validates a file written by [`StoreWriter`].
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Mapping::open(path)?.into_store()
+    }
+
+    fn from_map(map: Mmap) -> Result<Store, StoreError> {
         let bad = |why: &str| StoreError::Invalid(why.to_string());
         if map.len() < 24 || &map[..16] != MAGIC {
             return Err(bad("missing header"));

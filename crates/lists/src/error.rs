@@ -36,6 +36,22 @@ impl fmt::Display for Location {
     }
 }
 
+/// What kind of problem stopped an import, for callers that offer a way
+/// past it (the reason text says what is wrong either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportErrorKind {
+    /// The list is malformed or could not be read.
+    Malformed,
+    /// The list holds no records at all: imported, it would match nothing.
+    /// [`crate::ImportOptions::allow_empty`] accepts it.
+    Empty,
+    /// A record carries a hash type this crate does not know (often a typo
+    /// such as `pdg` for `pdq`), which would be kept but never match.
+    /// [`crate::ImportOptions::allow_unknown`] keeps such hashes as opaque
+    /// values.
+    UnknownType,
+}
+
 /// A list could not be imported. Nothing from it is returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportError {
@@ -45,6 +61,8 @@ pub struct ImportError {
     pub location: Location,
     /// What is wrong.
     pub reason: String,
+    /// What kind of problem it is.
+    pub kind: ImportErrorKind,
 }
 
 impl fmt::Display for ImportError {

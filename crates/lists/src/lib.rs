@@ -27,7 +27,7 @@ pub mod import;
 pub mod library;
 pub mod model;
 
-pub use error::{ImportError, ImportReport, Location, Warning};
+pub use error::{ImportError, ImportErrorKind, ImportReport, Location, Warning};
 pub use import::{detect, import_bytes, import_path, ColumnMap, Format, ImportOptions};
 pub use model::{
     find_conflict, Category, Conflict, HashKey, MediaKind, OpaqueHash, OpaqueValue, PdqHash,

@@ -15,15 +15,22 @@
 //!     manifest.json            Manifest (JSON), written last
 //!     records.jsonl            one compact JSON record per line, in list order
 //!     index.nidx               nigehbaan_index::store file (see below)
-//!   .import-NAME-…/            an import in progress (ignored; removed on failure)
+//!   .import-NAME-PID-NANOS/    an import in progress (ignored; removed on failure)
+//!   .import-NAME-PID-NANOS.lock   held locked by that import while it runs
 //! ```
 //!
+//! Files are created `0600` and directories `0700` (hash lists are
+//! confidential), whatever the umask; [`Library::loose_permissions`] finds
+//! older ones. A list's index is checked at every open: the SHA-256 of the
+//! mapped bytes must equal the manifest's `index_sha256`
+//! ([`LibraryError::IndexMismatch`] otherwise).
+//!
 //! Sections of `index.nidx` (kinds): `0` header `[library format version,
-//! record count]`; `10..14` MD5 [`ExactSet`]; `20..24` SHA-1; `30..34`
+//! record count]`; `10..14` MD5 [`nigehbaan_index::ExactSet`]; `20..24` SHA-1; `30..34`
 //! SHA-256 (ids are record numbers, 0-based lines of `records.jsonl`);
 //! `40` the record number of each indexed PDQ hash; `41` the byte offset
 //! of each record line (`record count + 1` entries); `100..=133` the
-//! [`PdqIndex`] (its layout at `133`; fewer chunks leave kinds unused).
+//! [`nigehbaan_index::PdqIndex`] (its layout at `133`; fewer chunks leave kinds unused).
 //!
 //! Bytes per entry on disk (and mapped, touched only as queries need):
 //! MD5 16 + 4 (id) + about 4–8 (directory); SHA-1 20 + 4 + 4–8; SHA-256
@@ -45,29 +52,24 @@
 //! [`DEFAULT_IMPORT_RUN_BYTES`] of memory ([`Library::with_import_run_bytes`]). An
 //! interrupted or failed import leaves the library as it was (at worst a
 //! stray `.import-*` directory, which is never read). An existing list of
-//! the same name is replaced only when asked.
+//! the same name is replaced only when asked. A killed import's staging
+//! directory is removed by the next import or [`Library::open_all`]
+//! ([`Library::sweep_staging`]): its lock file is no longer locked.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use nigehbaan_index::store::{Buf, Store, StoreError};
-use nigehbaan_index::{ExactSet, PdqIndex, SearchError};
-use nigehbaan_pdq::Hash256;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ImportError, Warning};
 use crate::hex;
 use crate::import::{for_each_path, ImportOptions};
-use crate::model::{
-    rfc3339, Category, MediaKind, OpaqueHash, OpaqueValue, PdqHash, Provenance, Record, Scheme,
-    Status, VicsFlags, EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256,
-};
+use crate::model::{rfc3339, Provenance, Scheme};
 
 /// The library layout version written in manifests and index headers.
 pub const LIBRARY_FORMAT_VERSION: u32 = 1;
@@ -96,9 +98,18 @@ pub const DIHEDRAL_NAMES: [&str; 8] = [
 ];
 
 mod build;
+mod open;
+mod private;
+mod staging;
+mod stored;
+
+use stored::Stored;
 
 use build::Builder;
 pub use build::DEFAULT_IMPORT_RUN_BYTES;
+pub use open::{OpenList, PdqHit};
+pub use private::{LoosePermission, DIR_MODE, FILE_MODE};
+pub use staging::{Sweep, STALE_AFTER};
 
 const SEC_HEADER: u32 = 0;
 const SEC_MD5: u32 = 10;
@@ -139,6 +150,22 @@ pub enum LibraryError {
     NoDirectory,
     /// The list has more records than an index can number.
     TooLarge(usize),
+    /// A list's index file is not the one its manifest records (damaged,
+    /// or changed since the import): nothing may be matched against it.
+    IndexMismatch {
+        /// The list.
+        list: String,
+        /// The index file.
+        path: PathBuf,
+        /// SHA-256 the manifest records (hex).
+        expected: String,
+        /// Size the manifest records.
+        expected_bytes: u64,
+        /// SHA-256 of the bytes found (hex).
+        actual: String,
+        /// Size found.
+        actual_bytes: u64,
+    },
 }
 
 impl fmt::Display for LibraryError {
@@ -160,11 +187,34 @@ impl fmt::Display for LibraryError {
             LibraryError::TooLarge(n) => {
                 write!(f, "{n} records is more than one list can hold (4294967294)")
             }
+            LibraryError::IndexMismatch {
+                list,
+                path,
+                expected,
+                expected_bytes,
+                actual,
+                actual_bytes,
+            } => write!(
+                f,
+                "list {list:?}: its index {} is damaged or was changed since the import: \
+                 SHA-256 {actual} ({actual_bytes} bytes), but the manifest records {expected} \
+                 ({expected_bytes} bytes); nothing can be matched against it. Run \
+                 `nigehbaan lists verify {list}` and re-import the list",
+                path.display()
+            ),
         }
     }
 }
 
-impl std::error::Error for LibraryError {}
+impl std::error::Error for LibraryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LibraryError::Import(e) => Some(e),
+            LibraryError::Io { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
 
 impl From<ImportError> for LibraryError {
     fn from(e: ImportError) -> Self {
@@ -293,161 +343,6 @@ impl Manifest {
             date: self.list_date.clone(),
             imported_at: self.imported_at_unix,
         }
-    }
-}
-
-/// A record as stored: one compact JSON object per line, absent fields
-/// left out. Provenance is in the manifest.
-#[derive(Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Stored {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    md5: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sha1: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sha256: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pdq: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    q: Option<u8>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    other: Vec<StoredOpaque>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scheme: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cat: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    vi: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    oi: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dist: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    series: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    tags: Vec<String>,
-    /// Status: `k` known, `n` notable.
-    st: char,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    size: Option<u64>,
-    /// `i` image, `v` video.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    media: Option<char>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoredOpaque {
-    k: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    text: Option<String>,
-}
-
-impl Stored {
-    fn from_record(r: &Record) -> Stored {
-        Stored {
-            md5: r.md5.map(|h| hex::encode(&h)),
-            sha1: r.sha1.map(|h| hex::encode(&h)),
-            sha256: r.sha256.map(|h| hex::encode(&h)),
-            pdq: r.pdq.map(|p| p.hash.to_hex()),
-            q: r.pdq.and_then(|p| p.quality),
-            other: r
-                .other
-                .iter()
-                .map(|o| match &o.value {
-                    OpaqueValue::Bytes(b) => StoredOpaque {
-                        k: o.kind.clone(),
-                        hex: Some(hex::encode(b)),
-                        text: None,
-                    },
-                    OpaqueValue::Text(t) => StoredOpaque {
-                        k: o.kind.clone(),
-                        hex: None,
-                        text: Some(t.clone()),
-                    },
-                })
-                .collect(),
-            scheme: r.category.as_ref().map(|c| c.scheme.name()),
-            cat: r.category.as_ref().map(|c| c.code.clone()),
-            vi: r.flags.victim_identified,
-            oi: r.flags.offender_identified,
-            dist: r.flags.distributed,
-            series: r.flags.series.clone(),
-            tags: r.flags.tags.clone(),
-            st: match r.status {
-                Status::Known => 'k',
-                Status::Notable => 'n',
-            },
-            id: r.id.clone(),
-            name: r.name.clone(),
-            size: r.size,
-            media: r.media.map(|m| match m {
-                MediaKind::Image => 'i',
-                MediaKind::Video => 'v',
-            }),
-        }
-    }
-
-    fn into_record(self, provenance: Arc<Provenance>) -> Result<Record, String> {
-        let status = match self.st {
-            'k' => Status::Known,
-            'n' => Status::Notable,
-            c => return Err(format!("bad status {c:?}")),
-        };
-        let mut r = Record::new(status, provenance);
-        r.md5 = self.md5.map(|h| hex::decode_fixed(&h, "MD5")).transpose()?;
-        r.sha1 = self
-            .sha1
-            .map(|h| hex::decode_fixed(&h, "SHA-1"))
-            .transpose()?;
-        r.sha256 = self
-            .sha256
-            .map(|h| hex::decode_fixed(&h, "SHA-256"))
-            .transpose()?;
-        r.pdq = match self.pdq {
-            Some(h) => Some(PdqHash {
-                hash: Hash256::from_hex(&h).map_err(|e| format!("PDQ: {e}"))?,
-                quality: self.q,
-            }),
-            None => None,
-        };
-        for o in self.other {
-            let value = match (o.hex, o.text) {
-                (Some(h), None) => OpaqueValue::Bytes(hex::decode_vec(&h, &o.k)?),
-                (None, Some(t)) => OpaqueValue::Text(t),
-                _ => return Err(format!("opaque hash {:?} needs one of hex or text", o.k)),
-            };
-            r.other.push(OpaqueHash { kind: o.k, value });
-        }
-        r.category = match (self.scheme, self.cat) {
-            (Some(s), Some(c)) => Some(Category::new(Scheme::from_name(&s), &c)),
-            (None, None) => None,
-            _ => return Err("category without scheme".into()),
-        };
-        r.flags = VicsFlags {
-            victim_identified: self.vi,
-            offender_identified: self.oi,
-            distributed: self.dist,
-            series: self.series,
-            tags: self.tags,
-        };
-        r.id = self.id;
-        r.name = self.name;
-        r.size = self.size;
-        r.media = match self.media {
-            None => None,
-            Some('i') => Some(MediaKind::Image),
-            Some('v') => Some(MediaKind::Video),
-            Some(c) => return Err(format!("bad media kind {c:?}")),
-        };
-        Ok(r)
     }
 }
 
@@ -600,6 +495,21 @@ impl Library {
         Ok(names)
     }
 
+    /// Removes the staging directories killed imports (and removals) left
+    /// in the library — they hold list records in plain text — leaving
+    /// those a live import is writing; says what it found. See
+    /// [`Sweep`] and the `staging` rules in the module documentation.
+    pub fn sweep_staging(&self) -> Result<Sweep, LibraryError> {
+        staging::sweep(&self.dir)
+    }
+
+    /// The library directory and the files and directories in it that
+    /// others than their owner may read or enter (libraries written before
+    /// files were created `0600` and directories `0700`, or changed since).
+    pub fn loose_permissions(&self) -> Result<Vec<LoosePermission>, LibraryError> {
+        private::loose(&self.dir).map_err(io_at(&self.dir))
+    }
+
     /// Reads one list's manifest.
     pub fn manifest(&self, name: &str) -> Result<Manifest, LibraryError> {
         check_name(name)?;
@@ -652,9 +562,11 @@ impl Library {
         if exists && !req.replace {
             return Err(LibraryError::Exists(name));
         }
-        fs::create_dir_all(&self.dir).map_err(io_at(&self.dir))?;
-        let tmp = self.dir.join(format!(".import-{name}-{}", unique_suffix()));
-        fs::create_dir(&tmp).map_err(io_at(&tmp))?;
+        private::create_dir_all(&self.dir).map_err(io_at(&self.dir))?;
+        // What killed imports left behind holds list records: remove it
+        // (best effort; `lists verify` reports what remains).
+        let _ = self.sweep_staging();
+        let (tmp, _lock) = staging::begin(&self.dir, &name)?;
         let mut guard = TempDir(Some(tmp.clone()));
 
         // Records, and the index entries pointing at them, as they arrive.
@@ -717,7 +629,7 @@ impl Library {
         let manifest_path = tmp.join(MANIFEST_FILE);
         let mut text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
         text.push('\n');
-        let mut f = File::create(&manifest_path).map_err(io_at(&manifest_path))?;
+        let mut f = private::create_file(&manifest_path).map_err(io_at(&manifest_path))?;
         f.write_all(text.as_bytes())
             .and_then(|_| f.sync_all())
             .map_err(io_at(&manifest_path))?;
@@ -764,25 +676,48 @@ impl Library {
         fs::remove_dir_all(&gone).map_err(io_at(&gone))
     }
 
-    /// Opens one list for matching: maps its index (no records are read).
+    /// Opens one list for matching: maps its index and checks the SHA-256
+    /// of the mapped bytes against the manifest (no records are read). A
+    /// damaged or changed index gives [`LibraryError::IndexMismatch`].
     pub fn open(&self, name: &str) -> Result<OpenList, LibraryError> {
         let manifest = self.manifest(name)?;
         OpenList::open(self.dir.join(name), manifest)
     }
 
-    /// Opens the named lists, or every list when `names` is empty.
+    /// Opens the named lists, or every list when `names` is empty, as
+    /// [`Library::open`] does; their indexes are hashed in parallel. Stale
+    /// staging directories of killed imports are removed first.
     pub fn open_all(&self, names: &[String]) -> Result<Vec<OpenList>, LibraryError> {
+        // Best effort: what remains is reported by `lists verify`.
+        let _ = self.sweep_staging();
         let names = if names.is_empty() {
             self.names()?
         } else {
             names.to_vec()
         };
-        names.iter().map(|n| self.open(n)).collect()
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut out = Vec::with_capacity(names.len());
+        for batch in names.chunks(threads.max(1)) {
+            let opened: Vec<Result<OpenList, LibraryError>> = std::thread::scope(|s| {
+                let handles: Vec<_> = batch
+                    .iter()
+                    .map(|n| s.spawn(move || self.open(n)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+            for o in opened {
+                out.push(o?);
+            }
+        }
+        Ok(out)
     }
 
-    /// Checks a list: the records file and the index have the SHA-256 the
-    /// manifest records, the index opens and agrees with the manifest, and
-    /// every record parses.
+    /// Checks a list: the records file has the SHA-256 the manifest
+    /// records, the index opens (which checks its SHA-256) and agrees with
+    /// the manifest, and every record parses.
     pub fn verify(&self, name: &str) -> Result<(), LibraryError> {
         let manifest = self.manifest(name)?;
         let dir = self.dir.join(name);
@@ -790,21 +725,13 @@ impl Library {
             list: name.to_string(),
             reason,
         };
-        for (file, want, want_len) in [
-            (
-                RECORDS_FILE,
-                &manifest.records_sha256,
-                manifest.records_bytes,
-            ),
-            (INDEX_FILE, &manifest.index_sha256, manifest.index_bytes),
-        ] {
-            let path = dir.join(file);
-            let (got, len) = sha256_file(&path).map_err(io_at(&path))?;
-            if &got != want || len != want_len {
-                return Err(bad(format!(
-                    "{file}: SHA-256 {got} ({len} bytes), manifest says {want} ({want_len} bytes)"
-                )));
-            }
+        let path = dir.join(RECORDS_FILE);
+        let (got, len) = sha256_file(&path).map_err(io_at(&path))?;
+        let (want, want_len) = (&manifest.records_sha256, manifest.records_bytes);
+        if &got != want || len != want_len {
+            return Err(bad(format!(
+                "{RECORDS_FILE}: SHA-256 {got} ({len} bytes), manifest says {want} ({want_len} bytes)"
+            )));
         }
         let list = OpenList::open(dir, manifest.clone())?;
         let count = |k: &str| manifest.counts.get(k).copied().unwrap_or(0) as usize;
@@ -830,238 +757,9 @@ impl Library {
     }
 }
 
-/// One PDQ match in a list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PdqHit {
-    /// The record number (0-based line of the records file).
-    pub record: u32,
-    /// Hamming distance.
-    pub distance: u32,
-    /// Which query variant matched (index into the variants searched).
-    pub variant: usize,
-}
-
-/// A list opened for matching: its index is mapped, not read.
-pub struct OpenList {
-    /// Its manifest.
-    pub manifest: Manifest,
-    provenance: Arc<Provenance>,
-    records_path: PathBuf,
-    records: OnceLock<File>,
-    md5: ExactSet<16>,
-    sha1: ExactSet<20>,
-    sha256: ExactSet<32>,
-    pdq: PdqIndex,
-    pdq_records: Buf<u32>,
-    offsets: Buf<u64>,
-}
-
-impl OpenList {
-    fn open(dir: PathBuf, manifest: Manifest) -> Result<OpenList, LibraryError> {
-        let name = manifest.name.clone();
-        let bad = |e: StoreError| LibraryError::Invalid {
-            list: name.clone(),
-            reason: format!("{INDEX_FILE}: {e}"),
-        };
-        let store = Store::open(&dir.join(INDEX_FILE)).map_err(bad)?;
-        let header: Buf<u32> = store.section(SEC_HEADER).map_err(bad)?;
-        let invalid = |reason: &str| LibraryError::Invalid {
-            list: name.clone(),
-            reason: format!("{INDEX_FILE}: {reason}"),
-        };
-        if header.len() != 2 || header[0] != LIBRARY_FORMAT_VERSION {
-            return Err(invalid("header is not library format version 1"));
-        }
-        if header[1] as u64 != manifest.record_count {
-            return Err(invalid("record count disagrees with the manifest"));
-        }
-        let list = OpenList {
-            provenance: Arc::new(manifest.provenance()),
-            records_path: dir.join(RECORDS_FILE),
-            records: OnceLock::new(),
-            md5: ExactSet::from_store(&store, SEC_MD5).map_err(bad)?,
-            sha1: ExactSet::from_store(&store, SEC_SHA1).map_err(bad)?,
-            sha256: ExactSet::from_store(&store, SEC_SHA256).map_err(bad)?,
-            pdq: PdqIndex::from_store(&store, SEC_PDQ).map_err(bad)?,
-            pdq_records: store.section(SEC_PDQ_RECORDS).map_err(bad)?,
-            offsets: store.section(SEC_OFFSETS).map_err(bad)?,
-            manifest,
-        };
-        if list.pdq_records.len() != list.pdq.len() {
-            return Err(invalid("PDQ record map disagrees with the PDQ index"));
-        }
-        if list.offsets.len() as u64 != list.manifest.record_count + 1
-            || list.offsets.last().copied() != Some(list.manifest.records_bytes)
-        {
-            return Err(invalid("record offsets disagree with the manifest"));
-        }
-        Ok(list)
-    }
-
-    /// The list's name.
-    pub fn name(&self) -> &str {
-        &self.manifest.name
-    }
-
-    /// The provenance its records carry.
-    pub fn provenance(&self) -> &Arc<Provenance> {
-        &self.provenance
-    }
-
-    /// Records whose MD5 is `h` (never any for the empty file's MD5).
-    pub fn lookup_md5(&self, h: &[u8; 16]) -> &[u32] {
-        if *h == EMPTY_MD5 {
-            return &[];
-        }
-        self.md5.get(h)
-    }
-
-    /// Records whose SHA-1 is `h` (never any for the empty file's SHA-1).
-    pub fn lookup_sha1(&self, h: &[u8; 20]) -> &[u32] {
-        if *h == EMPTY_SHA1 {
-            return &[];
-        }
-        self.sha1.get(h)
-    }
-
-    /// Records whose SHA-256 is `h` (never any for the empty file's SHA-256).
-    pub fn lookup_sha256(&self, h: &[u8; 32]) -> &[u32] {
-        if *h == EMPTY_SHA256 {
-            return &[];
-        }
-        self.sha256.get(h)
-    }
-
-    /// Records with an indexed PDQ hash within `radius` of any of
-    /// `variants`; each record once, with the closest variant.
-    pub fn search_pdq(
-        &self,
-        variants: &[Hash256],
-        radius: u32,
-    ) -> Result<Vec<PdqHit>, SearchError> {
-        Ok(self
-            .pdq
-            .search_any(variants, radius)?
-            .into_iter()
-            .map(|(m, variant)| PdqHit {
-                record: self.pdq_records[m.id as usize],
-                distance: m.distance,
-                variant,
-            })
-            .collect())
-    }
-
-    /// Reads record `n` (one line of the records file).
-    pub fn record(&self, n: u32) -> Result<Record, LibraryError> {
-        let bad = |reason: String| LibraryError::Invalid {
-            list: self.manifest.name.clone(),
-            reason,
-        };
-        let (Some(&lo), Some(&hi)) = (
-            self.offsets.get(n as usize),
-            self.offsets.get(n as usize + 1),
-        ) else {
-            return Err(bad(format!("record {n} is past the end")));
-        };
-        if hi <= lo || hi - lo > MAX_RECORD_LINE {
-            return Err(bad(format!("record {n}: damaged offsets")));
-        }
-        let file = match self.records.get() {
-            Some(f) => f,
-            None => {
-                let f = File::open(&self.records_path).map_err(io_at(&self.records_path))?;
-                // Another thread may have opened it first: either will do.
-                let _ = self.records.set(f);
-                self.records.get().expect("set above")
-            }
-        };
-        let mut buf = vec![0u8; (hi - lo) as usize];
-        read_exact_at(file, &mut buf, lo).map_err(io_at(&self.records_path))?;
-        self.parse(&buf, n)
-    }
-
-    fn parse(&self, line: &[u8], n: u32) -> Result<Record, LibraryError> {
-        let stored: Stored = serde_json::from_slice(line).map_err(|e| LibraryError::Invalid {
-            list: self.manifest.name.clone(),
-            reason: format!("{RECORDS_FILE}: record {n}: {e}"),
-        })?;
-        stored
-            .into_record(self.provenance.clone())
-            .map_err(|e| LibraryError::Invalid {
-                list: self.manifest.name.clone(),
-                reason: format!("{RECORDS_FILE}: record {n}: {e}"),
-            })
-    }
-
-    /// Reads every record, in list order.
-    pub fn records(&self) -> Result<Vec<Record>, LibraryError> {
-        let file = File::open(&self.records_path).map_err(io_at(&self.records_path))?;
-        let mut out = Vec::with_capacity(self.manifest.record_count as usize);
-        for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
-            let line = line.map_err(io_at(&self.records_path))?;
-            out.push(self.parse(&line, i as u32)?);
-        }
-        Ok(out)
-    }
-}
-
-/// Reads `buf.len()` bytes at `offset` without moving a shared file
-/// position, so that threads can read records at once without a lock.
-#[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-/// Reads `buf.len()` bytes at `offset` without moving a shared file
-/// position, so that threads can read records at once without a lock.
-#[cfg(windows)]
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        match file.seek_read(buf, offset) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => {
-                buf = &mut buf[n..];
-                offset += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stored_records_round_trip() {
-        let prov = Arc::new(Provenance::new("t"));
-        let mut r = Record::new(Status::Known, prov.clone());
-        r.md5 = Some([7; 16]);
-        r.sha256 = Some([9; 32]);
-        r.pdq = Some(PdqHash {
-            hash: Hash256([1, 2, 3, 4]),
-            quality: Some(80),
-        });
-        r.other.push(OpaqueHash {
-            kind: "photodna".into(),
-            value: OpaqueValue::Bytes(vec![1; 144]),
-        });
-        r.other.push(OpaqueHash {
-            kind: "vpdq".into(),
-            value: OpaqueValue::Text("x,y".into()),
-        });
-        r.category = Some(Category::new(Scheme::Custom("acme".into()), "Z"));
-        r.flags.tags = vec!["a".into()];
-        r.flags.victim_identified = Some(true);
-        r.media = Some(MediaKind::Video);
-        r.size = Some(5);
-        let line = serde_json::to_string(&Stored::from_record(&r)).unwrap();
-        let back: Stored = serde_json::from_str(&line).unwrap();
-        assert_eq!(back.into_record(prov).unwrap(), r);
-    }
 
     #[test]
     fn names_are_checked() {

@@ -18,16 +18,22 @@
 
 pub mod archive;
 mod checkpoint;
+mod error;
 pub mod evidence;
+pub mod fsutil;
 pub mod group;
 pub mod host;
 pub mod matcher;
 pub mod model;
+pub mod opaque;
 mod pipeline;
+mod preflight;
 pub mod report;
+pub mod runs;
 
 pub use archive::ArchiveLimits;
 pub use checkpoint::CHECKPOINT_FILE;
+pub use error::ScanError;
 pub use evidence::Exhibit;
 pub use matcher::MatchSettings;
 pub use model::{Disposition, Exclusion, Hex, Hit, Item};
@@ -35,8 +41,8 @@ pub use report::Report;
 
 use nigehbaan_lists::library::OpenList;
 use report::{Custody, ErrorEntry, ExhibitCustody, ListCustody, RunStatus, Settings};
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use runs::Run;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Exit status: the scan was complete and found no hits.
@@ -81,7 +87,8 @@ pub struct ScanConfig {
     pub memory_budget: u64,
     /// Continue an interrupted scan in `out_dir`.
     pub resume: bool,
-    /// The command line, for the chain of custody.
+    /// The command line, for the chain of custody (kept for every run of a
+    /// resumed scan).
     pub command_line: String,
 }
 
@@ -119,53 +126,6 @@ impl Outcome {
     pub fn exit_code(&self) -> u8 {
         self.report.status.exit_code
     }
-}
-
-/// A failure that stopped the scan before it could start or report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanError(pub String);
-
-impl std::fmt::Display for ScanError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ScanError {}
-
-/// The absolute form of a path that may not exist yet.
-fn absolute(p: &Path) -> PathBuf {
-    if let Ok(c) = p.canonicalize() {
-        return c;
-    }
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(p)
-    };
-    match (abs.parent(), abs.file_name()) {
-        (Some(parent), Some(name)) if parent != abs => absolute(parent).join(name),
-        _ => abs,
-    }
-}
-
-/// Refuses a report directory inside (or equal to) any evidence path.
-fn check_out_dir(cfg: &ScanConfig) -> Result<(), ScanError> {
-    let out = absolute(&cfg.out_dir);
-    for ex in &cfg.exhibits {
-        for p in &ex.paths {
-            let Ok(ev) = p.canonicalize() else { continue };
-            if out.starts_with(&ev) {
-                return Err(ScanError(format!(
-                    "the report directory {} is inside the evidence path {}; evidence is never \
-                     written to: choose an --out outside it",
-                    cfg.out_dir.display(),
-                    p.display()
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn list_custody(lists: &[OpenList]) -> Vec<ListCustody> {
@@ -206,27 +166,83 @@ fn settings(cfg: &ScanConfig) -> Settings {
     }
 }
 
-/// What must be equal for `--resume` to continue a checkpoint: the
-/// exhibits, the lists' contents and every setting that changes results.
-fn settings_key(cfg: &ScanConfig, lists: &[ListCustody]) -> String {
+/// What must be equal for `--resume` to continue a checkpoint, part by
+/// part (a refusal names the part): the case, the exhibits, the lists'
+/// contents and every setting that changes results.
+fn resume_key(
+    cfg: &ScanConfig,
+    lists: &[ListCustody],
+) -> serde_json::Map<String, serde_json::Value> {
     let mut s = settings(cfg);
     s.threads = 0;
     let key = serde_json::json!({
-        "exhibits": cfg.exhibits,
+        "case_number": cfg.case.case_number,
+        "exhibits": cfg.exhibits.iter().map(|e| (&e.id, e.paths.iter().map(|p| path_key(p)).collect::<Vec<_>>())).collect::<Vec<_>>(),
         "lists": lists.iter().map(|l| (&l.name, &l.records_sha256)).collect::<Vec<_>>(),
         "settings": s,
         "dihedral_hashes": cfg.hash.dihedral,
     });
-    nigehbaan_filehash::hex(&Sha256::digest(key.to_string().as_bytes()))
+    match key {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct RunInfo {
-    started: host::Stamp,
-    runs: u32,
+/// A path in the resume key, losslessly: its text, or its bytes when it is
+/// not UTF-8.
+fn path_key(p: &std::path::Path) -> serde_json::Value {
+    match p.to_str() {
+        Some(s) => s.into(),
+        None => p.as_os_str().as_encoded_bytes().into(),
+    }
 }
 
-const RUN_FILE: &str = "run.json";
+/// This run's custody record as it starts.
+fn this_run(cfg: &ScanConfig) -> Run {
+    Run {
+        command_line: cfg.command_line.clone(),
+        started: host::Stamp::now(),
+        finished: None,
+        examiner: cfg.case.examiner.clone(),
+        agency: cfg.case.agency.clone(),
+        host: host::hostname(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        interrupted: false,
+    }
+}
+
+/// Prepares the report directory: a new, private one with a fresh
+/// checkpoint, or (resuming) the interrupted scan's, whose checkpoint and
+/// earlier runs are read back.
+fn prepare(
+    cfg: &ScanConfig,
+    key: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(checkpoint::Checkpoint, Vec<Item>, Vec<Run>), ScanError> {
+    let dir = &cfg.out_dir;
+    let io = |action, source| ScanError::Io {
+        path: dir.clone(),
+        action,
+        source,
+    };
+    let (cp, items, mut runs) = if cfg.resume {
+        let (cp, items) = checkpoint::Checkpoint::resume(dir, key)?;
+        (cp, items, runs::load(dir)?)
+    } else {
+        if let Ok(mut entries) = std::fs::read_dir(dir) {
+            if entries.next().is_some() {
+                return Err(ScanError::OutNotEmpty { out: dir.clone() });
+            }
+        }
+        fsutil::create_private_dir(dir).map_err(|e| io("create the report directory", e))?;
+        let cp = checkpoint::Checkpoint::create(dir, key)?;
+        (cp, Vec::new(), Vec::new())
+    };
+    fsutil::restrict(dir, fsutil::PRIVATE_DIR_MODE)
+        .map_err(|e| io("make the report directory private", e))?;
+    runs.push(this_run(cfg));
+    runs::save(dir, &runs)?;
+    Ok((cp, items, runs))
+}
 
 /// Runs a scan and writes its report. `cancel` stops it cleanly (the
 /// report is then written, marked incomplete, and `--resume` continues it).
@@ -236,51 +252,11 @@ pub fn scan(
     progress: &Progress,
     cancel: &AtomicBool,
 ) -> Result<Outcome, ScanError> {
-    check_out_dir(cfg)?;
+    preflight::check(cfg, lists)?;
     let dir = &cfg.out_dir;
     let lists_c = list_custody(lists);
-    let key = settings_key(cfg, &lists_c);
-    let (mut checkpoint, items, run) = if cfg.resume {
-        let (cp, items) = checkpoint::Checkpoint::resume(dir, &key).map_err(ScanError)?;
-        let run = std::fs::read(dir.join(RUN_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<RunInfo>(&b).ok())
-            .map(|r| RunInfo {
-                started: r.started,
-                runs: r.runs + 1,
-            })
-            .unwrap_or(RunInfo {
-                started: host::Stamp::now(),
-                runs: 2,
-            });
-        (cp, items, run)
-    } else {
-        if let Ok(mut entries) = std::fs::read_dir(dir) {
-            if entries.next().is_some() {
-                return Err(ScanError(format!(
-                    "the report directory {} already exists and is not empty: reports are \
-                     never overwritten; choose another --out, or add --resume to continue an \
-                     interrupted scan",
-                    dir.display()
-                )));
-            }
-        }
-        std::fs::create_dir_all(dir).map_err(|e| {
-            ScanError(format!(
-                "{}: cannot create the report directory: {e}",
-                dir.display()
-            ))
-        })?;
-        let cp = checkpoint::Checkpoint::create(dir, &key).map_err(ScanError)?;
-        let run = RunInfo {
-            started: host::Stamp::now(),
-            runs: 1,
-        };
-        (cp, Vec::new(), run)
-    };
-    if let Ok(b) = serde_json::to_vec(&run) {
-        let _ = std::fs::write(dir.join(RUN_FILE), b);
-    }
+    let key = resume_key(cfg, &lists_c);
+    let (mut checkpoint, items, mut runs) = prepare(cfg, &key)?;
 
     let collected = pipeline::run(cfg, lists, progress, cancel, &mut checkpoint, items);
     checkpoint.flush();
@@ -324,10 +300,16 @@ pub fn scan(
     } else {
         EXIT_CLEAN
     };
+    let finished = host::Stamp::now();
+    if let Some(run) = runs.last_mut() {
+        run.finished = Some(finished.clone());
+        run.interrupted = collected.interrupted;
+    }
+    let first = runs[0].clone();
     let custody = Custody {
         case_number: cfg.case.case_number.clone(),
-        examiner: cfg.case.examiner.clone(),
-        agency: cfg.case.agency.clone(),
+        examiner: first.examiner.clone(),
+        agency: first.agency.clone(),
         exhibits: cfg
             .exhibits
             .iter()
@@ -343,10 +325,10 @@ pub fn scan(
         tool_version: env!("CARGO_PKG_VERSION").into(),
         host: host::hostname(),
         platform: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
-        command_line: cfg.command_line.clone(),
-        started: run.started,
-        finished: host::Stamp::now(),
-        runs: run.runs,
+        command_line: first.command_line.clone(),
+        started: first.started.clone(),
+        finished,
+        runs: runs.clone(),
         lists: lists_c,
     };
     let report = Report {
@@ -365,11 +347,19 @@ pub fn scan(
         exclusions,
         errors,
     };
-    let digest = report::write_all(dir, &report).map_err(ScanError)?;
-    if !collected.interrupted {
+    let digest =
+        report::write_all(dir, &report).map_err(|message| ScanError::Report { message })?;
+    if collected.interrupted {
+        runs::save(dir, &runs)?;
+    } else {
         checkpoint.remove();
-        let _ = std::fs::remove_file(dir.join(RUN_FILE));
+        let _ = std::fs::remove_file(dir.join(runs::RUN_FILE));
     }
+    fsutil::restrict_files_in(dir).map_err(|source| ScanError::Io {
+        path: dir.clone(),
+        action: "make the report files private",
+        source,
+    })?;
     progress
         .files_done
         .store(report.summary.total.files, Ordering::Relaxed);

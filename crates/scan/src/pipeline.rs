@@ -232,6 +232,14 @@ fn walk_jobs(
         };
         match kind {
             None => {
+                // Disk images and videos: hashed, but what they hold is not
+                // examined (see `opaque`).
+                exclusions.extend(crate::opaque::exclusion(
+                    &head,
+                    cfg.hash.pdq,
+                    exhibit,
+                    &path,
+                ));
                 if !is_done {
                     if let Err(e) = file.seek(SeekFrom::Start(0)) {
                         exclusions.push(unreadable(e));
@@ -341,7 +349,7 @@ fn expand(
             held,
         });
     };
-    let mut ex = Expander::new(cfg.limits, exhibit, cancel, skip, emit);
+    let mut ex = Expander::new(cfg.limits, exhibit, cancel, skip, emit).pdq(cfg.hash.pdq);
     let src = match whole {
         Some(b) => Source::Mem(b),
         None => match file.seek(SeekFrom::Start(0)) {

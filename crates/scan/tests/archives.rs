@@ -225,14 +225,81 @@ fn truncated_and_corrupt_containers_keep_what_was_read() {
     assert!(found.len() <= 1);
     assert_eq!(kinds(&ex), ["archive-error"]);
 
+    // A damaged end of central directory: the entry is recovered from its
+    // local header.
     let z = zip(&[("a.txt", b"hello")]);
     let (found, ex) = entries_of(&z[..z.len() - 10], "cut.zip", ArchiveLimits::default());
-    assert!(found.is_empty());
+    assert_eq!(paths(&found), ["cut.zip!a.txt"]);
     assert_eq!(kinds(&ex), ["archive-error"]);
+    assert!(ex[0].incomplete && ex[0].hashed);
 
     let s = seven(&[("a.txt", b"hello")]);
     let (_, ex) = entries_of(&s[..s.len() / 2], "cut.7z", ArchiveLimits::default());
     assert_eq!(kinds(&ex), ["archive-error"]);
+}
+
+/// Where the `n`th (0-based) local header of a zip starts.
+fn local_header(z: &[u8], n: usize) -> usize {
+    z.windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == b"PK\x03\x04")
+        .nth(n)
+        .unwrap()
+        .0
+}
+
+#[test]
+fn a_zip_cut_short_keeps_the_entries_before_the_cut() {
+    let a = b"first benign entry ".repeat(100);
+    let b = vec![7u8; 3000];
+    let c = b"third".repeat(10);
+    let z = zip(&[("a.txt", &a), ("dir/b.bin", &b), ("c.txt", &c)]);
+    let (whole, _) = entries_of(&z, "z.zip", ArchiveLimits::default());
+    assert_eq!(whole.len(), 3);
+    // Cut right after the second entry, and in the middle of the third.
+    for end in [local_header(&z, 2), local_header(&z, 2) + 40] {
+        let (found, ex) = entries_of(&z[..end], "z.zip", ArchiveLimits::default());
+        assert_eq!(
+            paths(&found),
+            ["z.zip!a.txt", "z.zip!dir/b.bin"],
+            "cut at {end}"
+        );
+        // The recovered entries are the same bytes as the intact zip's.
+        assert_eq!(found[..], whole[..2]);
+        assert_eq!(kinds(&ex), ["archive-error"]);
+        assert!(ex[0].incomplete && ex[0].hashed, "{ex:?}");
+        assert!(
+            ex[0].reason.contains("2 entries recovered"),
+            "{}",
+            ex[0].reason
+        );
+    }
+    // Cut inside the first entry's data: nothing to recover, still named.
+    let (found, ex) = entries_of(&z[..60], "z.zip", ArchiveLimits::default());
+    assert!(found.is_empty());
+    assert_eq!(kinds(&ex), ["archive-error"]);
+}
+
+#[test]
+fn an_encrypted_entry_leaves_the_scan_incomplete() {
+    let mut z = zip(&[("plain.txt", b"benign"), ("secret.txt", b"benign too")]);
+    // Mark the second entry encrypted (flag bit 0) in its local and
+    // central headers, as an encrypting archiver would.
+    let local = local_header(&z, 1);
+    z[local + 6] |= 1;
+    let central = z
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == b"PK\x01\x02")
+        .nth(1)
+        .unwrap()
+        .0;
+    z[central + 8] |= 1;
+    let (found, ex) = entries_of(&z, "e.zip", ArchiveLimits::default());
+    assert_eq!(paths(&found), ["e.zip!plain.txt"]);
+    assert_eq!(kinds(&ex), ["encrypted"]);
+    assert_eq!(ex[0].path, "e.zip!secret.txt");
+    assert!(ex[0].incomplete && !ex[0].hashed);
 }
 
 fn sample() -> Vec<u8> {

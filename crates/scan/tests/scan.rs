@@ -150,7 +150,10 @@ fn interrupted_scan_resumes_without_rehashing() {
 
     // Resuming without --resume is refused: reports are never overwritten.
     let again = scan(&cfg, &lists, &Progress::default(), &AtomicBool::new(false));
-    assert!(again.unwrap_err().0.contains("--resume"));
+    assert!(matches!(
+        again.unwrap_err(),
+        nigehbaan_scan::ScanError::OutNotEmpty { .. }
+    ));
 
     let mut cfg2 = cfg.clone();
     cfg2.resume = true;
@@ -165,7 +168,9 @@ fn interrupted_scan_resumes_without_rehashing() {
         "only what was not done is hashed"
     );
     assert_eq!(r.summary.total.hits, 12);
-    assert_eq!(r.custody.runs, 2);
+    assert_eq!(r.custody.runs.len(), 2);
+    assert!(r.custody.runs[0].interrupted && !r.custody.runs[1].interrupted);
+    assert_eq!(r.custody.started, r.custody.runs[0].started);
     assert_eq!(second.exit_code(), 1);
     assert!(!out.join(nigehbaan_scan::CHECKPOINT_FILE).exists());
     // Items taken from the checkpoint are the ones the first run wrote.
@@ -184,7 +189,7 @@ fn interrupted_scan_resumes_without_rehashing() {
     let _ = scan(&cfg3, &lists, &p3, &c3).unwrap();
     cfg3.resume = true;
     let err = scan(&cfg3, &other, &Progress::default(), &AtomicBool::new(false)).unwrap_err();
-    assert!(err.0.contains("other settings or other lists"), "{err}");
+    assert!(err.to_string().contains("the lists changed"), "{err}");
 }
 
 #[test]
@@ -218,7 +223,10 @@ fn evidence_is_left_untouched_and_reports_stay_outside_it() {
         &AtomicBool::new(false),
     )
     .unwrap_err();
-    assert!(inside.0.contains("inside the evidence"), "{inside}");
+    assert!(
+        inside.to_string().contains("inside the evidence"),
+        "{inside}"
+    );
     assert_eq!(snapshot(&ev), before);
 }
 

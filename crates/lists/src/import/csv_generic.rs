@@ -254,7 +254,7 @@ pub(crate) fn import_mapped(
             Ok(())
         })();
         r.map_err(|reason| sink.error(loc.clone(), reason))?;
-        sink.push(rec, &loc);
+        sink.push(rec, &loc)?;
     }
     Ok(())
 }
@@ -334,7 +334,7 @@ pub(crate) fn import_export_csv(text: &str, sink: &mut Sink) -> Result<(), Impor
             Ok(())
         })();
         r.map_err(|reason| sink.error(loc.clone(), reason))?;
-        sink.push(rec, &loc);
+        sink.push(rec, &loc)?;
     }
     Ok(())
 }

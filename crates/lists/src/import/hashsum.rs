@@ -129,7 +129,7 @@ pub(crate) fn import_hashsum(text: &str, sink: &mut Sink) -> Result<(), ImportEr
         let mut rec = sink.record();
         set_hash(&mut rec, kind, digest).map_err(|r| sink.error(loc.clone(), r))?;
         rec.name = Some(path);
-        sink.push(rec, &loc);
+        sink.push(rec, &loc)?;
     }
     Ok(())
 }
@@ -206,7 +206,7 @@ pub(crate) fn import_hashdeep(text: &str, sink: &mut Sink) -> Result<(), ImportE
             };
             r.map_err(|reason| sink.error(loc.clone(), format!("column {col}: {reason}")))?;
         }
-        sink.push(rec, &loc);
+        sink.push(rec, &loc)?;
     }
     if columns.is_none() {
         return Err(sink.error(

@@ -72,7 +72,7 @@ pub(crate) fn import_text(text: &str, sink: &mut Sink) -> Result<(), ImportError
         };
         let mut rec = sink.record();
         set_hash(&mut rec, kind, value).map_err(|r| sink.error(loc.clone(), r))?;
-        sink.push(rec, &loc);
+        sink.push(rec, &loc)?;
     }
     Ok(())
 }
@@ -207,7 +207,7 @@ pub(crate) fn import_csv(text: &str, sink: &mut Sink) -> Result<(), ImportError>
             Ok(())
         })();
         r.map_err(|reason| sink.error(loc.clone(), reason))?;
-        sink.push(rec, &loc);
+        sink.push(rec, &loc)?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use nigehbaan_pdq::Hash256;
 
-use crate::error::{ImportError, ImportReport, Location, Warning, MAX_WARNINGS};
+use crate::error::{ImportError, ImportErrorKind, ImportReport, Location, Warning, MAX_WARNINGS};
 use crate::hex;
 use crate::model::{OpaqueHash, OpaqueValue, PdqHash, Provenance, Record, Scheme, Status};
 
@@ -175,6 +175,14 @@ pub struct ImportOptions {
     pub scheme: Option<Scheme>,
     /// The column mapping for [`Format::GenericCsv`].
     pub columns: Option<ColumnMap>,
+    /// Accept a list with no records at all. Off by default: an empty
+    /// import fails with [`ImportErrorKind::Empty`], since a list that
+    /// matches nothing is almost always a wrong file or format.
+    pub allow_empty: bool,
+    /// Keep hashes of types not in [`KNOWN_HASH_TYPES`] as opaque values.
+    /// Off by default: an unknown type (often a typo such as `pdg`) fails
+    /// the import with [`ImportErrorKind::UnknownType`] and the line.
+    pub allow_unknown: bool,
 }
 
 impl ImportOptions {
@@ -188,14 +196,27 @@ impl ImportOptions {
             status: None,
             scheme: None,
             columns: None,
+            allow_empty: false,
+            allow_unknown: false,
         }
     }
 }
 
 /// Imports a list held in memory. NSRL SQLite needs [`import_path`].
 pub fn import_bytes(bytes: &[u8], opts: &ImportOptions) -> Result<ImportReport, ImportError> {
+    run_bytes(bytes, opts, None)
+}
+
+/// Imports `bytes`, handing records to `each` when given (else collecting
+/// them), and applies the rules on the whole list (not empty).
+fn run_bytes(
+    bytes: &[u8],
+    opts: &ImportOptions,
+    each: Option<Each<'_>>,
+) -> Result<ImportReport, ImportError> {
     let format = resolve_format(bytes, opts)?;
     let mut sink = Sink::new(opts, format);
+    sink.each = each;
     if format == Format::NsrlSqlite {
         return Err(sink.error(
             Location::File,
@@ -219,7 +240,7 @@ pub fn import_bytes(bytes: &[u8], opts: &ImportOptions) -> Result<ImportReport, 
         Format::NigehbaanCsv => csv_generic::import_export_csv(&text, &mut sink)?,
         Format::NsrlSqlite => unreachable!("handled above"),
     }
-    Ok(sink.finish())
+    sink.finish()
 }
 
 /// Imports a list from a file. SQLite databases are read in place; other
@@ -227,8 +248,8 @@ pub fn import_bytes(bytes: &[u8], opts: &ImportOptions) -> Result<ImportReport, 
 pub fn import_path(path: &Path, opts: &ImportOptions) -> Result<ImportReport, ImportError> {
     if is_sqlite(path, opts)? {
         let mut sink = Sink::new(opts, Format::NsrlSqlite);
-        nsrl::import(path, &mut sink, None)?;
-        return Ok(sink.finish());
+        nsrl::import(path, &mut sink)?;
+        return sink.finish();
     }
     let bytes = std::fs::read(path).map_err(|e| read_error(opts, e))?;
     import_bytes(&bytes, opts)
@@ -236,9 +257,11 @@ pub fn import_path(path: &Path, opts: &ImportOptions) -> Result<ImportReport, Im
 
 /// Like [`import_path`], but hands the records to `each` one by one, in
 /// list order, instead of collecting them (the report's `records` is
-/// empty). NSRL SQLite databases are streamed row by row, so a set of any
-/// size is imported in bounded memory; other formats are read whole first.
-/// Stops at the first error from `each`, whose text becomes the reason.
+/// empty). NSRL SQLite databases are streamed row by row; other formats
+/// are read whole, and their records handed on as they are parsed (NCMEC
+/// XML and VICS JSON once the document is read), so memory stays about the
+/// size of the file. Stops at the first error from `each`, whose text
+/// becomes the reason.
 pub fn for_each_path<F>(
     path: &Path,
     opts: &ImportOptions,
@@ -250,22 +273,19 @@ where
     if is_sqlite(path, opts)? {
         return nsrl::for_each(path, opts, each);
     }
-    let mut report = import_path(path, opts)?;
-    for r in std::mem::take(&mut report.records) {
-        each(r).map_err(|reason| ImportError {
-            file: opts.display_name.clone(),
-            location: Location::File,
-            reason,
-        })?;
-    }
-    Ok(report)
+    let bytes = std::fs::read(path).map_err(|e| read_error(opts, e))?;
+    run_bytes(&bytes, opts, Some(&mut each))
 }
+
+/// A callback that receives streamed records.
+pub(crate) type Each<'a> = &'a mut dyn FnMut(Record) -> Result<(), String>;
 
 fn read_error(opts: &ImportOptions, e: std::io::Error) -> ImportError {
     ImportError {
         file: opts.display_name.clone(),
         location: Location::File,
         reason: format!("cannot read: {e}"),
+        kind: ImportErrorKind::Malformed,
     }
 }
 
@@ -294,28 +314,37 @@ fn resolve_format(bytes: &[u8], opts: &ImportOptions) -> Result<Format, ImportEr
         reason: "list format not recognised; name it explicitly (vics, ncmec, hma-csv, \
                  hma-text, hashsum, hashdeep, nsrl, csv with a column mapping)"
             .into(),
+        kind: ImportErrorKind::Malformed,
     })
 }
 
-/// Collects records for one import and applies the shared rules.
-pub(crate) struct Sink {
+/// Collects (or hands on) records for one import and applies the shared
+/// rules.
+pub(crate) struct Sink<'a> {
     pub(crate) file: String,
     pub(crate) format: Format,
     pub(crate) status: Status,
     pub(crate) status_overridden: bool,
     pub(crate) provenance: Arc<Provenance>,
     pub(crate) scheme: Option<Scheme>,
-    pub(crate) records: Vec<Record>,
+    /// The records kept, when they are not handed to `each`.
+    records: Vec<Record>,
+    /// Where records go as they are accepted, instead of `records`.
+    pub(crate) each: Option<Each<'a>>,
+    /// Records kept or handed on.
+    emitted: u64,
     pub(crate) skipped_empty: usize,
     pub(crate) deleted: usize,
+    allow_empty: bool,
+    allow_unknown: bool,
     warnings: Vec<Warning>,
     warnings_dropped: usize,
     unknown_categories: BTreeMap<(String, String), (usize, Location)>,
     no_hash: usize,
 }
 
-impl Sink {
-    pub(crate) fn new(opts: &ImportOptions, format: Format) -> Sink {
+impl<'a> Sink<'a> {
+    pub(crate) fn new(opts: &ImportOptions, format: Format) -> Sink<'a> {
         Sink {
             file: opts.display_name.clone(),
             format,
@@ -324,8 +353,12 @@ impl Sink {
             provenance: Arc::new(opts.provenance.clone()),
             scheme: opts.scheme.clone(),
             records: Vec::new(),
+            each: None,
+            emitted: 0,
             skipped_empty: 0,
             deleted: 0,
+            allow_empty: opts.allow_empty,
+            allow_unknown: opts.allow_unknown,
             warnings: Vec::new(),
             warnings_dropped: 0,
             unknown_categories: BTreeMap::new(),
@@ -335,7 +368,7 @@ impl Sink {
 
     /// The text of a list: BOM removed; invalid UTF-8 replaced (with a
     /// warning) — hashes are ASCII, so only names can be affected.
-    fn text<'a>(&mut self, bytes: &'a [u8]) -> std::borrow::Cow<'a, str> {
+    fn text<'b>(&mut self, bytes: &'b [u8]) -> std::borrow::Cow<'b, str> {
         let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
         match std::str::from_utf8(bytes) {
             Ok(s) => s.into(),
@@ -359,10 +392,15 @@ impl Sink {
     }
 
     pub(crate) fn error(&self, location: Location, reason: String) -> ImportError {
+        self.error_of(ImportErrorKind::Malformed, location, reason)
+    }
+
+    fn error_of(&self, kind: ImportErrorKind, location: Location, reason: String) -> ImportError {
         ImportError {
             file: self.file.clone(),
             location,
             reason,
+            kind,
         }
     }
 
@@ -374,18 +412,34 @@ impl Sink {
         }
     }
 
-    /// Applies the shared rules; returns the record when it may be kept.
-    pub(crate) fn accept(&mut self, rec: Record, location: &Location) -> Option<Record> {
+    /// Applies the shared rules; returns the record when it may be kept,
+    /// `None` when it is dropped (empty file, no hash), and an error when
+    /// it carries a hash type not in [`KNOWN_HASH_TYPES`] and unknown types
+    /// were not allowed.
+    pub(crate) fn accept(
+        &mut self,
+        rec: Record,
+        location: &Location,
+    ) -> Result<Option<Record>, ImportError> {
+        if !self.allow_unknown {
+            if let Some(o) = rec.other.iter().find(|o| !is_known_hash_type(&o.kind)) {
+                return Err(self.error_of(
+                    ImportErrorKind::UnknownType,
+                    location.clone(),
+                    unknown_type_reason(&o.kind),
+                ));
+            }
+        }
         if rec.is_empty_file() {
             self.skipped_empty += 1;
-            return None;
+            return Ok(None);
         }
         if !rec.has_hash() {
             self.no_hash += 1;
             if self.no_hash <= 10 {
                 self.warn(location.clone(), "record has no hash; skipped".into());
             }
-            return None;
+            return Ok(None);
         }
         if let Some(c) = &rec.category {
             if !c.is_known() {
@@ -395,17 +449,44 @@ impl Sink {
                     .0 += 1;
             }
         }
-        Some(rec)
+        Ok(Some(rec))
     }
 
-    /// [`Sink::accept`], then keep.
-    pub(crate) fn push(&mut self, rec: Record, location: &Location) {
-        if let Some(r) = self.accept(rec, location) {
-            self.records.push(r);
+    /// [`Sink::accept`], then [`Sink::emit`].
+    pub(crate) fn push(&mut self, rec: Record, location: &Location) -> Result<(), ImportError> {
+        match self.accept(rec, location)? {
+            Some(r) => self.emit(r, location),
+            None => Ok(()),
         }
     }
 
-    pub(crate) fn finish(mut self) -> ImportReport {
+    /// Keeps an accepted record, or hands it on.
+    pub(crate) fn emit(&mut self, rec: Record, location: &Location) -> Result<(), ImportError> {
+        self.emitted += 1;
+        match self.each.as_mut() {
+            Some(f) => f(rec).map_err(|reason| self.error(location.clone(), reason)),
+            None => {
+                self.records.push(rec);
+                Ok(())
+            }
+        }
+    }
+
+    /// The report, or an error when the list turned out empty (and that
+    /// was not allowed).
+    pub(crate) fn finish(mut self) -> Result<ImportReport, ImportError> {
+        if self.emitted == 0 && !self.allow_empty {
+            let mut why = String::from(
+                "the list holds no records, so it would match nothing (a wrong file or format?)",
+            );
+            if self.skipped_empty > 0 || self.no_hash > 0 || self.deleted > 0 {
+                why.push_str(&format!(
+                    "; dropped: {} with the empty file's hash, {} without a hash, {} deleted",
+                    self.skipped_empty, self.no_hash, self.deleted
+                ));
+            }
+            return Err(self.error_of(ImportErrorKind::Empty, Location::File, why));
+        }
         if self.no_hash > 10 {
             let n = self.no_hash;
             self.warn(
@@ -423,15 +504,91 @@ impl Sink {
                 ),
             );
         }
-        ImportReport {
+        Ok(ImportReport {
             format: self.format,
             records: self.records,
             skipped_empty: self.skipped_empty,
             deleted: self.deleted,
             warnings: self.warnings,
             warnings_dropped: self.warnings_dropped,
+        })
+    }
+}
+
+/// Hash types the importers know: parsed (`md5`, `video_md5`, `sha1`,
+/// `sha-1`, `sha256`, `sha-256`, `pdq`), decoded (`photodna`, `pdna`), or
+/// kept opaque as other tools define them (the rest). Compared ignoring
+/// case. Any other type fails an import unless
+/// [`ImportOptions::allow_unknown`] is set.
+pub const KNOWN_HASH_TYPES: &[&str] = &[
+    "md5",
+    "video_md5",
+    "sha1",
+    "sha-1",
+    "sha256",
+    "sha-256",
+    "pdq",
+    "photodna",
+    "pdna",
+    "vpdq",
+    "tmk",
+    "tmk_pdqf",
+    "tmk-pdqf",
+    "videntifier",
+    "tiger",
+    "whirlpool",
+    "sha384",
+    "sha512",
+    "ssdeep",
+    "tlsh",
+    "url",
+    "url_md5",
+    "raw_text",
+    "trend_query",
+];
+
+/// True when `kind` is one of [`KNOWN_HASH_TYPES`] (ignoring case and
+/// surrounding space).
+pub fn is_known_hash_type(kind: &str) -> bool {
+    let kind = kind.trim();
+    KNOWN_HASH_TYPES
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(kind))
+}
+
+fn unknown_type_reason(kind: &str) -> String {
+    let lower = kind.trim().to_ascii_lowercase();
+    let near = KNOWN_HASH_TYPES
+        .iter()
+        .filter(|k| edit_distance(k, &lower) <= 1 + usize::from(lower.len() > 5))
+        .min_by_key(|k| edit_distance(k, &lower));
+    let mut why = format!("unknown hash type {kind:?}");
+    if let Some(k) = near {
+        why.push_str(&format!(" (did you mean {k:?}?)"));
+    }
+    why.push_str(
+        ": a hash of a type this tool does not know would never match; known types: md5, \
+         sha1, sha256, pdq, photodna and the opaque types in the documentation",
+    );
+    why
+}
+
+/// Levenshtein distance, for suggesting the type a typo meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
         }
     }
+    row[b.len()]
 }
 
 /// Parses a boolean given as `true`/`false`, `"true"`/`"false"` (any case),

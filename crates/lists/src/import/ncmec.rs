@@ -191,7 +191,9 @@ pub(crate) fn import(text: &str, sink: &mut Sink) -> Result<(), ImportError> {
             format!("{unknown_deletions} deletions name entries that are not in this file"),
         );
     }
-    sink.records.extend(slots.into_iter().flatten());
+    for rec in slots.into_iter().flatten() {
+        sink.emit(rec, &Location::File)?;
+    }
     Ok(())
 }
 
@@ -252,7 +254,7 @@ fn finish_entry(
             slots[old] = None;
         }
     }
-    let Some(rec) = sink.accept(rec, &loc) else {
+    let Some(rec) = sink.accept(rec, &loc)? else {
         return Ok(());
     };
     if let Some(id) = id {

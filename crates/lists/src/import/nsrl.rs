@@ -33,19 +33,14 @@ where
     F: FnMut(Record) -> Result<(), String>,
 {
     let mut sink = Sink::new(opts, Format::NsrlSqlite);
-    import(path, &mut sink, Some(&mut each))?;
-    Ok(sink.finish())
+    sink.each = Some(&mut each);
+    import(path, &mut sink)?;
+    sink.finish()
 }
 
-/// A callback that receives streamed records.
-pub(crate) type Each<'a> = &'a mut dyn FnMut(Record) -> Result<(), String>;
-
-/// Reads the database: records go to `each`, or into the sink when `None`.
-pub(crate) fn import(
-    path: &Path,
-    sink: &mut Sink,
-    mut each: Option<Each>,
-) -> Result<(), ImportError> {
+/// Reads the database into the sink (which keeps the records or hands
+/// them on).
+pub(crate) fn import(path: &Path, sink: &mut Sink) -> Result<(), ImportError> {
     let err = |sink: &Sink, loc: Location, e: String| sink.error(loc, e);
     let conn = Connection::open_with_flags(
         path,
@@ -150,12 +145,7 @@ pub(crate) fn import(
             Ok(())
         })();
         r.map_err(|reason| err(sink, loc.clone(), reason))?;
-        if let Some(rec) = sink.accept(rec, &loc) {
-            match each.as_mut() {
-                Some(f) => f(rec).map_err(|reason| err(sink, loc.clone(), reason))?,
-                None => sink.records.push(rec),
-            }
-        }
+        sink.push(rec, &loc)?;
     }
     Ok(())
 }

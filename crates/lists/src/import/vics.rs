@@ -173,7 +173,7 @@ fn media_record(
     };
     let rec =
         build(m, id, scheme, sink.record()).map_err(|reason| sink.error(loc.clone(), reason))?;
-    sink.push(rec, &loc);
+    sink.push(rec, &loc)?;
     Ok(())
 }
 

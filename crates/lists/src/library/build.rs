@@ -24,8 +24,8 @@ use nigehbaan_pdq::Hash256;
 use sha2::{Digest, Sha256};
 
 use super::{
-    io_at, HashingWriter, LibraryError, Stored, LIBRARY_FORMAT_VERSION, SEC_HEADER, SEC_MD5,
-    SEC_OFFSETS, SEC_PDQ, SEC_PDQ_RECORDS, SEC_SHA1, SEC_SHA256,
+    io_at, private, HashingWriter, LibraryError, Stored, LIBRARY_FORMAT_VERSION, SEC_HEADER,
+    SEC_MD5, SEC_OFFSETS, SEC_PDQ, SEC_PDQ_RECORDS, SEC_SHA1, SEC_SHA256,
 };
 use crate::hex;
 use crate::model::Record;
@@ -85,7 +85,7 @@ impl Builder {
     ) -> Result<Builder, LibraryError> {
         let create = |name: &str| -> Result<(PathBuf, BufWriter<File>), LibraryError> {
             let path = dir.join(name);
-            let f = File::create(&path).map_err(io_at(&path))?;
+            let f = private::create_file(&path).map_err(io_at(&path))?;
             Ok((path, BufWriter::with_capacity(1 << 20, f)))
         };
         let (records_path, records) = create(super::RECORDS_FILE)?;
@@ -309,7 +309,7 @@ fn create_store(path: &Path, sections: &[(u32, Section)]) -> io::Result<(File, V
         offsets.push(offset as u64);
         offset = (offset + s.len()).next_multiple_of(STORE_ALIGN);
     }
-    let file = File::create(path)?;
+    let file = private::create_file(path)?;
     file.set_len(offset as u64)?;
     write_at(&file, 0, &head)?;
     Ok((file, offsets))
@@ -434,7 +434,7 @@ fn write_run<const N: usize>(
     path: &Path,
     entries: impl Iterator<Item = io::Result<([u8; N], u32)>>,
 ) -> io::Result<()> {
-    let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let mut w = BufWriter::with_capacity(1 << 20, private::create_file(path)?);
     for e in entries {
         let (key, id) = e?;
         w.write_all(&key)?;

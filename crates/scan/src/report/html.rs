@@ -104,7 +104,7 @@ pub fn render(r: &Report, json_sha256: &str) -> String {
         esc(&c.started.local),
         esc(&c.finished.utc),
         esc(&c.finished.local),
-        c.runs,
+        esc(&crate::runs::describe(&c.runs)),
         esc(&c.command_line),
         esc(json_sha256)
     );

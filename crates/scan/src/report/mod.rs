@@ -79,14 +79,15 @@ pub struct Custody {
     pub host: String,
     /// The operating system and architecture.
     pub platform: String,
-    /// The command line, as given.
+    /// The command line, as given (the first run's, when resumed).
     pub command_line: String,
     /// When the scan started (the first run, when resumed).
     pub started: Stamp,
     /// When it finished.
     pub finished: Stamp,
-    /// Runs that made this report (more than one when resumed).
-    pub runs: u32,
+    /// Every run that made this report (more than one when resumed), each
+    /// with its command line, times and examiner.
+    pub runs: Vec<crate::runs::Run>,
     /// Each list matched against, with what identifies its content.
     pub lists: Vec<ListCustody>,
 }

@@ -62,8 +62,9 @@ pub enum Container {
     SevenZ,
 }
 
-/// Bytes of a file's start that [`detect`] looks at.
-pub const DETECT_BYTES: usize = 512;
+/// Bytes of a file's start that [`detect`] (and [`crate::opaque::detect`])
+/// look at.
+pub const DETECT_BYTES: usize = crate::opaque::OPAQUE_DETECT_BYTES;
 
 /// Recognises a container by its first bytes (at least 512 for tar).
 pub fn detect(head: &[u8]) -> Option<Container> {
@@ -233,6 +234,9 @@ pub(crate) struct Expander<'a, E: FnMut(Entry), S: Fn(&str) -> bool> {
     cancel: &'a AtomicBool,
     meter: Meter,
     entries: u64,
+    /// Whether images get PDQ hashes (then a video's frames would need
+    /// examining too).
+    pdq: bool,
     /// What was excluded, with reasons.
     pub exclusions: Vec<Exclusion>,
 }
@@ -264,7 +268,24 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                 ratio_bound: Cell::new(false),
             },
             entries: 0,
+            pdq: true,
             exclusions: Vec::new(),
+        }
+    }
+
+    /// Whether the scan computes PDQ (default true): videos found in
+    /// containers are then recorded as unexamined.
+    pub fn pdq(mut self, pdq: bool) -> Self {
+        self.pdq = pdq;
+        self
+    }
+
+    /// Records `path` as unexamined when its content (starting `head`) is
+    /// a disk image or a video (see [`crate::opaque`]).
+    fn note_opaque(&mut self, path: &str, head: &[u8]) {
+        let head = &head[..head.len().min(DETECT_BYTES)];
+        if let Some(x) = crate::opaque::exclusion(head, self.pdq, &self.exhibit, path) {
+            self.exclusions.push(x);
         }
     }
 
@@ -299,13 +320,15 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         });
     }
 
+    /// A container that could not be read to its end. The container itself
+    /// was hashed (it is handed to the workers before it is opened).
     fn broken(&mut self, path: &str, what: &str, e: impl std::fmt::Display) {
         self.exclude(
             path,
             "archive-error",
             format!("{what}: {e}; entries after this point were not examined"),
             true,
-            false,
+            true,
         );
     }
 
@@ -342,13 +365,17 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         depth: u32,
     ) -> Result<(), Stop> {
         match (kind, src) {
-            (Container::Zip, Source::Mem(b)) => match zip::ZipArchive::new(Cursor::new(b)) {
-                Ok(z) => {
-                    let shared = z.clone();
-                    self.zip(Ok(z), Some(&shared), parent, depth)
+            (Container::Zip, Source::Mem(b)) => {
+                match zip::ZipArchive::new(Cursor::new(b.clone())) {
+                    Ok(z) => {
+                        let shared = z.clone();
+                        self.zip(Ok(z), Some(&shared), parent, depth)
+                    }
+                    // No central directory (cut short) or a damaged one: walk
+                    // the local headers.
+                    Err(e) => self.zip_recover(&b, e, parent, depth),
                 }
-                Err(e) => self.zip::<Cursor<Arc<[u8]>>>(Err(e), None, parent, depth),
-            },
+            }
             (Container::Zip, Source::File(f)) => {
                 self.zip(zip::ZipArchive::new(f), None, parent, depth)
             }
@@ -426,6 +453,9 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         }
         let data: Arc<[u8]> = buf.into();
         let nested = detect(&data);
+        if nested.is_none() {
+            self.note_opaque(&path, &data);
+        }
         if !(self.skip)(&path) {
             (self.emit)(Entry {
                 path: path.clone(),
@@ -464,6 +494,9 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
     ) -> Result<(), EntryError> {
         let image = nigehbaan_media::sniff_prefix(&head[..head.len().min(32)]);
         let nested = detect(&head);
+        if nested.is_none() {
+            self.note_opaque(&path, &head);
+        }
         let mut st = DigestState::new();
         st.update(&head);
         let mut size = head.len() as u64;
@@ -510,172 +543,6 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                 },
             });
         }
-        Ok(())
-    }
-
-    fn zip<R: Read + Seek>(
-        &mut self,
-        opened: zip::result::ZipResult<zip::ZipArchive<R>>,
-        shared: Option<&SharedZip>,
-        parent: &str,
-        depth: u32,
-    ) -> Result<(), Stop> {
-        let mut z = match opened {
-            Ok(z) => z,
-            Err(e) => {
-                self.broken(parent, "cannot read zip", e);
-                return Ok(());
-            }
-        };
-        if self.entries + z.len() as u64 > self.limits.max_entries {
-            self.exclude(
-                parent,
-                "entry-limit",
-                format!(
-                    "a zip of {} entries, over the limit of {} per file: hashed, not opened",
-                    z.len(),
-                    self.limits.max_entries
-                ),
-                true,
-                true,
-            );
-            return Ok(());
-        }
-        for i in 0..z.len() {
-            let name = z
-                .name_for_index(i)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("#{i}"));
-            if let Some(shared) = shared {
-                if let Some((size, modified)) = self.zip_leaf(&mut z, i) {
-                    self.lazy_zip_entry(shared, i, parent, depth + 1, &name, modified, size)?;
-                    continue;
-                }
-            }
-            let mut f = match z.by_index(i) {
-                Ok(f) => f,
-                Err(e) => {
-                    let text = e.to_string();
-                    let kind = if text.to_ascii_lowercase().contains("password") {
-                        "encrypted"
-                    } else {
-                        "archive-error"
-                    };
-                    self.exclude(
-                        &format!("{parent}!{name}"),
-                        kind,
-                        format!("cannot read zip entry: {text}"),
-                        true,
-                        false,
-                    );
-                    continue;
-                }
-            };
-            if f.is_dir() {
-                continue;
-            }
-            if f.is_symlink() {
-                self.exclude(
-                    &format!("{parent}!{name}"),
-                    "link-entry",
-                    "symbolic link stored in the zip; not followed".into(),
-                    false,
-                    false,
-                );
-                continue;
-            }
-            let modified = zip_time(&f);
-            match self.entry(parent, depth + 1, &name, modified, &mut f) {
-                Ok(()) => {}
-                Err(EntryError::Stop(s)) => return Err(s),
-                Err(EntryError::Failed(why)) => {
-                    let path = format!("{parent}!{name}");
-                    self.exclude(
-                        &path,
-                        "archive-error",
-                        format!("cannot decompress: {why}"),
-                        true,
-                        false,
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// For an in-memory zip: whether entry `i` is a plain file (not a
-    /// container, not a link, readable, small enough) that a worker can
-    /// inflate on its own; its declared size and time if so.
-    fn zip_leaf<R: Read + Seek>(
-        &self,
-        z: &mut zip::ZipArchive<R>,
-        i: usize,
-    ) -> Option<(u64, Option<String>)> {
-        let mut f = z.by_index(i).ok()?;
-        if f.is_dir() || f.is_symlink() || f.size() > self.limits.max_in_memory {
-            return None;
-        }
-        let mut head = Vec::with_capacity(DETECT_BYTES);
-        (&mut f)
-            .take(DETECT_BYTES as u64)
-            .read_to_end(&mut head)
-            .ok()?;
-        if detect(&head).is_some() {
-            return None;
-        }
-        Some((f.size(), zip_time(&f)))
-    }
-
-    /// Hands a zip entry to the workers, counting its declared size
-    /// against the expansion limits first.
-    #[allow(clippy::too_many_arguments)]
-    fn lazy_zip_entry(
-        &mut self,
-        shared: &SharedZip,
-        i: usize,
-        parent: &str,
-        depth: u32,
-        name: &str,
-        modified: Option<String>,
-        size: u64,
-    ) -> Result<(), Stop> {
-        let path = format!("{parent}!{name}");
-        match self.begin_entry(&path, name) {
-            Ok(()) => {}
-            Err(EntryError::Stop(s)) => return Err(s),
-            Err(EntryError::Failed(_)) => return Ok(()),
-        }
-        let total = self.meter.produced.get() + size;
-        self.meter.produced.set(total);
-        if total > self.meter.cap.get() {
-            return Err(self.limit_hit(&path));
-        }
-        if (self.skip)(&path) {
-            return Ok(());
-        }
-        let mut z = shared.clone();
-        let read: LazyRead = Box::new(move || {
-            let mut f = z
-                .by_index(i)
-                .map_err(|e| format!("cannot read zip entry: {e}"))?;
-            let mut buf = Vec::with_capacity(size as usize);
-            (&mut f)
-                .take(size + 1)
-                .read_to_end(&mut buf)
-                .map_err(|e| format!("cannot decompress zip entry: {e}"))?;
-            if buf.len() as u64 > size {
-                return Err(format!(
-                    "zip entry holds more than its declared {size} bytes (corrupt or hostile)"
-                ));
-            }
-            Ok(buf)
-        });
-        (self.emit)(Entry {
-            path,
-            depth,
-            modified,
-            data: Data::Lazy { size, read },
-        });
         Ok(())
     }
 
@@ -866,119 +733,11 @@ pub fn unsafe_name(name: &str) -> Option<&'static str> {
     None
 }
 
+mod listing;
+mod zipped;
+mod zipwalk;
+
+pub use listing::{entries_of, Listed};
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_that_escape_are_flagged() {
-        for bad in [
-            "/etc/passwd",
-            "../x",
-            "a/../../x",
-            "C:\\x",
-            "a\\..\\b",
-            "x\ny",
-        ] {
-            assert!(unsafe_name(bad).is_some(), "{bad}");
-        }
-        for ok in ["a/b.jpg", "..a/b", "a..b", "dir/"] {
-            assert!(unsafe_name(ok).is_none(), "{ok}");
-        }
-    }
-
-    #[test]
-    fn gunzipped_names() {
-        assert_eq!(gunzipped_name("ex/a.tgz"), "a.tar");
-        assert_eq!(gunzipped_name("ex/a.zip!b.jpg.gz"), "b.jpg");
-        assert_eq!(gunzipped_name("blob"), "blob.gunzipped");
-    }
-
-    #[test]
-    fn detection_needs_content_not_names() {
-        assert_eq!(detect(b"PK\x03\x04rest"), Some(Container::Zip));
-        assert_eq!(detect(&[0x1f, 0x8b, 8, 0]), Some(Container::Gzip));
-        assert_eq!(detect(&[0u8; 512]), None);
-        assert_eq!(detect(b"\xff\xd8\xff\xe0"), None);
-        let mut h = tar::Header::new_old();
-        h.set_path("a.txt").unwrap();
-        h.set_size(0);
-        h.set_cksum();
-        assert_eq!(
-            detect(h.as_bytes()),
-            Some(Container::Tar),
-            "v7 tar by checksum"
-        );
-    }
-}
-
-/// One entry found by [`entries_of`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Listed {
-    /// Container chain and entry name (the outer name is `parent`).
-    pub path: String,
-    /// Nesting depth.
-    pub depth: u32,
-    /// Size in bytes.
-    pub size: u64,
-    /// SHA-256 of the content, lower-case hex.
-    pub sha256: String,
-}
-
-/// Opens an in-memory container named `parent` (recursively, within
-/// `limits`) and lists every entry with its SHA-256, plus the exclusions.
-/// A buffer that is no container gives no entries. Never panics on any
-/// input; this is the path the scanner takes, without the hashing workers.
-pub fn entries_of(
-    bytes: &[u8],
-    parent: &str,
-    limits: ArchiveLimits,
-) -> (Vec<Listed>, Vec<Exclusion>) {
-    let Some(kind) = detect(bytes) else {
-        return (Vec::new(), Vec::new());
-    };
-    let cancel = AtomicBool::new(false);
-    let mut found = Vec::new();
-    let emit = |e: Entry| {
-        let (size, sha256) = match e.data {
-            Data::Bytes(b) => (b.len() as u64, Digests::of(&b).sha256),
-            Data::Digested { digests, size, .. } => (size, digests.sha256),
-            Data::Lazy { read, .. } => match read() {
-                Ok(b) => (b.len() as u64, Digests::of(&b).sha256),
-                // A zip entry that cannot be inflated is not listed.
-                Err(_) => return,
-            },
-        };
-        found.push(Listed {
-            path: e.path,
-            depth: e.depth,
-            size,
-            sha256: nigehbaan_filehash::hex(&sha256),
-        });
-    };
-    let mut ex = Expander::new(limits, "", &cancel, |_: &str| false, emit);
-    let _ = ex.expand_file(
-        kind,
-        Source::Mem(Arc::from(bytes)),
-        parent,
-        bytes.len() as u64,
-    );
-    let exclusions = std::mem::take(&mut ex.exclusions);
-    drop(ex);
-    (found, exclusions)
-}
-
-/// A zip entry's time, which zip records as local time without a zone.
-fn zip_time<R: Read>(f: &zip::read::ZipFile<'_, R>) -> Option<String> {
-    f.last_modified().map(|d| {
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02} (zip local time, zone not recorded)",
-            d.year(),
-            d.month(),
-            d.day(),
-            d.hour(),
-            d.minute(),
-            d.second()
-        )
-    })
-}
+mod tests;
