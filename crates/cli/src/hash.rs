@@ -4,9 +4,11 @@ use crate::output::{OutputFormat, RecordWriter};
 use crate::{EXIT_INCOMPLETE, EXIT_OK};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use nigehbaan_filehash::name::readable_path;
 use nigehbaan_filehash::{collect_files, hash_file, Options, Record};
 use nigehbaan_media::Limits;
 use nigehbaan_pdq::{Hasher, Pipeline};
+use nigehbaan_scan::report::display::visible;
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -22,7 +24,8 @@ const BATCH: usize = 2048;
 2  usage error, or the command could not run\n\n\
 OUTPUT: one row per file, sorted by path, with the fields path, size, md5, sha1, sha256, pdq, \
 pdq_quality, pdq_pipeline, pdq_hashable, width, height, format, orientation, error (absent \
-values are null), plus pdq_dihedral with --dihedral. EXIF orientation is reported, never \
+values are null), plus pdq_dihedral with --dihedral. A path that is not UTF-8 shows its other \
+bytes as \\xNN, and path_bytes holds its exact bytes (base64). EXIF orientation is reported, never \
 applied before hashing, as in the PDQ references."
 )]
 pub struct HashArgs {
@@ -92,13 +95,13 @@ pub fn run(args: HashArgs) -> Result<u8, String> {
     for issue in &issues {
         if issue.is_error {
             incomplete = true;
-            out.write(&error_record(
-                issue.path.display().to_string(),
-                issue.reason.clone(),
-            ))
-            .map_err(write_err)?;
+            out.write(&error_record(&issue.path, issue.reason.clone()))
+                .map_err(write_err)?;
         } else {
-            eprintln!("nigehbaan: {}: {}", issue.path.display(), issue.reason);
+            eprintln!(
+                "nigehbaan: {}",
+                visible(&format!("{}: {}", readable_path(&issue.path), issue.reason))
+            );
         }
     }
     let bar = progress(files.len() as u64);
@@ -106,7 +109,7 @@ pub fn run(args: HashArgs) -> Result<u8, String> {
         let records: Vec<Record> = chunk
             .par_iter()
             .map_init(Hasher::new, |hasher, path| {
-                let r = hash_file(path, &opts, hasher).to_record(path.display().to_string(), &opts);
+                let r = hash_file(path, &opts, hasher).to_record_at(path, &opts);
                 bar.inc(1);
                 r
             })
@@ -125,9 +128,11 @@ fn write_err(e: std::io::Error) -> String {
     format!("cannot write output: {e}")
 }
 
-fn error_record(path: String, error: String) -> Record {
+fn error_record(path: &std::path::Path, error: String) -> Record {
+    let (path, path_bytes) = nigehbaan_filehash::name::split_path(path);
     Record {
         path,
+        path_bytes,
         size: None,
         md5: None,
         sha1: None,

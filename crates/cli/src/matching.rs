@@ -5,11 +5,13 @@ use crate::hash::progress;
 use crate::lists::LibraryArg;
 use crate::{EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE};
 use clap::Args;
+use nigehbaan_filehash::name::{readable_path, split_path};
 use nigehbaan_filehash::{collect_files, hash_file, FileHashes, Options};
 use nigehbaan_lists::library::{OpenList, DEFAULT_MIN_QUALITY, DIHEDRAL_NAMES};
 use nigehbaan_lists::model::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
 use nigehbaan_lists::{find_conflict, hex, Record};
 use nigehbaan_pdq::{Hash256, Hasher, DEFAULT_MATCH_THRESHOLD};
+use nigehbaan_scan::report::display::visible;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use std::io::{BufWriter, Write};
@@ -25,7 +27,8 @@ const BATCH: usize = 2048;
 1  at least one match\n  \
 2  an error: usage, the library, or an input that could not be read or fully hashed \
 (its row carries `error`; rows and matches for the other inputs are still written)\n\n\
-OUTPUT: JSON Lines, one object per input: `input` (the path, or TYPE:HEX for a hash), \
+OUTPUT: JSON Lines, one object per input: `input` (the path, or TYPE:HEX for a hash; a path that is not UTF-8 is written readably with \
+`\\xNN` escapes and its exact bytes are in `input_bytes`, base64), \
 `kind` (`file` or `hash`), the input's hashes, `matches` and `error`. Each match gives `list`, \
 `list_version`, `record` (its number in the list), `match` (`md5`, `sha1`, `sha256`: exact; \
 `pdq`: with `distance` and the dihedral `variant` that matched), `listed_hash`, `category` \
@@ -309,13 +312,16 @@ pub fn run(args: MatchArgs) -> Result<u8, String> {
             if issue.is_error {
                 any_error = true;
                 let mut row = Map::new();
-                row.insert("input".into(), json!(issue.path.display().to_string()));
+                insert_path(&mut row, &issue.path);
                 row.insert("kind".into(), json!("file"));
                 row.insert("matches".into(), json!([]));
                 row.insert("error".into(), json!(issue.reason));
                 emit(row, &mut out)?;
             } else {
-                eprintln!("nigehbaan: {}: {}", issue.path.display(), issue.reason);
+                eprintln!(
+                    "nigehbaan: {}",
+                    visible(&format!("{}: {}", readable_path(&issue.path), issue.reason))
+                );
             }
         }
         let bar = progress(files.len() as u64);
@@ -348,6 +354,16 @@ pub fn run(args: MatchArgs) -> Result<u8, String> {
     })
 }
 
+/// `input`: the path's readable form, and `input_bytes`: the base64 of its
+/// exact bytes when it is not UTF-8.
+fn insert_path(row: &mut Map<String, Value>, path: &Path) {
+    let (readable, bytes) = split_path(path);
+    row.insert("input".into(), json!(readable));
+    if let Some(b) = bytes {
+        row.insert("input_bytes".into(), json!(b));
+    }
+}
+
 /// The output row for one hashed file: (row, matched, error).
 fn file_row(
     lists: &[OpenList],
@@ -356,7 +372,7 @@ fn file_row(
     args: &MatchArgs,
 ) -> Result<(Map<String, Value>, bool, bool), String> {
     let mut row = Map::new();
-    row.insert("input".into(), json!(path.display().to_string()));
+    insert_path(&mut row, path);
     row.insert("kind".into(), json!("file"));
     row.insert("size".into(), json!(h.size));
     let mut q = Query::default();

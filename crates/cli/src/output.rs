@@ -14,7 +14,7 @@ pub enum OutputFormat {
     Csv,
 }
 
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 16] = [
     "path",
     "size",
     "md5",
@@ -29,6 +29,7 @@ const COLUMNS: [&str; 15] = [
     "format",
     "orientation",
     "error",
+    "path_bytes",
     "pdq_dihedral",
 ];
 
@@ -83,6 +84,7 @@ impl<W: Write> RecordWriter<W> {
                     opt(r.format.map(str::to_string)),
                     opt(r.orientation.map(|v| v.to_string())),
                     opt(r.error.clone()),
+                    opt(r.path_bytes.clone()),
                 ];
                 if self.dihedral {
                     cells.push(opt(r.pdq_dihedral.as_ref().map(|d| d.join(";"))));

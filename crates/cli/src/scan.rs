@@ -352,7 +352,15 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
                     format!("{} {cat} ({how})", h.list)
                 })
                 .collect();
-            println!("HIT  {}  {}  [{}]", it.exhibit, it.path, why.join("; "));
+            println!(
+                "{}",
+                nigehbaan_scan::report::display::visible(&format!(
+                    "HIT  {}  {}  [{}]",
+                    it.exhibit,
+                    it.path,
+                    why.join("; ")
+                ))
+            );
         }
     }
     println!(

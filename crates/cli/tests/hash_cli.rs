@@ -186,7 +186,7 @@ fn csv_dihedral_and_pipelines() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "path,size,md5,sha1,sha256,pdq,pdq_quality,pdq_pipeline,pdq_hashable,width,height,format,orientation,error,pdq_dihedral"
+        "path,size,md5,sha1,sha256,pdq,pdq_quality,pdq_pipeline,pdq_hashable,width,height,format,orientation,error,path_bytes,pdq_dihedral"
     );
     let row = lines.next().unwrap();
     assert_eq!(row.rsplit(',').next().unwrap().split(';').count(), 8);

@@ -10,6 +10,7 @@
 
 #[cfg(target_arch = "x86_64")]
 mod fused;
+pub mod name;
 mod walk;
 
 pub use walk::{collect_files, WalkIssue};
@@ -422,8 +423,11 @@ pub fn hash_open_file(mut file: File, opts: &Options, hasher: &mut Hasher) -> Fi
 /// One output row of `nigehbaan hash`: absent values are `null`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Record {
-    /// The path as given or found.
+    /// The path as given or found: its readable form (see [`name`]).
     pub path: String,
+    /// The path's exact bytes in base64, only when it is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
     /// Size in bytes.
     pub size: Option<u64>,
     /// MD5, lower-case hex.
@@ -456,12 +460,22 @@ pub struct Record {
 }
 
 impl FileHashes {
-    /// The output row for this file.
+    /// The output row for this file, at the path `path` (lossless: see
+    /// [`name`]).
+    pub fn to_record_at(&self, path: &Path, opts: &Options) -> Record {
+        let (readable, bytes) = name::split_path(path);
+        let mut r = self.to_record(readable, opts);
+        r.path_bytes = bytes;
+        r
+    }
+
+    /// The output row for this file, under the (UTF-8) name `path`.
     pub fn to_record(&self, path: String, opts: &Options) -> Record {
         let img = self.image.as_ref();
         let pdq = img.and_then(|i| i.pdq.as_ref());
         Record {
             path,
+            path_bytes: None,
             size: self.size,
             md5: self.digests.map(|d| hex(&d.md5)),
             sha1: self.digests.map(|d| hex(&d.sha1)),

@@ -168,9 +168,10 @@ pub fn list_dir(path: &Path, nofollow: bool) -> io::Result<Vec<OsString>> {
     }
 }
 
-/// The display form of a path on disk.
+/// The form of a path on disk the scan carries: a lossless name
+/// ([`crate::model::raw_name`]), written out readably with exact bytes.
 pub(crate) fn display(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+    crate::model::raw_path(p)
 }
 
 /// Walks every exhibit: files in a deterministic order (exhibit, then path),

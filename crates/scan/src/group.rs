@@ -1,13 +1,17 @@
 //! Grouping what an examiner would otherwise review many times: exact
 //! duplicates (same SHA-256), and unmatched images that are PDQ
 //! near-duplicates of each other (distance ≤ the match threshold).
+//!
+//! Groups are found from compact keys — an item's number in the sorted
+//! item list and its SHA-256 or PDQ hash — so that a scan of millions of
+//! items never holds the items themselves.
 
-use crate::model::{Disposition, Hex, Item};
+use crate::model::{Hex, Item};
 use nigehbaan_index::PdqIndex;
 use nigehbaan_pdq::Hash256;
 use std::collections::HashMap;
 
-/// A group of items, by their index in the sorted item list.
+/// A group of items.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Group {
     /// The group's number (1-based, in the order of its first member).
@@ -21,44 +25,37 @@ pub struct Group {
     pub members: Vec<String>,
 }
 
-fn label(i: &Item) -> String {
+/// How a group lists an item: `exhibit: path`.
+pub fn label(i: &Item) -> String {
     format!("{}: {}", i.exhibit, i.path)
 }
 
-/// Sets `duplicate_group` on items sharing a SHA-256 with another item and
-/// returns the groups.
-pub fn exact_duplicates(items: &mut [Item]) -> Vec<Group> {
-    let mut by_hash: HashMap<Hex<32>, Vec<usize>> = HashMap::new();
-    for (i, it) in items.iter().enumerate() {
-        if let Some(h) = it.sha256 {
-            by_hash.entry(h).or_default().push(i);
-        }
-    }
-    let mut sets: Vec<Vec<usize>> = by_hash.into_values().filter(|v| v.len() > 1).collect();
-    sets.sort_by_key(|v| v[0]);
-    finish(items, sets, true)
+/// The sets of item numbers that share a SHA-256, each in ascending order,
+/// the sets ordered by their first member. `keys` holds (SHA-256, item
+/// number) for every item with a SHA-256; it is sorted here.
+pub fn exact_sets(keys: &mut [(Hex<32>, u32)]) -> Vec<Vec<u32>> {
+    keys.sort_unstable();
+    let mut sets: Vec<Vec<u32>> = keys
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+        .map(|run| run.iter().map(|k| k.1).collect())
+        .collect();
+    sets.sort_unstable_by_key(|s| s[0]);
+    sets
 }
 
-/// Sets `near_group` on unmatched images within `threshold` of another
-/// (transitively) and returns the groups. Images whose PDQ quality is
-/// below `min_quality` are left out, as they are from matching.
-pub fn near_duplicates(items: &mut [Item], threshold: u32, min_quality: u8) -> Vec<Group> {
-    let mut members: Vec<usize> = Vec::new();
-    let mut hashes: Vec<Hash256> = Vec::new();
-    for (i, it) in items.iter().enumerate() {
-        if it.disposition != Disposition::Unmatched || it.pdq_quality.unwrap_or(0) < min_quality {
-            continue;
-        }
-        if let Some(h) = it.pdq.map(|h| Hash256::from_bytes(&h.0)) {
-            members.push(i);
-            hashes.push(h);
-        }
-    }
-    if hashes.len() < 2 {
+/// The sets of item numbers whose PDQ hashes are within `threshold` of
+/// each other (transitively), each ascending, ordered by first member.
+/// `keys` holds (PDQ hash, item number) for every image that may be
+/// grouped (unmatched, quality high enough), in ascending item order.
+pub fn near_sets(keys: &[(Hash256, u32)], threshold: u32) -> Vec<Vec<u32>> {
+    if keys.len() < 2 {
         return Vec::new();
     }
+    let hashes: Vec<Hash256> = keys.iter().map(|k| k.0).collect();
     let index = PdqIndex::new(&hashes);
-    let mut parent: Vec<usize> = (0..hashes.len()).collect();
+    drop(hashes);
+    let mut parent: Vec<usize> = (0..keys.len()).collect();
     fn root(p: &mut [usize], mut x: usize) -> usize {
         while p[x] != x {
             p[x] = p[p[x]];
@@ -67,7 +64,7 @@ pub fn near_duplicates(items: &mut [Item], threshold: u32, min_quality: u8) -> V
         x
     }
     let mut found = Vec::new();
-    for (a, h) in hashes.iter().enumerate() {
+    for (a, (h, _)) in keys.iter().enumerate() {
         found.clear();
         if index.search_into(h, threshold, &mut found).is_err() {
             return Vec::new();
@@ -79,38 +76,111 @@ pub fn near_duplicates(items: &mut [Item], threshold: u32, min_quality: u8) -> V
             }
         }
     }
-    let mut sets: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (k, &item) in members.iter().enumerate() {
+    let mut sets: HashMap<usize, Vec<u32>> = HashMap::new();
+    for (k, key) in keys.iter().enumerate() {
         let r = root(&mut parent, k);
-        sets.entry(r).or_default().push(item);
+        sets.entry(r).or_default().push(key.1);
     }
-    let mut sets: Vec<Vec<usize>> = sets.into_values().filter(|v| v.len() > 1).collect();
-    sets.sort_by_key(|v| v[0]);
-    finish(items, sets, false)
+    let mut sets: Vec<Vec<u32>> = sets.into_values().filter(|v| v.len() > 1).collect();
+    for s in &mut sets {
+        s.sort_unstable();
+    }
+    sets.sort_unstable_by_key(|s| s[0]);
+    sets
 }
 
-fn finish(items: &mut [Item], sets: Vec<Vec<usize>>, exact: bool) -> Vec<Group> {
-    sets.into_iter()
-        .enumerate()
-        .map(|(n, set)| {
-            let id = n as u32 + 1;
-            for &i in &set {
-                if exact {
-                    items[i].duplicate_group = Some(id);
-                } else {
-                    items[i].near_group = Some(id);
+/// For `n` items, the 1-based group number of each (0: in no group).
+pub fn numbering(n: usize, sets: &[Vec<u32>]) -> Vec<u32> {
+    let mut of = vec![0u32; n];
+    for (g, set) in sets.iter().enumerate() {
+        for &i in set {
+            if let Some(slot) = of.get_mut(i as usize) {
+                *slot = g as u32 + 1;
+            }
+        }
+    }
+    of
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The oracle: grouping by brute force over every pair.
+        #[test]
+        fn exact_sets_match_brute_force(hashes in proptest::collection::vec(0u8..6, 0..60)) {
+            let mut keys: Vec<(Hex<32>, u32)> = hashes
+                .iter()
+                .enumerate()
+                .map(|(i, &h)| (Hex([h; 32]), i as u32))
+                .collect();
+            let sets = exact_sets(&mut keys);
+            let mut want: Vec<Vec<u32>> = Vec::new();
+            for (i, &h) in hashes.iter().enumerate() {
+                if want.iter().any(|s| hashes[s[0] as usize] == h) {
+                    continue;
+                }
+                let same: Vec<u32> = (i..hashes.len())
+                    .filter(|&j| hashes[j] == h)
+                    .map(|j| j as u32)
+                    .collect();
+                if same.len() > 1 {
+                    want.push(same);
                 }
             }
-            Group {
-                id,
-                sha256: if exact {
-                    items[set[0]].sha256.map(|h| h.to_string())
-                } else {
-                    None
-                },
-                representative: label(&items[set[0]]),
-                members: set.iter().map(|&i| label(&items[i])).collect(),
+            prop_assert_eq!(sets, want);
+        }
+
+        #[test]
+        fn near_sets_match_brute_force(
+            seeds in proptest::collection::vec((0u8..4, proptest::collection::vec(0usize..256, 0..40)), 0..24),
+        ) {
+            // Hashes near one of four far-apart bases.
+            let bases = [[0u8; 32], [0xff; 32], [0x0f; 32], [0xaa; 32]];
+            let hashes: Vec<Hash256> = seeds
+                .iter()
+                .map(|(b, flips)| {
+                    let mut h = bases[*b as usize];
+                    for &f in flips {
+                        h[f / 8] ^= 1 << (f % 8);
+                    }
+                    Hash256::from_bytes(&h)
+                })
+                .collect();
+            let keys: Vec<(Hash256, u32)> = hashes.iter().enumerate().map(|(i, h)| (*h, i as u32)).collect();
+            let sets = near_sets(&keys, 31);
+            // Brute force: union over all pairs within the threshold.
+            let n = hashes.len();
+            let mut comp: Vec<usize> = (0..n).collect();
+            loop {
+                let mut changed = false;
+                for a in 0..n {
+                    for b in 0..n {
+                        if hashes[a].distance(&hashes[b]) <= 31 && comp[a] != comp[b] {
+                            let m = comp[a].min(comp[b]);
+                            comp[a] = m;
+                            comp[b] = m;
+                            changed = true;
+                        }
+                    }
+                }
+                if !changed {
+                    break;
+                }
             }
-        })
-        .collect()
+            let mut want: Vec<Vec<u32>> = Vec::new();
+            for c in 0..n {
+                let members: Vec<u32> = (0..n).filter(|&i| comp[i] == c).map(|i| i as u32).collect();
+                if members.len() > 1 {
+                    want.push(members);
+                }
+            }
+            want.sort_by_key(|s| s[0]);
+            prop_assert_eq!(sets, want);
+        }
+    }
 }

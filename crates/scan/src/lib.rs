@@ -40,7 +40,7 @@ pub use model::{Disposition, Exclusion, Hex, Hit, Item};
 pub use report::Report;
 
 use nigehbaan_lists::library::OpenList;
-use report::{Custody, ErrorEntry, ExhibitCustody, ListCustody, RunStatus, Settings};
+use report::{Custody, ExhibitCustody, ListCustody, Settings};
 use runs::Run;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -260,12 +260,6 @@ pub fn scan(
 
     let collected = pipeline::run(cfg, lists, progress, cancel, &mut checkpoint, items);
     checkpoint.flush();
-    let mut items = collected.items;
-    items.sort_by(|a, b| {
-        let ka = cfg.exhibits.iter().position(|e| e.id == a.exhibit);
-        let kb = cfg.exhibits.iter().position(|e| e.id == b.exhibit);
-        (ka, &a.path).cmp(&(kb, &b.path))
-    });
     let mut exclusions = collected.exclusions;
     exclusions.sort_by(|a, b| (&a.exhibit, &a.path, &a.kind).cmp(&(&b.exhibit, &b.path, &b.kind)));
     if let Some(e) = &checkpoint.error {
@@ -278,28 +272,6 @@ pub fn scan(
             hashed: false,
         });
     }
-    let dups = group::exact_duplicates(&mut items);
-    let near = group::near_duplicates(&mut items, cfg.matching.threshold, cfg.matching.min_quality);
-    let errors: Vec<ErrorEntry> = items
-        .iter()
-        .filter_map(|i| {
-            i.error.as_ref().map(|e| ErrorEntry {
-                exhibit: i.exhibit.clone(),
-                path: i.path.clone(),
-                reason: e.clone(),
-            })
-        })
-        .collect();
-    let summary = report::summarise(&items, &exclusions, dups.len(), near.len());
-    let complete =
-        !collected.interrupted && errors.is_empty() && !exclusions.iter().any(|e| e.incomplete);
-    let exit_code = if !complete {
-        EXIT_INCOMPLETE
-    } else if summary.total.hits > 0 {
-        EXIT_HITS
-    } else {
-        EXIT_CLEAN
-    };
     let finished = host::Stamp::now();
     if let Some(run) = runs.last_mut() {
         run.finished = Some(finished.clone());
@@ -331,24 +303,14 @@ pub fn scan(
         runs: runs.clone(),
         lists: lists_c,
     };
-    let report = Report {
-        schema: report::SCHEMA.into(),
+    let parts = report::Parts {
         custody,
         settings: settings(cfg),
-        status: RunStatus {
-            complete,
-            interrupted: collected.interrupted,
-            exit_code,
-        },
-        summary,
-        items,
-        duplicate_groups: dups,
-        near_duplicate_groups: near,
         exclusions,
-        errors,
+        interrupted: collected.interrupted,
     };
-    let digest =
-        report::write_all(dir, &report).map_err(|message| ScanError::Report { message })?;
+    let (report, digest) = report::write_report(dir, collected.items, parts)
+        .map_err(|e| ScanError::Report { message: e.to_string() })?;
     if collected.interrupted {
         runs::save(dir, &runs)?;
     } else {

@@ -135,8 +135,12 @@ pub struct Item {
     /// The exhibit it belongs to.
     pub exhibit: String,
     /// Its path, with the chain of containers it sits in separated by `!`
-    /// (`exhibit/a.zip!photos/b.tar!x.jpg`).
+    /// (`exhibit/a.zip!photos/b.tar!x.jpg`): the readable form, where bytes
+    /// that are not UTF-8 read `\xNN` (see [`nigehbaan_filehash::name`]).
     pub path: String,
+    /// The path's exact bytes in base64, only when they are not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
     /// How many containers deep it is (0: a file on disk).
     pub depth: u32,
     /// Size in bytes.
@@ -191,11 +195,17 @@ pub struct Item {
 
 /// Something in the evidence that was not hashed, or was hashed but needs
 /// the examiner's attention, with the reason.
+///
+/// In memory `path` is a [lossless name](raw_name); in JSON it is written
+/// as `path` (readable) and `path_bytes` (the exact bytes in base64, only
+/// when they are not UTF-8), as items are.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ExclusionJson", from = "ExclusionJson")]
 pub struct Exclusion {
     /// The exhibit.
     pub exhibit: String,
-    /// Where (container chain separated by `!`).
+    /// Where (container chain separated by `!`), as a [lossless
+    /// name](raw_name): use [`readable_name`] to show it.
     pub path: String,
     /// A stable kind: `symlink`, `special-file`, `unreadable`,
     /// `archive-error`, `depth-limit`, `entry-limit`, `size-limit`,
@@ -210,4 +220,205 @@ pub struct Exclusion {
     /// True when the item itself was still hashed (e.g. an entry with an
     /// unsafe name is hashed under its literal name).
     pub hashed: bool,
+}
+
+/// [`Exclusion`] as JSON holds it.
+#[derive(Serialize, Deserialize)]
+struct ExclusionJson {
+    exhibit: String,
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path_bytes: Option<String>,
+    kind: String,
+    reason: String,
+    incomplete: bool,
+    hashed: bool,
+}
+
+impl From<Exclusion> for ExclusionJson {
+    fn from(e: Exclusion) -> Self {
+        let (path, path_bytes) = split_name(&e.path);
+        ExclusionJson {
+            exhibit: e.exhibit,
+            path,
+            path_bytes,
+            kind: e.kind,
+            reason: e.reason,
+            incomplete: e.incomplete,
+            hashed: e.hashed,
+        }
+    }
+}
+
+impl From<ExclusionJson> for Exclusion {
+    fn from(e: ExclusionJson) -> Self {
+        Exclusion {
+            exhibit: e.exhibit,
+            path: joined_name(&e.path, e.path_bytes.as_deref()),
+            kind: e.kind,
+            reason: e.reason,
+            incomplete: e.incomplete,
+            hashed: e.hashed,
+        }
+    }
+}
+
+/// The first of the 256 characters that stand for single bytes in a
+/// lossless name: U+10FF00 + the byte (Supplementary Private Use Area-B).
+const RAW_BASE: u32 = 0x10_ff00;
+
+/// A lossless name: a name's bytes as a `String` that equals the name when
+/// it is UTF-8 (and holds no character of U+10FF00..=U+10FFFF). Every other
+/// byte — one that is not part of valid UTF-8, or of such a character — is
+/// held as the character U+10FF00 + the byte, so [`name_bytes`] gives the
+/// exact bytes back. Paths travel through the scan in this form (container
+/// chains are joined with `!` like any text) and are split into a readable
+/// form and exact bytes only when written out.
+pub fn raw_name(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if (c as u32) >= RAW_BASE {
+                let mut b = [0u8; 4];
+                for &x in c.encode_utf8(&mut b).as_bytes() {
+                    out.push(byte_char(x));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for &x in chunk.invalid() {
+            out.push(byte_char(x));
+        }
+    }
+    out
+}
+
+fn byte_char(b: u8) -> char {
+    char::from_u32(RAW_BASE + u32::from(b)).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// The lossless name of a path on disk.
+pub fn raw_path(p: &std::path::Path) -> String {
+    raw_name(&nigehbaan_filehash::name::os_bytes(p.as_os_str()))
+}
+
+/// The exact bytes of a [lossless name](raw_name).
+pub fn name_bytes(name: &str) -> std::borrow::Cow<'_, [u8]> {
+    if !name.chars().any(|c| c as u32 >= RAW_BASE) {
+        return std::borrow::Cow::Borrowed(name.as_bytes());
+    }
+    let mut out = Vec::with_capacity(name.len());
+    for c in name.chars() {
+        match (c as u32).checked_sub(RAW_BASE) {
+            Some(b) => out.push(b as u8),
+            None => out.extend_from_slice(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A [lossless name](raw_name)'s readable form (bytes that are not UTF-8
+/// read `\xNN`) and, when it is not UTF-8, the base64 of its bytes.
+pub fn split_name(name: &str) -> (String, Option<String>) {
+    nigehbaan_filehash::name::split(&name_bytes(name))
+}
+
+/// A [lossless name](raw_name)'s readable form.
+pub fn readable_name(name: &str) -> String {
+    split_name(name).0
+}
+
+/// The [lossless name](raw_name) of a readable path and its base64 bytes
+/// as JSON holds them (an unreadable base64 keeps the readable form).
+pub fn joined_name(readable: &str, bytes: Option<&str>) -> String {
+    match bytes.and_then(nigehbaan_filehash::name::from_base64) {
+        Some(b) => raw_name(&b),
+        None => raw_name(readable.as_bytes()),
+    }
+}
+
+impl Item {
+    /// The item's path as a [lossless name](raw_name).
+    pub fn raw_path(&self) -> String {
+        joined_name(&self.path, self.path_bytes.as_deref())
+    }
+
+    /// Sets `path` and `path_bytes` from a [lossless name](raw_name).
+    pub fn set_raw_path(&mut self, name: &str) {
+        (self.path, self.path_bytes) = split_name(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn utf8_names_are_their_own_lossless_form() {
+        assert_eq!(raw_name("ex/a.zip!b.jpg".as_bytes()), "ex/a.zip!b.jpg");
+        let bad = raw_name(b"bad\xff\xfe.jpg");
+        assert_ne!(bad, raw_name(b"bad\xff\xfd.jpg"));
+        assert_eq!(
+            split_name(&format!("{bad}!x")),
+            (
+                "bad\\xff\\xfe.jpg!x".into(),
+                Some("YmFk//4uanBnIXg=".into())
+            )
+        );
+    }
+
+    #[test]
+    fn checkpoint_lines_old_and_new_read_back() {
+        // A line as checkpoints held it before `path_bytes` existed.
+        let old = r#"{"exhibit":"E","path":"ev/a.jpg","depth":0,"size":1,"modified":null,
+            "md5":null,"sha1":null,"sha256":null,"pdq":null,"pdq_quality":null,"format":null,
+            "width":null,"height":null,"disposition":"unmatched","error":null}"#;
+        let it: Item = serde_json::from_str(old).unwrap();
+        assert_eq!(it.raw_path(), "ev/a.jpg");
+        let mut bad = it.clone();
+        bad.set_raw_path(&raw_name(b"ev/\xff.jpg"));
+        assert_eq!(bad.path, "ev/\\xff.jpg");
+        let line = serde_json::to_string(&bad).unwrap();
+        let back: Item = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, bad);
+        assert_eq!(&*name_bytes(&back.raw_path()), b"ev/\xff.jpg");
+    }
+
+    proptest! {
+        /// The oracle is the bytes themselves: lossless names give them back
+        /// exactly, through JSON too, and chains join like the bytes do.
+        #[test]
+        fn lossless_names_round_trip(
+            a in proptest::collection::vec(any::<u8>(), 0..24),
+            b in proptest::collection::vec(any::<u8>(), 0..24),
+            pua in any::<bool>(),
+        ) {
+            let mut a = a;
+            if pua {
+                a.extend_from_slice("\u{10ff41}".as_bytes());
+            }
+            let (na, nb) = (raw_name(&a), raw_name(&b));
+            prop_assert_eq!(name_bytes(&na).into_owned(), a.clone());
+            let chain = format!("{na}!{nb}");
+            let mut joined = a.clone();
+            joined.push(b'!');
+            joined.extend_from_slice(&b);
+            prop_assert_eq!(name_bytes(&chain).into_owned(), joined.clone());
+            let (readable, b64) = split_name(&chain);
+            prop_assert_eq!(joined_name(&readable, b64.as_deref()), chain.clone());
+            prop_assert_eq!(b64.is_none(), std::str::from_utf8(&joined).is_ok());
+            let e = Exclusion {
+                exhibit: "E".into(),
+                path: chain.clone(),
+                kind: "symlink".into(),
+                reason: "r".into(),
+                incomplete: false,
+                hashed: false,
+            };
+            let back: Exclusion = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+            prop_assert_eq!(back, e);
+        }
+    }
 }

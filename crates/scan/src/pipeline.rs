@@ -4,13 +4,15 @@
 //!
 //! Memory stays bounded: files on disk are streamed by the workers (images
 //! up to the decode limit are read whole), container entries travel as
-//! in-memory buffers under a byte budget, and the job queue is bounded.
+//! in-memory buffers under a byte budget, the job queue is bounded, and
+//! finished items go to disk in sorted runs ([`Items`]).
 
 use crate::archive::{detect, Container, Data, Entry, Expander, Source, Stop, DETECT_BYTES};
 use crate::checkpoint::Checkpoint;
 use crate::evidence::{display, open_read_only, walk, FoundFile, Times};
 use crate::matcher::match_file;
-use crate::model::{Exclusion, Hex, Item};
+use crate::model::{split_name, Exclusion, Hex, Item};
+use crate::report::Items;
 use crate::{Progress, ScanConfig};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use nigehbaan_filehash::{hash_bytes, hash_open_file, FileError, FileHashes};
@@ -75,18 +77,27 @@ impl Budget {
     }
 }
 
-/// The key of an item for `--resume`.
+/// The key of an item for `--resume` (`path` is a lossless name: see
+/// [`crate::model::raw_name`]).
 pub(crate) fn done_key(exhibit: &str, path: &str) -> String {
     format!("{exhibit}\u{0}{path}")
 }
 
 /// What a run produced before the report is assembled.
 pub(crate) struct Collected {
-    pub items: Vec<Item>,
+    /// Every item, kept on disk in report order.
+    pub items: Items,
     pub exclusions: Vec<Exclusion>,
     pub interrupted: bool,
     /// Per exhibit: files on disk and their bytes.
     pub exhibit_files: Vec<(u64, u64)>,
+}
+
+/// Bytes of finished items (and of each list the report is built from)
+/// held in memory before they go to disk: a sixteenth of the scan's
+/// memory budget, between 1 MiB and 64 MiB.
+fn spill_budget(memory_budget: u64) -> usize {
+    (memory_budget / 16).clamp(1 << 20, 64 << 20) as usize
 }
 
 /// Runs the walk, the workers and the collection.
@@ -96,12 +107,20 @@ pub(crate) fn run(
     progress: &Progress,
     cancel: &AtomicBool,
     checkpoint: &mut Checkpoint,
-    mut items: Vec<Item>,
+    resumed: Vec<Item>,
 ) -> Collected {
-    let done: HashSet<String> = items
+    let done: HashSet<String> = resumed
         .iter()
-        .map(|i| done_key(&i.exhibit, &i.path))
+        .map(|i| done_key(&i.exhibit, &i.raw_path()))
         .collect();
+    let mut items = Items::new(
+        &cfg.out_dir,
+        cfg.exhibits.iter().map(|e| e.id.clone()).collect(),
+        spill_budget(cfg.memory_budget),
+    );
+    for it in resumed {
+        items.push(it);
+    }
     let (files, mut exclusions) = walk(&cfg.exhibits, cfg.follow_symlinks);
     let mut exhibit_files = vec![(0u64, 0u64); cfg.exhibits.len()];
     for f in &files {
@@ -115,9 +134,7 @@ pub(crate) fn run(
     progress
         .total_files
         .store(files.len() as u64, Ordering::Relaxed);
-    progress
-        .files_done
-        .store(items.len() as u64, Ordering::Relaxed);
+    progress.files_done.store(items.len(), Ordering::Relaxed);
 
     let threads = cfg.threads.max(1);
     let (job_tx, job_rx) = bounded::<Job>(threads * 8);
@@ -442,9 +459,11 @@ fn hash_job(
             None => e,
         });
     }
+    let (path, path_bytes) = split_name(&job.path);
     Item {
         exhibit: ids[job.exhibit as usize].to_string(),
-        path: job.path,
+        path,
+        path_bytes,
         depth: job.depth,
         size: h.size,
         modified: job.times.modified,
@@ -471,9 +490,11 @@ fn hash_job(
 
 /// The item for a file whose hashing failed unexpectedly.
 fn failed_item(exhibit: &str, path: String, depth: u32) -> Item {
+    let (path, path_bytes) = split_name(&path);
     Item {
         exhibit: exhibit.to_string(),
         path,
+        path_bytes,
         depth,
         size: None,
         modified: None,

@@ -110,6 +110,21 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
     out
 }
 
+/// A scan stopped (as by Ctrl-C) once `n` items are hashed.
+fn interrupted_after(cfg: &ScanConfig, lists: &[OpenList], n: u64) -> nigehbaan_scan::Outcome {
+    let progress = Progress::default();
+    let cancel = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while progress.hashed.load(Ordering::Relaxed) < n {
+                std::thread::yield_now();
+            }
+            cancel.store(true, Ordering::Relaxed);
+        });
+        scan(cfg, lists, &progress, &cancel).unwrap()
+    })
+}
+
 #[test]
 fn interrupted_scan_resumes_without_rehashing() {
     let dir = tempdir("resume");
@@ -127,17 +142,7 @@ fn interrupted_scan_resumes_without_rehashing() {
     let out = dir.join("report");
     let cfg = config(&ev, &out);
 
-    let progress = Progress::default();
-    let cancel = AtomicBool::new(false);
-    let first = std::thread::scope(|s| {
-        s.spawn(|| {
-            while progress.hashed.load(Ordering::Relaxed) < 10 {
-                std::thread::yield_now();
-            }
-            cancel.store(true, Ordering::Relaxed);
-        });
-        scan(&cfg, &lists, &progress, &cancel).unwrap()
-    });
+    let first = interrupted_after(&cfg, &lists, 10);
     let done_first = first.report.items.len();
     assert!(first.report.status.interrupted);
     assert!(!first.report.status.complete);
@@ -266,4 +271,149 @@ fn duplicates_and_near_duplicates_are_grouped() {
         .items
         .iter()
         .all(|i| i.disposition == Disposition::Unmatched));
+}
+
+/// Names that are not UTF-8 survive an interruption: the checkpoint keeps
+/// their exact bytes, and the resumed run neither re-hashes nor merges them.
+#[cfg(unix)]
+#[test]
+fn resume_keeps_names_that_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir("resume-names");
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    for i in 0..40u8 {
+        // `bad\xff<i>.bin` and `bad\xfe<i>.bin`: lossy text would merge them.
+        for lead in [0xffu8, 0xfe] {
+            let name = [
+                b"bad".as_slice(),
+                &[lead, b'0' + i % 10, b'a' + i / 10],
+                b".bin",
+            ]
+            .concat();
+            let body = png(&picture(u32::from(i) * 2 + u32::from(lead & 1), 96, 64));
+            std::fs::write(ev.join(std::ffi::OsStr::from_bytes(&name)), body).unwrap();
+        }
+    }
+    let lists = list_of(&dir, &[]);
+    let out = dir.join("report");
+    let cfg = config(&ev, &out);
+    let first = interrupted_after(&cfg, &lists, 5);
+    let done_first = first.report.items.len();
+    assert!(first.report.status.interrupted);
+    let mut cfg2 = cfg.clone();
+    cfg2.resume = true;
+    let p2 = Progress::default();
+    let second = scan(&cfg2, &lists, &p2, &AtomicBool::new(false)).unwrap();
+    let r = &second.report;
+    assert!(r.status.complete);
+    assert_eq!(r.items.len(), 80);
+    assert_eq!(p2.hashed.load(Ordering::Relaxed) as usize, 80 - done_first);
+    let mut exact: Vec<Vec<u8>> = r
+        .items
+        .iter()
+        .map(|i| nigehbaan_filehash::name::from_base64(i.path_bytes.as_deref().unwrap()).unwrap())
+        .collect();
+    exact.sort();
+    exact.dedup();
+    assert_eq!(exact.len(), 80, "every name distinct and exact");
+    assert!(exact
+        .iter()
+        .all(|p| p.starts_with(ev.as_os_str().as_bytes())));
+}
+
+/// A tar of 12,000 tiny entries (benign bytes; every third the same): the
+/// items go to disk in sorted runs and the report is built from them. The
+/// returned report holds only the hits; report.json holds everything, with
+/// groups and VICS media that agree with a brute-force grouping of its own
+/// items; no temporary file is left behind.
+#[test]
+fn many_items_are_reported_from_disk() {
+    let dir = tempdir("many");
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    let n = 12_000u32;
+    for i in (0..n).rev() {
+        let body = if i % 3 == 0 {
+            b"same".to_vec()
+        } else {
+            format!("entry {i}").into_bytes()
+        };
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("d/{i:05}.bin"), body.as_slice())
+            .unwrap();
+    }
+    std::fs::write(ev.join("many.tar"), tar.into_inner().unwrap()).unwrap();
+    let lists = list_of(&dir, &[md5(b"entry 1")]);
+    let out = dir.join("out");
+    let mut cfg = config(&ev, &out);
+    // A small budget: many sorted runs on disk.
+    cfg.memory_budget = 16 << 20;
+    cfg.threads = 2;
+    let o = scan(&cfg, &lists, &Progress::default(), &AtomicBool::new(false)).unwrap();
+    assert_eq!(o.exit_code(), 1);
+    let r = &o.report;
+    assert!(r.partial);
+    assert_eq!(r.items.len(), 1, "only the hit is held");
+    assert!(r.items[0].path.ends_with("d/00001.bin"));
+    assert_eq!(r.summary.total.files, u64::from(n) + 1);
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), n as usize + 1);
+    let paths: Vec<&str> = items.iter().map(|i| i["path"].as_str().unwrap()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted, "items in path order");
+    // Brute force over report.json's own items: groups by SHA-256.
+    let mut by_sha: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (k, i) in items.iter().enumerate() {
+        by_sha
+            .entry(i["sha256"].as_str().unwrap())
+            .or_default()
+            .push(k);
+    }
+    let mut want: Vec<Vec<usize>> = by_sha.into_values().filter(|v| v.len() > 1).collect();
+    want.sort();
+    let groups = json["duplicate_groups"].as_array().unwrap();
+    assert_eq!(groups.len(), want.len());
+    for (g, members) in groups.iter().zip(&want) {
+        let labels: Vec<String> = members
+            .iter()
+            .map(|&k| format!("EX1: {}", paths[k]))
+            .collect();
+        assert_eq!(g["members"].as_array().unwrap().len(), labels.len());
+        assert_eq!(g["members"][0], labels[0]);
+        assert_eq!(g["representative"], labels[0]);
+        for &k in members {
+            assert_eq!(items[k]["duplicate_group"], g["id"]);
+        }
+    }
+    assert_eq!(groups[0]["members"].as_array().unwrap().len(), 4000);
+    let csv = std::fs::read_to_string(out.join("hits.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2);
+    let vics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("vics-cases.json")).unwrap()).unwrap();
+    let media = vics["value"][0]["Media"].as_array().unwrap();
+    let distinct = items.len() - want.iter().map(|m| m.len() - 1).sum::<usize>();
+    assert_eq!(media.len(), distinct);
+    let files: usize = media
+        .iter()
+        .map(|m| m["MediaFiles"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(files, items.len());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("d/00001.bin"));
+    for e in std::fs::read_dir(&out).unwrap() {
+        let name = e.unwrap().file_name();
+        assert!(
+            !name.to_string_lossy().contains("spill"),
+            "temporary file left: {name:?}"
+        );
+    }
 }

@@ -625,7 +625,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                     return Ok(());
                 }
             };
-            let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            let name = crate::model::raw_name(&e.path_bytes());
             let ty = e.header().entry_type();
             let here = || format!("{parent}!{name}");
             match ty {
@@ -684,7 +684,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         let inner = gz
             .header()
             .and_then(|h| h.filename())
-            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .map(crate::model::raw_name)
             .unwrap_or_else(|| gunzipped_name(parent));
         let tar = is_tar(&head);
         let mut chained = Cursor::new(head).chain(gz);

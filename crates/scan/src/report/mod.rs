@@ -4,8 +4,15 @@
 //! export.
 
 mod csv;
+pub mod display;
 mod html;
+mod spill;
+mod stream;
 mod vics;
+
+pub use spill::SpillError;
+pub(crate) use stream::{write_report, Items, Parts};
+pub use stream::{ReportError, ITEMS_IN_MEMORY};
 
 use crate::archive::ArchiveLimits;
 use crate::group::Group;
@@ -58,6 +65,12 @@ pub struct Report {
     pub exclusions: Vec<Exclusion>,
     /// Items whose hashes are incomplete, with the reason.
     pub errors: Vec<ErrorEntry>,
+    /// True in the report a scan returns when it had more than
+    /// [`ITEMS_IN_MEMORY`] items: `items` then holds only hits (at most
+    /// that many), `errors` at most that many, and the groups no members;
+    /// `report.json` holds everything. Never in `report.json`.
+    #[serde(skip)]
+    pub partial: bool,
 }
 
 /// The chain of custody.
@@ -207,24 +220,30 @@ pub struct Summary {
 pub struct ErrorEntry {
     /// The exhibit.
     pub exhibit: String,
-    /// The item's path.
+    /// The item's path (readable form).
     pub path: String,
+    /// The path's exact bytes in base64, only when they are not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
     /// Why.
     pub reason: String,
 }
 
 /// The counts over items.
 pub fn summarise(items: &[Item], exclusions: &[Exclusion], dup: usize, near: usize) -> Summary {
-    let mut s = Summary {
-        exclusions: exclusions.len() as u64,
-        incomplete_exclusions: exclusions.iter().filter(|e| e.incomplete).count() as u64,
-        duplicate_groups: dup as u64,
-        near_duplicate_groups: near as u64,
-        ..Summary::default()
-    };
+    let mut s = Summary::default();
     for it in items {
-        let ex = s.per_exhibit.entry(it.exhibit.clone()).or_default();
-        for c in [&mut s.total, ex] {
+        s.add(it);
+    }
+    s.finish(exclusions, dup, near);
+    s
+}
+
+impl Summary {
+    /// Counts one item.
+    pub fn add(&mut self, it: &Item) {
+        let ex = self.per_exhibit.entry(it.exhibit.clone()).or_default();
+        for c in [&mut self.total, ex] {
             c.files += 1;
             c.bytes += it.size.unwrap_or(0);
             c.errors += u64::from(it.error.is_some());
@@ -254,48 +273,19 @@ pub fn summarise(items: &[Item], exclusions: &[Exclusion], dup: usize, near: usi
         for h in &it.hits {
             if let Some(c) = &h.category {
                 if let Some(l) = &c.label {
-                    s.category_labels.insert(c.key(), l.clone());
+                    self.category_labels.insert(c.key(), l.clone());
                 }
             }
         }
     }
-    s
-}
 
-/// Writes every file of the report into `dir` and returns the SHA-256 of
-/// `report.json`.
-pub fn write_all(dir: &Path, report: &Report) -> Result<String, String> {
-    let at = |name: &str| dir.join(name);
-    let fail = |name: &str, e: &dyn std::fmt::Display| {
-        format!("{}: cannot write: {e}", at(name).display())
-    };
-    // Streamed to disk (a million items need not be held twice), hashed on
-    // the way.
-    let mut digest = String::new();
-    write_atomic(&at(files::JSON), |w| {
-        let mut h = HashingWriter {
-            inner: w,
-            sha: Sha256::new(),
-        };
-        serde_json::to_writer_pretty(&mut h, report).map_err(std::io::Error::other)?;
-        digest = nigehbaan_filehash::hex(&h.sha.finalize());
-        Ok(())
-    })
-    .map_err(|e| fail(files::JSON, &e))?;
-    let line = format!("{digest}  {}\n", files::JSON);
-    write_atomic(&at(files::JSON_SHA256), |w| w.write_all(line.as_bytes()))
-        .map_err(|e| fail(files::JSON_SHA256, &e))?;
-    write_atomic(&at(files::HITS_CSV), |w| {
-        w.write_all(csv::hits_csv(report).as_bytes())
-    })
-    .map_err(|e| fail(files::HITS_CSV, &e))?;
-    write_atomic(&at(files::HTML), |w| {
-        w.write_all(html::render(report, &digest).as_bytes())
-    })
-    .map_err(|e| fail(files::HTML, &e))?;
-    write_atomic(&at(files::VICS), |w| vics::write_cases(report, w))
-        .map_err(|e| fail(files::VICS, &e))?;
-    Ok(digest)
+    /// Adds the counts that are not per item.
+    pub fn finish(&mut self, exclusions: &[Exclusion], dup: usize, near: usize) {
+        self.exclusions = exclusions.len() as u64;
+        self.incomplete_exclusions = exclusions.iter().filter(|e| e.incomplete).count() as u64;
+        self.duplicate_groups = dup as u64;
+        self.near_duplicate_groups = near as u64;
+    }
 }
 
 /// Passes bytes through while hashing them.
@@ -334,5 +324,5 @@ fn write_atomic(
     std::fs::rename(&tmp, path)
 }
 
-pub use csv::{csv_cell, hits_csv};
-pub use vics::write_cases as write_vics_cases;
+pub use csv::csv_cell;
+pub use vics::{CASES_CONTEXT, FULL_PATH_BYTES};
