@@ -16,6 +16,13 @@
 
 #![warn(missing_docs)]
 
+pub mod carve;
+pub mod container;
+mod le;
 pub mod read;
+pub mod unreadable;
+pub mod volume;
 
+pub use container::{open_image, ContainerKind, Image, ImageError};
 pub use read::{ReadAt, Window};
+pub use unreadable::Unreadable;
