@@ -18,6 +18,7 @@
 
 pub mod carve;
 pub mod container;
+pub mod fs;
 mod le;
 pub mod read;
 pub mod unreadable;
