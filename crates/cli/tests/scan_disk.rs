@@ -3,8 +3,9 @@
 //! generated pictures from `nigehbaan demo` — two live, one deleted, one
 //! written into free clusters to be carved.
 //!
-//! Needs sfdisk, mkfs.fat, mcopy, mmd and mdel: runs when they are there,
-//! fails under CI=true when one is missing, otherwise skips with a note.
+//! Needs sfdisk, mkfs.fat, mcopy, mmd and mdel (and ewfacquire for the E01
+//! test): runs when they are there, fails under CI=true when one is
+//! missing, otherwise skips with a note.
 
 use serde_json::Value;
 use std::io::{Seek, SeekFrom, Write};
@@ -33,7 +34,16 @@ fn find(tool: &str) -> bool {
 
 /// True when every tool is installed; otherwise skips (or fails under CI).
 fn tools_present() -> bool {
-    let missing: Vec<&str> = TOOLS.iter().copied().filter(|t| !find(t)).collect();
+    tools_present_with(&[])
+}
+
+fn tools_present_with(more: &[&str]) -> bool {
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .chain(more)
+        .copied()
+        .filter(|t| !find(t))
+        .collect();
     if missing.is_empty() {
         return true;
     }
@@ -247,5 +257,53 @@ fn no_carve_leaves_free_space_alone() {
     assert!(items
         .iter()
         .any(|i| i["path"].as_str().unwrap().ends_with("/LAND.PNG")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn scan_opens_an_e01_of_the_disk() {
+    if !tools_present_with(&["ewfacquire"]) {
+        return;
+    }
+    let dir = common::tempdir("scan-disk", "e01");
+    let d = demo(&dir);
+    let disk = build_disk(&dir, &d);
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    run(Command::new("ewfacquire")
+        .args(["-u", "-q", "-c", "deflate:fast", "-f", "encase6", "-t"])
+        .arg(ev.join("disk"))
+        .arg(&disk));
+    std::fs::remove_file(&disk).unwrap();
+    let e01 = ev.join("disk.E01");
+    assert!(e01.is_file());
+    let r = dir.join("report");
+    let out = bin()
+        .arg("scan")
+        .arg(&e01)
+        .args(["--out", r.to_str().unwrap(), "--case", "C-3", "--quiet"])
+        .arg("--library")
+        .arg(d.join("library"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let rep: Value =
+        serde_json::from_slice(&std::fs::read(r.join("report.json")).unwrap()).unwrap();
+    let items = rep["items"].as_array().unwrap();
+    let prefix = format!("{}!p1:fat", e01.display());
+    let land = items
+        .iter()
+        .find(|i| {
+            let p = i["path"].as_str().unwrap();
+            p.starts_with(&prefix) && p.ends_with("/LAND.PNG")
+        })
+        .unwrap_or_else(|| panic!("no LAND.PNG: {items:?}"));
+    assert_eq!(land["disposition"], "hit");
+    assert!(items.iter().any(|i| i["deleted"] == true));
+    assert!(items.iter().any(|i| i["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("!unallocated@{CARVE_AT:#x}.jpg"))));
+    assert_eq!(rep["status"]["complete"], true, "{}", rep["exclusions"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

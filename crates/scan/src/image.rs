@@ -136,7 +136,7 @@ pub(crate) fn examine(
         match fs::open(part.clone()) {
             Ok(filesystem) => {
                 let prefix = label(filesystem.kind().name());
-                walk_fs(ctx, &*filesystem, &prefix, &mut out, emit);
+                walk_fs(ctx, &*filesystem, &prefix, v.start, &mut out, emit);
                 if ctx.carve {
                     match filesystem.unallocated() {
                         Ok(free) => {
@@ -152,7 +152,7 @@ pub(crate) fn examine(
                                 );
                             }
                         }
-                        Err(e) => out.push(fs_error(ctx, &prefix, &e)),
+                        Err(e) => out.push(fs_error(ctx, &prefix, v.start, &e)),
                     }
                 }
             }
@@ -201,11 +201,17 @@ pub(crate) fn examine(
     out
 }
 
-fn fs_error(ctx: &Examine<'_>, prefix: &str, e: &FsError) -> Exclusion {
+/// A file-system error; `start` is the volume's byte offset in the image,
+/// so that the reason names where on the image the damage is.
+fn fs_error(ctx: &Examine<'_>, prefix: &str, start: u64, e: &FsError) -> Exclusion {
+    let at = e
+        .offset()
+        .map(|o| format!("; byte {:#x} of the image", start + o))
+        .unwrap_or_default();
     ctx.exclusion(
         prefix,
         "file-system-error",
-        format!("not examined: {e} (byte offsets in the volume)"),
+        format!("not examined: {e} (offsets in the volume, which starts at byte {start:#x}{at})"),
     )
 }
 
@@ -213,6 +219,7 @@ fn walk_fs(
     ctx: &Examine<'_>,
     filesystem: &dyn FileSystem,
     prefix: &str,
+    start: u64,
     out: &mut Vec<Exclusion>,
     emit: &mut dyn FnMut(DiskFile),
 ) {
@@ -223,7 +230,7 @@ fn walk_fs(
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                out.push(fs_error(ctx, prefix, &e));
+                out.push(fs_error(ctx, prefix, start, &e));
                 return;
             }
         };
@@ -244,7 +251,7 @@ fn walk_fs(
                 recovery: entry.recovery.map(|r| r.name()),
                 notes: Vec::new(),
             }),
-            Err(e) => out.push(fs_error(ctx, &path, &e)),
+            Err(e) => out.push(fs_error(ctx, &path, start, &e)),
         }
     });
 }
