@@ -139,6 +139,24 @@ fn build_disk(dir: &Path, d: &Path) -> PathBuf {
     disk
 }
 
+/// Scans `image` with the demo library into `r` (extra options after);
+/// expects exit 1 (hits) and returns `report.json`.
+fn scan_hits(d: &Path, image: &Path, r: &Path, extra: &[&str]) -> Value {
+    let out = bin()
+        .arg("scan")
+        .arg(image)
+        .arg("--out")
+        .arg(r)
+        .args(["--case", "C-1", "--quiet"])
+        .args(extra)
+        .arg("--library")
+        .arg(d.join("library"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    serde_json::from_slice(&std::fs::read(r.join("report.json")).unwrap()).unwrap()
+}
+
 fn item<'a>(items: &'a [Value], path: &str) -> &'a Value {
     items
         .iter()
@@ -159,20 +177,9 @@ fn scan_finds_live_deleted_and_carved_pictures_in_a_disk_image() {
     let disk = build_disk(&dir, &d);
     let before = std::fs::read_dir(&dir).unwrap().count();
     let r = dir.join("report");
-    let out = bin()
-        .arg("scan")
-        .arg(&disk)
-        .args(["--out", r.to_str().unwrap(), "--case", "C-1", "--quiet"])
-        .arg("--library")
-        .arg(d.join("library"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let rep = scan_hits(&d, &disk, &r, &[]);
     // Nothing was written beside the image.
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), before + 1);
-
-    let rep: Value =
-        serde_json::from_slice(&std::fs::read(r.join("report.json")).unwrap()).unwrap();
     let items = rep["items"].as_array().unwrap();
     let disk = disk.display().to_string();
     let p = |rest: &str| format!("{disk}!p1:{rest}");
@@ -232,24 +239,7 @@ fn no_carve_leaves_free_space_alone() {
     let d = demo(&dir);
     let disk = build_disk(&dir, &d);
     let r = dir.join("report");
-    let out = bin()
-        .arg("scan")
-        .arg(&disk)
-        .args([
-            "--out",
-            r.to_str().unwrap(),
-            "--case",
-            "C-2",
-            "--quiet",
-            "--no-carve",
-        ])
-        .arg("--library")
-        .arg(d.join("library"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let rep: Value =
-        serde_json::from_slice(&std::fs::read(r.join("report.json")).unwrap()).unwrap();
+    let rep = scan_hits(&d, &disk, &r, &["--no-carve"]);
     let items = rep["items"].as_array().unwrap();
     assert!(!items
         .iter()
@@ -278,17 +268,7 @@ fn scan_opens_an_e01_of_the_disk() {
     let e01 = ev.join("disk.E01");
     assert!(e01.is_file());
     let r = dir.join("report");
-    let out = bin()
-        .arg("scan")
-        .arg(&e01)
-        .args(["--out", r.to_str().unwrap(), "--case", "C-3", "--quiet"])
-        .arg("--library")
-        .arg(d.join("library"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let rep: Value =
-        serde_json::from_slice(&std::fs::read(r.join("report.json")).unwrap()).unwrap();
+    let rep = scan_hits(&d, &e01, &r, &[]);
     let items = rep["items"].as_array().unwrap();
     let prefix = format!("{}!p1:fat", e01.display());
     let land = items
