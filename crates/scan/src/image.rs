@@ -124,6 +124,14 @@ pub(crate) fn examine(
     }
     let disk = img.reader();
     let vs = img.volumes();
+    for p in &vs.problems {
+        // A damaged table may hide a volume: its space is only carved.
+        out.push(ctx.exclusion(
+            ctx.path,
+            "partition-table-problem",
+            format!("not fully examined: the partition table is damaged: {p}"),
+        ));
+    }
     for v in &vs.volumes {
         if ctx.cancel.load(Ordering::Relaxed) {
             return out;
@@ -425,6 +433,17 @@ mod tests {
         assert_eq!(ex[0].kind, "unrecognised-volume");
         assert!(ex[0].incomplete);
         assert!(ex[0].reason.contains("0x2000..0x4000"), "{}", ex[0].reason);
+    }
+
+    #[test]
+    fn a_damaged_partition_table_makes_the_scan_incomplete() {
+        let mut d = disk(&jpeg(1), &jpeg(2));
+        // The partition now reaches past the disk's end (128 sectors).
+        d[446 + 8..446 + 12].copy_from_slice(&120u32.to_le_bytes());
+        let found = examine_bytes("damaged", &d, false);
+        let ex: Vec<&str> = found.exclusions.iter().map(|e| e.kind.as_str()).collect();
+        assert!(ex.contains(&"partition-table-problem"), "{ex:?}");
+        assert!(found.exclusions.iter().all(|e| e.incomplete));
     }
 
     #[test]
