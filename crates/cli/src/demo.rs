@@ -276,6 +276,7 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         memory_budget: 256 << 20,
         resume: false,
+        carve: true,
         command_line: format!("nigehbaan scan {} --case DEMO-0001", set.evidence.display()),
     };
     let outcome = nigehbaan_scan::scan(&cfg, &lists, &Progress::default(), &AtomicBool::new(false))

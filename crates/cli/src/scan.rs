@@ -87,6 +87,13 @@ pub struct ScanArgs {
     /// Continue an interrupted scan in --out.
     #[arg(long)]
     resume: bool,
+    /// Carve pictures and videos from the unallocated space of disk images
+    /// and from regions no partition covers (the default).
+    #[arg(long, overrides_with = "no_carve")]
+    carve: bool,
+    /// Do not carve disk images: only their file systems' files are hashed.
+    #[arg(long)]
+    no_carve: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -306,6 +313,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         threads,
         memory_budget: 1 << 30,
         resume: args.resume,
+        carve: !args.no_carve,
         command_line: command_line(),
     };
 

@@ -23,6 +23,7 @@ pub mod evidence;
 pub mod fsutil;
 pub mod group;
 pub mod host;
+mod image;
 pub mod matcher;
 pub mod model;
 pub mod opaque;
@@ -87,6 +88,8 @@ pub struct ScanConfig {
     pub memory_budget: u64,
     /// Continue an interrupted scan in `out_dir`.
     pub resume: bool,
+    /// Carve unallocated space and unpartitioned regions of disk images.
+    pub carve: bool,
     /// The command line, for the chain of custody (kept for every run of a
     /// resumed scan).
     pub command_line: String,
@@ -162,6 +165,7 @@ fn settings(cfg: &ScanConfig) -> Settings {
         matching: cfg.matching,
         limits: cfg.limits,
         follow_symlinks: cfg.follow_symlinks,
+        carve: cfg.carve,
         threads: cfg.threads,
     }
 }

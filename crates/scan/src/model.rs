@@ -191,6 +191,13 @@ pub struct Item {
     pub notes: Vec<String>,
     /// Why something is missing (unreadable, image not decodable…).
     pub error: Option<String>,
+    /// True for a deleted file recovered from a disk image's file system.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// For a deleted file, how far its data can be trusted: `intact`,
+    /// `possibly-overwritten` or `contiguous-guess`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<String>,
 }
 
 /// Something in the evidence that was not hashed, or was hashed but needs

@@ -6,8 +6,10 @@
 //! `unexamined-disk-image` or `unexamined-video` exclusion with
 //! `incomplete: true` and a reason saying what would examine it.
 //!
-//! This module is the one place to change when disk images are opened and
-//! videos hashed frame by frame: replace the exclusion with real handling.
+//! Disk images on disk that the `image` module reads (E01, raw disks, bare
+//! FAT/exFAT/NTFS/ext) are opened there instead; what stays here are the
+//! formats it does not read (Ex01, L01, Lx01, QCOW, VMDK, VHD, VHDX), disk
+//! images found inside archives, and videos.
 
 use crate::model::Exclusion;
 

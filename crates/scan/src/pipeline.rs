@@ -32,6 +32,16 @@ struct Job {
     data: JobData,
     /// Bytes of the budget this job holds.
     held: u64,
+    /// What a disk image's file system says about it.
+    extra: Extra,
+}
+
+/// Item details only files inside disk images have.
+#[derive(Default)]
+struct Extra {
+    deleted: bool,
+    recovery: Option<&'static str>,
+    notes: Vec<String>,
 }
 
 enum JobData {
@@ -46,6 +56,9 @@ enum JobData {
         size: u64,
         image: bool,
     },
+    /// A file inside a disk image: read whole when it fits in memory,
+    /// otherwise digested as a stream.
+    Reader(Box<dyn nigehbaan_disk::ReadAt>),
 }
 
 /// A cap on the bytes of container entries in flight.
@@ -248,8 +261,50 @@ fn walk_jobs(
             times: f.times.clone(),
             data,
             held,
+            extra: Extra::default(),
         };
         match kind {
+            None if crate::image::supported(&head) => {
+                if !is_done {
+                    if let Err(e) = file.seek(SeekFrom::Start(0)) {
+                        exclusions.push(unreadable(e));
+                    } else {
+                        send(job(JobData::File(file), 0));
+                    }
+                }
+                let ctx = crate::image::Examine {
+                    exhibit,
+                    path: &path,
+                    carve: cfg.carve,
+                    cancel,
+                    head: &head,
+                };
+                let mut emit = |d: crate::image::DiskFile| {
+                    if done.contains(&done_key(exhibit, &d.path)) {
+                        return;
+                    }
+                    let size = d.reader.len();
+                    let held = if size <= cfg.limits.max_in_memory {
+                        budget.take(size)
+                    } else {
+                        0
+                    };
+                    send(Job {
+                        exhibit: f.exhibit,
+                        path: d.path,
+                        depth: 1,
+                        times: d.times,
+                        data: JobData::Reader(d.reader),
+                        held,
+                        extra: Extra {
+                            deleted: d.deleted,
+                            recovery: d.recovery,
+                            notes: d.notes,
+                        },
+                    });
+                };
+                exclusions.extend(crate::image::examine(&ctx, &f.path, &mut emit));
+            }
             None => {
                 // Disk images and videos: hashed, but what they hold is not
                 // examined (see `opaque`).
@@ -366,6 +421,7 @@ fn expand(
             },
             data,
             held,
+            extra: Extra::default(),
         });
     };
     let mut ex = Expander::new(cfg.limits, exhibit, cancel, skip, emit).pdq(cfg.hash.pdq);
@@ -450,6 +506,7 @@ fn hash_job(
             image: None,
             error: image.then_some(FileError::ImageTooBig(size)),
         },
+        JobData::Reader(r) => hash_reader(&*r, cfg, hasher),
     };
     let m = match_file(lists, &h, &cfg.matching);
     let img = h.image.as_ref();
@@ -485,8 +542,47 @@ fn hash_job(
         conflict: m.conflict,
         duplicate_group: None,
         near_group: None,
-        notes: m.notes,
+        notes: {
+            let mut notes = job.extra.notes;
+            notes.extend(m.notes);
+            notes
+        },
         error,
+        deleted: job.extra.deleted,
+        recovery: job.extra.recovery.map(str::to_string),
+    }
+}
+
+/// Hashes a file inside a disk image: whole (with PDQ) when it fits in
+/// memory, otherwise as a stream of digests.
+fn hash_reader(
+    r: &dyn nigehbaan_disk::ReadAt,
+    cfg: &ScanConfig,
+    hasher: &mut Hasher,
+) -> FileHashes {
+    let size = r.len();
+    let failed = |e: std::io::Error| FileHashes {
+        size: Some(size),
+        digests: None,
+        image: None,
+        error: Some(FileError::Read(crate::image::read_error(&e))),
+    };
+    if size <= cfg.limits.max_in_memory {
+        return match crate::image::read_all(r) {
+            Ok(b) => hash_bytes(&b, &cfg.hash, hasher),
+            Err(e) => failed(e),
+        };
+    }
+    let mut head = [0u8; 32];
+    let is_image = r.read_exact_at(0, &mut head).is_ok() && nigehbaan_media::sniff_prefix(&head);
+    match crate::image::digest_stream(r) {
+        Ok(digests) => FileHashes {
+            size: Some(size),
+            digests: Some(digests),
+            image: None,
+            error: is_image.then_some(FileError::ImageTooBig(size)),
+        },
+        Err(e) => failed(e),
     }
 }
 
@@ -518,5 +614,7 @@ fn failed_item(exhibit: &str, path: String, depth: u32) -> Item {
         near_group: None,
         notes: Vec::new(),
         error: Some("internal error while hashing this file; please report it".into()),
+        deleted: false,
+        recovery: None,
     }
 }

@@ -55,6 +55,7 @@ fn config(d: &Path, case: &str, examiner: &str, command: &str) -> ScanConfig {
         threads: 1,
         memory_budget: 1 << 20,
         resume: false,
+        carve: true,
         command_line: command.into(),
     }
 }

@@ -61,6 +61,7 @@ fn config(ev: &Path, out: &Path) -> ScanConfig {
         threads: 1,
         memory_budget: 64 << 20,
         resume: false,
+        carve: true,
         command_line: "test".into(),
     }
 }

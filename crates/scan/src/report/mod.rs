@@ -160,6 +160,10 @@ pub struct Settings {
     pub limits: ArchiveLimits,
     /// Whether symbolic links inside directories were followed.
     pub follow_symlinks: bool,
+    /// Whether disk images' unallocated space and unpartitioned regions
+    /// were carved.
+    #[serde(default)]
+    pub carve: bool,
     /// Worker threads.
     pub threads: usize,
 }

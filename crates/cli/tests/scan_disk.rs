@@ -1,0 +1,289 @@
+//! Drives `nigehbaan scan` on a disk image built at test time: an MBR disk
+//! (`sfdisk`) holding a FAT16 partition (`mkfs.fat`, mtools) with benign
+//! generated pictures from `nigehbaan demo` — two live, one deleted, one
+//! written into free clusters to be carved.
+//!
+//! Needs sfdisk, mkfs.fat, mcopy, mmd and mdel (and ewfacquire for the E01
+//! test): runs when they are there, fails under CI=true when one is
+//! missing, otherwise skips with a note.
+
+use serde_json::Value;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+mod common;
+
+use common::bin;
+
+const TOOLS: &[&str] = &["sfdisk", "mkfs.fat", "mcopy", "mmd", "mdel"];
+const MIB: u64 = 1 << 20;
+/// Where the carved picture is written in the partition (free clusters).
+const CARVE_AT: u64 = 12 * MIB;
+
+fn path_env() -> String {
+    let old = std::env::var("PATH").unwrap_or_default();
+    format!("{old}:/usr/sbin:/sbin")
+}
+
+fn find(tool: &str) -> bool {
+    path_env()
+        .split(':')
+        .any(|d| !d.is_empty() && Path::new(d).join(tool).is_file())
+}
+
+/// True when every tool is installed; otherwise skips (or fails under CI).
+fn tools_present() -> bool {
+    tools_present_with(&[])
+}
+
+fn tools_present_with(more: &[&str]) -> bool {
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .chain(more)
+        .copied()
+        .filter(|t| !find(t))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{missing:?} missing, and CI=true requires them");
+    }
+    eprintln!("note: {missing:?} not found; skipping the disk image scan test");
+    false
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd
+        .env("PATH", path_env())
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", text(&out));
+}
+
+fn write_at(file: &Path, at: u64, bytes: &[u8]) {
+    let mut f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+/// The demo set (benign pictures, test-data lists, a library) in `dir/d`.
+fn demo(dir: &Path) -> PathBuf {
+    let d = dir.join("d");
+    let out = bin().arg("demo").arg("--out").arg(&d).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    d
+}
+
+/// Builds `dir/disk.img`: an MBR disk with one 16 MiB FAT16 partition at
+/// 1 MiB holding `LAND.PNG` and `DCIM/TILES.PNG` (live), `DCIM/SMALL.JPG`
+/// (deleted) and, carvable in free clusters, the re-encoded tiles JPEG.
+fn build_disk(dir: &Path, d: &Path) -> PathBuf {
+    let part = dir.join("part.img");
+    std::fs::File::create(&part)
+        .unwrap()
+        .set_len(16 * MIB)
+        .unwrap();
+    run(Command::new("mkfs.fat")
+        .args(["-F", "16", "-n", "TESTDATA"])
+        .arg(&part));
+    let img = |s: &str| d.join(s);
+    let mcopy = |from: PathBuf, to: &str| {
+        run(Command::new("mcopy").arg("-i").arg(&part).arg(from).arg(to));
+    };
+    mcopy(img("originals/landscape.png"), "::/LAND.PNG");
+    run(Command::new("mmd").arg("-i").arg(&part).arg("::/DCIM"));
+    mcopy(img("originals/tiles.png"), "::/DCIM/TILES.PNG");
+    mcopy(img("evidence/phone/DCIM/IMG_0001.jpg"), "::/DCIM/SMALL.JPG");
+    run(Command::new("mdel")
+        .arg("-i")
+        .arg(&part)
+        .arg("::/DCIM/SMALL.JPG"));
+    let carved = std::fs::read(img("evidence/phone/DCIM/IMG_0003.jpg")).unwrap();
+    write_at(&part, CARVE_AT, &carved);
+
+    let disk = dir.join("disk.img");
+    std::fs::File::create(&disk)
+        .unwrap()
+        .set_len(18 * MIB)
+        .unwrap();
+    let mut sf = Command::new("sfdisk")
+        .env("PATH", path_env())
+        .arg("--no-reread")
+        .arg("--no-tell-kernel")
+        .arg(&disk)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    sf.stdin
+        .take()
+        .unwrap()
+        .write_all(b"label: dos\nstart=2048, size=32768, type=6\n")
+        .unwrap();
+    let out = sf.wait_with_output().unwrap();
+    assert!(out.status.success(), "sfdisk: {}", text(&out));
+    write_at(&disk, MIB, &std::fs::read(&part).unwrap());
+    std::fs::remove_file(&part).unwrap();
+    disk
+}
+
+/// Scans `image` with the demo library into `r` (extra options after);
+/// expects exit 1 (hits) and returns `report.json`.
+fn scan_hits(d: &Path, image: &Path, r: &Path, extra: &[&str]) -> Value {
+    let out = bin()
+        .arg("scan")
+        .arg(image)
+        .arg("--out")
+        .arg(r)
+        .args(["--case", "C-1", "--quiet"])
+        .args(extra)
+        .arg("--library")
+        .arg(d.join("library"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    serde_json::from_slice(&std::fs::read(r.join("report.json")).unwrap()).unwrap()
+}
+
+fn item<'a>(items: &'a [Value], path: &str) -> &'a Value {
+    items
+        .iter()
+        .find(|i| i["path"].as_str() == Some(path))
+        .unwrap_or_else(|| {
+            let paths: Vec<&str> = items.iter().filter_map(|i| i["path"].as_str()).collect();
+            panic!("no item {path}; items: {paths:?}")
+        })
+}
+
+#[test]
+fn scan_finds_live_deleted_and_carved_pictures_in_a_disk_image() {
+    if !tools_present() {
+        return;
+    }
+    let dir = common::tempdir("scan-disk", "mbr-fat");
+    let d = demo(&dir);
+    let disk = build_disk(&dir, &d);
+    let before = std::fs::read_dir(&dir).unwrap().count();
+    let r = dir.join("report");
+    let rep = scan_hits(&d, &disk, &r, &[]);
+    // Nothing was written beside the image.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), before + 1);
+    let items = rep["items"].as_array().unwrap();
+    let disk = disk.display().to_string();
+    let p = |rest: &str| format!("{disk}!p1:{rest}");
+    let fs = {
+        let land = items
+            .iter()
+            .filter_map(|i| i["path"].as_str())
+            .find(|p| p.ends_with("/LAND.PNG"))
+            .unwrap_or_else(|| panic!("no LAND.PNG: {items:?}"));
+        land[disk.len() + 4..land.len() - "/LAND.PNG".len()].to_string()
+    };
+    assert!(fs.starts_with("fat"), "{fs}");
+
+    let land = item(items, &p(&format!("{fs}/LAND.PNG")));
+    assert_eq!(land["disposition"], "hit", "{land}");
+    assert_eq!(land["hits"][0]["match_kind"], "sha256");
+    assert!(land.get("deleted").is_none());
+    assert!(land.get("recovery").is_none());
+    let tiles = item(items, &p(&format!("{fs}/DCIM/TILES.PNG")));
+    assert_eq!(tiles["disposition"], "hit", "{tiles}");
+
+    // The deleted file: FAT loses its name's first letter.
+    let deleted = items
+        .iter()
+        .find(|i| i["deleted"] == true && i["path"].as_str().unwrap().ends_with("MALL.JPG"))
+        .unwrap_or_else(|| panic!("no deleted SMALL.JPG: {items:?}"));
+    assert!(deleted["path"]
+        .as_str()
+        .unwrap()
+        .starts_with(&p(&format!("{fs}/DCIM/"))));
+    assert!(deleted["recovery"].is_string(), "{deleted}");
+    assert_eq!(deleted["disposition"], "hit", "{deleted}");
+    assert_eq!(deleted["hits"][0]["match_kind"], "pdq");
+
+    // The picture written into free clusters, carved from unallocated space.
+    let carved_name = p(&format!("{fs}!unallocated@{CARVE_AT:#x}.jpg"));
+    let carved = item(items, &carved_name);
+    assert_eq!(carved["disposition"], "hit", "{carved}");
+    assert!(carved["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "carved"));
+
+    // The image file itself is hashed too, and the scan is complete.
+    assert!(items.iter().any(|i| i["path"].as_str() == Some(&disk)));
+    assert_eq!(rep["status"]["complete"], true, "{}", rep["exclusions"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn no_carve_leaves_free_space_alone() {
+    if !tools_present() {
+        return;
+    }
+    let dir = common::tempdir("scan-disk", "no-carve");
+    let d = demo(&dir);
+    let disk = build_disk(&dir, &d);
+    let r = dir.join("report");
+    let rep = scan_hits(&d, &disk, &r, &["--no-carve"]);
+    let items = rep["items"].as_array().unwrap();
+    assert!(!items
+        .iter()
+        .any(|i| i["path"].as_str().unwrap().contains("!unallocated@")));
+    assert!(items
+        .iter()
+        .any(|i| i["path"].as_str().unwrap().ends_with("/LAND.PNG")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn scan_opens_an_e01_of_the_disk() {
+    if !tools_present_with(&["ewfacquire"]) {
+        return;
+    }
+    let dir = common::tempdir("scan-disk", "e01");
+    let d = demo(&dir);
+    let disk = build_disk(&dir, &d);
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    run(Command::new("ewfacquire")
+        .args(["-u", "-q", "-c", "deflate:fast", "-f", "encase6", "-t"])
+        .arg(ev.join("disk"))
+        .arg(&disk));
+    std::fs::remove_file(&disk).unwrap();
+    let e01 = ev.join("disk.E01");
+    assert!(e01.is_file());
+    let r = dir.join("report");
+    let rep = scan_hits(&d, &e01, &r, &[]);
+    let items = rep["items"].as_array().unwrap();
+    let prefix = format!("{}!p1:fat", e01.display());
+    let land = items
+        .iter()
+        .find(|i| {
+            let p = i["path"].as_str().unwrap();
+            p.starts_with(&prefix) && p.ends_with("/LAND.PNG")
+        })
+        .unwrap_or_else(|| panic!("no LAND.PNG: {items:?}"));
+    assert_eq!(land["disposition"], "hit");
+    assert!(items.iter().any(|i| i["deleted"] == true));
+    assert!(items.iter().any(|i| i["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("!unallocated@{CARVE_AT:#x}.jpg"))));
+    assert_eq!(rep["status"]["complete"], true, "{}", rep["exclusions"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

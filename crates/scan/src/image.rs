@@ -1,0 +1,475 @@
+//! Disk images opened with [`nigehbaan_disk`]: raw disks (MBR, GPT), bare
+//! file systems and E01 files. Every volume's file system is walked (live
+//! and deleted files, NTFS alternate data streams), each file becomes a
+//! job hashed like any other, and unallocated space and disk regions no
+//! volume covers are carved. Whatever cannot be examined — an unreadable
+//! range, a volume with no recognised file system, a damaged directory —
+//! becomes an exclusion with `incomplete: true` naming its byte range.
+//!
+//! Paths: `<image>!p2:ntfs/Users/x/a.jpg` (partition index from 1, file
+//! system name; a disk without a partition table gives `<image>!fat16/…`),
+//! carved items `<image>!p1:fat16!unallocated@0x3a41000.jpg` (offset in the
+//! volume) and `<image>!unpartitioned@0x7e00.png` (offset in the disk).
+
+use crate::evidence::Times;
+use crate::model::Exclusion;
+use nigehbaan_disk::carve::{CarveOptions, Carver};
+use nigehbaan_disk::fs::{self, EntryKind, FileSystem, FsError, Timestamp};
+use nigehbaan_disk::{open_image, ImageError, ReadAt, Unreadable, Window};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// One file found inside a disk image, ready to be hashed.
+pub(crate) struct DiskFile {
+    /// Its full report path (`<image>!p1:fat16/a.jpg`).
+    pub path: String,
+    /// Its bytes.
+    pub reader: Box<dyn ReadAt>,
+    /// Its times, as the file system keeps them.
+    pub times: Times,
+    /// True for a deleted file.
+    pub deleted: bool,
+    /// How far a deleted file's data can be trusted.
+    pub recovery: Option<&'static str>,
+    /// Remarks (`carved`, `incomplete carve`).
+    pub notes: Vec<String>,
+}
+
+/// Whether the file starting with `head` is a disk image this module opens
+/// (E01, raw disk with an MBR or GPT, or a bare FAT, exFAT, NTFS or ext
+/// file system). Other disk formats stay unexamined (see [`crate::opaque`]).
+pub(crate) fn supported(head: &[u8]) -> bool {
+    match crate::opaque::detect(head) {
+        Some(crate::opaque::Opaque::DiskImage(what)) => {
+            what == "EWF (E01) evidence file"
+                || what.starts_with("raw disk image")
+                || what.ends_with("file system image")
+        }
+        _ => false,
+    }
+}
+
+/// What [`examine`] needs besides the image.
+pub(crate) struct Examine<'a> {
+    /// The exhibit's id.
+    pub exhibit: &'a str,
+    /// The image's report path.
+    pub path: &'a str,
+    /// Carve unallocated space and uncovered regions.
+    pub carve: bool,
+    /// Set when the scan is cancelled.
+    pub cancel: &'a AtomicBool,
+    /// The image file's first bytes.
+    pub head: &'a [u8],
+}
+
+/// True for the second or a later segment of an E01 (EWF 1 segment number
+/// at bytes 9..11 not 1): the first segment opens the whole image.
+fn later_ewf_segment(head: &[u8]) -> bool {
+    head.starts_with(b"EVF\x09\x0d\x0a\xff\x00")
+        && head
+            .get(9..11)
+            .is_some_and(|n| u16::from_le_bytes([n[0], n[1]]) != 1)
+}
+
+impl Examine<'_> {
+    fn exclusion(&self, path: &str, kind: &str, reason: String) -> Exclusion {
+        Exclusion {
+            exhibit: self.exhibit.to_string(),
+            path: path.to_string(),
+            kind: kind.into(),
+            reason,
+            incomplete: true,
+            hashed: false,
+        }
+    }
+
+    fn unreadable(&self, path: &str, u: &Unreadable) -> Exclusion {
+        self.exclusion(path, "unreadable-range", format!("not examined: {u}"))
+    }
+}
+
+fn time(t: Option<Timestamp>) -> Option<String> {
+    t.map(|t| crate::host::with_offset(t.secs, 0))
+}
+
+/// Opens the image at `file`, walks it and calls `emit` for every file and
+/// carved item; returns what could not be examined.
+pub(crate) fn examine(
+    ctx: &Examine<'_>,
+    file: &Path,
+    emit: &mut dyn FnMut(DiskFile),
+) -> Vec<Exclusion> {
+    let mut out = Vec::new();
+    if later_ewf_segment(ctx.head) {
+        // Hashed as a file; examined as part of the image its first
+        // segment starts.
+        return out;
+    }
+    let img = match open_image(&[file]) {
+        Ok(img) => img,
+        Err(ImageError::NotFirstSegment { first, .. }) if first.is_file() => return out,
+        Err(e) => {
+            out.push(ctx.exclusion(
+                ctx.path,
+                "disk-image-error",
+                format!("unexamined: the disk image could not be opened: {e}"),
+            ));
+            return out;
+        }
+    };
+    for u in img.known_unreadable() {
+        out.push(ctx.unreadable(ctx.path, u));
+    }
+    let disk = img.reader();
+    let vs = img.volumes();
+    for p in &vs.problems {
+        // A damaged table may hide a volume: its space is only carved.
+        out.push(ctx.exclusion(
+            ctx.path,
+            "partition-table-problem",
+            format!("not fully examined: the partition table is damaged: {p}"),
+        ));
+    }
+    for v in &vs.volumes {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            return out;
+        }
+        let part: Arc<dyn ReadAt> = Arc::new(Window::new(disk.clone(), v.start, v.len));
+        let label = |kind: &str| match v.index {
+            0 => format!("{}!{kind}", ctx.path),
+            i => format!("{}!p{i}:{kind}", ctx.path),
+        };
+        match fs::open(part.clone()) {
+            Ok(filesystem) => {
+                let prefix = label(filesystem.kind().name());
+                walk_fs(ctx, &*filesystem, &prefix, v.start, &mut out, emit);
+                if ctx.carve {
+                    match filesystem.unallocated() {
+                        Ok(free) => {
+                            for (s, l) in free {
+                                carve(
+                                    ctx,
+                                    &part,
+                                    s,
+                                    l,
+                                    &format!("{prefix}!unallocated"),
+                                    &mut out,
+                                    emit,
+                                );
+                            }
+                        }
+                        Err(e) => out.push(fs_error(ctx, &prefix, v.start, &e)),
+                    }
+                }
+            }
+            Err(e) => {
+                let prefix = label("unknown");
+                let end = v.start + v.len;
+                out.push(ctx.exclusion(
+                    &prefix,
+                    "unrecognised-volume",
+                    format!(
+                        "not examined: volume {} ({}) at bytes {:#x}..{end:#x}: {e}{}",
+                        v.index,
+                        v.type_description(),
+                        v.start,
+                        if ctx.carve { "; carved only" } else { "" }
+                    ),
+                ));
+                if ctx.carve {
+                    carve(
+                        ctx,
+                        &part,
+                        0,
+                        v.len,
+                        &format!("{prefix}!unallocated"),
+                        &mut out,
+                        emit,
+                    );
+                }
+            }
+        }
+    }
+    if ctx.carve {
+        for gap in vs.unallocated_regions() {
+            let name = format!("{}!unpartitioned", ctx.path);
+            carve(
+                ctx,
+                &disk,
+                gap.start,
+                gap.end - gap.start,
+                &name,
+                &mut out,
+                emit,
+            );
+        }
+    }
+    out
+}
+
+/// A file-system error; `start` is the volume's byte offset in the image,
+/// so that the reason names where on the image the damage is.
+fn fs_error(ctx: &Examine<'_>, prefix: &str, start: u64, e: &FsError) -> Exclusion {
+    let at = e
+        .offset()
+        .map(|o| format!("; byte {:#x} of the image", start + o))
+        .unwrap_or_default();
+    ctx.exclusion(
+        prefix,
+        "file-system-error",
+        format!("not examined: {e} (offsets in the volume, which starts at byte {start:#x}{at})"),
+    )
+}
+
+fn walk_fs(
+    ctx: &Examine<'_>,
+    filesystem: &dyn FileSystem,
+    prefix: &str,
+    start: u64,
+    out: &mut Vec<Exclusion>,
+    emit: &mut dyn FnMut(DiskFile),
+) {
+    filesystem.walk(&mut |entry| {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                out.push(fs_error(ctx, prefix, start, &e));
+                return;
+            }
+        };
+        if entry.kind != EntryKind::File || entry.metadata {
+            return;
+        }
+        let path = format!("{prefix}{}", entry.display_path());
+        match filesystem.open_file(&entry) {
+            Ok(reader) => emit(DiskFile {
+                path,
+                reader,
+                times: Times {
+                    modified: time(entry.times.modified),
+                    accessed: time(entry.times.accessed),
+                    created: time(entry.times.created),
+                },
+                deleted: entry.deleted,
+                recovery: entry.recovery.map(|r| r.name()),
+                notes: Vec::new(),
+            }),
+            Err(e) => out.push(fs_error(ctx, &path, start, &e)),
+        }
+    });
+}
+
+fn carve(
+    ctx: &Examine<'_>,
+    r: &Arc<dyn ReadAt>,
+    start: u64,
+    len: u64,
+    name: &str,
+    out: &mut Vec<Exclusion>,
+    emit: &mut dyn FnMut(DiskFile),
+) {
+    for found in Carver::new(&**r, start, len, CarveOptions::default()) {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        match found {
+            Ok(c) => {
+                let mut notes = vec!["carved".to_string()];
+                if !c.complete {
+                    notes.push("incomplete carve".to_string());
+                }
+                emit(DiskFile {
+                    path: format!("{name}@{:#x}.{}", c.offset, c.kind.extension()),
+                    reader: Box::new(Window::new(r.clone(), c.offset, c.len)),
+                    times: Times::default(),
+                    deleted: false,
+                    recovery: None,
+                    notes,
+                });
+            }
+            Err(u) => out.push(ctx.unreadable(name, &u)),
+        }
+    }
+}
+
+/// Reads all of `r` (at most `cap` bytes are asked for by the caller).
+pub(crate) fn read_all(r: &dyn ReadAt) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; r.len() as usize];
+    r.read_exact_at(0, &mut buf)?;
+    Ok(buf)
+}
+
+/// Digests `r` in chunks, never holding more than one chunk.
+pub(crate) fn digest_stream(r: &dyn ReadAt) -> std::io::Result<nigehbaan_filehash::Digests> {
+    let mut state = nigehbaan_filehash::DigestState::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    let len = r.len();
+    while at < len {
+        let n = ((len - at) as usize).min(buf.len());
+        r.read_exact_at(at, &mut buf[..n])?;
+        state.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(state.finish())
+}
+
+/// The I/O error in words, naming the unreadable image range when a disk
+/// layer reported one.
+pub(crate) fn read_error(e: &std::io::Error) -> String {
+    match Unreadable::find(e) {
+        Some(u) => u.to_string(),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(seed: u8) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8 ^ seed, (y * 5) as u8, seed.wrapping_mul(7)])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    }
+
+    /// A 64 KiB raw disk: an MBR with one partition of an unknown type at
+    /// sector 16 (8 KiB long) holding a JPEG, and a second JPEG in the
+    /// region after it that no partition covers.
+    fn disk(a: &[u8], b: &[u8]) -> Vec<u8> {
+        let mut d = vec![0u8; 64 << 10];
+        let e = 446;
+        d[e + 4] = 0x83;
+        d[e + 8..e + 12].copy_from_slice(&16u32.to_le_bytes());
+        d[e + 12..e + 16].copy_from_slice(&16u32.to_le_bytes());
+        d[510] = 0x55;
+        d[511] = 0xaa;
+        d[16 * 512 + 100..16 * 512 + 100 + a.len()].copy_from_slice(a);
+        d[40 << 10..(40 << 10) + b.len()].copy_from_slice(b);
+        d
+    }
+
+    struct Found {
+        files: Vec<(String, Vec<u8>, Vec<String>)>,
+        exclusions: Vec<Exclusion>,
+    }
+
+    fn examine_bytes(name: &str, bytes: &[u8], carve: bool) -> Found {
+        let dir =
+            std::env::temp_dir().join(format!("nigehbaan-image-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("disk.img");
+        std::fs::write(&file, bytes).unwrap();
+        let cancel = AtomicBool::new(false);
+        let ctx = Examine {
+            exhibit: "EX",
+            path: "ev/disk.img",
+            carve,
+            cancel: &cancel,
+            head: &bytes[..bytes.len().min(4096)],
+        };
+        let mut files = Vec::new();
+        let exclusions = examine(&ctx, &file, &mut |d: DiskFile| {
+            files.push((d.path, read_all(&*d.reader).unwrap(), d.notes));
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
+        Found { files, exclusions }
+    }
+
+    #[test]
+    fn later_e01_segments_are_left_to_the_first() {
+        let mut h = b"EVF\x09\x0d\x0a\xff\x00\x01\x02\x00".to_vec();
+        assert!(later_ewf_segment(&h));
+        h[9] = 1;
+        assert!(!later_ewf_segment(&h));
+        let ctx = Examine {
+            exhibit: "EX",
+            path: "ev/disk.E02",
+            carve: true,
+            cancel: &AtomicBool::new(false),
+            head: b"EVF\x09\x0d\x0a\xff\x00\x01\x02\x00",
+        };
+        let ex = examine(&ctx, Path::new("/nonexistent/disk.E02"), &mut |_| {
+            panic!("nothing to emit")
+        });
+        assert!(ex.is_empty());
+    }
+
+    #[test]
+    fn supported_formats() {
+        let d = disk(&jpeg(1), &jpeg(2));
+        assert!(supported(&d[..4096]));
+        assert!(!supported(b"EVF2\r\n\x81\x00 Ex01 stays unexamined"));
+        assert!(!supported(b"QFI\xfb qcow"));
+        assert!(!supported(&[0u8; 4096]));
+    }
+
+    #[test]
+    fn unknown_volume_and_gap_are_carved_and_reported() {
+        let (a, b) = (jpeg(1), jpeg(2));
+        let found = examine_bytes("carve", &disk(&a, &b), true);
+        let names: Vec<&str> = found.files.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "ev/disk.img!p1:unknown!unallocated@0x64.jpg",
+                "ev/disk.img!unpartitioned@0xa000.jpg",
+            ]
+        );
+        assert_eq!(found.files[0].1, a);
+        assert_eq!(found.files[1].1, b);
+        assert_eq!(found.files[0].2, ["carved"]);
+        // The volume with no file system is not examined, and says where.
+        let ex = &found.exclusions;
+        assert_eq!(ex.len(), 1, "{ex:?}");
+        assert_eq!(ex[0].kind, "unrecognised-volume");
+        assert!(ex[0].incomplete);
+        assert!(ex[0].reason.contains("0x2000..0x4000"), "{}", ex[0].reason);
+    }
+
+    #[test]
+    fn a_damaged_partition_table_makes_the_scan_incomplete() {
+        let mut d = disk(&jpeg(1), &jpeg(2));
+        // The partition now reaches past the disk's end (128 sectors).
+        d[446 + 8..446 + 12].copy_from_slice(&120u32.to_le_bytes());
+        let found = examine_bytes("damaged", &d, false);
+        let ex: Vec<&str> = found.exclusions.iter().map(|e| e.kind.as_str()).collect();
+        assert!(ex.contains(&"partition-table-problem"), "{ex:?}");
+        assert!(found.exclusions.iter().all(|e| e.incomplete));
+    }
+
+    #[test]
+    fn no_carve_reports_the_volume_only() {
+        let found = examine_bytes("nocarve", &disk(&jpeg(1), &jpeg(2)), false);
+        assert!(found.files.is_empty());
+        assert_eq!(found.exclusions.len(), 1);
+        assert!(found.exclusions[0].incomplete);
+    }
+
+    #[test]
+    fn an_unopenable_image_is_an_incomplete_exclusion() {
+        let ctx = Examine {
+            exhibit: "EX",
+            path: "ev/missing.img",
+            carve: true,
+            cancel: &AtomicBool::new(false),
+            head: &[],
+        };
+        let ex = examine(
+            &ctx,
+            Path::new("/nonexistent/nigehbaan/missing.img"),
+            &mut |_| panic!("nothing to emit"),
+        );
+        assert_eq!(ex.len(), 1);
+        assert_eq!(ex[0].kind, "disk-image-error");
+        assert!(ex[0].incomplete);
+    }
+}
