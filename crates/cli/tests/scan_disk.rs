@@ -287,3 +287,50 @@ fn scan_opens_an_e01_of_the_disk() {
     assert_eq!(rep["status"]["complete"], true, "{}", rep["exclusions"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_archive_inside_a_disk_image_is_named_not_passed_over() {
+    if !tools_present() {
+        return;
+    }
+    let dir = common::tempdir("scan-disk", "zip-inside");
+    let d = demo(&dir);
+    // A bare FAT16 file system holding the demo's zip (whose entry is a hit
+    // this scan cannot see yet): the scan must say so and not end complete.
+    let part = dir.join("fat.img");
+    std::fs::File::create(&part)
+        .unwrap()
+        .set_len(16 * MIB)
+        .unwrap();
+    run(Command::new("mkfs.fat")
+        .args(["-F", "16", "-n", "TESTDATA"])
+        .arg(&part));
+    run(Command::new("mcopy")
+        .arg("-i")
+        .arg(&part)
+        .arg(d.join("evidence/backup.zip"))
+        .arg("::/BACKUP.ZIP"));
+    let r = dir.join("report");
+    let out = bin()
+        .arg("scan")
+        .arg(&part)
+        .arg("--out")
+        .arg(&r)
+        .args(["--case", "C-1", "--quiet"])
+        .arg("--library")
+        .arg(d.join("library"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let rep: Value =
+        serde_json::from_slice(&std::fs::read(r.join("report.json")).unwrap()).unwrap();
+    let ex = rep["exclusions"].as_array().unwrap();
+    assert!(
+        ex.iter().any(|e| e["kind"] == "archive-in-disk-image"
+            && e["path"].as_str().unwrap().ends_with("/BACKUP.ZIP")
+            && e["incomplete"] == true),
+        "{ex:?}"
+    );
+    assert!(text(&out).contains("BACKUP.ZIP"), "{}", text(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

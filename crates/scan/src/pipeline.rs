@@ -279,9 +279,32 @@ fn walk_jobs(
                     cancel,
                     head: &head,
                 };
+                // What a file inside the image holds and this scan does not
+                // open yet (an archive; a video, a nested disk image) is named,
+                // never passed over in silence.
+                let mut inner_excluded: Vec<Exclusion> = Vec::new();
                 let mut emit = |d: crate::image::DiskFile| {
                     if done.contains(&done_key(exhibit, &d.path)) {
                         return;
+                    }
+                    let mut inner_head = vec![0u8; DETECT_BYTES.min(d.reader.len() as usize)];
+                    if d.reader.read_exact_at(0, &mut inner_head).is_ok() {
+                        if detect(&inner_head).is_some() {
+                            inner_excluded.push(Exclusion {
+                                exhibit: exhibit.to_string(),
+                                path: d.path.clone(),
+                                kind: "archive-in-disk-image".into(),
+                                reason: "an archive inside a disk image is hashed and matched \
+                                         as a file, but its entries are not opened yet"
+                                    .into(),
+                                incomplete: true,
+                                hashed: true,
+                            });
+                        } else if let Some(x) =
+                            crate::opaque::exclusion(&inner_head, cfg.hash.pdq, exhibit, &d.path)
+                        {
+                            inner_excluded.push(x);
+                        }
                     }
                     let size = d.reader.len();
                     let held = if size <= cfg.limits.max_in_memory {
@@ -304,6 +327,7 @@ fn walk_jobs(
                     });
                 };
                 exclusions.extend(crate::image::examine(&ctx, &f.path, &mut emit));
+                exclusions.append(&mut inner_excluded);
             }
             None => {
                 // Disk images and videos: hashed, but what they hold is not
