@@ -281,10 +281,19 @@ fn opaque_inputs_make_the_scan_incomplete_by_name() {
     assert_eq!(rep["summary"]["total"]["hits"], 1);
     let ex = rep["exclusions"].as_array().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
+    // Disk images the scan opens: a damaged E01 (a header and nothing
+    // else) and a GPT disk with no file system are named with what failed.
+    for name in ["ev/disk.E01", "ev/usb.dd"] {
+        assert!(
+            ex.iter()
+                .any(|x| x["path"].as_str().is_some_and(|p| p.starts_with(name))
+                    && x["incomplete"] == true),
+            "{name} not excluded: {ex:?}"
+        );
+        assert!(err.contains(name), "{name} not named on stderr: {err}");
+    }
     for (name, kind) in [
-        ("ev/disk.E01", "unexamined-disk-image"),
         ("ev/disk.Ex01", "unexamined-disk-image"),
-        ("ev/usb.dd", "unexamined-disk-image"),
         ("ev/clip.mp4", "unexamined-video"),
         ("ev/clip.webm", "unexamined-video"),
         ("ev/videos.zip!a.avi", "unexamined-video"),
@@ -310,13 +319,17 @@ fn opaque_inputs_make_the_scan_incomplete_by_name() {
         .map(|x| x["kind"].as_str().unwrap())
         .collect();
     assert!(!kinds.contains(&"unexamined-video"), "{kinds:?}");
+    // The Ex01 stays unexamined; the damaged E01 and the GPT disk with no
+    // file system are opened and named with what failed.
     assert_eq!(
         kinds
             .iter()
             .filter(|k| **k == "unexamined-disk-image")
             .count(),
-        3
+        1
     );
+    assert!(kinds.contains(&"disk-image-error"), "{kinds:?}");
+    assert!(kinds.contains(&"unrecognised-volume"), "{kinds:?}");
 }
 
 #[test]

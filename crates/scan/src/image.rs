@@ -73,6 +73,16 @@ fn later_ewf_segment(head: &[u8]) -> bool {
             .is_some_and(|n| u16::from_le_bytes([n[0], n[1]]) != 1)
 }
 
+/// Whether the first segment of the EWF image `file` belongs to (the same
+/// name with `.E01`, `.e01`, `.s01` or `.S01`, and not `file` itself) is
+/// there to open the whole image.
+fn first_ewf_segment_beside(file: &Path) -> bool {
+    ["E01", "e01", "s01", "S01"].iter().any(|ext| {
+        let first = file.with_extension(ext);
+        first != file && first.is_file()
+    })
+}
+
 impl Examine<'_> {
     fn exclusion(&self, path: &str, kind: &str, reason: String) -> Exclusion {
         Exclusion {
@@ -103,8 +113,20 @@ pub(crate) fn examine(
 ) -> Vec<Exclusion> {
     let mut out = Vec::new();
     if later_ewf_segment(ctx.head) {
-        // Hashed as a file; examined as part of the image its first
-        // segment starts.
+        if first_ewf_segment_beside(file) {
+            // Hashed as a file; examined as part of the image its first
+            // segment starts.
+            return out;
+        }
+        out.push(
+            ctx.exclusion(
+                ctx.path,
+                "disk-image-error",
+                "unexamined: a later segment of an EWF (E01) image whose first segment is not \
+             beside it (or whose segment number is damaged): what it holds cannot be read alone"
+                    .into(),
+            ),
+        );
         return out;
     }
     let img = match open_image(&[file]) {
@@ -397,10 +419,26 @@ mod tests {
             cancel: &AtomicBool::new(false),
             head: b"EVF\x09\x0d\x0a\xff\x00\x01\x02\x00",
         };
+        // Without its first segment beside it, a later segment is named.
         let ex = examine(&ctx, Path::new("/nonexistent/disk.E02"), &mut |_| {
             panic!("nothing to emit")
         });
+        assert_eq!(ex.len(), 1);
+        assert!(ex[0].incomplete);
+        // With it, the first segment's examination covers it.
+        let dir = std::env::temp_dir().join(format!("nigehbaan-e02-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("disk.E01"), b"first").unwrap();
+        let ex = examine(&ctx, &dir.join("disk.E02"), &mut |_| {
+            panic!("nothing to emit")
+        });
         assert!(ex.is_empty());
+        // A file named .E01 whose segment number is not 1 is damaged.
+        let ex = examine(&ctx, &dir.join("disk.E01"), &mut |_| {
+            panic!("nothing to emit")
+        });
+        assert_eq!(ex.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
