@@ -191,29 +191,40 @@ fn md5_group(g: usize, s: &mut [u32; 4], m: &[u32; 16]) {
 /// SHA-256 rounds `4q..4q+4`, computing message words `4q..4q+4` first
 /// when `q >= 4`. `w` holds the last four message quads (quad `q` at
 /// `w[q % 4]`).
+///
+/// # Safety
+/// The CPU must have SHA-NI and SSSE3 (see [`available`]).
 #[inline(always)]
 unsafe fn sha256_quad(q: usize, w: &mut [__m128i; 4], s0: &mut __m128i, s1: &mut __m128i) {
-    if q >= 4 {
-        let (old, next, prev2, prev1) = (w[q % 4], w[(q + 1) % 4], w[(q + 2) % 4], w[(q + 3) % 4]);
-        let x = _mm_add_epi32(
-            _mm_sha256msg1_epu32(old, next),
-            _mm_alignr_epi8::<4>(prev1, prev2),
+    // SAFETY: register arithmetic only (no memory access); the SHA-NI and
+    // SSSE3 instructions are this function's contract.
+    unsafe {
+        if q >= 4 {
+            let (old, next, prev2, prev1) =
+                (w[q % 4], w[(q + 1) % 4], w[(q + 2) % 4], w[(q + 3) % 4]);
+            let x = _mm_add_epi32(
+                _mm_sha256msg1_epu32(old, next),
+                _mm_alignr_epi8::<4>(prev1, prev2),
+            );
+            w[q % 4] = _mm_sha256msg2_epu32(x, prev1);
+        }
+        let k = _mm_set_epi32(
+            SHA256_K[4 * q + 3] as i32,
+            SHA256_K[4 * q + 2] as i32,
+            SHA256_K[4 * q + 1] as i32,
+            SHA256_K[4 * q] as i32,
         );
-        w[q % 4] = _mm_sha256msg2_epu32(x, prev1);
+        let msg = _mm_add_epi32(w[q % 4], k);
+        *s1 = _mm_sha256rnds2_epu32(*s1, *s0, msg);
+        *s0 = _mm_sha256rnds2_epu32(*s0, *s1, _mm_shuffle_epi32::<0x0E>(msg));
     }
-    let k = _mm_set_epi32(
-        SHA256_K[4 * q + 3] as i32,
-        SHA256_K[4 * q + 2] as i32,
-        SHA256_K[4 * q + 1] as i32,
-        SHA256_K[4 * q] as i32,
-    );
-    let msg = _mm_add_epi32(w[q % 4], k);
-    *s1 = _mm_sha256rnds2_epu32(*s1, *s0, msg);
-    *s0 = _mm_sha256rnds2_epu32(*s0, *s1, _mm_shuffle_epi32::<0x0E>(msg));
 }
 
 /// SHA-1 rounds `4q..4q+4` (message words as in [`sha256_quad`]). `prev`
 /// is the `abcd` before the last quad; `e` the state's E on entry.
+///
+/// # Safety
+/// The CPU must have SHA-NI and SSE2 (see [`available`]).
 #[inline(always)]
 unsafe fn sha1_quad(
     q: usize,
@@ -222,23 +233,28 @@ unsafe fn sha1_quad(
     prev: &mut __m128i,
     e: __m128i,
 ) {
-    if q >= 4 {
-        let (old, next, prev2, prev1) = (m[q % 4], m[(q + 1) % 4], m[(q + 2) % 4], m[(q + 3) % 4]);
-        let x = _mm_xor_si128(_mm_sha1msg1_epu32(old, next), prev2);
-        m[q % 4] = _mm_sha1msg2_epu32(x, prev1);
+    // SAFETY: register arithmetic only (no memory access); the SHA-NI and
+    // SSE2 instructions are this function's contract.
+    unsafe {
+        if q >= 4 {
+            let (old, next, prev2, prev1) =
+                (m[q % 4], m[(q + 1) % 4], m[(q + 2) % 4], m[(q + 3) % 4]);
+            let x = _mm_xor_si128(_mm_sha1msg1_epu32(old, next), prev2);
+            m[q % 4] = _mm_sha1msg2_epu32(x, prev1);
+        }
+        let e_in = if q == 0 {
+            _mm_add_epi32(e, m[0])
+        } else {
+            _mm_sha1nexte_epu32(*prev, m[q % 4])
+        };
+        *prev = *abcd;
+        *abcd = match q / 5 {
+            0 => _mm_sha1rnds4_epu32::<0>(*abcd, e_in),
+            1 => _mm_sha1rnds4_epu32::<1>(*abcd, e_in),
+            2 => _mm_sha1rnds4_epu32::<2>(*abcd, e_in),
+            _ => _mm_sha1rnds4_epu32::<3>(*abcd, e_in),
+        };
     }
-    let e_in = if q == 0 {
-        _mm_add_epi32(e, m[0])
-    } else {
-        _mm_sha1nexte_epu32(*prev, m[q % 4])
-    };
-    *prev = *abcd;
-    *abcd = match q / 5 {
-        0 => _mm_sha1rnds4_epu32::<0>(*abcd, e_in),
-        1 => _mm_sha1rnds4_epu32::<1>(*abcd, e_in),
-        2 => _mm_sha1rnds4_epu32::<2>(*abcd, e_in),
-        _ => _mm_sha1rnds4_epu32::<3>(*abcd, e_in),
-    };
 }
 
 /// Runs the three compression functions over `data` (whole 64-byte blocks).
@@ -247,20 +263,25 @@ unsafe fn sha1_quad(
 /// The CPU must have SHA-NI, SSE2, SSSE3 and SSE4.1 (see [`available`]).
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 unsafe fn compress(md5: &mut [u32; 4], sha1: &mut [u32; 5], sha256: &mut [u32; 8], data: &[u8]) {
-    // SAFETY (whole body): register arithmetic with the enabled features;
-    // loads and stores stay within `data`'s blocks and the state arrays.
     let be32 = _mm_set_epi64x(0x0c0d0e0f_08090a0b, 0x04050607_00010203);
     let be128 = _mm_set_epi64x(0x00010203_04050607, 0x08090a0b_0c0d0e0f);
 
     // SHA-256 state as the instructions want it: ABEF and CDGH.
-    let dcba = _mm_loadu_si128(sha256.as_ptr().cast());
-    let hgfe = _mm_loadu_si128(sha256[4..].as_ptr().cast());
+    // SAFETY: `sha256` is 8 words: the two unaligned 16-byte loads read
+    // words 0..4 and 4..8.
+    let (dcba, hgfe) = unsafe {
+        (
+            _mm_loadu_si128(sha256.as_ptr().cast()),
+            _mm_loadu_si128(sha256[4..].as_ptr().cast()),
+        )
+    };
     let cdab = _mm_shuffle_epi32::<0xB1>(dcba);
     let efgh = _mm_shuffle_epi32::<0x1B>(hgfe);
     let mut s0 = _mm_alignr_epi8::<8>(cdab, efgh);
     let mut s1 = _mm_blend_epi16::<0xF0>(efgh, cdab);
     // SHA-1 state: A in the top lane; E in the top lane of its own register.
-    let mut abcd = _mm_shuffle_epi32::<0x1B>(_mm_loadu_si128(sha1.as_ptr().cast()));
+    // SAFETY: `sha1` is 5 words; the unaligned 16-byte load reads 0..4.
+    let mut abcd = _mm_shuffle_epi32::<0x1B>(unsafe { _mm_loadu_si128(sha1.as_ptr().cast()) });
     let mut e0 = _mm_set_epi32(sha1[4] as i32, 0, 0, 0);
     let mut st5 = *md5;
 
@@ -270,7 +291,9 @@ unsafe fn compress(md5: &mut [u32; 4], sha1: &mut [u32; 5], sha256: &mut [u32; 8
         for (w, b) in words.iter_mut().zip(block.chunks_exact(4)) {
             *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
-        let load = |i: usize| _mm_loadu_si128(p.add(16 * i).cast());
+        // SAFETY: `block` is 64 bytes (chunks_exact) and i < 4, so the
+        // unaligned 16-byte load of bytes 16i..16i+16 is inside it.
+        let load = |i: usize| unsafe { _mm_loadu_si128(p.add(16 * i).cast()) };
         let mut w = [
             _mm_shuffle_epi8(load(0), be32),
             _mm_shuffle_epi8(load(1), be32),
@@ -290,8 +313,11 @@ unsafe fn compress(md5: &mut [u32; 4], sha1: &mut [u32; 5], sha256: &mut [u32; 8
         macro_rules! group {
             ($g:literal; $($q1:literal),*) => {
                 md5_group($g, &mut st5, &words);
-                sha256_quad($g, &mut w, &mut s0, &mut s1);
-                $(sha1_quad($q1, &mut m, &mut abcd, &mut prev, e0);)*
+                // SAFETY: this function's contract (SHA-NI, SSE2, SSSE3,
+                // SSE4.1) covers the quads' requirements.
+                unsafe { sha256_quad($g, &mut w, &mut s0, &mut s1) };
+                // SAFETY: as above.
+                $(unsafe { sha1_quad($q1, &mut m, &mut abcd, &mut prev, e0) };)*
             };
         }
         group!(0; 0);
@@ -323,15 +349,18 @@ unsafe fn compress(md5: &mut [u32; 4], sha1: &mut [u32; 5], sha256: &mut [u32; 8
     *md5 = st5;
     let feba = _mm_shuffle_epi32::<0x1B>(s0);
     let dchg = _mm_shuffle_epi32::<0xB1>(s1);
-    _mm_storeu_si128(
-        sha256.as_mut_ptr().cast(),
+    let (lo, hi) = (
         _mm_blend_epi16::<0xF0>(feba, dchg),
-    );
-    _mm_storeu_si128(
-        sha256[4..].as_mut_ptr().cast(),
         _mm_alignr_epi8::<8>(dchg, feba),
     );
-    _mm_storeu_si128(sha1.as_mut_ptr().cast(), _mm_shuffle_epi32::<0x1B>(abcd));
+    let abcd = _mm_shuffle_epi32::<0x1B>(abcd);
+    // SAFETY: unaligned 16-byte stores to words 0..4 and 4..8 of the
+    // 8-word `sha256`, and to words 0..4 of the 5-word `sha1`.
+    unsafe {
+        _mm_storeu_si128(sha256.as_mut_ptr().cast(), lo);
+        _mm_storeu_si128(sha256[4..].as_mut_ptr().cast(), hi);
+        _mm_storeu_si128(sha1.as_mut_ptr().cast(), abcd);
+    }
     sha1[4] = _mm_extract_epi32::<3>(e0) as u32;
 }
 

@@ -311,7 +311,11 @@ impl LivePdqIndex {
     }
 
     fn snapshot(path: &Path, copy: bool) -> Result<(LivePdqIndex, [u64; 2]), StoreError> {
-        let store = Store::open(path)?;
+        // SAFETY: snapshots are files this module writes itself
+        // (`write_snapshot`: a temporary file renamed into place, never
+        // changed in place), so a mapped snapshot does not change under us;
+        // a newer snapshot replaces the directory entry, not the mapped file.
+        let store = unsafe { Store::open(path) }?;
         if copy {
             store.will_need();
         }

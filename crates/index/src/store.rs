@@ -161,7 +161,16 @@ pub struct Mapping {
 
 impl Mapping {
     /// Maps `path` read-only.
-    pub fn open(path: &Path) -> Result<Mapping, StoreError> {
+    ///
+    /// # Safety
+    /// Nothing may modify or truncate the file while the returned mapping
+    /// (or a [`Store`] or [`Buf`] made from it) lives: the bytes are read
+    /// through the map as plain memory, so a change under it is undefined
+    /// behaviour (a truncation is a `SIGBUS`). Files from
+    /// [`StoreWriter::write`] meet this when nothing else writes them: it
+    /// writes a temporary file and renames it into place, so a rewrite
+    /// replaces the file rather than changing the mapped one.
+    pub unsafe fn open(path: &Path) -> Result<Mapping, StoreError> {
         if cfg!(target_endian = "big") {
             return Err(StoreError::Invalid(
                 "index files are little-endian; this machine is not".into(),
@@ -169,9 +178,8 @@ impl Mapping {
         }
         let file = File::open(path)?;
         // SAFETY: the file is opened read-only and only read through the
-        // map. Index files are written under a temporary name and renamed
-        // into place, never modified in place, so the mapped bytes do not
-        // change under us.
+        // map; that nothing modifies it while mapped is this function's
+        // contract, passed on from `Mmap::map`'s.
         let map = unsafe { Mmap::map(&file)? };
         Ok(Mapping { map })
     }
@@ -218,8 +226,13 @@ impl Mapping {
 
 impl Store {
     /// Maps and validates a file written by [`StoreWriter`].
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Mapping::open(path)?.into_store()
+    ///
+    /// # Safety
+    /// As for [`Mapping::open`]: nothing may modify or truncate the file
+    /// while the store, or any [`Buf`] taken from it, lives.
+    pub unsafe fn open(path: &Path) -> Result<Store, StoreError> {
+        // SAFETY: this function's contract is `Mapping::open`'s.
+        unsafe { Mapping::open(path) }?.into_store()
     }
 
     fn from_map(map: Mmap) -> Result<Store, StoreError> {

@@ -123,7 +123,8 @@ fn compact_layout_keeps_plain_bounds_for_crowded_blocks() {
     let mut w = nigehbaan_index::store::StoreWriter::new();
     index.write_sections(&mut w, 0);
     w.write(&path).unwrap();
-    let store = nigehbaan_index::store::Store::open(&path).unwrap();
+    // SAFETY: the test's temporary index file is not modified while mapped.
+    let store = unsafe { nigehbaan_index::store::Store::open(&path) }.unwrap();
     let mapped = PdqIndex::from_store(&store, 0).unwrap();
     assert_eq!(mapped.layout(), layout);
     let q = &hashes[1234];
@@ -177,7 +178,8 @@ fn indexes_survive_a_round_trip_through_a_mapped_file() {
     compact.write_sections(&mut w, 300);
     set.write_sections(&mut w, 10);
     w.write(&path).unwrap();
-    let store = Store::open(&path).unwrap();
+    // SAFETY: the test's temporary index file is not modified while mapped.
+    let store = unsafe { Store::open(&path) }.unwrap();
     let mapped = PdqIndex::from_store(&store, 100).unwrap();
     let mapped_wide = PdqIndex::from_store(&store, 200).unwrap();
     assert_eq!(mapped_wide.layout(), Layout::chunks(13));
@@ -198,7 +200,8 @@ fn indexes_survive_a_round_trip_through_a_mapped_file() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[16] = 9;
     std::fs::write(&path, &bytes).unwrap();
-    assert!(Store::open(&path).is_err());
+    // SAFETY: the test's temporary index file is not modified while mapped.
+    assert!(unsafe { Store::open(&path) }.is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -213,7 +216,8 @@ fn tiny_compact_indexes_survive_a_round_trip() {
         let mut w = StoreWriter::new();
         index.write_sections(&mut w, 0);
         w.write(&path).unwrap();
-        let mapped = PdqIndex::from_store(&Store::open(&path).unwrap(), 0).unwrap();
+        // SAFETY: the test's temporary index file is not modified while mapped.
+        let mapped = PdqIndex::from_store(&unsafe { Store::open(&path) }.unwrap(), 0).unwrap();
         for q in &hashes {
             assert_eq!(mapped.search(q, 31).unwrap(), brute_force(&hashes, q, 31));
         }

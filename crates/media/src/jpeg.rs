@@ -92,7 +92,7 @@ fn first_sos(bytes: &[u8]) -> Option<usize> {
 /// entropy-coded data 0xFF is always stuffed, so 0xFFD9 there is the real
 /// end). Decoders pad a truncated file with grey; we refuse it instead, as
 /// PIL does.
-fn check_complete(bytes: &[u8]) -> Result<(), MediaError> {
+pub(crate) fn check_complete(bytes: &[u8]) -> Result<(), MediaError> {
     let sos = first_sos(bytes).ok_or_else(|| {
         MediaError::Corrupt("no image data (start-of-scan marker missing)".into())
     })?;
@@ -259,14 +259,20 @@ mod tests {
         }
     }
 
+    /// A `w` × `h` colour JPEG of a fixed pattern.
+    fn test_jpeg(w: u32, h: u32) -> Vec<u8> {
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 70)
+            .encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        jpeg
+    }
+
     #[test]
     fn jpeg_decoder_path_decodes_at_the_rules_scale() {
         for (w, h) in [(2045u32, 2048u32), (1100, 1030), (600, 2100)] {
-            let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
-            let mut jpeg = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 70)
-                .encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
-                .unwrap();
+            let jpeg = test_jpeg(w, h);
             let opts = DecodeOptions {
                 fast: true,
                 ..DecodeOptions::default()
@@ -278,6 +284,40 @@ mod tests {
                 (w.div_ceil(d), h.div_ceil(d)),
                 "{w}x{h}"
             );
+        }
+    }
+
+    /// The front end (libjpeg-turbo with `--features libjpeg-turbo`, our
+    /// decoder without) decodes `--fast` at the one rule's scale, at and
+    /// around its boundaries: the same sizes either way, so a build feature
+    /// never changes a `--fast` hash. CI runs this test in both builds.
+    #[test]
+    fn front_end_decodes_at_the_rules_scale_in_every_build() {
+        for (w, h) in [
+            (2045u32, 2048u32),
+            (2048, 2045),
+            (2041, 2100),
+            (2049, 2049),
+            (1023, 1030),
+            (1024, 1025),
+            (600, 2100),
+        ] {
+            let jpeg = test_jpeg(w, h);
+            let opts = DecodeOptions {
+                fast: true,
+                ..DecodeOptions::default()
+            };
+            let d = fast_denom(w, h);
+            let (_, _, out) = decode(&jpeg, &opts).unwrap();
+            let size = match &out {
+                JpegOutput::Planes(p) => (p.width(), p.height()),
+                JpegOutput::Pixels(px) => (px.width, px.height),
+            };
+            assert_eq!(size, (w.div_ceil(d), h.div_ceil(d)), "{w}x{h}, 1/{d}");
+            // Our decoder at the same scale, also under the feature.
+            let planes =
+                crate::ljt::decode_planes_with(&jpeg, u32::MAX, u64::MAX, d, false).unwrap();
+            assert_eq!((planes.width(), planes.height()), size, "ours, {w}x{h}");
         }
     }
 }

@@ -18,6 +18,8 @@
 #![warn(missing_docs)]
 
 mod decode;
+#[cfg(feature = "libjpeg-turbo")]
+mod differential;
 mod exif;
 mod jpeg;
 mod ljt;
@@ -25,6 +27,8 @@ mod ljt;
 mod turbo;
 
 pub use decode::{decode, probe, Decoded, ImageInfo};
+#[cfg(feature = "libjpeg-turbo")]
+pub use differential::{compare_jpeg_decoders, Agreement};
 pub use exif::exif_orientation;
 
 use std::fmt;

@@ -29,30 +29,52 @@ const MAX_SCANS: c_int = 500;
 struct LibjpegError(MediaError);
 
 /// libjpeg's message for the error or warning in `cinfo.err`.
+///
+/// # Safety
+/// `cinfo.err` is null or points to a live `jpeg_error_mgr` set up by
+/// `jpeg_std_error` (whose `format_message` writes at most
+/// `JMSG_LENGTH_MAX` = 200 bytes), as in every `cinfo` libjpeg hands to our
+/// callbacks.
 unsafe fn message(cinfo: &mut ffi::jpeg_common_struct) -> String {
     let err = cinfo.err;
     if err.is_null() {
         return "libjpeg error".into();
     }
-    let code = (*err).msg_code;
-    let Some(format) = (*err).format_message else {
+    // SAFETY: `err` is non-null and points to a live error manager (this
+    // function's contract).
+    let (code, format) = unsafe { ((*err).msg_code, (*err).format_message) };
+    let Some(format) = format else {
         return format!("libjpeg error {code}");
     };
     // The binding declares the buffer `&[u8; 80]`, but libjpeg writes into
     // it; call it through the true C signature.
     type FormatMessage = unsafe extern "C-unwind" fn(&mut ffi::jpeg_common_struct, *mut u8);
-    let format: FormatMessage = std::mem::transmute(format);
+    // SAFETY: both are pointers to the same C function; only the buffer
+    // parameter's Rust type differs (`&[u8; 80]` against the C `char *`),
+    // and the two have the same ABI.
+    let format: FormatMessage = unsafe { std::mem::transmute(format) };
     // JMSG_LENGTH_MAX in jerror.h.
     let mut buf = [0u8; 200];
-    format(cinfo, buf.as_mut_ptr());
+    // SAFETY: `format_message` writes a NUL-terminated message of at most
+    // JMSG_LENGTH_MAX (200) bytes into `buf`, which holds 200, and reads
+    // only `cinfo` and its error manager, live per the contract.
+    unsafe { format(cinfo, buf.as_mut_ptr()) };
     let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
 /// Replaces libjpeg's `exit()`: unwinds back to [`decode`].
+///
+/// # Safety
+/// Called by libjpeg only, with a `cinfo` whose `err` is the live error
+/// manager that [`Decompressor::new`] installed.
 unsafe extern "C-unwind" fn error_exit(cinfo: &mut ffi::jpeg_common_struct) {
-    let code = (*cinfo.err).msg_code;
-    let text = message(cinfo);
+    // SAFETY: libjpeg calls this only through `cinfo.err`, which points to
+    // the error manager owned by our `Decompressor` (never null here).
+    let code = unsafe { (*cinfo.err).msg_code };
+    // SAFETY: as above, `cinfo.err` is that live, `jpeg_std_error`-filled
+    // manager.
+    let text = unsafe { message(cinfo) };
     let error = if code == ffi::JERR_INPUT_EOF || code == ffi::JERR_INPUT_EMPTY {
         MediaError::Truncated(text)
     } else if code == ffi::JERR_OUT_OF_MEMORY || code == ffi::JERR_NO_BACKING_STORE {
@@ -66,27 +88,47 @@ unsafe extern "C-unwind" fn error_exit(cinfo: &mut ffi::jpeg_common_struct) {
 
 /// Warnings (`msg_level == -1`) are ignored as Pillow ignores them, except
 /// premature end of data, which libjpeg would paper over with grey.
+///
+/// # Safety
+/// Called by libjpeg only, with a `cinfo` whose `err` is the live error
+/// manager that [`Decompressor::new`] installed.
 unsafe extern "C-unwind" fn emit_message(cinfo: &mut ffi::jpeg_common_struct, msg_level: c_int) {
     if msg_level >= 0 {
         return; // trace messages
     }
-    let err = &mut *cinfo.err;
+    // SAFETY: `cinfo.err` points to the error manager our `Decompressor`
+    // owns (separately boxed, so not aliased by `cinfo`); libjpeg is not
+    // touching it while it runs this callback.
+    let err = unsafe { &mut *cinfo.err };
     err.num_warnings += 1;
     if err.msg_code == ffi::JWRN_JPEG_EOF {
-        let text = message(cinfo);
+        // SAFETY: as above, `cinfo.err` is that live manager.
+        let text = unsafe { message(cinfo) };
         resume_unwind(Box::new(LibjpegError(MediaError::Truncated(text))))
     }
 }
 
 /// Never print anything to stderr.
+///
+/// # Safety
+/// None needed (it does nothing); `unsafe` only to match libjpeg's
+/// callback type.
 unsafe extern "C-unwind" fn output_message(_cinfo: &mut ffi::jpeg_common_struct) {}
 
 /// Refuses files with an absurd number of progressive scans.
+///
+/// # Safety
+/// Called by libjpeg only, with the `common` part of a live
+/// `jpeg_decompress_struct` or `jpeg_compress_struct`.
 unsafe extern "C-unwind" fn progress_monitor(cinfo: &mut ffi::jpeg_common_struct) {
     if cinfo.is_decompressor == 0 {
         return;
     }
-    let dinfo = &*(cinfo as *mut ffi::jpeg_common_struct as *const ffi::jpeg_decompress_struct);
+    // SAFETY: `is_decompressor` is set, so `cinfo` is the first field
+    // (`common`, at offset 0 of the `#[repr(C)]` struct) of a live
+    // `jpeg_decompress_struct`; we only read it.
+    let dinfo =
+        unsafe { &*(cinfo as *mut ffi::jpeg_common_struct as *const ffi::jpeg_decompress_struct) };
     if dinfo.input_scan_number > MAX_SCANS {
         let error =
             MediaError::Corrupt(format!("progressive JPEG has more than {MAX_SCANS} scans"));
@@ -108,7 +150,9 @@ impl Decompressor {
         // structs (null pointers, `None` callbacks, zero numbers); libjpeg
         // itself starts from `memset(0)`.
         let mut err: Box<ffi::jpeg_error_mgr> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: as above, all-zero is the "not yet set up" state.
         let mut progress: Box<ffi::jpeg_progress_mgr> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: as above; `jpeg_create_decompress` later fills it in.
         let mut cinfo: Box<ffi::jpeg_decompress_struct> = Box::new(unsafe { std::mem::zeroed() });
         // SAFETY: `jpeg_std_error` only fills in the struct (no error paths).
         unsafe { ffi::jpeg_std_error(&mut err) };
@@ -131,8 +175,10 @@ impl Drop for Decompressor {
         // no-op) or an aborted decompressor. It raises no errors; the
         // catch_unwind is belt and braces.
         let cinfo = &mut *self.cinfo;
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-            ffi::jpeg_destroy_decompress(cinfo)
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: see above; `cinfo` is ours and its error manager
+            // (`_err`) is still alive, since fields drop after this.
+            unsafe { ffi::jpeg_destroy_decompress(cinfo) }
         }));
     }
 }
@@ -165,24 +211,41 @@ pub(crate) fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<JpegPixels, M
     out
 }
 
+/// Runs one decode of `bytes` on a fresh decompressor.
+///
+/// # Safety
+/// `cinfo` is zeroed apart from `common.err`, which points to a live error
+/// manager filled by `jpeg_std_error` with our callbacks (as
+/// [`Decompressor::new`] makes it); `progress` points to a live progress
+/// manager; both, and `bytes`, outlive every later use of `cinfo`. The call
+/// must be inside `catch_unwind`, since libjpeg errors unwind out of it.
 unsafe fn run(
     cinfo: &mut ffi::jpeg_decompress_struct,
     progress: *mut ffi::jpeg_progress_mgr,
     bytes: &[u8],
     opts: &DecodeOptions,
 ) -> Result<JpegPixels, MediaError> {
-    ffi::jpeg_create_decompress(cinfo);
+    // SAFETY: `cinfo` is a zeroed struct with its error manager set (this
+    // function's contract), which is what creation expects; failures unwind
+    // through `error_exit` to the caller's `catch_unwind`.
+    unsafe { ffi::jpeg_create_decompress(cinfo) };
     cinfo.common.progress = progress;
     // Bounds the whole-image coefficient buffers of progressive and
     // multi-scan files (jmemnobs has no backing store: over it is an error).
     let max_alloc = opts.limits.max_alloc.min(c_long::MAX as u64) as c_long;
-    (*cinfo.common.mem).max_memory_to_use = max_alloc;
+    // SAFETY: `jpeg_create_decompress` succeeded (it unwinds otherwise), so
+    // `mem` points to libjpeg's live memory manager.
+    unsafe { (*cinfo.common.mem).max_memory_to_use = max_alloc };
     let len = c_ulong::try_from(bytes.len())
         .map_err(|_| MediaError::Unsupported("file too large for libjpeg".into()))?;
-    ffi::jpeg_mem_src(cinfo, bytes.as_ptr(), len);
+    // SAFETY: `cinfo` is created; `bytes` is `len` bytes long and outlives
+    // every read of the source (this function's contract).
+    unsafe { ffi::jpeg_mem_src(cinfo, bytes.as_ptr(), len) };
 
     // 1 = JPEG_HEADER_OK (2 would be a tables-only stream).
-    if ffi::jpeg_read_header(cinfo, 1) != 1 {
+    // SAFETY: `cinfo` is created with a source; errors unwind to the
+    // caller's `catch_unwind`.
+    if unsafe { ffi::jpeg_read_header(cinfo, 1) } != 1 {
         return Err(MediaError::Corrupt("no image in the JPEG stream".into()));
     }
     let (w, h) = (cinfo.image_width, cinfo.image_height);
@@ -205,7 +268,9 @@ unsafe fn run(
         cinfo.scale_num = 1;
         cinfo.scale_denom = crate::jpeg::fast_denom(w, h);
     }
-    ffi::jpeg_calc_output_dimensions(cinfo);
+    // SAFETY: called after a successful `jpeg_read_header`, as libjpeg
+    // requires.
+    unsafe { ffi::jpeg_calc_output_dimensions(cinfo) };
     let (ow, oh) = (cinfo.output_width, cinfo.output_height);
     let comps = cinfo.output_components;
     let expected_comps = if out_space == ffi::J_COLOR_SPACE::JCS_CMYK {
@@ -234,17 +299,28 @@ unsafe fn run(
     pixels.resize(size as usize, 0);
 
     // For progressive files this reads the whole input.
-    ffi::jpeg_start_decompress(cinfo);
+    // SAFETY: the header was read and the output parameters set; errors
+    // unwind to the caller's `catch_unwind`.
+    unsafe { ffi::jpeg_start_decompress(cinfo) };
     if cinfo.output_width != ow || cinfo.output_height != oh || cinfo.output_components != comps {
         return Err(MediaError::Corrupt(
             "libjpeg changed the output size".into(),
         ));
     }
     let base = pixels.as_mut_ptr();
-    let mut rows: Vec<*mut u8> = (0..oh as usize).map(|y| base.add(y * stride)).collect();
+    // `wrapping_add` computes the addresses without an unsafe contract; each
+    // is inside `pixels`, which holds `oh` rows of `stride` bytes.
+    let mut rows: Vec<*mut u8> = (0..oh as usize)
+        .map(|y| base.wrapping_add(y * stride))
+        .collect();
     while cinfo.output_scanline < oh {
         let at = cinfo.output_scanline as usize;
-        let got = ffi::jpeg_read_scanlines(cinfo, rows[at..].as_mut_ptr(), oh - at as u32);
+        // SAFETY: `rows[at..]` holds `oh - at` pointers, each to a row of
+        // `stride` = output_width * output_components bytes inside
+        // `pixels` (checked above to be what libjpeg writes per row), and
+        // libjpeg writes at most `oh - at` rows.
+        let got =
+            unsafe { ffi::jpeg_read_scanlines(cinfo, rows[at..].as_mut_ptr(), oh - at as u32) };
         if got == 0 {
             // Only a suspending source returns 0; the memory source never
             // suspends, so this is a libjpeg bug, not a file problem.
@@ -254,7 +330,9 @@ unsafe fn run(
         }
     }
     drop(rows);
-    ffi::jpeg_finish_decompress(cinfo);
+    // SAFETY: every scanline was read; errors unwind to the caller's
+    // `catch_unwind`.
+    unsafe { ffi::jpeg_finish_decompress(cinfo) };
 
     let pixels = if out_space == ffi::J_COLOR_SPACE::JCS_CMYK {
         cmyk_to_rgb(&pixels)

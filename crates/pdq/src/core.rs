@@ -50,8 +50,9 @@ pub fn luma_from_rgb(rgb: &[u8], out: &mut [f32]) {
     debug_assert_eq!(rgb.len(), out.len() * 3);
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is available (checked just above).
+        if let Some(_avx2) = crate::cpu::Avx2::detect() {
+            // SAFETY: an `Avx2` token exists only when the CPU has AVX2,
+            // the one requirement of `luma_from_rgb_avx2`.
             unsafe { luma_from_rgb_avx2(rgb, out) };
             return;
         }
@@ -89,6 +90,9 @@ fn luma_from_rgb_portable(rgb: &[u8], out: &mut [f32]) {
 /// AVX2 luma conversion: byte shuffles split eight RGB pixels into R, G and
 /// B lanes; then the same multiplies and adds, in the same order, as the
 /// portable code (no FMA).
+///
+/// # Safety
+/// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn luma_from_rgb_avx2(rgb: &[u8], out: &mut [f32]) {
@@ -108,11 +112,16 @@ unsafe fn luma_from_rgb_avx2(rgb: &[u8], out: &mut [f32]) {
     );
     let mut i = 0;
     while i + 8 <= n {
-        // SAFETY: bytes 3i..3i+24 are inside `rgb` (i + 8 <= n <= len / 3)
-        // and outputs i..i+8 inside `out`; loads and stores are unaligned.
-        let p = rgb.as_ptr().add(3 * i);
-        let lo = _mm_loadu_si128(p as *const __m128i);
-        let hi = _mm_loadu_si128(p.add(8) as *const __m128i);
+        // SAFETY: bytes 3i..3i+24 are inside `rgb` (i + 8 <= n <= len / 3):
+        // the first load reads 3i..3i+16, the second 3i+8..3i+24; both are
+        // unaligned loads.
+        let (lo, hi) = unsafe {
+            let p = rgb.as_ptr().add(3 * i);
+            (
+                _mm_loadu_si128(p as *const __m128i),
+                _mm_loadu_si128(p.add(8) as *const __m128i),
+            )
+        };
         let r = _mm_or_si128(_mm_shuffle_epi8(lo, r_lo), _mm_shuffle_epi8(hi, r_hi));
         let g = _mm_or_si128(_mm_shuffle_epi8(lo, g_lo), _mm_shuffle_epi8(hi, g_hi));
         let b = _mm_or_si128(_mm_shuffle_epi8(lo, b_lo), _mm_shuffle_epi8(hi, b_hi));
@@ -123,7 +132,9 @@ unsafe fn luma_from_rgb_avx2(rgb: &[u8], out: &mut [f32]) {
             _mm256_add_ps(_mm256_mul_ps(cr, rf), _mm256_mul_ps(cg, gf)),
             _mm256_mul_ps(cb, bf),
         );
-        _mm256_storeu_ps(out.as_mut_ptr().add(i), y);
+        // SAFETY: outputs i..i+8 are inside `out` (i + 8 <= n <= out.len());
+        // the store is unaligned.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), y) };
         i += 8;
     }
     luma_from_rgb_portable(&rgb[3 * i..3 * n], &mut out[i..n]);

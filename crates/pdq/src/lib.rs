@@ -33,6 +33,7 @@
 
 mod approx;
 pub mod core;
+pub mod cpu;
 mod hash;
 mod stream;
 

@@ -173,17 +173,18 @@ pub(crate) trait Rows {
 }
 
 /// Transposes 8×8 tiles of f32 (exact data movement, no arithmetic).
-pub(crate) trait Transpose {
+pub(crate) trait Transpose: Copy {
     /// `out[j][i] = rows[i][j]`.
-    fn tr8(rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8];
+    fn tr8(self, rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8];
 }
 
 /// Portable transpose.
+#[derive(Clone, Copy)]
 struct ScalarTranspose;
 
 impl Transpose for ScalarTranspose {
     #[inline(always)]
-    fn tr8(rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+    fn tr8(self, rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
         let mut out = [[0f32; 8]; 8];
         for i in 0..8 {
             for j in 0..8 {
@@ -194,18 +195,20 @@ impl Transpose for ScalarTranspose {
     }
 }
 
-/// AVX transpose; only used from the AVX2-compiled kernel.
+/// AVX transpose, made only from an [`Avx2`](crate::cpu::Avx2) token;
+/// used from the AVX2-compiled kernel, where it inlines.
 #[cfg(target_arch = "x86_64")]
-struct AvxTranspose;
+#[derive(Clone, Copy)]
+struct AvxTranspose(crate::cpu::Avx2);
 
 #[cfg(target_arch = "x86_64")]
 impl Transpose for AvxTranspose {
     #[inline(always)]
-    fn tr8(rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+    fn tr8(self, rows: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
         use std::arch::x86_64::*;
-        // SAFETY: only reached from `blur_decimate_avx2`, which runs after
-        // AVX2 (hence AVX) was detected; loads and stores are unaligned
-        // accesses to whole `[f32; 8]` arrays.
+        // SAFETY: `self` holds an `Avx2` token, which exists only when the
+        // CPU has AVX2 (hence AVX); the loads read and the stores write
+        // whole `[f32; 8]` arrays, unaligned.
         unsafe {
             let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(rows[i].as_ptr()));
             let t0 = _mm256_unpacklo_ps(r[0], r[1]);
@@ -246,7 +249,13 @@ impl Transpose for AvxTranspose {
 /// Copies an 8-row block (row-major, `cols` wide, rows past `nr` ignored)
 /// into lanes: `lanes[x][l] = block[l * cols + x]`.
 #[inline(always)]
-fn rows_to_lanes<T: Transpose>(block: &[f32], cols: usize, nr: usize, lanes: &mut [[f32; L]]) {
+fn rows_to_lanes<T: Transpose>(
+    t: T,
+    block: &[f32],
+    cols: usize,
+    nr: usize,
+    lanes: &mut [[f32; L]],
+) {
     let full = cols / 8 * 8;
     let mut x0 = 0;
     while x0 < full {
@@ -254,7 +263,7 @@ fn rows_to_lanes<T: Transpose>(block: &[f32], cols: usize, nr: usize, lanes: &mu
         for (l, t) in tile.iter_mut().enumerate().take(nr) {
             t.copy_from_slice(&block[l * cols + x0..l * cols + x0 + 8]);
         }
-        let tr = T::tr8(&tile);
+        let tr = t.tr8(&tile);
         lanes[x0..x0 + 8].copy_from_slice(&tr);
         x0 += 8;
     }
@@ -269,6 +278,7 @@ fn rows_to_lanes<T: Transpose>(block: &[f32], cols: usize, nr: usize, lanes: &mu
 /// the destination row that `dst_row(l)` names.
 #[inline(always)]
 fn lanes_to_rows<T: Transpose, F: FnMut(usize) -> usize>(
+    t: T,
     lanes: &[[f32; L]],
     cols: usize,
     nr: usize,
@@ -280,7 +290,7 @@ fn lanes_to_rows<T: Transpose, F: FnMut(usize) -> usize>(
     let mut x0 = 0;
     while x0 < full {
         let tile: &[[f32; 8]; 8] = lanes[x0..x0 + 8].try_into().expect("8 lanes");
-        let tr = T::tr8(tile);
+        let tr = t.tr8(tile);
         for l in 0..nr {
             out[starts[l] + x0..starts[l] + x0 + 8].copy_from_slice(&tr[l]);
         }
@@ -335,30 +345,37 @@ pub(crate) fn blur_decimate_geom<R: Rows>(
 ) -> [[f32; 64]; 64] {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { blur_decimate_avx2(rows, cols, geom, src, s) };
+        if let Some(avx2) = crate::cpu::Avx2::detect() {
+            // SAFETY: an `Avx2` token exists only when the CPU has AVX2,
+            // the one requirement of `blur_decimate_avx2`.
+            return unsafe { blur_decimate_avx2(AvxTranspose(avx2), rows, cols, geom, src, s) };
         }
     }
-    blur_decimate_impl::<R, ScalarTranspose>(rows, cols, geom, src, s)
+    blur_decimate_impl(ScalarTranspose, rows, cols, geom, src, s)
 }
 
+/// [`blur_decimate_impl`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn blur_decimate_avx2<R: Rows>(
+    t: AvxTranspose,
     rows: usize,
     cols: usize,
     geom: &Geometry,
     src: &mut R,
     s: &mut StreamScratch,
 ) -> [[f32; 64]; 64] {
-    blur_decimate_impl::<R, AvxTranspose>(rows, cols, geom, src, s)
+    blur_decimate_impl(t, rows, cols, geom, src, s)
 }
 
 /// Produces rows `r0..r0+nr` of the first row pass into the ring.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn produce_block<R: Rows, T: Transpose>(
+    t: T,
     src: &mut R,
     r0: usize,
     nr: usize,
@@ -373,13 +390,14 @@ fn produce_block<R: Rows, T: Transpose>(
     for l in 0..nr {
         src.fill(r0 + l, &mut block[l * cols..(l + 1) * cols]);
     }
-    rows_to_lanes::<T>(block, cols, nr, t_in);
+    rows_to_lanes(t, block, cols, nr, t_in);
     box_lanes::<L>(t_in, t_out, win_h);
-    lanes_to_rows::<T, _>(t_out, cols, nr, ring, |l| (r0 + l) % cap);
+    lanes_to_rows(t, t_out, cols, nr, ring, |l| (r0 + l) % cap);
 }
 
 #[inline(always)]
 fn blur_decimate_impl<R: Rows, T: Transpose>(
+    tp: T,
     rows: usize,
     cols: usize,
     geom: &Geometry,
@@ -427,8 +445,8 @@ fn blur_decimate_impl<R: Rows, T: Transpose>(
         ($r:expr) => {
             while produced <= $r {
                 let nr = L.min(rows - produced);
-                produce_block::<R, T>(
-                    src, produced, nr, cols, win_h, block, t_in, t_out, ring, cap,
+                produce_block(
+                    tp, src, produced, nr, cols, win_h, block, t_in, t_out, ring, cap,
                 );
                 produced += nr;
             }
@@ -458,7 +476,7 @@ fn blur_decimate_impl<R: Rows, T: Transpose>(
             }
             if l + 1 == L || oi + 1 == rows {
                 let n = l + 1;
-                rows_to_lanes::<T>(stage, cols, n, staged);
+                rows_to_lanes(tp, stage, cols, n, staged);
                 box_lanes_kept::<L>(staged, win_h, &keep_cols, &mut lane_out);
                 for ll in 0..n {
                     let dst = &mut kept[block_start + ll];
@@ -534,7 +552,8 @@ mod tests {
         let mut s = StreamScratch::default();
         let src = crate::LumaRows { luma, cols };
         let got = blur_decimate(rows, cols, &mut src.clone(), &mut s);
-        let portable = blur_decimate_impl::<_, ScalarTranspose>(
+        let portable = blur_decimate_impl(
+            ScalarTranspose,
             rows,
             cols,
             &Geometry::exact(rows, cols),

@@ -215,8 +215,11 @@ impl Builder {
         self.built.pdq_indexed = self.pdq.len() as u64;
         self.pdq = Vec::new();
         self.pdq_records = Vec::new();
-        let small =
-            Store::open(&small_path).map_err(|e| io_at(&small_path)(io::Error::other(e)))?;
+        // SAFETY: `small_path` was just written by `StoreWriter::write`
+        // inside this build's private staging directory; nothing else
+        // writes it while this mapping lives.
+        let small = unsafe { Store::open(&small_path) }
+            .map_err(|e| io_at(&small_path)(io::Error::other(e)))?;
         let small_section = |kind: u32| -> Result<Section, LibraryError> {
             let b: Buf<u8> = small
                 .section(kind)

@@ -58,7 +58,10 @@ impl OpenList {
             reason: format!("{INDEX_FILE}: {e}"),
         };
         let index_path = dir.join(INDEX_FILE);
-        let mapping = Mapping::open(&index_path).map_err(|e| match e {
+        // SAFETY: a list's index file is written by `library::build` to a
+        // temporary name and renamed into place, never modified in place;
+        // an update replaces the file, so the mapped one stays unchanged.
+        let mapping = unsafe { Mapping::open(&index_path) }.map_err(|e| match e {
             StoreError::Io(error) => LibraryError::Io {
                 path: index_path.clone(),
                 error,

@@ -2,6 +2,8 @@
 //! them, replication otherwise) and YCbCr → RGB conversion with
 //! libjpeg-turbo's 16-bit fixed-point tables.
 
+use nigehbaan_pdq::cpu::Avx2;
+
 /// A decoded component plane: `dw` × `dh` valid samples, `stride` apart.
 pub(crate) struct Plane<'a> {
     pub data: &'a [u8],
@@ -69,7 +71,7 @@ pub(crate) fn upsample_row(
     y: usize,
     out: &mut [u8],
     s: &mut Scratch,
-    avx2: bool,
+    avx2: Option<Avx2>,
 ) {
     let w = out.len();
     match m {
@@ -126,10 +128,11 @@ pub(crate) fn upsample_row(
 }
 
 #[inline(always)]
-fn h2v1_dispatch(src: &[u8], out: &mut [u8], avx2: bool) {
+fn h2v1_dispatch(src: &[u8], out: &mut [u8], avx2: Option<Avx2>) {
     #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` is only set when the CPU has AVX2.
+    if let Some(_avx2) = avx2 {
+        // SAFETY: an `Avx2` token exists only when the CPU has AVX2, the
+        // one requirement of `h2v1_avx2`.
         return unsafe { h2v1_avx2(src, out) };
     }
     let _ = avx2;
@@ -137,34 +140,30 @@ fn h2v1_dispatch(src: &[u8], out: &mut [u8], avx2: bool) {
 }
 
 #[inline(always)]
-fn h2v2_dispatch(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8], avx2: bool) {
+fn h2v2_dispatch(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8], avx2: Option<Avx2>) {
     #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` is only set when the CPU has AVX2.
+    if let Some(_avx2) = avx2 {
+        // SAFETY: an `Avx2` token exists only when the CPU has AVX2, the
+        // one requirement of `h2v2_avx2`.
         return unsafe { h2v2_avx2(near, far, cs, out) };
     }
     let _ = avx2;
     h2v2(near, far, cs, out)
 }
 
-/// Whether the explicit AVX2 paths may run on this CPU.
-pub(crate) fn have_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// YCbCr → RGB for one row, with AVX2 when `avx2` is set.
+/// YCbCr → RGB for one row, with AVX2 when an `avx2` token is given.
 #[inline(always)]
-pub(crate) fn convert_row_dispatch(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8], avx2: bool) {
+pub(crate) fn convert_row_dispatch(
+    y: &[u8],
+    cb: &[u8],
+    cr: &[u8],
+    out: &mut [u8],
+    avx2: Option<Avx2>,
+) {
     #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` is only set when the CPU has AVX2.
+    if let Some(_avx2) = avx2 {
+        // SAFETY: an `Avx2` token exists only when the CPU has AVX2, the
+        // one requirement of `convert_row_avx2`.
         return unsafe { convert_row_avx2(y, cb, cr, out) };
     }
     let _ = avx2;
@@ -321,23 +320,33 @@ struct YccConsts {
 
 #[cfg(target_arch = "x86_64")]
 impl YccConsts {
+    /// The constants in registers.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
     #[inline(always)]
     unsafe fn new() -> Self {
         use std::arch::x86_64::*;
-        // SAFETY (whole body): register set-up only; callers run with AVX2.
-        YccConsts {
-            c128: _mm256_set1_epi32(128),
-            half: _mm256_set1_epi32(ONE_HALF),
-            k_rr: _mm256_set1_epi32(FIX_1_40200),
-            k_bb: _mm256_set1_epi32(FIX_1_77200),
-            k_gb: _mm256_set1_epi32(-FIX_0_34414),
-            k_gr: _mm256_set1_epi32(-FIX_0_71414),
+        // SAFETY: register set-up only (no memory access); AVX2 is this
+        // function's contract.
+        unsafe {
+            YccConsts {
+                c128: _mm256_set1_epi32(128),
+                half: _mm256_set1_epi32(ONE_HALF),
+                k_rr: _mm256_set1_epi32(FIX_1_40200),
+                k_bb: _mm256_set1_epi32(FIX_1_77200),
+                k_gb: _mm256_set1_epi32(-FIX_0_34414),
+                k_gr: _mm256_set1_epi32(-FIX_0_71414),
+            }
         }
     }
 }
 
 /// 16 pixels of YCbCr → 16 bytes each of R, G and B (the arithmetic of
 /// [`convert_row`], clamped to 0..=255 by saturating packs).
+///
+/// # Safety
+/// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn ycc16_avx2(
@@ -347,54 +356,60 @@ unsafe fn ycc16_avx2(
     k: &YccConsts,
 ) -> [std::arch::x86_64::__m128i; 3] {
     use std::arch::x86_64::*;
-    // SAFETY (whole body): register arithmetic only; callers run with AVX2.
-    let mut rgb = [[_mm256_setzero_si256(); 2]; 3];
-    for (h, parts) in [
-        (yv, bv, rv),
-        (
-            _mm_srli_si128::<8>(yv),
-            _mm_srli_si128::<8>(bv),
-            _mm_srli_si128::<8>(rv),
-        ),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let yy = _mm256_cvtepu8_epi32(parts.0);
-        let bb = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.1), k.c128);
-        let rr = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.2), k.c128);
-        let r = _mm256_add_epi32(
-            yy,
-            _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(rr, k.k_rr), k.half)),
-        );
-        let g = _mm256_add_epi32(
-            yy,
-            _mm256_srai_epi32::<16>(_mm256_add_epi32(
-                _mm256_add_epi32(_mm256_mullo_epi32(bb, k.k_gb), k.half),
-                _mm256_mullo_epi32(rr, k.k_gr),
-            )),
-        );
-        let b = _mm256_add_epi32(
-            yy,
-            _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(bb, k.k_bb), k.half)),
-        );
-        rgb[0][h] = r;
-        rgb[1][h] = g;
-        rgb[2][h] = b;
+    // SAFETY: register arithmetic only (no memory access); AVX2 is this
+    // function's contract.
+    unsafe {
+        let mut rgb = [[_mm256_setzero_si256(); 2]; 3];
+        for (h, parts) in [
+            (yv, bv, rv),
+            (
+                _mm_srli_si128::<8>(yv),
+                _mm_srli_si128::<8>(bv),
+                _mm_srli_si128::<8>(rv),
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let yy = _mm256_cvtepu8_epi32(parts.0);
+            let bb = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.1), k.c128);
+            let rr = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts.2), k.c128);
+            let r = _mm256_add_epi32(
+                yy,
+                _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(rr, k.k_rr), k.half)),
+            );
+            let g = _mm256_add_epi32(
+                yy,
+                _mm256_srai_epi32::<16>(_mm256_add_epi32(
+                    _mm256_add_epi32(_mm256_mullo_epi32(bb, k.k_gb), k.half),
+                    _mm256_mullo_epi32(rr, k.k_gr),
+                )),
+            );
+            let b = _mm256_add_epi32(
+                yy,
+                _mm256_srai_epi32::<16>(_mm256_add_epi32(_mm256_mullo_epi32(bb, k.k_bb), k.half)),
+            );
+            rgb[0][h] = r;
+            rgb[1][h] = g;
+            rgb[2][h] = b;
+        }
+        // i32 → i16 (saturating, in order) → u8 (saturating = clamp 0..255).
+        let w = |c: [__m256i; 2]| _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi32(c[0], c[1]));
+        let (rw, gw, bw) = (w(rgb[0]), w(rgb[1]), w(rgb[2]));
+        let rg = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(rw, gw));
+        let bb = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(bw, bw));
+        [
+            _mm256_castsi256_si128(rg),
+            _mm256_extracti128_si256::<1>(rg),
+            _mm256_castsi256_si128(bb),
+        ]
     }
-    // i32 → i16 (saturating, in order) → u8 (saturating = clamp 0..255).
-    let w = |c: [__m256i; 2]| _mm256_permute4x64_epi64::<0xD8>(_mm256_packs_epi32(c[0], c[1]));
-    let (rw, gw, bw) = (w(rgb[0]), w(rgb[1]), w(rgb[2]));
-    let rg = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(rw, gw));
-    let bb = _mm256_permute4x64_epi64::<0xD8>(_mm256_packus_epi16(bw, bw));
-    [
-        _mm256_castsi256_si128(rg),
-        _mm256_extracti128_si256::<1>(rg),
-        _mm256_castsi256_si128(bb),
-    ]
 }
 
 /// [`ycc16_avx2`] on the 16 samples of each row starting at `i`.
+///
+/// # Safety
+/// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn ycc16_at(
@@ -407,10 +422,12 @@ unsafe fn ycc16_at(
     use std::arch::x86_64::*;
     let load = |row: &[u8]| {
         let s = &row[i..i + 16];
-        // SAFETY: `s` is 16 bytes long; the load is unaligned.
+        // SAFETY: `s` is 16 bytes long (slicing checked it); the load is
+        // unaligned; AVX2 (so SSE2) is this function's contract.
         unsafe { _mm_loadu_si128(s.as_ptr() as *const __m128i) }
     };
-    ycc16_avx2(load(y), load(cb), load(cr), k)
+    // SAFETY: AVX2 is this function's contract and `ycc16_avx2`'s only one.
+    unsafe { ycc16_avx2(load(y), load(cb), load(cr), k) }
 }
 
 /// YCbCr → RGB for one row with explicit AVX2 (same integer arithmetic as
@@ -441,20 +458,26 @@ pub(crate) unsafe fn convert_row_avx2(y: &[u8], cb: &[u8], cr: &[u8], out: &mut 
         [mask(1, 0), mask(1, 1), mask(1, 2)],
         [mask(2, 0), mask(2, 1), mask(2, 2)],
     ];
+    // SAFETY: each load reads one 16-byte mask array, unaligned.
     let m: [[__m128i; 3]; 3] =
-        MASKS.map(|b| b.map(|x| _mm_loadu_si128(x.as_ptr() as *const __m128i)));
-    let k = YccConsts::new();
+        MASKS.map(|b| b.map(|x| unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) }));
+    // SAFETY: AVX2 is this function's contract.
+    let k = unsafe { YccConsts::new() };
+    let out = &mut out[..3 * n];
     let mut i = 0;
     while i + 16 <= n {
-        let [r8, g8, b8] = ycc16_at(y, cb, cr, i, &k);
-        // SAFETY: i + 16 <= n, and out holds 3 * n bytes.
-        let o = out.as_mut_ptr().add(3 * i);
+        // SAFETY: i + 16 <= n <= every input row's length; AVX2 is this
+        // function's contract.
+        let [r8, g8, b8] = unsafe { ycc16_at(y, cb, cr, i, &k) };
+        let o = &mut out[3 * i..3 * i + 48];
         for (blk, mk) in m.iter().enumerate() {
             let v = _mm_or_si128(
                 _mm_or_si128(_mm_shuffle_epi8(r8, mk[0]), _mm_shuffle_epi8(g8, mk[1])),
                 _mm_shuffle_epi8(b8, mk[2]),
             );
-            _mm_storeu_si128(o.add(16 * blk) as *mut __m128i, v);
+            // SAFETY: `o` is 48 bytes long, so bytes 16 * blk..16 * blk + 16
+            // (blk < 3) are inside it; the store is unaligned.
+            unsafe { _mm_storeu_si128(o.as_mut_ptr().add(16 * blk) as *mut __m128i, v) };
         }
         i += 16;
     }
@@ -462,18 +485,19 @@ pub(crate) unsafe fn convert_row_avx2(y: &[u8], cb: &[u8], cr: &[u8], out: &mut 
 }
 
 /// YCbCr → planar R, G and B rows (the same bytes as [`convert_row`], not
-/// interleaved), with AVX2 when `avx2` is set.
+/// interleaved), with AVX2 when an `avx2` token is given.
 #[inline(always)]
 pub(crate) fn convert_row_planar_dispatch(
     y: &[u8],
     cb: &[u8],
     cr: &[u8],
     rgb: [&mut [u8]; 3],
-    avx2: bool,
+    avx2: Option<Avx2>,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` is only set when the CPU has AVX2.
+    if let Some(_avx2) = avx2 {
+        // SAFETY: an `Avx2` token exists only when the CPU has AVX2, the
+        // one requirement of `convert_row_planar_avx2`.
         return unsafe { convert_row_planar_avx2(y, cb, cr, rgb) };
     }
     let _ = avx2;
@@ -513,14 +537,20 @@ unsafe fn convert_row_planar_avx2(y: &[u8], cb: &[u8], cr: &[u8], rgb: [&mut [u8
         .min(r.len())
         .min(g.len())
         .min(b.len());
-    let k = YccConsts::new();
+    // SAFETY: AVX2 is this function's contract.
+    let k = unsafe { YccConsts::new() };
     let mut i = 0;
     while i + 16 <= n {
-        let [r8, g8, b8] = ycc16_at(y, cb, cr, i, &k);
-        // SAFETY: i + 16 <= n, within every output row.
-        _mm_storeu_si128(r.as_mut_ptr().add(i) as *mut __m128i, r8);
-        _mm_storeu_si128(g.as_mut_ptr().add(i) as *mut __m128i, g8);
-        _mm_storeu_si128(b.as_mut_ptr().add(i) as *mut __m128i, b8);
+        // SAFETY: i + 16 <= n <= every input row's length; AVX2 is this
+        // function's contract.
+        let [r8, g8, b8] = unsafe { ycc16_at(y, cb, cr, i, &k) };
+        // SAFETY: i + 16 <= n <= every output row's length, so each
+        // unaligned 16-byte store stays inside its row.
+        unsafe {
+            _mm_storeu_si128(r.as_mut_ptr().add(i) as *mut __m128i, r8);
+            _mm_storeu_si128(g.as_mut_ptr().add(i) as *mut __m128i, g8);
+            _mm_storeu_si128(b.as_mut_ptr().add(i) as *mut __m128i, b8);
+        }
         i += 16;
     }
     convert_row_planar(
@@ -540,7 +570,10 @@ unsafe fn convert_row_planar_avx2(y: &[u8], cb: &[u8], cr: &[u8], rgb: [&mut [u8
 unsafe fn h2v2_avx2(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8]) {
     use std::arch::x86_64::*;
     let n = near.len();
-    for ((c, &a), &b) in cs[..n].iter_mut().zip(near).zip(&far[..n]) {
+    // Bound every access below by `n` up front: a short `out`, `cs` or
+    // `far` panics here instead of being written or read past its end.
+    let (cs, far, out) = (&mut cs[..n], &far[..n], &mut out[..2 * n]);
+    for ((c, &a), &b) in cs.iter_mut().zip(near).zip(far) {
         *c = a as u16 * 3 + b as u16;
     }
     out[0] = ((cs[0] * 4 + 8) >> 4) as u8;
@@ -548,17 +581,24 @@ unsafe fn h2v2_avx2(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8]) {
     let (k8, k7) = (_mm256_set1_epi16(8), _mm256_set1_epi16(7));
     let mut i = 1;
     while i + 17 <= n {
-        // SAFETY: reads cs[i - 1..i + 17], writes out[2i..2i + 32]; both in
-        // bounds since i + 17 <= n.
-        let p = cs.as_ptr().add(i);
-        let prev = _mm256_loadu_si256(p.sub(1) as *const __m256i);
-        let cur = _mm256_loadu_si256(p as *const __m256i);
-        let next = _mm256_loadu_si256(p.add(1) as *const __m256i);
+        // SAFETY: i >= 1 and i + 17 <= n = cs.len(), so the three unaligned
+        // 16-lane loads (cs[i - 1..i + 15], cs[i..i + 16], cs[i + 1..i + 17])
+        // are inside `cs`.
+        let (prev, cur, next) = unsafe {
+            let p = cs.as_ptr().add(i);
+            (
+                _mm256_loadu_si256(p.sub(1) as *const __m256i),
+                _mm256_loadu_si256(p as *const __m256i),
+                _mm256_loadu_si256(p.add(1) as *const __m256i),
+            )
+        };
         let c3 = _mm256_add_epi16(_mm256_add_epi16(cur, cur), cur);
         let even = _mm256_srli_epi16::<4>(_mm256_add_epi16(_mm256_add_epi16(c3, prev), k8));
         let odd = _mm256_srli_epi16::<4>(_mm256_add_epi16(_mm256_add_epi16(c3, next), k7));
         let v = _mm256_or_si256(even, _mm256_slli_epi16::<8>(odd));
-        _mm256_storeu_si256(out.as_mut_ptr().add(2 * i) as *mut __m256i, v);
+        // SAFETY: out.len() == 2n (sliced above) and 2i + 32 <= 2n - 2, so
+        // the unaligned 32-byte store is inside `out`.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(2 * i) as *mut __m256i, v) };
         i += 16;
     }
     while i + 1 < n {
@@ -580,20 +620,29 @@ unsafe fn h2v2_avx2(near: &[u8], far: &[u8], cs: &mut [u16], out: &mut [u8]) {
 unsafe fn h2v1_avx2(src: &[u8], out: &mut [u8]) {
     use std::arch::x86_64::*;
     let n = src.len();
+    // Bound the stores by `n` up front: a short `out` panics here instead
+    // of being written past its end.
+    let out = &mut out[..2 * n];
     out[0] = src[0];
     out[1] = ((src[0] as u16 * 3 + src[1] as u16 + 2) >> 2) as u8;
     let (k1, k2) = (_mm256_set1_epi16(1), _mm256_set1_epi16(2));
     let mut i = 1;
     while i + 17 <= n {
-        // SAFETY: reads src[i - 1..i + 17], writes out[2i..2i + 32].
-        let p = src.as_ptr().add(i);
-        let ld = |q: *const u8| _mm256_cvtepu8_epi16(_mm_loadu_si128(q as *const __m128i));
-        let (prev, cur, next) = (ld(p.sub(1)), ld(p), ld(p.add(1)));
+        // SAFETY: i >= 1 and i + 17 <= n = src.len(), so the three
+        // unaligned 16-byte loads (src[i - 1..i + 15], src[i..i + 16],
+        // src[i + 1..i + 17]) are inside `src`.
+        let (prev, cur, next) = unsafe {
+            let p = src.as_ptr().add(i);
+            let ld = |q: *const u8| _mm256_cvtepu8_epi16(_mm_loadu_si128(q as *const __m128i));
+            (ld(p.sub(1)), ld(p), ld(p.add(1)))
+        };
         let c3 = _mm256_add_epi16(_mm256_add_epi16(cur, cur), cur);
         let even = _mm256_srli_epi16::<2>(_mm256_add_epi16(_mm256_add_epi16(c3, prev), k1));
         let odd = _mm256_srli_epi16::<2>(_mm256_add_epi16(_mm256_add_epi16(c3, next), k2));
         let v = _mm256_or_si256(even, _mm256_slli_epi16::<8>(odd));
-        _mm256_storeu_si256(out.as_mut_ptr().add(2 * i) as *mut __m256i, v);
+        // SAFETY: out.len() == 2n (sliced above) and 2i + 32 <= 2n - 2, so
+        // the unaligned 32-byte store is inside `out`.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(2 * i) as *mut __m256i, v) };
         i += 16;
     }
     while i + 1 < n {
@@ -616,185 +665,5 @@ pub(crate) fn interleave_row(a: &[u8], b: &[u8], c: &[u8], out: &mut [u8]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fix_constants() {
-        let fix = |x: f64| (x * 65536.0 + 0.5) as i32;
-        assert_eq!(FIX_1_40200, fix(1.40200));
-        assert_eq!(FIX_1_77200, fix(1.77200));
-        assert_eq!(FIX_0_71414, fix(0.71414));
-        assert_eq!(FIX_0_34414, fix(0.34414));
-    }
-
-    #[test]
-    fn arithmetic_matches_tables() {
-        let t = YccTables::new();
-        for y in [0u8, 1, 77, 128, 200, 255] {
-            for cb in 0..=255u8 {
-                for cr in 0..=255u8 {
-                    let (yy, b, r) = (y as i32, cb as usize, cr as usize);
-                    let want = [
-                        (yy + t.cr_r[r]).clamp(0, 255) as u8,
-                        (yy + ((t.cb_g[b] + t.cr_g[r]) >> SCALEBITS)).clamp(0, 255) as u8,
-                        (yy + t.cb_b[b]).clamp(0, 255) as u8,
-                    ];
-                    assert_eq!(ycc_pixel(y, cb, cr), want);
-                }
-            }
-        }
-        let ys: Vec<u8> = (0..37).map(|i| (i * 7) as u8).collect();
-        let cbs: Vec<u8> = (0..37).map(|i| (i * 13) as u8).collect();
-        let crs: Vec<u8> = (0..37).map(|i| (255 - i * 5) as u8).collect();
-        let mut out = vec![0u8; 37 * 3];
-        convert_row(&ys, &cbs, &crs, &mut out);
-        for i in 0..37 {
-            assert_eq!(&out[3 * i..3 * i + 3], &ycc_pixel(ys[i], cbs[i], crs[i]));
-        }
-    }
-
-    #[test]
-    fn grey_chroma_is_identity() {
-        let t = YccTables::new();
-        let y: Vec<u8> = (0..=255).collect();
-        let c = vec![128u8; 256];
-        let mut out = vec![0u8; 768];
-        t.convert_row(&y, &c, &c, &mut out);
-        for i in 0..256 {
-            assert_eq!(&out[i * 3..i * 3 + 3], &[i as u8; 3]);
-        }
-    }
-
-    #[test]
-    fn h2v1_edges_and_bias() {
-        let src = [10u8, 20, 30];
-        let mut out = [0u8; 6];
-        h2v1(&src, &mut out);
-        // out0 = s0; out1 = (30+20+2)>>2 = 13; out2 = (60+10+1)>>2 = 17;
-        // out3 = (60+30+2)>>2 = 23; out4 = (90+20+1)>>2 = 27; out5 = s2.
-        assert_eq!(out, [10, 13, 17, 23, 27, 30]);
-    }
-
-    #[test]
-    fn h2v2_edges_and_bias() {
-        let near = [0u8, 16, 32];
-        let far = [0u8, 0, 0];
-        let mut out = [0u8; 6];
-        h2v2(&near, &far, &mut [0u16; 3], &mut out);
-        // colsums 0, 48, 96
-        // out0 = 8>>4 = 0; out1 = (0+48+7)>>4 = 3; out2 = (144+0+8)>>4 = 9;
-        // out3 = (144+96+7)>>4 = 15; out4 = (288+48+8)>>4 = 21;
-        // out5 = (384+7)>>4 = 24.
-        assert_eq!(out, [0, 3, 9, 15, 21, 24]);
-    }
-
-    #[test]
-    fn narrow_planes_replicate() {
-        assert_eq!(Method::choose(2, 2, 2), Method::Replicate { h: 2, v: 2 });
-        assert_eq!(Method::choose(2, 1, 1), Method::Replicate { h: 2, v: 1 });
-        assert_eq!(Method::choose(1, 2, 1), Method::H1V2Fancy);
-        let data = [7u8, 9];
-        let p = Plane {
-            data: &data,
-            stride: 2,
-            dw: 2,
-            dh: 1,
-        };
-        let mut out = [0u8; 3];
-        let mut tmp = Scratch::default();
-        upsample_row(
-            &p,
-            Method::Replicate { h: 2, v: 2 },
-            1,
-            &mut out,
-            &mut tmp,
-            false,
-        );
-        assert_eq!(out, [7, 7, 9]);
-    }
-
-    #[test]
-    fn h1v2_uses_clamped_context_rows() {
-        let data = [100u8, 0];
-        let p = Plane {
-            data: &data,
-            stride: 1,
-            dw: 1,
-            dh: 2,
-        };
-        let mut tmp = Scratch::default();
-        let rows: Vec<u8> = (0..4)
-            .map(|y| {
-                let mut o = [0u8; 1];
-                upsample_row(&p, Method::H1V2Fancy, y, &mut o, &mut tmp, false);
-                o[0]
-            })
-            .collect();
-        // y0: (300+100+1)>>2 = 100; y1: (300+0+2)>>2 = 75;
-        // y2: (0+100+1)>>2 = 25; y3: (0+0+2)>>2 = 0.
-        assert_eq!(rows, [100, 75, 25, 0]);
-    }
-
-    #[test]
-    fn avx2_paths_match_scalar() {
-        if !have_avx2() {
-            return;
-        }
-        let mut seed = 0x2545_f491u32;
-        let mut rnd = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed as u8
-        };
-        for n in 3..100usize {
-            let a: Vec<u8> = (0..n).map(|_| rnd()).collect();
-            let b: Vec<u8> = (0..n).map(|_| rnd()).collect();
-            let c: Vec<u8> = (0..n).map(|_| rnd()).collect();
-            let (mut o1, mut o2) = (vec![0u8; 3 * n], vec![1u8; 3 * n]);
-            convert_row(&a, &b, &c, &mut o1);
-            convert_row_dispatch(&a, &b, &c, &mut o2, true);
-            assert_eq!(o1, o2, "ycc {n}");
-            let (mut o1, mut o2) = (vec![0u8; 2 * n], vec![1u8; 2 * n]);
-            h2v1(&a, &mut o1);
-            h2v1_dispatch(&a, &mut o2, true);
-            assert_eq!(o1, o2, "h2v1 {n}");
-            let mut cs = vec![0u16; n];
-            h2v2(&a, &b, &mut cs, &mut o1);
-            h2v2_dispatch(&a, &b, &mut cs, &mut o2, true);
-            assert_eq!(o1, o2, "h2v2 {n}");
-        }
-    }
-
-    #[test]
-    fn planar_conversion_matches_interleaved() {
-        let mut st = 0x9e37_79b9u32;
-        let mut next = || {
-            st ^= st << 13;
-            st ^= st >> 17;
-            st ^= st << 5;
-            st as u8
-        };
-        for n in [0usize, 1, 15, 16, 17, 33, 100] {
-            let (y, cb, cr): (Vec<u8>, Vec<u8>, Vec<u8>) = (
-                (0..n).map(|_| next()).collect(),
-                (0..n).map(|_| next()).collect(),
-                (0..n).map(|_| next()).collect(),
-            );
-            let mut inter = vec![0u8; 3 * n];
-            convert_row(&y, &cb, &cr, &mut inter);
-            for avx2 in [false, have_avx2()] {
-                let (mut r, mut g, mut b) = (vec![0u8; n], vec![0u8; n], vec![0u8; n]);
-                convert_row_planar_dispatch(&y, &cb, &cr, [&mut r, &mut g, &mut b], avx2);
-                for i in 0..n {
-                    assert_eq!(
-                        [r[i], g[i], b[i]],
-                        inter[3 * i..3 * i + 3],
-                        "n {n} i {i} avx2 {avx2}"
-                    );
-                }
-            }
-        }
-    }
-}
+#[path = "color_tests.rs"]
+mod tests;
