@@ -277,6 +277,7 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
         memory_budget: 256 << 20,
         resume: false,
         carve: true,
+        verify_image: false,
         command_line: format!("nigehbaan scan {} --case DEMO-0001", set.evidence.display()),
     };
     let outcome = nigehbaan_scan::scan(&cfg, &lists, &Progress::default(), &AtomicBool::new(false))
