@@ -330,6 +330,7 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
         outcome.dir.join("report.json").display(),
         outcome.report_sha256
     );
+    crate::demo_disk::run(&args.out, &set.evidence, &cfg, &lists)?;
     println!("\nScan real evidence with: nigehbaan scan PATH... --case N --exhibit ID --out DIR");
     Ok(EXIT_OK)
 }
