@@ -5,7 +5,19 @@
 #     half incompressible, half zeros and text-like runs).
 #  2. Raw read throughput: ours (disk_image read) against `cat IMAGE > /dev/null`.
 # Usage: bench/disk.sh [SIZE_MIB]   (default 1024). Needs ewfacquire, ewfverify.
+#  3. `bench/disk.sh scan [CORPUS_DIR] [PAIRS]`: `nigehbaan scan` of a generated
+#     2.2 GiB MBR disk (p1 FAT32 and p2 ext4, the 400-image corpus from
+#     ../shared/bench/make-corpus.py split between them, a tenth deleted on
+#     FAT) against The Sleuth Kit: `tsk_recover -e` (live + deleted export),
+#     then `hashdeep -c md5,sha1,sha256 -r` and `peer-pdqhash.py --workers 2`
+#     over the export. Also `scan --no-pdq --no-carve` against `cat IMAGE`.
+#     Needs sleuthkit, hashdeep, mtools, e2fsprogs, and BENCH_PY (a python
+#     with pdqhash, pillow, numpy; default python3). Prints files found by
+#     each and which corpus pictures only one of them found.
 set -eu
+if [ "${1:-}" = scan ]; then
+  exec "$(dirname "$0")/disk-scan.sh" "${2:-}" "${3:-3}"
+fi
 size_mib=${1:-1024}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/nigehbaan-disk-bench.XXXXXX")

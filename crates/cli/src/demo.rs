@@ -277,6 +277,7 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
         memory_budget: 256 << 20,
         resume: false,
         carve: true,
+        verify_image: false,
         command_line: format!("nigehbaan scan {} --case DEMO-0001", set.evidence.display()),
     };
     let outcome = nigehbaan_scan::scan(&cfg, &lists, &Progress::default(), &AtomicBool::new(false))
@@ -329,6 +330,7 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
         outcome.dir.join("report.json").display(),
         outcome.report_sha256
     );
+    crate::demo_disk::run(&args.out, &set.evidence, &cfg, &lists)?;
     println!("\nScan real evidence with: nigehbaan scan PATH... --case N --exhibit ID --out DIR");
     Ok(EXIT_OK)
 }

@@ -1,6 +1,7 @@
 //! `nigehbaan`: the command-line shell over the Nigehbaan libraries.
 
 mod demo;
+mod demo_disk;
 mod hash;
 mod hash_video;
 mod lists;

@@ -94,6 +94,12 @@ pub struct ScanArgs {
     /// Do not carve disk images: only their file systems' files are hashed.
     #[arg(long)]
     no_carve: bool,
+    /// Verify disk images (E01) against the MD5/SHA-1 they store, reading
+    /// every byte; the result and the acquisition metadata go into the
+    /// chain of custody. A mismatch or an unreadable chunk makes the scan
+    /// incomplete (exit 2).
+    #[arg(long)]
+    verify_image: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -314,6 +320,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         memory_budget: 1 << 30,
         resume: args.resume,
         carve: !args.no_carve,
+        verify_image: args.verify_image,
         command_line: command_line(),
     };
 

@@ -254,10 +254,24 @@ fn demo_runs_and_shows_matches() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let all = String::from_utf8_lossy(&out.stdout);
+    let (text, disk) = all
+        .split_once("Disk image demo")
+        .expect("a disk image step");
     // The resized, the rotated and the re-encoded copies, and the copy in
     // the zip, are hits; the licence file is set aside as known.
     assert_eq!(text.matches("HIT ").count(), 4, "{text}");
+    // The disk image: the deleted picture and the one in free space match.
+    assert!(
+        disk.lines()
+            .any(|l| l.contains("HIT ") && l.contains("[deleted")),
+        "{disk}"
+    );
+    assert!(
+        disk.lines()
+            .any(|l| l.contains("HIT ") && l.contains("!unallocated@") && l.contains("carved")),
+        "{disk}"
+    );
     assert!(text.contains("rot90"), "{text}");
     assert!(text.contains("backup.zip!backup/tiles.png"), "{text}");
     assert!(text.contains("known  (set aside"), "{text}");

@@ -13,6 +13,9 @@
 
 use crate::evidence::Times;
 use crate::model::Exclusion;
+use crate::report::images::{
+    FileSystemRecord, ImageCounts, ImageCustody, ImageRecord, PartitionRecord,
+};
 use nigehbaan_disk::carve::{CarveOptions, Carver};
 use nigehbaan_disk::fs::{self, EntryKind, FileSystem, FsError, Timestamp};
 use nigehbaan_disk::{open_image, ImageError, ReadAt, Unreadable, Window};
@@ -62,6 +65,19 @@ pub(crate) struct Examine<'a> {
     pub cancel: &'a AtomicBool,
     /// The image file's first bytes.
     pub head: &'a [u8],
+    /// Stream-verify the image against the hashes it stores.
+    pub verify: bool,
+}
+
+/// What [`examine`] found besides files.
+#[derive(Default)]
+pub(crate) struct Examined {
+    /// What could not be examined.
+    pub exclusions: Vec<Exclusion>,
+    /// The image's layout and counts, when it could be opened.
+    pub record: Option<ImageRecord>,
+    /// Its chain-of-custody record, when it could be opened.
+    pub custody: Option<ImageCustody>,
 }
 
 /// True for the second or a later segment of an E01 (EWF 1 segment number
@@ -84,7 +100,7 @@ fn first_ewf_segment_beside(file: &Path) -> bool {
 }
 
 impl Examine<'_> {
-    fn exclusion(&self, path: &str, kind: &str, reason: String) -> Exclusion {
+    pub(crate) fn exclusion(&self, path: &str, kind: &str, reason: String) -> Exclusion {
         Exclusion {
             exhibit: self.exhibit.to_string(),
             path: path.to_string(),
@@ -95,7 +111,7 @@ impl Examine<'_> {
         }
     }
 
-    fn unreadable(&self, path: &str, u: &Unreadable) -> Exclusion {
+    pub(crate) fn unreadable(&self, path: &str, u: &Unreadable) -> Exclusion {
         self.exclusion(path, "unreadable-range", format!("not examined: {u}"))
     }
 }
@@ -105,18 +121,16 @@ fn time(t: Option<Timestamp>) -> Option<String> {
 }
 
 /// Opens the image at `file`, walks it and calls `emit` for every file and
-/// carved item; returns what could not be examined.
-pub(crate) fn examine(
-    ctx: &Examine<'_>,
-    file: &Path,
-    emit: &mut dyn FnMut(DiskFile),
-) -> Vec<Exclusion> {
-    let mut out = Vec::new();
+/// carved item; returns what could not be examined, the image's layout and
+/// counts, and its chain-of-custody record.
+pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskFile)) -> Examined {
+    let mut done = Examined::default();
+    let out = &mut done.exclusions;
     if later_ewf_segment(ctx.head) {
         if first_ewf_segment_beside(file) {
             // Hashed as a file; examined as part of the image its first
             // segment starts.
-            return out;
+            return done;
         }
         out.push(
             ctx.exclusion(
@@ -127,25 +141,36 @@ pub(crate) fn examine(
                     .into(),
             ),
         );
-        return out;
+        return done;
     }
     let img = match open_image(&[file]) {
         Ok(img) => img,
-        Err(ImageError::NotFirstSegment { first, .. }) if first.is_file() => return out,
+        Err(ImageError::NotFirstSegment { first, .. }) if first.is_file() => return done,
         Err(e) => {
             out.push(ctx.exclusion(
                 ctx.path,
                 "disk-image-error",
                 format!("unexamined: the disk image could not be opened: {e}"),
             ));
-            return out;
+            return done;
         }
     };
     for u in img.known_unreadable() {
         out.push(ctx.unreadable(ctx.path, u));
     }
+    let (custody, verification) = crate::image_custody::record(ctx, &img, out);
+    done.custody = Some(custody);
     let disk = img.reader();
     let vs = img.volumes();
+    let mut record = ImageRecord {
+        exhibit: ctx.exhibit.to_string(),
+        path: ctx.path.to_string(),
+        container: img.kind().name().to_string(),
+        media_bytes: img.len(),
+        verification,
+        partition_table: vs.scheme.name().to_string(),
+        ..ImageRecord::default()
+    };
     for p in &vs.problems {
         // A damaged table may hide a volume: its space is only carved.
         out.push(ctx.exclusion(
@@ -156,41 +181,43 @@ pub(crate) fn examine(
     }
     for v in &vs.volumes {
         if ctx.cancel.load(Ordering::Relaxed) {
-            return out;
+            break;
         }
         let part: Arc<dyn ReadAt> = Arc::new(Window::new(disk.clone(), v.start, v.len));
         let label = |kind: &str| match v.index {
             0 => format!("{}!{kind}", ctx.path),
             i => format!("{}!p{i}:{kind}", ctx.path),
         };
+        let mut fsr = FileSystemRecord {
+            partition: v.index,
+            ..FileSystemRecord::default()
+        };
+        let counts = &mut fsr.counts;
         match fs::open(part.clone()) {
             Ok(filesystem) => {
-                let prefix = label(filesystem.kind().name());
-                walk_fs(ctx, &*filesystem, &prefix, v.start, &mut out, emit);
+                fsr.kind = filesystem.kind().name().to_string();
+                fsr.path = label(&fsr.kind);
+                let prefix = fsr.path.as_str();
+                walk_fs(ctx, &*filesystem, prefix, v.start, counts, out, emit);
                 if ctx.carve {
                     match filesystem.unallocated() {
                         Ok(free) => {
+                            let name = format!("{prefix}!unallocated");
                             for (s, l) in free {
-                                carve(
-                                    ctx,
-                                    &part,
-                                    s,
-                                    l,
-                                    &format!("{prefix}!unallocated"),
-                                    &mut out,
-                                    emit,
-                                );
+                                counts.unallocated_bytes_searched += l;
+                                counts.carved += carve(ctx, &part, s, l, &name, out, emit);
                             }
                         }
-                        Err(e) => out.push(fs_error(ctx, &prefix, v.start, &e)),
+                        Err(e) => out.push(fs_error(ctx, prefix, v.start, &e)),
                     }
                 }
             }
             Err(e) => {
-                let prefix = label("unknown");
+                fsr.kind = "unknown".to_string();
+                fsr.path = label("unknown");
                 let end = v.start + v.len;
                 out.push(ctx.exclusion(
-                    &prefix,
+                    &fsr.path,
                     "unrecognised-volume",
                     format!(
                         "not examined: volume {} ({}) at bytes {:#x}..{end:#x}: {e}{}",
@@ -201,34 +228,38 @@ pub(crate) fn examine(
                     ),
                 ));
                 if ctx.carve {
-                    carve(
-                        ctx,
-                        &part,
-                        0,
-                        v.len,
-                        &format!("{prefix}!unallocated"),
-                        &mut out,
-                        emit,
-                    );
+                    let name = format!("{}!unallocated", fsr.path);
+                    counts.unallocated_bytes_searched += v.len;
+                    counts.carved += carve(ctx, &part, 0, v.len, &name, out, emit);
                 }
             }
         }
+        record.totals.add(&fsr.counts);
+        record.partitions.push(PartitionRecord {
+            index: v.index,
+            kind: v.type_description(),
+            start: v.start,
+            length: v.len,
+            clamped: v.clamped,
+            file_system: (fsr.kind != "unknown").then(|| fsr.kind.clone()),
+        });
+        record.file_systems.push(fsr);
     }
-    if ctx.carve {
+    if ctx.carve && !ctx.cancel.load(Ordering::Relaxed) {
         for gap in vs.unallocated_regions() {
             let name = format!("{}!unpartitioned", ctx.path);
-            carve(
-                ctx,
-                &disk,
-                gap.start,
-                gap.end - gap.start,
-                &name,
-                &mut out,
-                emit,
-            );
+            let len = gap.end - gap.start;
+            record.unpartitioned_bytes_searched += len;
+            record.unpartitioned_carved += carve(ctx, &disk, gap.start, len, &name, out, emit);
         }
     }
-    out
+    record.totals.add(&ImageCounts {
+        carved: record.unpartitioned_carved,
+        unallocated_bytes_searched: record.unpartitioned_bytes_searched,
+        ..ImageCounts::default()
+    });
+    done.record = Some(record);
+    done
 }
 
 /// A file-system error; `start` is the volume's byte offset in the image,
@@ -250,6 +281,7 @@ fn walk_fs(
     filesystem: &dyn FileSystem,
     prefix: &str,
     start: u64,
+    counts: &mut ImageCounts,
     out: &mut Vec<Exclusion>,
     emit: &mut dyn FnMut(DiskFile),
 ) {
@@ -269,18 +301,25 @@ fn walk_fs(
         }
         let path = format!("{prefix}{}", entry.display_path());
         match filesystem.open_file(&entry) {
-            Ok(reader) => emit(DiskFile {
-                path,
-                reader,
-                times: Times {
-                    modified: time(entry.times.modified),
-                    accessed: time(entry.times.accessed),
-                    created: time(entry.times.created),
-                },
-                deleted: entry.deleted,
-                recovery: entry.recovery.map(|r| r.name()),
-                notes: Vec::new(),
-            }),
+            Ok(reader) => {
+                if entry.deleted {
+                    counts.deleted += 1;
+                } else {
+                    counts.live += 1;
+                }
+                emit(DiskFile {
+                    path,
+                    reader,
+                    times: Times {
+                        modified: time(entry.times.modified),
+                        accessed: time(entry.times.accessed),
+                        created: time(entry.times.created),
+                    },
+                    deleted: entry.deleted,
+                    recovery: entry.recovery.map(|r| r.name()),
+                    notes: Vec::new(),
+                })
+            }
             Err(e) => out.push(fs_error(ctx, &path, start, &e)),
         }
     });
@@ -294,13 +333,15 @@ fn carve(
     name: &str,
     out: &mut Vec<Exclusion>,
     emit: &mut dyn FnMut(DiskFile),
-) {
+) -> u64 {
+    let mut carved = 0;
     for found in Carver::new(&**r, start, len, CarveOptions::default()) {
         if ctx.cancel.load(Ordering::Relaxed) {
-            return;
+            break;
         }
         match found {
             Ok(c) => {
+                carved += 1;
                 let mut notes = vec!["carved".to_string()];
                 if !c.complete {
                     notes.push("incomplete carve".to_string());
@@ -317,6 +358,7 @@ fn carve(
             Err(u) => out.push(ctx.unreadable(name, &u)),
         }
     }
+    carved
 }
 
 /// Reads all of `r` (at most `cap` bytes are asked for by the caller).
@@ -397,11 +439,13 @@ mod tests {
             carve,
             cancel: &cancel,
             head: &bytes[..bytes.len().min(4096)],
+            verify: false,
         };
         let mut files = Vec::new();
         let exclusions = examine(&ctx, &file, &mut |d: DiskFile| {
             files.push((d.path, read_all(&*d.reader).unwrap(), d.notes));
-        });
+        })
+        .exclusions;
         std::fs::remove_dir_all(&dir).unwrap();
         Found { files, exclusions }
     }
@@ -418,11 +462,13 @@ mod tests {
             carve: true,
             cancel: &AtomicBool::new(false),
             head: b"EVF\x09\x0d\x0a\xff\x00\x01\x02\x00",
+            verify: false,
         };
         // Without its first segment beside it, a later segment is named.
         let ex = examine(&ctx, Path::new("/nonexistent/disk.E02"), &mut |_| {
             panic!("nothing to emit")
-        });
+        })
+        .exclusions;
         assert_eq!(ex.len(), 1);
         assert!(ex[0].incomplete);
         // With it, the first segment's examination covers it.
@@ -431,12 +477,14 @@ mod tests {
         std::fs::write(dir.join("disk.E01"), b"first").unwrap();
         let ex = examine(&ctx, &dir.join("disk.E02"), &mut |_| {
             panic!("nothing to emit")
-        });
+        })
+        .exclusions;
         assert!(ex.is_empty());
         // A file named .E01 whose segment number is not 1 is damaged.
         let ex = examine(&ctx, &dir.join("disk.E01"), &mut |_| {
             panic!("nothing to emit")
-        });
+        })
+        .exclusions;
         assert_eq!(ex.len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -500,12 +548,14 @@ mod tests {
             carve: true,
             cancel: &AtomicBool::new(false),
             head: &[],
+            verify: false,
         };
         let ex = examine(
             &ctx,
             Path::new("/nonexistent/nigehbaan/missing.img"),
             &mut |_| panic!("nothing to emit"),
-        );
+        )
+        .exclusions;
         assert_eq!(ex.len(), 1);
         assert_eq!(ex[0].kind, "disk-image-error");
         assert!(ex[0].incomplete);

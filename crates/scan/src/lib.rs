@@ -24,6 +24,7 @@ pub mod fsutil;
 pub mod group;
 pub mod host;
 mod image;
+mod image_custody;
 pub mod matcher;
 pub mod model;
 pub mod opaque;
@@ -90,6 +91,8 @@ pub struct ScanConfig {
     pub resume: bool,
     /// Carve unallocated space and unpartitioned regions of disk images.
     pub carve: bool,
+    /// Stream-verify disk images against the MD5/SHA-1 they store (E01).
+    pub verify_image: bool,
     /// The command line, for the chain of custody (kept for every run of a
     /// resumed scan).
     pub command_line: String,
@@ -166,6 +169,7 @@ fn settings(cfg: &ScanConfig) -> Settings {
         limits: cfg.limits,
         follow_symlinks: cfg.follow_symlinks,
         carve: cfg.carve,
+        verify_image: cfg.verify_image,
         threads: cfg.threads,
     }
 }
@@ -306,12 +310,14 @@ pub fn scan(
         finished,
         runs: runs.clone(),
         lists: lists_c,
+        images: collected.image_custody,
     };
     let parts = report::Parts {
         custody,
         settings: settings(cfg),
         exclusions,
         interrupted: collected.interrupted,
+        images: collected.images,
     };
     let (report, digest) =
         report::write_report(dir, collected.items, parts).map_err(ScanError::Report)?;

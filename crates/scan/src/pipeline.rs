@@ -104,6 +104,10 @@ pub(crate) struct Collected {
     pub interrupted: bool,
     /// Per exhibit: files on disk and their bytes.
     pub exhibit_files: Vec<(u64, u64)>,
+    /// Every disk image opened.
+    pub images: Vec<crate::report::images::ImageRecord>,
+    /// Their chain-of-custody records.
+    pub image_custody: Vec<crate::report::images::ImageCustody>,
 }
 
 /// Bytes of finished items (and of each list the report is built from)
@@ -187,8 +191,13 @@ pub(crate) fn run(
         walker.join()
     });
     let interrupted = cancel.load(Ordering::Relaxed);
+    let (mut images, mut image_custody) = (Vec::new(), Vec::new());
     match walked {
-        Ok(ex) => exclusions.extend(ex),
+        Ok(w) => {
+            exclusions.extend(w.exclusions);
+            images = w.images;
+            image_custody = w.image_custody;
+        }
         Err(_) => exclusions.push(Exclusion {
             exhibit: String::new(),
             path: String::new(),
@@ -203,7 +212,17 @@ pub(crate) fn run(
         exclusions,
         interrupted,
         exhibit_files,
+        images,
+        image_custody,
     }
+}
+
+/// What the walk found besides jobs.
+#[derive(Default)]
+struct Walked {
+    exclusions: Vec<Exclusion>,
+    images: Vec<crate::report::images::ImageRecord>,
+    image_custody: Vec<crate::report::images::ImageCustody>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -216,8 +235,9 @@ fn walk_jobs(
     done: &HashSet<String>,
     cancel: &AtomicBool,
     progress: &Progress,
-) -> Vec<Exclusion> {
-    let mut exclusions = Vec::new();
+) -> Walked {
+    let mut walked = Walked::default();
+    let exclusions = &mut walked.exclusions;
     let send = |job: Job| {
         // The workers hold the receiver until the channel closes; a failed
         // send only happens if they all stopped, and then nothing is lost
@@ -278,56 +298,31 @@ fn walk_jobs(
                     carve: cfg.carve,
                     cancel,
                     head: &head,
+                    verify: cfg.verify_image,
                 };
-                // What a file inside the image holds and this scan does not
-                // open yet (an archive; a video, a nested disk image) is named,
-                // never passed over in silence.
+                // Archives inside the image are opened like archives on
+                // disk; what the scan does not open (a video, a nested disk
+                // image, an archive too large to hold) is named, never
+                // passed over in silence.
                 let mut inner_excluded: Vec<Exclusion> = Vec::new();
                 let mut emit = |d: crate::image::DiskFile| {
-                    if done.contains(&done_key(exhibit, &d.path)) {
-                        return;
-                    }
-                    let mut inner_head = vec![0u8; DETECT_BYTES.min(d.reader.len() as usize)];
-                    if d.reader.read_exact_at(0, &mut inner_head).is_ok() {
-                        if detect(&inner_head).is_some() {
-                            inner_excluded.push(Exclusion {
-                                exhibit: exhibit.to_string(),
-                                path: d.path.clone(),
-                                kind: "archive-in-disk-image".into(),
-                                reason: "an archive inside a disk image is hashed and matched \
-                                         as a file, but its entries are not opened yet"
-                                    .into(),
-                                incomplete: true,
-                                hashed: true,
-                            });
-                        } else if let Some(x) =
-                            crate::opaque::exclusion(&inner_head, cfg.hash.pdq, exhibit, &d.path)
-                        {
-                            inner_excluded.push(x);
-                        }
-                    }
-                    let size = d.reader.len();
-                    let held = if size <= cfg.limits.max_in_memory {
-                        budget.take(size)
-                    } else {
-                        0
-                    };
-                    send(Job {
-                        exhibit: f.exhibit,
-                        path: d.path,
-                        depth: 1,
-                        times: d.times,
-                        data: JobData::Reader(d.reader),
-                        held,
-                        extra: Extra {
-                            deleted: d.deleted,
-                            recovery: d.recovery,
-                            notes: d.notes,
-                        },
-                    });
+                    disk_file(
+                        cfg,
+                        f.exhibit,
+                        exhibit,
+                        d,
+                        &tx,
+                        budget,
+                        done,
+                        cancel,
+                        &mut inner_excluded,
+                    )
                 };
-                exclusions.extend(crate::image::examine(&ctx, &f.path, &mut emit));
+                let found = crate::image::examine(&ctx, &f.path, &mut emit);
+                exclusions.extend(found.exclusions);
                 exclusions.append(&mut inner_excluded);
+                walked.images.extend(found.record);
+                walked.image_custody.extend(found.custody);
             }
             None => {
                 // Disk images and videos: hashed, but what they hold is not
@@ -373,18 +368,8 @@ fn walk_jobs(
                     }
                 }
                 let stop = expand(
-                    cfg,
-                    kind,
-                    exhibit,
-                    f,
-                    &path,
-                    whole,
-                    file,
-                    &tx,
-                    budget,
-                    done,
-                    cancel,
-                    &mut exclusions,
+                    cfg, kind, exhibit, f, &path, whole, file, &tx, budget, done, cancel,
+                    exclusions,
                 );
                 if stop == Err(Stop::Cancelled) {
                     break;
@@ -393,7 +378,140 @@ fn walk_jobs(
         }
         progress.bytes_done.fetch_add(f.size, Ordering::Relaxed);
     }
-    exclusions
+    walked
+}
+
+/// The job for an entry a container gave; `depth` is added to its own
+/// (the depth of the container's file).
+fn entry_job(e: Entry, exhibit: u32, depth: u32, budget: &Budget) -> Job {
+    let (data, held) = match e.data {
+        Data::Bytes(b) => {
+            let held = budget.take(b.len() as u64);
+            (JobData::Bytes(b), held)
+        }
+        Data::Lazy { size, read } => {
+            let held = budget.take(size);
+            (JobData::Lazy { size, read }, held)
+        }
+        Data::Digested {
+            digests,
+            size,
+            image,
+        } => (
+            JobData::Digested {
+                digests,
+                size,
+                image,
+            },
+            0,
+        ),
+    };
+    Job {
+        exhibit,
+        path: e.path,
+        depth: e.depth + depth,
+        times: Times {
+            modified: e.modified,
+            ..Times::default()
+        },
+        data,
+        held,
+        extra: Extra::default(),
+    }
+}
+
+/// Sends the job for a file found in a disk image, and opens it when it is
+/// an archive small enough to hold (its entries continue the path chain:
+/// `img.E01!p1:fat16/a.zip!b.jpg`). What is not opened is recorded in
+/// `excluded`.
+#[allow(clippy::too_many_arguments)]
+fn disk_file(
+    cfg: &ScanConfig,
+    exhibit_ix: u32,
+    exhibit: &str,
+    d: crate::image::DiskFile,
+    tx: &Sender<Job>,
+    budget: &Budget,
+    done: &HashSet<String>,
+    cancel: &AtomicBool,
+    excluded: &mut Vec<Exclusion>,
+) {
+    let is_done = done.contains(&done_key(exhibit, &d.path));
+    let size = d.reader.len();
+    let mut inner_head = vec![0u8; DETECT_BYTES.min(size as usize)];
+    let head_ok = d.reader.read_exact_at(0, &mut inner_head).is_ok();
+    let archive = if head_ok { detect(&inner_head) } else { None };
+    if head_ok && archive.is_none() {
+        excluded.extend(crate::opaque::exclusion(
+            &inner_head,
+            cfg.hash.pdq,
+            exhibit,
+            &d.path,
+        ));
+    }
+    let extra = Extra {
+        deleted: d.deleted,
+        recovery: d.recovery,
+        notes: d.notes,
+    };
+    let job = |data: JobData, held: u64, extra: Extra, path: String| Job {
+        exhibit: exhibit_ix,
+        path,
+        depth: 1,
+        times: d.times.clone(),
+        data,
+        held,
+        extra,
+    };
+    let Some(kind) = archive else {
+        if !is_done {
+            let held = if size <= cfg.limits.max_in_memory {
+                budget.take(size)
+            } else {
+                0
+            };
+            let _ = tx.send(job(JobData::Reader(d.reader), held, extra, d.path));
+        }
+        return;
+    };
+    let whole = (size <= cfg.limits.max_in_memory)
+        .then(|| crate::image::read_all(&*d.reader))
+        .and_then(Result::ok);
+    let Some(bytes) = whole else {
+        excluded.push(Exclusion {
+            exhibit: exhibit.to_string(),
+            path: d.path.clone(),
+            kind: "archive-in-disk-image".into(),
+            reason: format!(
+                "an archive inside a disk image larger than {} bytes (or unreadable) is hashed \
+                 and matched as a file, but its entries are not opened",
+                cfg.limits.max_in_memory
+            ),
+            incomplete: true,
+            hashed: true,
+        });
+        if !is_done {
+            let _ = tx.send(job(JobData::Reader(d.reader), 0, extra, d.path));
+        }
+        return;
+    };
+    let bytes: Arc<[u8]> = bytes.into();
+    if !is_done {
+        let held = budget.take(size);
+        let _ = tx.send(job(
+            JobData::Bytes(bytes.clone()),
+            held,
+            extra,
+            d.path.clone(),
+        ));
+    }
+    let skip = |p: &str| done.contains(&done_key(exhibit, p));
+    let emit = |e: Entry| {
+        let _ = tx.send(entry_job(e, exhibit_ix, 1, budget));
+    };
+    let mut ex = Expander::new(cfg.limits, exhibit, cancel, skip, emit).pdq(cfg.hash.pdq);
+    let _ = ex.expand_file(kind, Source::Mem(bytes), &d.path, size);
+    excluded.append(&mut ex.exclusions);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -413,40 +531,7 @@ fn expand(
 ) -> Result<(), Stop> {
     let skip = |p: &str| done.contains(&done_key(exhibit, p));
     let emit = |e: Entry| {
-        let (data, held) = match e.data {
-            Data::Bytes(b) => {
-                let held = budget.take(b.len() as u64);
-                (JobData::Bytes(b), held)
-            }
-            Data::Lazy { size, read } => {
-                let held = budget.take(size);
-                (JobData::Lazy { size, read }, held)
-            }
-            Data::Digested {
-                digests,
-                size,
-                image,
-            } => (
-                JobData::Digested {
-                    digests,
-                    size,
-                    image,
-                },
-                0,
-            ),
-        };
-        let _ = tx.send(Job {
-            exhibit: f.exhibit,
-            path: e.path,
-            depth: e.depth,
-            times: Times {
-                modified: e.modified,
-                ..Times::default()
-            },
-            data,
-            held,
-            extra: Extra::default(),
-        });
+        let _ = tx.send(entry_job(e, f.exhibit, 0, budget));
     };
     let mut ex = Expander::new(cfg.limits, exhibit, cancel, skip, emit).pdq(cfg.hash.pdq);
     let src = match whole {

@@ -56,6 +56,7 @@ fn config(d: &Path, case: &str, examiner: &str, command: &str) -> ScanConfig {
         memory_budget: 1 << 20,
         resume: false,
         carve: true,
+        verify_image: false,
         command_line: command.into(),
     }
 }

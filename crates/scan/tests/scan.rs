@@ -62,6 +62,7 @@ fn config(ev: &Path, out: &Path) -> ScanConfig {
         memory_budget: 64 << 20,
         resume: false,
         carve: true,
+        verify_image: false,
         command_line: "test".into(),
     }
 }

@@ -6,6 +6,8 @@
 mod csv;
 pub mod display;
 mod html;
+pub mod html_images;
+pub mod images;
 mod spill;
 mod stream;
 mod vics;
@@ -55,6 +57,10 @@ pub struct Report {
     pub status: RunStatus,
     /// Counts.
     pub summary: Summary,
+    /// Every disk image opened: container, partitions, file systems and
+    /// what each gave (see [`images`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<images::ImageRecord>,
     /// Every file hashed, sorted by exhibit and path.
     pub items: Vec<Item>,
     /// Exact duplicates.
@@ -103,6 +109,10 @@ pub struct Custody {
     pub runs: Vec<crate::runs::Run>,
     /// Each list matched against, with what identifies its content.
     pub lists: Vec<ListCustody>,
+    /// Each disk image opened: its acquisition metadata and stored hashes,
+    /// and the hashes computed when `--verify-image` was given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<images::ImageCustody>,
 }
 
 /// One exhibit in the chain of custody.
@@ -164,6 +174,9 @@ pub struct Settings {
     /// were carved.
     #[serde(default)]
     pub carve: bool,
+    /// Whether disk images were verified against the hashes they store.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify_image: bool,
     /// Worker threads.
     pub threads: usize,
 }

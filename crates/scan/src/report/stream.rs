@@ -92,6 +92,8 @@ pub(crate) struct Parts {
     pub exclusions: Vec<Exclusion>,
     /// The scan was stopped before its end.
     pub interrupted: bool,
+    /// Every disk image opened.
+    pub images: Vec<super::images::ImageRecord>,
 }
 
 /// A report file that could not be written.
@@ -174,6 +176,7 @@ pub(crate) fn write_report(
         settings,
         exclusions,
         interrupted,
+        images,
     } = parts;
     summary.finish(&exclusions, n_dup, n_near);
     let complete = !interrupted && errors == 0 && !exclusions.iter().any(|e| e.incomplete);
@@ -195,6 +198,7 @@ pub(crate) fn write_report(
             exit_code,
         },
         summary,
+        images,
         items: Vec::new(),
         duplicate_groups: Vec::new(),
         near_duplicate_groups: Vec::new(),
@@ -373,6 +377,8 @@ fn write_head(w: &mut dyn Write, r: &Report) -> io::Result<()> {
         settings: &'a Settings,
         status: &'a RunStatus,
         summary: &'a Summary,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        images: &'a [super::images::ImageRecord],
     }
     let head = serde_json::to_vec_pretty(&Head {
         schema: &r.schema,
@@ -380,6 +386,7 @@ fn write_head(w: &mut dyn Write, r: &Report) -> io::Result<()> {
         settings: &r.settings,
         status: &r.status,
         summary: &r.summary,
+        images: &r.images,
     })?;
     let open = head.strip_suffix(b"}").unwrap_or(&head);
     let open = open.trim_ascii_end();
