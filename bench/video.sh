@@ -5,7 +5,11 @@
 # second, on the same generated benign corpus, in the same run; then
 # frame-for-frame parity of the hashes.
 #
-# Usage: bench/video.sh [COUNT] [WORKERS]   (default 10 videos, 2 workers)
+# Usage: bench/video.sh [COUNT] [WORKERS] [PAIRS]   (default 10 videos, 2 workers,
+# 3 paired runs: peer, ours exact, ours --fast, repeated; medians reported)
+# VENV=DIR uses that virtual environment for the peer (default: ../bench-venv
+# beside the repository when it exists, else target/bench-venv);
+# CORPUS=DIR uses an existing make-video-corpus.py corpus.
 # DECODER_THREADS=1 bench/video.sh gives each ffmpeg child one decoder
 # thread (the peer decodes with one thread per video); by default FFmpeg
 # chooses.
@@ -21,18 +25,20 @@ root=$(pwd)
 shared="$root/../shared/bench"
 count=${1:-10}
 workers=${2:-2}
+pairs=${3:-3}
 [ -d "$shared" ] || { echo "bench: $shared not found" >&2; exit 2; }
 command -v ffmpeg > /dev/null || { echo "bench: ffmpeg not found (apt-get install ffmpeg)" >&2; exit 2; }
 
-venv="$root/target/bench-venv"
+venv="${VENV:-$root/target/bench-venv}"
+[ -z "${VENV:-}" ] && [ -x "$root/../bench-venv/bin/python" ] && venv="$root/../bench-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c 'import numpy, PIL' 2> /dev/null || "$venv/bin/pip" install -q numpy pillow
 "$venv/bin/python" -c 'import vpdq' 2> /dev/null || "$venv/bin/pip" install -q vpdq
-corpus="$root/target/video-corpus/c$count"
+corpus="${CORPUS:-$root/target/video-corpus/c$count}"
 if [ ! -f "$corpus/manifest.csv" ]; then
   "$venv/bin/python" "$shared/make-video-corpus.py" "$corpus" --count "$count"
 fi
-cargo build --release -q -p nigehbaan-video --example vpdq_hash
+CARGO_PROFILE_RELEASE_DEBUG=0 cargo build --release -q -p nigehbaan-video --example vpdq_hash
 bin="$root/target/release/examples/vpdq_hash"
 out="$root/target/bench-video-out"
 rm -rf "$out"
@@ -43,21 +49,30 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "corpus: $count videos, $(du -shL "$corpus" | cut -f1) ($corpus)"
 cat "$corpus"/* > /dev/null
 
-t0=$(now)
-"$venv/bin/python" "$shared/peer-vpdq.py" --workers 2 --out "$out/peer" "$corpus" > "$out/peer.csv" 2> "$out/peer.err"
-t1=$(now)
 threads=()
 [ -n "${DECODER_THREADS:-}" ] && threads=(--threads "$DECODER_THREADS")
-"$bin" --workers "$workers" "${threads[@]}" --out "$out/ours" "$corpus" > "$out/ours.csv" 2> "$out/ours.err"
-t2=$(now)
-"$bin" --workers "$workers" "${threads[@]}" --fast --out "$out/fast" "$corpus" > "$out/fast.csv" 2> "$out/fast.err"
-t3=$(now)
+times="$out/times.txt"
+: > "$times"
+for pair in $(seq "$pairs"); do
+  t0=$(now)
+  "$venv/bin/python" "$shared/peer-vpdq.py" --workers 2 --out "$out/peer" "$corpus" > "$out/peer.csv" 2> "$out/peer.err"
+  t1=$(now)
+  "$bin" --workers "$workers" "${threads[@]}" --out "$out/ours" "$corpus" > "$out/ours.csv" 2> "$out/ours.err"
+  t2=$(now)
+  "$bin" --workers "$workers" "${threads[@]}" --fast --out "$out/fast" "$corpus" > "$out/fast.csv" 2> "$out/fast.err"
+  t3=$(now)
+  echo "$t0 $t1 $t2 $t3" >> "$times"
+  echo "pair $pair: peer $(echo "$t1 - $t0" | bc) s, exact $(echo "$t2 - $t1" | bc) s, fast $(echo "$t3 - $t2" | bc) s, load $(cut -d' ' -f1 /proc/loadavg)"
+done
 
-python3 - "$out" "$count" "$workers" "$t0" "$t1" "$t2" "$t3" <<'PY'
-import os, sys
+n=$(grep -c . "$out/peer.csv")
+python3 - "$out" "$n" "$workers" <<'PY'
+import os, statistics, sys
 out, n, workers = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-t0, t1, t2, t3 = map(float, sys.argv[4:])
-dp, do, df = t1 - t0, t2 - t1, t3 - t2
+runs = [list(map(float, l.split())) for l in open(f"{out}/times.txt")]
+med = lambda i: statistics.median(r[i + 1] - r[i] for r in runs)
+dp, do, df = med(0), med(1), med(2)
+print(f"medians of {len(runs)} paired runs, {n} videos")
 print(f"peer-vpdq --workers 2          : {dp:7.2f} s  {n / dp:6.2f} videos/s")
 print(f"ours exact --workers {workers:<9} : {do:7.2f} s  {n / do:6.2f} videos/s  {dp / do:5.2f}x the peer")
 print(f"ours --fast --workers {workers:<8} : {df:7.2f} s  {n / df:6.2f} videos/s  {dp / df:5.2f}x the peer")

@@ -1,8 +1,9 @@
 //! `nigehbaan hash`.
 
+use crate::hash_video::VpdqDir;
 use crate::output::{OutputFormat, RecordWriter};
 use crate::{EXIT_INCOMPLETE, EXIT_OK};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use nigehbaan_filehash::name::readable_path;
 use nigehbaan_filehash::{collect_files, hash_file, Options, Record};
@@ -16,6 +17,20 @@ use std::path::PathBuf;
 /// Files hashed between two writes of output: bounds memory on huge trees
 /// while keeping the output in path order.
 const BATCH: usize = 2048;
+
+/// `hash --format`: the record formats, or the reference vPDQ tool's
+/// per-video files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum HashFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// The reference vPDQ tool's file for each video
+    /// (`frame_number,quality,pdq_hex,timestamp`), written into `--out DIR`
+    /// as `<file name>.vpdq.txt`; standard output lists the files written.
+    Vpdq,
+}
 
 #[derive(Args)]
 #[command(
@@ -36,9 +51,14 @@ pub struct HashArgs {
     /// directories are not followed).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
-    format: OutputFormat,
+    /// Output format (`vpdq` needs `--out DIR`).
+    #[arg(long, value_enum, default_value_t = HashFormat::Jsonl)]
+    format: HashFormat,
+    /// With `--format vpdq`: the directory that receives one
+    /// `<file name>.vpdq.txt` per video (created; files 0600; never inside
+    /// an input path).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Also output the 8 dihedral PDQ hashes (orig, rot90, rot180, rot270,
     /// flipx, flipy, flipplus1, flipminus1).
     #[arg(long)]
@@ -95,6 +115,23 @@ pub fn run(args: HashArgs) -> Result<u8, String> {
         return Err("--seconds-per-hash must be a number of seconds, 0 or more".into());
     }
     let video = crate::hash_video::options(args.seconds_per_hash, args.fast, args.no_pdq);
+    let vpdq_dir = match (args.format, &args.out) {
+        (HashFormat::Vpdq, Some(dir)) => {
+            if video.is_none() {
+                return Err("--format vpdq hashes videos: it cannot be used with --no-pdq".into());
+            }
+            Some(dir)
+        }
+        (HashFormat::Vpdq, None) => {
+            return Err("--format vpdq writes one file per video: give --out DIR".into())
+        }
+        (_, Some(_)) => return Err("--out DIR goes with --format vpdq".into()),
+        _ => None,
+    };
+    let format = match args.format {
+        HashFormat::Csv => OutputFormat::Csv,
+        HashFormat::Jsonl | HashFormat::Vpdq => OutputFormat::Jsonl,
+    };
     let (files, issues) = collect_files(&args.paths);
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(
@@ -103,13 +140,21 @@ pub fn run(args: HashArgs) -> Result<u8, String> {
         ),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut out = RecordWriter::new(sink, args.format, args.dihedral);
+    // Either rows, or reference files (and the list of them on `sink`).
+    let (mut out, mut vpdq_dir) = match vpdq_dir {
+        Some(dir) => (None, Some(VpdqDir::create(dir, &args.paths, sink)?)),
+        None => (Some(RecordWriter::new(sink, format, args.dihedral)), None),
+    };
     let mut incomplete = false;
     for issue in &issues {
         if issue.is_error {
             incomplete = true;
-            out.write(&error_record(&issue.path, issue.reason.clone()))
-                .map_err(write_err)?;
+            let r = error_record(&issue.path, issue.reason.clone());
+            match (&mut out, &mut vpdq_dir) {
+                (Some(o), _) => o.write(&r).map_err(write_err)?,
+                (None, Some(d)) => d.report_error(&r),
+                (None, None) => {}
+            }
         } else {
             eprintln!(
                 "nigehbaan: {}",
@@ -119,22 +164,31 @@ pub fn run(args: HashArgs) -> Result<u8, String> {
     }
     let bar = progress(files.len() as u64);
     for chunk in files.chunks(BATCH) {
-        let records: Vec<Record> = chunk
+        let records: Vec<(Record, Option<String>)> = chunk
             .par_iter()
             .map_init(Hasher::new, |hasher, path| {
                 let mut r = hash_file(path, &opts, hasher).to_record_at(path, &opts);
-                crate::hash_video::add_video(&mut r, path, &video, hasher);
+                let reference = crate::hash_video::add_video(&mut r, path, &video, hasher);
                 bar.inc(1);
-                r
+                (r, reference)
             })
             .collect();
-        for r in &records {
+        for (path, (r, reference)) in chunk.iter().zip(&records) {
             incomplete |= r.error.is_some();
-            out.write(r).map_err(write_err)?;
+            match (&mut out, &mut vpdq_dir) {
+                (Some(o), _) => o.write(r).map_err(write_err)?,
+                (None, Some(d)) => incomplete |= !d.write(path, r, reference.as_deref())?,
+                (None, None) => {}
+            }
         }
     }
     bar.finish_and_clear();
-    out.finish().map_err(write_err)?;
+    if let Some(o) = out {
+        o.finish().map_err(write_err)?;
+    }
+    if let Some(d) = vpdq_dir {
+        d.finish()?;
+    }
     Ok(if incomplete { EXIT_INCOMPLETE } else { EXIT_OK })
 }
 

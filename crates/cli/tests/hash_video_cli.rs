@@ -124,3 +124,102 @@ fn a_video_row_has_its_vpdq_and_without_ffmpeg_says_so() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--format vpdq --out DIR`: the reference tool's file per video, equal to
+/// the row's frames; other files get none; evidence is never written to.
+#[test]
+fn format_vpdq_writes_the_reference_file_per_video() {
+    let Some(ff) = ffmpeg() else { return };
+    let dir = common::tempdir("hash-video", "vpdq");
+    let ev = dir.join("evidence");
+    std::fs::create_dir_all(&ev).unwrap();
+    let clip = ev.join("clip one.mp4");
+    let status = Command::new(&ff)
+        .args(["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=160x120:rate=25")
+        .args(["-t", "3", "-c:v", "libx264", "-g", "25"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(ev.join("notes.txt"), b"not a video").unwrap();
+    let rows_out = bin()
+        .env("NIGEHBAAN_FFMPEG", &ff)
+        .args(["hash"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    let row = &rows(&rows_out)[0];
+
+    let out_dir = dir.join("out");
+    let out = bin()
+        .env("NIGEHBAAN_FFMPEG", &ff)
+        .args(["hash", "--format", "vpdq", "--out"])
+        .arg(&out_dir)
+        .arg(&ev)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let file = out_dir.join("clip one.mp4.vpdq.txt");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        file.display().to_string()
+    );
+    assert!(stderr.contains("1 file(s) are not videos"), "{stderr}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let expected: String = row["vpdq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{},{},{},{:.3}\n",
+                f["frame"],
+                f["quality"],
+                f["pdq"].as_str().unwrap(),
+                f["timestamp"].as_f64().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(text, expected);
+    assert!(text.starts_with("0,") && text.lines().nth(1).unwrap().starts_with("25,"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Never inside an input; --out is required; a broken video is an error.
+    let out = bin()
+        .env("NIGEHBAAN_FFMPEG", &ff)
+        .args(["hash", "--format", "vpdq", "--out"])
+        .arg(ev.join("vpdq"))
+        .arg(&ev)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!ev.join("vpdq").exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inside the input"));
+    let out = bin()
+        .args(["hash", "--format", "vpdq"])
+        .arg(&ev)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let bytes = std::fs::read(&clip).unwrap();
+    let broken_dir = dir.join("broken");
+    std::fs::create_dir_all(&broken_dir).unwrap();
+    std::fs::write(broken_dir.join("cut.mp4"), &bytes[..bytes.len() / 3]).unwrap();
+    let out = bin()
+        .env("NIGEHBAAN_FFMPEG", &ff)
+        .args(["hash", "--format", "vpdq", "--out"])
+        .arg(dir.join("out2"))
+        .arg(&broken_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cut.mp4"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -55,6 +55,21 @@ pub enum VideoInput<'a> {
         /// The name errors carry.
         name: &'a Path,
     },
+    /// A file the caller has already opened (for evidence: read-only, with
+    /// `O_NOATIME`). The child reads through this very open file (its
+    /// standard input is a duplicate of the descriptor, rewound to the
+    /// start for each child), so the file's access time is not changed and
+    /// nothing is opened by name. Read sequentially, like [`VideoInput::Bytes`]:
+    /// a container whose index sits at its end (an MP4 written without
+    /// "faststart") cannot be opened this way and fails as
+    /// [`VideoError::Unreadable`]. The descriptor's offset is moved.
+    #[cfg(unix)]
+    Fd {
+        /// The open file.
+        fd: std::os::fd::BorrowedFd<'a>,
+        /// The name errors carry.
+        name: &'a Path,
+    },
 }
 
 impl VideoInput<'_> {
@@ -63,20 +78,29 @@ impl VideoInput<'_> {
         match self {
             VideoInput::Path(p) => p,
             VideoInput::Bytes { name, .. } => name,
+            #[cfg(unix)]
+            VideoInput::Fd { name, .. } => name,
         }
     }
 
     /// The `-i` argument (a `file:` URL, so that no name is taken for a
-    /// protocol or an option) and the bytes to feed on stdin.
-    pub(crate) fn ffmpeg_input(&self) -> (OsString, Option<Arc<[u8]>>) {
-        match self {
+    /// protocol or an option) and what the child reads on stdin.
+    pub(crate) fn ffmpeg_input(&self) -> std::io::Result<(OsString, ffmpeg::Feed)> {
+        Ok(match self {
             VideoInput::Path(p) => {
                 let mut s = OsString::from("file:");
                 s.push(p.as_os_str());
-                (s, None)
+                (s, ffmpeg::Feed::Null)
             }
-            VideoInput::Bytes { bytes, .. } => (OsString::from("pipe:0"), Some(bytes.clone())),
-        }
+            VideoInput::Bytes { bytes, .. } => {
+                (OsString::from("pipe:0"), ffmpeg::Feed::Bytes(bytes.clone()))
+            }
+            #[cfg(unix)]
+            VideoInput::Fd { fd, .. } => (
+                OsString::from("pipe:0"),
+                ffmpeg::Feed::Fd(fd.try_clone_to_owned()?),
+            ),
+        })
     }
 }
 

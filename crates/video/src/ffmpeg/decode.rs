@@ -5,7 +5,7 @@
 //! dropped.
 
 use super::probe::{short_message, StreamInfo};
-use super::run::{feed_stdin, read_capped, wait_until};
+use super::run::{feed_stdin, read_capped, wait_until, Feed};
 use super::Ffmpeg;
 use crate::core::{FrameSource, RgbFrame, VideoPipeline};
 use crate::error::VideoError;
@@ -88,7 +88,7 @@ struct StderrReport {
 pub struct PipeSource {
     ffmpeg: Ffmpeg,
     input_arg: std::ffi::OsString,
-    stdin: Option<std::sync::Arc<[u8]>>,
+    feed: Feed,
     path: PathBuf,
     info: StreamInfo,
     opts: DecodeOptions,
@@ -137,11 +137,15 @@ impl PipeSource {
         if !(info.fps.is_finite() && info.fps > 0.0) {
             return Err(VideoError::NoFrameRate { path });
         }
-        let (input_arg, stdin) = input.ffmpeg_input();
+        let (input_arg, feed) = input.ffmpeg_input().map_err(|e| VideoError::Io {
+            path: path.clone(),
+            action: "sharing the open file with ffmpeg",
+            source: e,
+        })?;
         Ok(PipeSource {
             ffmpeg: ffmpeg.clone(),
             input_arg,
-            stdin,
+            feed,
             path,
             info,
             opts,
@@ -180,8 +184,7 @@ impl PipeSource {
         // info-level lines, each prefixed with its level.
         cmd.args(["-v", if fast { "level+info" } else { "error" }]);
         cmd.args(["-nostdin", "-hide_banner", "-nostats", "-noautorotate"]);
-        let whitelist = if self.stdin.is_some() { "pipe" } else { "file" };
-        cmd.args(["-protocol_whitelist", whitelist]);
+        cmd.args(["-protocol_whitelist", self.feed.protocols()]);
         if let Some(t) = self.opts.threads {
             cmd.arg("-threads").arg(t.to_string());
         }
@@ -211,24 +214,21 @@ impl PipeSource {
             "rawvideo",
             "-",
         ]);
-        cmd.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd
     }
 
     fn start(&mut self) -> Result<(), VideoError> {
-        let mut child = self.command().spawn().map_err(|e| VideoError::Io {
+        let io_err = |e| VideoError::Io {
             path: self.path.clone(),
             action: "starting ffmpeg",
             source: e,
-        })?;
+        };
+        let mut cmd = self.command();
+        let bytes = self.feed.attach(&mut cmd).map_err(io_err)?;
+        let mut child = cmd.spawn().map_err(io_err)?;
         // The feeder thread ends when the child closes its stdin.
-        drop(feed_stdin(&mut child, self.stdin.clone()));
+        drop(feed_stdin(&mut child, bytes));
         let size = frame_bytes(&self.info);
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();

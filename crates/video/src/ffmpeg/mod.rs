@@ -8,6 +8,7 @@ mod run;
 
 pub use decode::{DecodeOptions, Limits, PipeSource};
 pub use probe::{parse_ffmpeg_banner, parse_ffprobe_json, StreamInfo};
+pub(crate) use run::Feed;
 
 use crate::error::VideoError;
 use std::path::{Path, PathBuf};
@@ -88,7 +89,7 @@ impl Ffmpeg {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
-        let out = run::output_with_limit(cmd, None, Duration::from_secs(20), 1 << 16)
+        let out = run::output_with_limit(cmd, &run::Feed::Null, Duration::from_secs(20), 1 << 16)
             .map_err(|e| unusable("could not run it".into(), Some(e)))?;
         let text = String::from_utf8_lossy(&out.stdout);
         let first = text.lines().next().unwrap_or("");

@@ -229,14 +229,19 @@ impl Ffmpeg {
                 }
             }
         };
-        let (arg, stdin) = input.ffmpeg_input();
+        let (arg, feed) = input.ffmpeg_input().map_err(|e| VideoError::Io {
+            path: path.clone(),
+            action: "sharing the open file with ffmpeg",
+            source: e,
+        })?;
         if let Some(ffprobe) = self.ffprobe() {
             let mut cmd = Command::new(ffprobe);
-            cmd.args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+            cmd.args(["-v", "error", "-protocol_whitelist", feed.protocols()])
+                .args(["-select_streams", "v:0", "-show_entries"])
                 .arg("stream=codec_name,width,height,avg_frame_rate,r_frame_rate,duration:stream_tags=rotate:stream_side_data=rotation:format=duration")
                 .args(["-of", "json", "-i"])
                 .arg(arg);
-            let out = output_with_limit(cmd, stdin, timeout, 1 << 20).map_err(io_err)?;
+            let out = output_with_limit(cmd, &feed, timeout, 1 << 20).map_err(io_err)?;
             if !out.status.success() {
                 return Err(VideoError::Unreadable {
                     path,
@@ -253,8 +258,15 @@ impl Ffmpeg {
             };
         }
         let mut cmd = Command::new(self.program());
-        cmd.args(["-hide_banner", "-nostdin", "-i"]).arg(arg);
-        let out = output_with_limit(cmd, stdin, timeout, 1 << 20).map_err(io_err)?;
+        cmd.args([
+            "-hide_banner",
+            "-nostdin",
+            "-protocol_whitelist",
+            feed.protocols(),
+            "-i",
+        ])
+        .arg(arg);
+        let out = output_with_limit(cmd, &feed, timeout, 1 << 20).map_err(io_err)?;
         let text = String::from_utf8_lossy(&out.stderr);
         match parse_ffmpeg_banner(&text) {
             Some(info) => Ok(info),

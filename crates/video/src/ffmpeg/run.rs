@@ -33,6 +33,52 @@ pub(crate) fn read_capped<R: Read>(mut r: R, cap: usize) -> Vec<u8> {
     out
 }
 
+/// What a child reads on its standard input.
+#[derive(Debug)]
+pub(crate) enum Feed {
+    /// Nothing (the input is a file the child opens).
+    Null,
+    /// Bytes written to a pipe by a thread.
+    Bytes(Arc<[u8]>),
+    /// An open file of the caller's, shared with the child (same open file
+    /// description: its flags, such as `O_NOATIME`, apply to the child's
+    /// reads); rewound to its start before each child.
+    #[cfg(unix)]
+    Fd(std::os::fd::OwnedFd),
+}
+
+impl Feed {
+    /// Sets `cmd`'s stdin; returns the bytes a thread must write to it.
+    pub(crate) fn attach(&self, cmd: &mut Command) -> io::Result<Option<Arc<[u8]>>> {
+        match self {
+            Feed::Null => {
+                cmd.stdin(Stdio::null());
+                Ok(None)
+            }
+            Feed::Bytes(b) => {
+                cmd.stdin(Stdio::piped());
+                Ok(Some(b.clone()))
+            }
+            #[cfg(unix)]
+            Feed::Fd(fd) => {
+                use std::io::Seek;
+                let mut f = std::fs::File::from(fd.try_clone()?);
+                f.seek(io::SeekFrom::Start(0))?;
+                cmd.stdin(Stdio::from(f));
+                Ok(None)
+            }
+        }
+    }
+
+    /// The protocols the child may use (`-protocol_whitelist`).
+    pub(crate) fn protocols(&self) -> &'static str {
+        match self {
+            Feed::Null => "file",
+            _ => "pipe",
+        }
+    }
+}
+
 /// Feeds `bytes` to the child's stdin from a thread; a child that stops
 /// reading (closes its end) is not an error.
 pub(crate) fn feed_stdin(
@@ -62,21 +108,16 @@ pub(crate) fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Opt
     }
 }
 
-/// Runs `cmd` (stdout and stderr piped, stdin fed from `stdin` or null)
-/// within `timeout`, keeping at most `cap` bytes of each output.
+/// Runs `cmd` (stdout and stderr piped, stdin from `feed`) within
+/// `timeout`, keeping at most `cap` bytes of each output.
 pub(crate) fn output_with_limit(
     mut cmd: Command,
-    stdin: Option<Arc<[u8]>>,
+    feed: &Feed,
     timeout: Duration,
     cap: usize,
 ) -> io::Result<Captured> {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let stdin = feed.attach(&mut cmd)?;
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let deadline = Instant::now() + timeout;
     let mut child = cmd.spawn()?;
     let feeder = feed_stdin(&mut child, stdin);

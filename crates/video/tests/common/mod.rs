@@ -1,5 +1,8 @@
 //! Helpers shared by the tests that run the ffmpeg program.
 
+// Each test binary uses a part of these helpers.
+#![allow(dead_code)]
+
 use nigehbaan_video::Ffmpeg;
 use std::path::PathBuf;
 use std::process::Command;
