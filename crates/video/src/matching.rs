@@ -136,8 +136,8 @@ pub fn match_videos(
 /// [`Aggregator::add_hit`]; then [`Aggregator::finish`].
 #[derive(Debug, Default)]
 pub struct Aggregator {
-    /// record → (query frames matched (by position), list frame hashes matched)
-    per_record: HashMap<u64, (HashSet<usize>, HashSet<Hash256>)>,
+    /// record → (query frames matched (by position), list frames matched)
+    per_record: HashMap<u64, (HashSet<usize>, HashSet<u64>)>,
 }
 
 impl Aggregator {
@@ -147,9 +147,10 @@ impl Aggregator {
     }
 
     /// Records that query frame `query_pos` (its position in the prepared
-    /// query) is within the distance of list frame hash `list_frame`, which
-    /// record `record` holds.
-    pub fn add_hit(&mut self, query_pos: usize, record: u64, list_frame: Hash256) {
+    /// query) is within the distance of list frame `list_frame` (any
+    /// identifier of the distinct list frame hash, such as its position in
+    /// the index), which record `record` holds.
+    pub fn add_hit(&mut self, query_pos: usize, record: u64, list_frame: u64) {
         let e = self.per_record.entry(record).or_default();
         e.0.insert(query_pos);
         e.1.insert(list_frame);
@@ -220,10 +221,10 @@ impl BruteFrameIndex {
         let q = prepare(query, opts.quality_threshold);
         let mut agg = Aggregator::new();
         for (pos, f) in q.iter().enumerate() {
-            for (hash, records) in &self.frames {
+            for (at, (hash, records)) in self.frames.iter().enumerate() {
                 if f.pdq.distance(hash) <= opts.distance {
                     for &r in records {
-                        agg.add_hit(pos, r, *hash);
+                        agg.add_hit(pos, r, at as u64);
                     }
                 }
             }
