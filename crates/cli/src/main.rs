@@ -4,6 +4,7 @@ mod demo;
 mod hash;
 mod hash_video;
 mod lists;
+mod match_video;
 mod matching;
 mod output;
 mod report;

@@ -35,7 +35,7 @@ pub use detect::{detect, VideoKind, DETECT_HEAD_LEN};
 pub use error::{ParseError, VideoError, INSTALL_HINT};
 pub use ffmpeg::{DecodeOptions, Ffmpeg, Limits, StreamInfo};
 pub use index::VideoIndex;
-pub use matching::{match_videos, Aggregator, MatchOptions, VideoMatch};
+pub use matching::{match_videos, time_ranges, Aggregator, MatchOptions, VideoMatch};
 
 use nigehbaan_pdq::Hasher;
 use std::ffi::OsString;
