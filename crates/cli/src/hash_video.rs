@@ -29,7 +29,8 @@ pub fn options(seconds_per_hash: f64, fast: bool, no_pdq: bool) -> VideoOptions 
     })
 }
 
-fn head(path: &Path) -> Option<Vec<u8>> {
+/// The first bytes of a file, for detection by content.
+pub fn head(path: &Path) -> Option<Vec<u8>> {
     let mut f = std::fs::File::open(path).ok()?;
     let mut buf = vec![0u8; DETECT_HEAD_LEN];
     let mut n = 0;

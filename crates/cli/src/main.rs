@@ -5,6 +5,7 @@ mod demo_disk;
 mod hash;
 mod hash_video;
 mod lists;
+mod match_video;
 mod matching;
 mod output;
 mod report;

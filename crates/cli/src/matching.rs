@@ -3,6 +3,7 @@
 
 use crate::hash::progress;
 use crate::lists::LibraryArg;
+use crate::match_video::{hash_file_video, hit_fields, vpdq_hits, VideoMatchArgs};
 use crate::{EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE};
 use clap::Args;
 use nigehbaan_filehash::name::{readable_path, split_path};
@@ -12,6 +13,7 @@ use nigehbaan_lists::model::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
 use nigehbaan_lists::{find_conflict, hex, Record};
 use nigehbaan_pdq::{Hash256, Hasher, DEFAULT_MATCH_THRESHOLD};
 use nigehbaan_scan::report::display::visible;
+use nigehbaan_video::{FrameHash, MatchOptions, VideoHashes};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use std::io::{BufWriter, Write};
@@ -31,7 +33,9 @@ OUTPUT: JSON Lines, one object per input: `input` (the path, or TYPE:HEX for a h
 `\\xNN` escapes and its exact bytes are in `input_bytes`, base64), \
 `kind` (`file` or `hash`), the input's hashes, `matches` and `error`. Each match gives `list`, \
 `list_version`, `record` (its number in the list), `match` (`md5`, `sha1`, `sha256`: exact; \
-`pdq`: with `distance` and the dihedral `variant` that matched), `listed_hash`, `category` \
+`pdq`: with `distance` and the dihedral `variant` that matched; `vpdq`: a video, with \
+`query_match_percent`, `compared_match_percent`, `matched_frames`, `query_frames`, \
+`matched_listed_frames`, `listed_frames` and the matched `time_ranges` in seconds), `listed_hash`, `category` \
 (scheme, code, the scheme table's label), `status` (known/notable), the record's id, name and \
 series, and `provenance` (source, version, list date, imported_at). When the matched lists \
 disagree about status or category, `conflict` says how. The empty file's hash is never \
@@ -74,6 +78,8 @@ pub struct MatchArgs {
     #[arg(long, short)]
     output: Option<PathBuf>,
     #[command(flatten)]
+    video: VideoMatchArgs,
+    #[command(flatten)]
     library: LibraryArg,
 }
 
@@ -85,6 +91,8 @@ struct Query {
     sha256: Option<[u8; 32]>,
     /// The PDQ variants to search (orig first).
     pdq: Vec<Hash256>,
+    /// A video's vPDQ frames.
+    vpdq: Vec<FrameHash>,
 }
 
 /// One hash given on the command line or in a file.
@@ -158,6 +166,7 @@ fn match_query(
     lists: &[OpenList],
     q: &Query,
     threshold: u32,
+    vpdq_opts: &MatchOptions,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<Value>, Option<String>), String> {
     if q.md5 == Some(EMPTY_MD5) || q.sha1 == Some(EMPTY_SHA1) || q.sha256 == Some(EMPTY_SHA256) {
@@ -202,6 +211,11 @@ fn match_query(
                 };
                 m.insert("variant".into(), json!(variant));
                 hits.push((hit.record, m));
+            }
+        }
+        if !q.vpdq.is_empty() {
+            for hit in vpdq_hits(list, &q.vpdq, vpdq_opts)? {
+                hits.push((hit.record, hit_fields(&hit)));
             }
         }
         for (n, mut m) in hits {
@@ -255,9 +269,20 @@ fn match_query(
 
 /// Runs `nigehbaan match`.
 pub fn run(args: MatchArgs) -> Result<u8, String> {
-    let queries = hash_queries(&args)?;
+    let mut queries = hash_queries(&args)?;
+    let vpdq_opts = args.video.match_options()?;
+    let decode = args.video.decode_options()?;
+    for (frames, identity) in args.video.vpdq_queries()? {
+        queries.push((
+            Query {
+                vpdq: frames,
+                ..Query::default()
+            },
+            identity,
+        ));
+    }
     if queries.is_empty() && args.paths.is_empty() {
-        return Err("nothing to match: give files or directories, --pdq/--md5/--sha1/--sha256 HEX, or --hashes FILE".into());
+        return Err("nothing to match: give files or directories, --pdq/--md5/--sha1/--sha256 HEX, --hashes FILE or --vpdq FILE".into());
     }
     let lib = args.library.open()?;
     let lists = lib.open_all(&args.lists).map_err(|e| e.to_string())?;
@@ -289,7 +314,7 @@ pub fn run(args: MatchArgs) -> Result<u8, String> {
         row.insert("input".into(), json!(identity));
         row.insert("kind".into(), json!("hash"));
         let mut notes = Vec::new();
-        let (matches, conflict) = match_query(&lists, q, args.threshold, &mut notes)?;
+        let (matches, conflict) = match_query(&lists, q, args.threshold, &vpdq_opts, &mut notes)?;
         any_match |= !matches.is_empty();
         row.insert("matches".into(), Value::Array(matches));
         if let Some(c) = conflict {
@@ -326,16 +351,22 @@ pub fn run(args: MatchArgs) -> Result<u8, String> {
         }
         let bar = progress(files.len() as u64);
         for chunk in files.chunks(BATCH) {
-            let hashed: Vec<FileHashes> = chunk
+            let hashed: Vec<(FileHashes, Option<Result<VideoHashes, String>>)> = chunk
                 .par_iter()
                 .map_init(Hasher::new, |hasher, path| {
                     let h = hash_file(path, &opts, hasher);
+                    let v = if h.image.is_none() && h.digests.is_some() {
+                        hash_file_video(path, &decode, hasher)
+                    } else {
+                        None
+                    };
                     bar.inc(1);
-                    h
+                    (h, v)
                 })
                 .collect();
-            for (path, h) in chunk.iter().zip(&hashed) {
-                let (row, matched, failed) = file_row(&lists, path, h, &args)?;
+            for (path, (h, v)) in chunk.iter().zip(&hashed) {
+                let (row, matched, failed) =
+                    file_row(&lists, path, h, v.as_ref(), &vpdq_opts, &args)?;
                 any_match |= matched;
                 any_error |= failed;
                 emit(row, &mut out)?;
@@ -369,6 +400,8 @@ fn file_row(
     lists: &[OpenList],
     path: &Path,
     h: &FileHashes,
+    video: Option<&Result<VideoHashes, String>>,
+    vpdq_opts: &MatchOptions,
     args: &MatchArgs,
 ) -> Result<(Map<String, Value>, bool, bool), String> {
     let mut row = Map::new();
@@ -403,8 +436,28 @@ fn file_row(
             };
         }
     }
-    let (matches, conflict) = if q.md5.is_some() || !q.pdq.is_empty() {
-        match_query(lists, &q, args.threshold, &mut notes)?
+    let mut video_error = None;
+    match video {
+        None => {}
+        Some(Ok(v)) => {
+            row.insert("media".into(), json!("video"));
+            row.insert("vpdq_pipeline".into(), json!(v.vpdq.pipeline.name()));
+            row.insert("vpdq_frames".into(), json!(v.vpdq.frames.len()));
+            q.vpdq = v.vpdq.frames.clone();
+            if !v.decoder_messages.is_empty() {
+                video_error = Some(format!(
+                    "video decoded with errors, frames may be missing: {}",
+                    v.decoder_messages
+                ));
+            }
+        }
+        Some(Err(e)) => {
+            row.insert("media".into(), json!("video"));
+            video_error = Some(e.clone());
+        }
+    }
+    let (matches, conflict) = if q.md5.is_some() || !q.pdq.is_empty() || !q.vpdq.is_empty() {
+        match_query(lists, &q, args.threshold, vpdq_opts, &mut notes)?
     } else {
         (Vec::new(), None)
     };
@@ -416,7 +469,7 @@ fn file_row(
     if !notes.is_empty() {
         row.insert("notes".into(), json!(notes));
     }
-    let error = h.error.as_ref().map(|e| e.to_string());
+    let error = h.error.as_ref().map(|e| e.to_string()).or(video_error);
     let failed = error.is_some();
     row.insert("error".into(), json!(error));
     Ok((row, matched, failed))

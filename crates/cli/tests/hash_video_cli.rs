@@ -4,34 +4,17 @@
 //! Runs when ffmpeg is present; fails under CI=true when it is missing;
 //! otherwise skips with a one-line note.
 
-use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
+mod video_common;
 
 use common::bin;
+use video_common::rows;
 
 fn ffmpeg() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.push("/usr/sbin".into());
-    if let Some(p) = dirs.iter().map(|d| d.join("ffmpeg")).find(|p| p.is_file()) {
-        return Some(p);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("the ffmpeg program is missing, and CI=true requires it");
-    }
-    eprintln!("note: ffmpeg not found; skipping the video hash tests");
-    None
-}
-
-fn rows(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
-        .collect()
+    video_common::ffmpeg("the video hash tests")
 }
 
 #[test]

@@ -173,6 +173,7 @@ pub fn write_csv<W: Write>(records: &[Record], out: W) -> io::Result<()> {
             p.source.clone().unwrap_or_default(),
             p.version.clone().unwrap_or_default(),
             p.date.clone().unwrap_or_default(),
+            crate::import::vpdq::to_text(&r.vpdq),
         ];
         w.write_record(&fields).map_err(map_err)?;
     }

@@ -36,3 +36,4 @@ pub use model::{
     Provenance, Record, Scheme, Status, VicsFlags,
 };
 pub use nigehbaan_pdq::Hash256;
+pub use nigehbaan_video::FrameHash;

@@ -107,7 +107,7 @@ use stored::Stored;
 
 use build::Builder;
 pub use build::DEFAULT_IMPORT_RUN_BYTES;
-pub use open::{OpenList, PdqHit};
+pub use open::{OpenList, PdqHit, VpdqHit};
 pub use private::{LoosePermission, DIR_MODE, FILE_MODE};
 pub use staging::{Sweep, STALE_AFTER};
 
@@ -118,6 +118,12 @@ const SEC_SHA256: u32 = 30;
 const SEC_PDQ_RECORDS: u32 = 40;
 const SEC_OFFSETS: u32 = 41;
 const SEC_PDQ: u32 = 100;
+/// The video index (vPDQ frames → records), `SEC_VPDQ..SEC_VPDQ +
+/// VideoIndex::SECTION_SPAN`; absent in lists written before it existed.
+const SEC_VPDQ: u32 = 200;
+/// Frames of list videos under this quality are not indexed (as
+/// python-threatexchange's matcher drops them).
+pub const VPDQ_QUALITY_THRESHOLD: u8 = 50;
 /// A record line longer than this is treated as damage, not read.
 const MAX_RECORD_LINE: u64 = 64 << 20;
 
@@ -393,6 +399,31 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// SHA-256 (hex) and size of an imported source: a file's bytes, or for a
+/// directory (of vPDQ files) the SHA-256 of its lines `<sha256>  <name>`
+/// for each regular file in name order, and their total size.
+fn sha256_source(path: &Path) -> io::Result<(String, u64)> {
+    if !path.is_dir() {
+        return sha256_file(path);
+    }
+    let mut names = Vec::new();
+    for e in fs::read_dir(path)? {
+        let e = e?;
+        if e.file_type()?.is_file() && !e.file_name().to_string_lossy().starts_with('.') {
+            names.push(e.file_name());
+        }
+    }
+    names.sort();
+    let mut h = Sha256::new();
+    let mut total = 0u64;
+    for n in names {
+        let (sha, len) = sha256_file(&path.join(&n))?;
+        h.update(format!("{sha}  {}\n", n.to_string_lossy()).as_bytes());
+        total += len;
+    }
+    Ok((hex::encode(&h.finalize()), total))
+}
+
 /// SHA-256 (hex) and size of a file, streamed.
 pub fn sha256_file(path: &Path) -> io::Result<(String, u64)> {
     let mut f = File::open(path)?;
@@ -584,7 +615,7 @@ impl Library {
             return Err(e);
         }
         let report = imported?;
-        let (source_sha, source_size) = sha256_file(&req.path).map_err(io_at(&req.path))?;
+        let (source_sha, source_size) = sha256_source(&req.path).map_err(io_at(&req.path))?;
         let mut built = builder.finish()?;
         built.skipped_empty += report.skipped_empty as u64;
         let index_path = tmp.join(INDEX_FILE);

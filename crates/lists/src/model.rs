@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nigehbaan_pdq::Hash256;
+use nigehbaan_video::FrameHash;
 
 use crate::categories::{self, CategoryInfo};
 use crate::hex;
@@ -251,6 +252,10 @@ pub struct Record {
     pub sha256: Option<[u8; 32]>,
     /// PDQ perceptual hash, with quality when given.
     pub pdq: Option<PdqHash>,
+    /// vPDQ features of a video: its hashed frames (frame number, quality,
+    /// PDQ, timestamp) as the reference tool records them; empty when the
+    /// record has none.
+    pub vpdq: Vec<FrameHash>,
     /// PhotoDNA and any other hash types, kept opaque.
     pub other: Vec<OpaqueHash>,
     /// The category and its scheme.
@@ -279,6 +284,7 @@ impl Record {
             sha1: None,
             sha256: None,
             pdq: None,
+            vpdq: Vec::new(),
             other: Vec::new(),
             category: None,
             flags: VicsFlags::default(),
@@ -297,6 +303,7 @@ impl Record {
             || self.sha1.is_some()
             || self.sha256.is_some()
             || self.pdq.is_some()
+            || !self.vpdq.is_empty()
             || !self.other.is_empty()
     }
 

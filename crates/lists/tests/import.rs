@@ -250,8 +250,12 @@ fn hma_csv_and_text() {
     assert_eq!(rep.records.len(), 3);
     assert_eq!(rep.records[1].pdq.unwrap().hash.to_hex(), T_PDQ);
     assert_eq!(rep.records[2].md5, md5(E_MD5));
-    let rep = import_str(&format!("pdq,{L_PDQ}\nvpdq,opaque-value\n"), Format::HmaCsv).unwrap();
-    assert_eq!(rep.records[1].other[0].kind, "vpdq");
+    let rep = import_str(
+        &format!("pdq,{L_PDQ}\ntmk_pdqf,opaque-value\n"),
+        Format::HmaCsv,
+    )
+    .unwrap();
+    assert_eq!(rep.records[1].other[0].kind, "tmk_pdqf");
     assert_eq!(
         rep.records[1].other[0].value,
         OpaqueValue::Text("opaque-value".into())

@@ -124,7 +124,9 @@ fn unknown_types_are_kept_opaque_when_allowed() {
 
 #[test]
 fn documented_opaque_types_need_no_permission() {
-    let text = format!("pdq {L_PDQ}\nvpdq a,b\ntmk_pdqf x\nURL https://example.invalid/\n");
+    let text = format!(
+        "pdq {L_PDQ}\nvpdq [\"{L_PDQ},100,0.0\"]\ntmk_pdqf x\nURL https://example.invalid/\n"
+    );
     let r = import(&text, Format::HmaText, |_| {}).unwrap();
     assert_eq!(r.records.len(), 4);
     let deep = format!(

@@ -106,6 +106,7 @@ fn in_memory_index(records: &[Record], records_file: &[u8], out: &Path) -> Vec<u
     PdqIndex::new(&[]).write_sections(&mut w, 100);
     w.add::<u32>(40, &[]);
     w.add(41, &offsets);
+    nigehbaan_video::VideoIndex::build(std::iter::empty(), 50).write_sections(&mut w, 200);
     w.write(out).unwrap();
     std::fs::read(out).unwrap()
 }

@@ -14,6 +14,7 @@
 //! * [`format`]: the reference tool's per-video file and HMA's signal
 //!   string.
 //! * [`VideoIndex`]: a list of videos in the PDQ index (frame → records).
+//! * [`synthetic`]: synthetic vPDQ hashes for tests and benchmarks.
 //!
 //! Without `ffmpeg`, [`hash_video`] fails with
 //! [`VideoError::FfmpegNotFound`], whose message says how to install it.
@@ -27,13 +28,14 @@ pub mod ffmpeg;
 pub mod format;
 mod index;
 pub mod matching;
+pub mod synthetic;
 
 pub use crate::core::{FrameHash, FrameSource, RgbFrame, VideoPipeline, VpdqHash};
 pub use detect::{detect, VideoKind, DETECT_HEAD_LEN};
 pub use error::{ParseError, VideoError, INSTALL_HINT};
 pub use ffmpeg::{DecodeOptions, Ffmpeg, Limits, StreamInfo};
 pub use index::VideoIndex;
-pub use matching::{match_videos, Aggregator, MatchOptions, VideoMatch};
+pub use matching::{match_videos, time_ranges, Aggregator, MatchOptions, VideoMatch};
 
 use nigehbaan_pdq::Hasher;
 use std::ffi::OsString;

@@ -127,6 +127,35 @@ pub fn match_videos(
     VideoMatch::new(matched_q, q.len(), matched_c, c.len(), opts)
 }
 
+/// The stretches of the query video that matched, as `(first, last)`
+/// timestamps in seconds: runs of consecutive sampled query frames whose
+/// hash is that of a matched frame (`matched_frames`, frame numbers as in
+/// [`VideoMatch::matched_query_frame_numbers`]; a frame left out as a
+/// duplicate counts with the frame it duplicates). A frame that did not
+/// match, or was below the quality threshold, ends a run.
+pub fn time_ranges(query: &[FrameHash], matched_frames: &[u64]) -> Vec<(f64, f64)> {
+    let numbers: HashSet<u64> = matched_frames.iter().copied().collect();
+    let hashes: HashSet<Hash256> = query
+        .iter()
+        .filter(|f| numbers.contains(&f.frame))
+        .map(|f| f.pdq)
+        .collect();
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    let mut open = false;
+    for f in query {
+        if hashes.contains(&f.pdq) {
+            match out.last_mut() {
+                Some(last) if open => last.1 = f.timestamp,
+                _ => out.push((f.timestamp, f.timestamp)),
+            }
+            open = true;
+        } else {
+            open = false;
+        }
+    }
+    out
+}
+
 /// Per-record aggregation of frame-level index hits into video matches.
 ///
 /// Use: prepare the list videos' frames with [`prepare`] and index each
@@ -136,8 +165,8 @@ pub fn match_videos(
 /// [`Aggregator::add_hit`]; then [`Aggregator::finish`].
 #[derive(Debug, Default)]
 pub struct Aggregator {
-    /// record → (query frames matched (by position), list frame hashes matched)
-    per_record: HashMap<u64, (HashSet<usize>, HashSet<Hash256>)>,
+    /// record → (query frames matched (by position), list frames matched)
+    per_record: HashMap<u64, (HashSet<usize>, HashSet<u64>)>,
 }
 
 impl Aggregator {
@@ -147,9 +176,10 @@ impl Aggregator {
     }
 
     /// Records that query frame `query_pos` (its position in the prepared
-    /// query) is within the distance of list frame hash `list_frame`, which
-    /// record `record` holds.
-    pub fn add_hit(&mut self, query_pos: usize, record: u64, list_frame: Hash256) {
+    /// query) is within the distance of list frame `list_frame` (any
+    /// identifier of the distinct list frame hash, such as its position in
+    /// the index), which record `record` holds.
+    pub fn add_hit(&mut self, query_pos: usize, record: u64, list_frame: u64) {
         let e = self.per_record.entry(record).or_default();
         e.0.insert(query_pos);
         e.1.insert(list_frame);
@@ -220,10 +250,10 @@ impl BruteFrameIndex {
         let q = prepare(query, opts.quality_threshold);
         let mut agg = Aggregator::new();
         for (pos, f) in q.iter().enumerate() {
-            for (hash, records) in &self.frames {
+            for (at, (hash, records)) in self.frames.iter().enumerate() {
                 if f.pdq.distance(hash) <= opts.distance {
                     for &r in records {
-                        agg.add_hit(pos, r, *hash);
+                        agg.add_hit(pos, r, at as u64);
                     }
                 }
             }
@@ -290,6 +320,19 @@ mod tests {
         assert_eq!(m.matched_compared_frames, 3);
         assert!(m.is_match);
         assert_eq!(m.matched_query_frame_numbers, vec![0, 2, 3]);
+    }
+
+    #[test]
+    fn time_ranges_by_hand() {
+        // Frames 0..6 one a second; 2 duplicates 1; 4 does not match.
+        let mut q: Vec<FrameHash> = (0..7).map(|i| f(i, 90, i as usize * 40)).collect();
+        q[2].pdq = q[1].pdq;
+        assert_eq!(
+            time_ranges(&q, &[0, 1, 3, 5, 6]),
+            vec![(0.0, 3.0), (5.0, 6.0)]
+        );
+        assert_eq!(time_ranges(&q, &[]), vec![]);
+        assert_eq!(time_ranges(&q, &[4]), vec![(4.0, 4.0)]);
     }
 
     #[test]

@@ -22,7 +22,10 @@ use crate::model::{Category, MediaKind, OpaqueHash, OpaqueValue, Scheme, Status}
 /// The header line of the exported CSV.
 pub const EXPORT_HEADER: &str = "md5,sha1,sha256,pdq,pdq_quality,other_hashes,category_scheme,\
 category,status,victim_identified,offender_identified,distributed,series,tags,id,name,size,\
-media,list,source,version,list_date";
+media,list,source,version,list_date,vpdq";
+
+/// [`EXPORT_HEADER`] before the `vpdq` column was added (still read).
+const EXPORT_HEADER_V1_COLUMNS: usize = 22;
 
 /// The start of [`EXPORT_HEADER`], used to detect the format.
 pub(crate) const EXPORT_HEADER_START: &str = "md5,sha1,sha256,pdq,pdq_quality,other_hashes,";
@@ -271,7 +274,8 @@ pub(crate) fn import_export_csv(text: &str, sink: &mut Sink) -> Result<(), Impor
         .map(String::from)
         .collect();
     let expected: Vec<&str> = EXPORT_HEADER.split(',').collect();
-    if headers != expected {
+    let v1 = &expected[..EXPORT_HEADER_V1_COLUMNS];
+    if headers != expected && headers != v1 {
         return Err(sink.error(
             Location::Line(1),
             format!("header is not the Nigehbaan CSV header ({EXPORT_HEADER})"),
@@ -331,6 +335,7 @@ pub(crate) fn import_export_csv(text: &str, sink: &mut Sink) -> Result<(), Impor
                 "video" => Some(MediaKind::Video),
                 other => return Err(format!("media {other:?} is not image or video")),
             };
+            set_hash(&mut rec, "vpdq", f(22))?;
             Ok(())
         })();
         r.map_err(|reason| sink.error(loc.clone(), reason))?;

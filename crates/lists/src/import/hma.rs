@@ -11,8 +11,9 @@
 //! `md5 <32 hex>`, …). Blank lines and lines starting with `#` are skipped.
 //!
 //! Signal types: `pdq`, `md5` / `video_md5`, `sha1`, `sha256` are parsed
-//! strictly; `photodna` / `pdna` decoded (hex or base64); anything else
-//! (`vpdq`, `tmk_pdqf`, `url`, …) is kept opaque as its verbatim text.
+//! strictly; `vpdq` parsed as HMA's signal string (a video record);
+//! `photodna` / `pdna` decoded (hex or base64); anything else
+//! (`tmk_pdqf`, `url`, …) is kept opaque as its verbatim text.
 
 use super::{parse_quality, set_hash, Sink};
 use crate::error::{ImportError, Location};
@@ -55,7 +56,11 @@ pub(crate) fn looks_like_csv_row(line: &str) -> bool {
 /// A `pdq <hex>` text line.
 pub(crate) fn looks_like_text_line(line: &str) -> bool {
     match line.split_once(char::is_whitespace) {
-        Some((t, v)) => is_known_type(t) && crate::hex::is_hex(v.trim()),
+        Some((t, v)) => {
+            is_known_type(t)
+                && (crate::hex::is_hex(v.trim())
+                    || (t.eq_ignore_ascii_case("vpdq") && v.trim_start().starts_with('[')))
+        }
         None => false,
     }
 }

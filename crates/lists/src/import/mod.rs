@@ -13,7 +13,9 @@ use nigehbaan_pdq::Hash256;
 
 use crate::error::{ImportError, ImportErrorKind, ImportReport, Location, Warning, MAX_WARNINGS};
 use crate::hex;
-use crate::model::{OpaqueHash, OpaqueValue, PdqHash, Provenance, Record, Scheme, Status};
+use crate::model::{
+    MediaKind, OpaqueHash, OpaqueValue, PdqHash, Provenance, Record, Scheme, Status,
+};
 
 pub mod csv_generic;
 pub mod hashsum;
@@ -21,6 +23,7 @@ pub mod hma;
 pub mod ncmec;
 pub mod nsrl;
 pub mod vics;
+pub mod vpdq;
 
 pub use csv_generic::ColumnMap;
 
@@ -46,11 +49,14 @@ pub enum Format {
     GenericCsv,
     /// The CSV this crate exports ([`crate::export::write_csv`]).
     NigehbaanCsv,
+    /// The reference vPDQ tool's per-video file (one file = one video
+    /// record; a directory of them = one list).
+    Vpdq,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 10] = [
         Format::VicsJson,
         Format::NcmecXml,
         Format::HmaCsv,
@@ -60,6 +66,7 @@ impl Format {
         Format::NsrlSqlite,
         Format::GenericCsv,
         Format::NigehbaanCsv,
+        Format::Vpdq,
     ];
 
     /// The name used on the command line (`--format NAME`).
@@ -74,6 +81,7 @@ impl Format {
             Format::NsrlSqlite => "nsrl",
             Format::GenericCsv => "csv",
             Format::NigehbaanCsv => "nigehbaan-csv",
+            Format::Vpdq => "vpdq",
         }
     }
 
@@ -144,6 +152,9 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         .find(|l| !l.is_empty() && !l.starts_with('#'))?;
     if line.starts_with(csv_generic::EXPORT_HEADER_START) {
         return Some(Format::NigehbaanCsv);
+    }
+    if vpdq::looks_like_line(line) {
+        return Some(Format::Vpdq);
     }
     if hma::looks_like_csv_header(line) || hma::looks_like_csv_row(line) {
         return Some(Format::HmaCsv);
@@ -238,6 +249,7 @@ fn run_bytes(
             csv_generic::import_mapped(&text, map, &mut sink)?
         }
         Format::NigehbaanCsv => csv_generic::import_export_csv(&text, &mut sink)?,
+        Format::Vpdq => vpdq::import_file(&text, &opts.display_name, &mut sink)?,
         Format::NsrlSqlite => unreachable!("handled above"),
     }
     sink.finish()
@@ -246,6 +258,9 @@ fn run_bytes(
 /// Imports a list from a file. SQLite databases are read in place; other
 /// formats are read into memory first.
 pub fn import_path(path: &Path, opts: &ImportOptions) -> Result<ImportReport, ImportError> {
+    if path.is_dir() {
+        return vpdq::import_dir(path, opts, None);
+    }
     if is_sqlite(path, opts)? {
         let mut sink = Sink::new(opts, Format::NsrlSqlite);
         nsrl::import(path, &mut sink)?;
@@ -270,6 +285,9 @@ pub fn for_each_path<F>(
 where
     F: FnMut(Record) -> Result<(), String>,
 {
+    if path.is_dir() {
+        return vpdq::import_dir(path, opts, Some(&mut each));
+    }
     if is_sqlite(path, opts)? {
         return nsrl::for_each(path, opts, each);
     }
@@ -328,7 +346,7 @@ fn resolve_format(bytes: &[u8], opts: &ImportOptions) -> Result<Format, ImportEr
         file: opts.display_name.clone(),
         location: Location::File,
         reason: "list format not recognised; name it explicitly (vics, ncmec, hma-csv, \
-                 hma-text, hashsum, hashdeep, nsrl, csv with a column mapping)"
+                 hma-text, hashsum, hashdeep, nsrl, vpdq, csv with a column mapping)"
             .into(),
         kind: ImportErrorKind::Malformed,
     })
@@ -384,7 +402,7 @@ impl<'a> Sink<'a> {
 
     /// The text of a list: BOM removed; invalid UTF-8 replaced (with a
     /// warning) — hashes are ASCII, so only names can be affected.
-    fn text<'b>(&mut self, bytes: &'b [u8]) -> std::borrow::Cow<'b, str> {
+    pub(crate) fn text<'b>(&mut self, bytes: &'b [u8]) -> std::borrow::Cow<'b, str> {
         let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
         match std::str::from_utf8(bytes) {
             Ok(s) => s.into(),
@@ -664,7 +682,12 @@ pub(crate) fn set_hash(rec: &mut Record, kind: &str, value: &str) -> Result<(), 
     }
     let kind = kind.trim().to_ascii_lowercase();
     match kind.as_str() {
-        "md5" | "video_md5" => set_once(&mut rec.md5, hex::decode_fixed(value, "MD5")?, "MD5"),
+        "md5" => set_once(&mut rec.md5, hex::decode_fixed(value, "MD5")?, "MD5"),
+        "video_md5" => {
+            rec.media.get_or_insert(MediaKind::Video);
+            set_once(&mut rec.md5, hex::decode_fixed(value, "MD5")?, "MD5")
+        }
+        "vpdq" => vpdq::set_features(rec, value),
         "sha1" | "sha-1" => set_once(&mut rec.sha1, hex::decode_fixed(value, "SHA-1")?, "SHA-1"),
         "sha256" | "sha-256" => set_once(
             &mut rec.sha256,

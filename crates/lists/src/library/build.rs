@@ -21,11 +21,13 @@ use std::path::{Path, PathBuf};
 use nigehbaan_index::store::{Buf, Store, StoreWriter, FORMAT_VERSION};
 use nigehbaan_index::{ExactSet, Layout, PdqIndex};
 use nigehbaan_pdq::Hash256;
+use nigehbaan_video::{matching::prepare, FrameHash, VideoIndex};
 use sha2::{Digest, Sha256};
 
 use super::{
     io_at, private, HashingWriter, LibraryError, Stored, LIBRARY_FORMAT_VERSION, SEC_HEADER,
-    SEC_MD5, SEC_OFFSETS, SEC_PDQ, SEC_PDQ_RECORDS, SEC_SHA1, SEC_SHA256,
+    SEC_MD5, SEC_OFFSETS, SEC_PDQ, SEC_PDQ_RECORDS, SEC_SHA1, SEC_SHA256, SEC_VPDQ,
+    VPDQ_QUALITY_THRESHOLD,
 };
 use crate::hex;
 use crate::model::Record;
@@ -69,6 +71,8 @@ pub(super) struct Builder {
     sha256: Runs<32>,
     pdq: Vec<Hash256>,
     pdq_records: Vec<u32>,
+    /// Video records' usable vPDQ frames (indexed at the end).
+    videos: Vec<(u32, Vec<FrameHash>)>,
     min_quality: u8,
     /// Build the PDQ index in the compact layout.
     pub(super) compact_pdq: bool,
@@ -106,6 +110,7 @@ impl Builder {
             sha256: Runs::new(dir, "sha256", share),
             pdq: Vec::new(),
             pdq_records: Vec::new(),
+            videos: Vec::new(),
             min_quality,
             compact_pdq: false,
             built: Built {
@@ -166,6 +171,11 @@ impl Builder {
                 self.pdq_records.push(n);
             }
         }
+        if !r.vpdq.is_empty() {
+            count("vpdq");
+            self.videos
+                .push((n, prepare(&r.vpdq, VPDQ_QUALITY_THRESHOLD)));
+        }
         for o in &r.other {
             count(&o.kind);
         }
@@ -210,6 +220,13 @@ impl Builder {
         };
         PdqIndex::with_layout(&self.pdq, &layout).write_sections(&mut sw, SEC_PDQ);
         sw.add(SEC_PDQ_RECORDS, &self.pdq_records);
+        let videos = std::mem::take(&mut self.videos);
+        VideoIndex::build(
+            videos.iter().map(|(n, f)| (u64::from(*n), &f[..])),
+            VPDQ_QUALITY_THRESHOLD,
+        )
+        .write_sections(&mut sw, SEC_VPDQ);
+        drop(videos);
         sw.write(&small_path).map_err(io_at(&small_path))?;
         drop(sw);
         self.built.pdq_indexed = self.pdq.len() as u64;
@@ -243,6 +260,11 @@ impl Builder {
         }
         sections.push((SEC_PDQ_RECORDS, small_section(SEC_PDQ_RECORDS)?));
         sections.push((SEC_OFFSETS, Section::File(op.clone(), (n as usize + 1) * 8)));
+        for kind in
+            (SEC_VPDQ..SEC_VPDQ + VideoIndex::SECTION_SPAN).filter(|k| small.has_section(*k))
+        {
+            sections.push((kind, small_section(kind)?));
+        }
 
         let index_path = self.dir.join(super::INDEX_FILE);
         let tmp_path = index_path.with_extension("tmp");

@@ -9,11 +9,13 @@ use std::sync::{Arc, OnceLock};
 use nigehbaan_index::store::{Buf, Mapping, StoreError};
 use nigehbaan_index::{ExactSet, PdqIndex, SearchError};
 use nigehbaan_pdq::Hash256;
+use nigehbaan_video::{FrameHash, MatchOptions, VideoIndex, VideoMatch};
 use sha2::{Digest, Sha256};
 
 use super::{
     io_at, LibraryError, Manifest, Stored, INDEX_FILE, LIBRARY_FORMAT_VERSION, MAX_RECORD_LINE,
     RECORDS_FILE, SEC_HEADER, SEC_MD5, SEC_OFFSETS, SEC_PDQ, SEC_PDQ_RECORDS, SEC_SHA1, SEC_SHA256,
+    SEC_VPDQ,
 };
 use crate::hex;
 use crate::model::{Provenance, Record, EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
@@ -44,7 +46,19 @@ pub struct OpenList {
     pub(super) sha256: ExactSet<32>,
     pub(super) pdq: PdqIndex,
     pub(super) pdq_records: Buf<u32>,
+    /// The list's videos by vPDQ frame; `None` for lists written before
+    /// video indexes existed (they hold no vPDQ records).
+    videos: Option<VideoIndex>,
     offsets: Buf<u64>,
+}
+
+/// One vPDQ match in a list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VpdqHit {
+    /// The record number (0-based line of the records file).
+    pub record: u32,
+    /// Both percentages, frame counts and matched query frames.
+    pub matched: VideoMatch,
 }
 
 impl OpenList {
@@ -102,6 +116,11 @@ impl OpenList {
             sha256: ExactSet::from_store(&store, SEC_SHA256).map_err(bad)?,
             pdq: PdqIndex::from_store(&store, SEC_PDQ).map_err(bad)?,
             pdq_records: store.section(SEC_PDQ_RECORDS).map_err(bad)?,
+            videos: if VideoIndex::is_in_store(&store, SEC_VPDQ) {
+                Some(VideoIndex::from_store(&store, SEC_VPDQ).map_err(bad)?)
+            } else {
+                None
+            },
             offsets: store.section(SEC_OFFSETS).map_err(bad)?,
             manifest,
         };
@@ -175,6 +194,37 @@ impl OpenList {
                 variant,
             })
             .collect())
+    }
+
+    /// Video records the query video matches under `opts` (its quality
+    /// threshold is the list's, [`super::VPDQ_QUALITY_THRESHOLD`]): one PDQ
+    /// index probe per distinct usable query frame, then per-record
+    /// aggregation. With `only_matches` false, every video sharing a frame
+    /// is returned with its percentages.
+    pub fn search_vpdq(
+        &self,
+        query: &[FrameHash],
+        opts: &MatchOptions,
+        only_matches: bool,
+    ) -> Result<Vec<VpdqHit>, SearchError> {
+        let Some(videos) = &self.videos else {
+            return Ok(Vec::new());
+        };
+        let hits = videos.query(query, opts, only_matches)?;
+        let mut out = Vec::with_capacity(hits.len());
+        for (record, matched) in hits {
+            let record = u32::try_from(record).map_err(|_| SearchError::Damaged)?;
+            if u64::from(record) >= self.manifest.record_count {
+                return Err(SearchError::Damaged);
+            }
+            out.push(VpdqHit { record, matched });
+        }
+        Ok(out)
+    }
+
+    /// Video records (with vPDQ features) in the list.
+    pub fn video_count(&self) -> usize {
+        self.videos.as_ref().map_or(0, VideoIndex::video_count)
     }
 
     /// Reads record `n` (one line of the records file).

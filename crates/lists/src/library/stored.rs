@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use nigehbaan_pdq::Hash256;
+use nigehbaan_video::FrameHash;
 use serde::{Deserialize, Serialize};
 
 use crate::hex;
@@ -27,6 +28,9 @@ pub(super) struct Stored {
     pdq: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     q: Option<u8>,
+    /// vPDQ frames: `[frame, quality, pdq hex, timestamp]` each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    vpdq: Vec<(u64, u8, String, f64)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     other: Vec<StoredOpaque>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,6 +78,11 @@ impl Stored {
             sha256: r.sha256.map(|h| hex::encode(&h)),
             pdq: r.pdq.map(|p| p.hash.to_hex()),
             q: r.pdq.and_then(|p| p.quality),
+            vpdq: r
+                .vpdq
+                .iter()
+                .map(|f| (f.frame, f.quality, f.pdq.to_hex(), f.timestamp))
+                .collect(),
             other: r
                 .other
                 .iter()
@@ -134,6 +143,17 @@ impl Stored {
             }),
             None => None,
         };
+        for (frame, quality, pdq, timestamp) in self.vpdq {
+            if quality > 100 || !timestamp.is_finite() {
+                return Err(format!("vPDQ frame {frame}: bad quality or timestamp"));
+            }
+            r.vpdq.push(FrameHash {
+                frame,
+                quality,
+                pdq: Hash256::from_hex(&pdq).map_err(|e| format!("vPDQ frame {frame}: {e}"))?,
+                timestamp,
+            });
+        }
         for o in self.other {
             let value = match (o.hex, o.text) {
                 (Some(h), None) => OpaqueValue::Bytes(hex::decode_vec(&h, &o.k)?),
@@ -194,6 +214,14 @@ mod tests {
         r.flags.victim_identified = Some(true);
         r.media = Some(MediaKind::Video);
         r.size = Some(5);
+        r.vpdq = (0..3)
+            .map(|i| FrameHash {
+                frame: i * 30,
+                quality: 90 - i as u8,
+                pdq: Hash256([i, 1, 2, 3]),
+                timestamp: i as f64 * 1.001,
+            })
+            .collect();
         let line = serde_json::to_string(&Stored::from_record(&r)).unwrap();
         let back: Stored = serde_json::from_str(&line).unwrap();
         assert_eq!(back.into_record(prov).unwrap(), r);
