@@ -38,8 +38,9 @@ corpus="${CORPUS:-$root/target/video-corpus/c$count}"
 if [ ! -f "$corpus/manifest.csv" ]; then
   "$venv/bin/python" "$shared/make-video-corpus.py" "$corpus" --count "$count"
 fi
-CARGO_PROFILE_RELEASE_DEBUG=0 cargo build --release -q -p nigehbaan-video --example vpdq_hash
-bin="$root/target/release/examples/vpdq_hash"
+# BIN=PATH uses an already built vpdq_hash example instead of building one.
+bin="${BIN:-$root/target/release/examples/vpdq_hash}"
+[ -n "${BIN:-}" ] || CARGO_PROFILE_RELEASE_DEBUG=0 cargo build --release -q -p nigehbaan-video --example vpdq_hash
 out="$root/target/bench-video-out"
 rm -rf "$out"
 mkdir -p "$out/peer" "$out/ours" "$out/fast"

@@ -67,6 +67,10 @@ pub struct HashArgs {
     /// at a reduced DCT scale (1/2, 1/4 or 1/8, short side kept at least
     /// 512 px). Faster; those hashes are within a few bits of the full
     /// pipeline and are labelled `fast`. Digests and other images are exact.
+    /// Videos: key frames only (`vpdq_pipeline: "fast"`); on generated
+    /// copies (re-encoded, half size, MPEG-4, trimmed) a fast query still
+    /// found 9 of 10 copies in a list hashed exactly (exact: 10 of 10), but
+    /// fast against fast only 6 of 10 (see BENCHMARKS.md).
     #[arg(long)]
     fast: bool,
     /// PDQ pipeline: `full` (HMA / python-threatexchange, the default) or

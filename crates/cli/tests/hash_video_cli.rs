@@ -82,6 +82,8 @@ fn a_video_row_has_its_vpdq_and_without_ffmpeg_says_so() {
     let r = &rows(&out)[0];
     assert_eq!(r["vpdq_pipeline"], "fast");
     assert_eq!(r["vpdq_frames"], 6);
+    assert!(r["error"].is_null(), "{}", r["error"]);
+    assert_eq!(out.status.code(), Some(0));
 
     // No ffmpeg: digests still, and the error says how to get it.
     let out = bin()

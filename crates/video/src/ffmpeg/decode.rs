@@ -380,11 +380,12 @@ fn read_stderr<R: Read>(err: R, pts: mpsc::Sender<f64>) -> StderrReport {
             }
             continue;
         }
-        let leveled = text.starts_with('[') && text.contains("] [");
-        let keep = !leveled
-            || text.contains("[error]")
-            || text.contains("[fatal]")
-            || text.contains("[panic]");
+        // Under `-v level+…` every line carries its level in brackets
+        // (after the context, if any): keep errors only.
+        const SEVERE: [&str; 3] = ["[error]", "[fatal]", "[panic]"];
+        const MILD: [&str; 5] = ["[info]", "[warning]", "[verbose]", "[debug]", "[trace]"];
+        let has = |tags: &[&str]| tags.iter().any(|t| text.contains(t));
+        let keep = has(&SEVERE) || !has(&MILD);
         if keep && report.messages.len() < 4096 {
             report.messages.extend_from_slice(&line);
         }
@@ -472,5 +473,27 @@ impl FrameSource for PipeSource {
 impl Drop for PipeSource {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_keeps_errors_and_pts_only() {
+        let text = "[info] Input #0, mov,mp4, from 'file:a.mp4':\n\
+            [info]   Duration: 00:00:08.00, start: 0.000000\n\
+            [Parsed_showinfo_1 @ 0x55] [info] n:   0 pts:      0 pts_time:1.5 duration:512\n\
+            [h264 @ 0x56] [error] corrupt macroblock\n\
+            [mp4 @ 0x57] [warning] something mild\n\
+            plain line under -v error\n";
+        let (tx, rx) = mpsc::channel();
+        let report = read_stderr(text.as_bytes(), tx);
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![1.5]);
+        assert_eq!(
+            String::from_utf8_lossy(&report.messages),
+            "[h264 @ 0x56] [error] corrupt macroblock\nplain line under -v error\n"
+        );
     }
 }
