@@ -326,7 +326,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("i.nidx");
         w.write(&path).unwrap();
-        let store = Store::open(&path).unwrap();
+        // SAFETY: the file was written above in this test's own temporary
+        // directory and nothing modifies it while it is mapped.
+        let store = unsafe { Store::open(&path) }.unwrap();
         assert!(VideoIndex::is_in_store(&store, 200));
         assert!(!VideoIndex::is_in_store(&store, 300));
         let mapped = VideoIndex::from_store(&store, 200).unwrap();
