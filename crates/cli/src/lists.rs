@@ -59,7 +59,8 @@ enum ListsCommand {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// The list file (format detected by content unless --format is given).
+    /// The list file (format detected by content unless --format is given),
+    /// or a directory of vPDQ reference files (one per video) as one list.
     file: PathBuf,
     /// The list's name in the library (letters, digits, '.', '_', '-').
     #[arg(long)]
@@ -81,7 +82,8 @@ struct ImportArgs {
     #[arg(long)]
     notable: bool,
     /// The format: vics, ncmec, hma-csv, hma-text, hashsum, hashdeep, nsrl,
-    /// csv (needs --columns), nigehbaan-csv.
+    /// csv (needs --columns), nigehbaan-csv, vpdq (the reference vPDQ tool's
+    /// per-video file).
     #[arg(long, value_name = "F")]
     format: Option<Format>,
     /// Column mapping for --format csv, e.g. `md5=Hash MD5,category=Cat`.

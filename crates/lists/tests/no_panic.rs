@@ -12,7 +12,7 @@ fn run(bytes: &[u8], format: Format) {
     let _ = import_bytes(bytes, &o);
 }
 
-const TEXT_FORMATS: [Format; 8] = [
+const TEXT_FORMATS: [Format; 9] = [
     Format::VicsJson,
     Format::NcmecXml,
     Format::HmaCsv,
@@ -21,6 +21,7 @@ const TEXT_FORMATS: [Format; 8] = [
     Format::Hashdeep,
     Format::GenericCsv,
     Format::NigehbaanCsv,
+    Format::Vpdq,
 ];
 
 /// Strings built from the characters these formats care about, so the
@@ -40,6 +41,9 @@ fn structured() -> impl Strategy<Value = String> {
             Just("\"}]}".to_string()),
             Just("a622aaf671d0916f92b6bbc89db19633".to_string()),
             Just("pdq ".to_string()),
+            Just("vpdq [\"".to_string()),
+            Just("0,100,191b8f45eec034bfc1d4acac14af53d2cb2c94a663d32b29b44baad34b3cf434,0.000\n".to_string()),
+            Just(",100,".to_string()),
             Just("md5,".to_string()),
             Just("  ".to_string()),
             Just(" *".to_string()),

@@ -179,7 +179,7 @@ fn a_hundred_thousand_videos() {
         let v = rng.video(60, 40);
         let text = nigehbaan_lists::import::vpdq::to_text(&v);
         out.push_str(&format!(
-            ",,,,,,,,notable,,,,,,v{i},,,video,big,,,,{text}\n"
+            ",,,,,,,,notable,,,,,,v{i},,,video,big,,,,\"{text}\"\n"
         ));
         if i % 1000 == 0 {
             keep.push((i, v));
