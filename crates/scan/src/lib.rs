@@ -37,7 +37,7 @@ pub use checkpoint::CHECKPOINT_FILE;
 pub use error::ScanError;
 pub use evidence::Exhibit;
 pub use matcher::MatchSettings;
-pub use model::{Disposition, Exclusion, Hex, Hit, Item};
+pub use model::{CaseFields, Disposition, Exclusion, Hex, Hit, Item, Seal};
 pub use report::Report;
 
 use nigehbaan_lists::library::OpenList;
@@ -63,6 +63,10 @@ pub struct CaseInfo {
     pub examiner: Option<String>,
     /// Agency.
     pub agency: Option<String>,
+    /// The case's own fields (FIR, court, seals…).
+    pub fields: model::CaseFields,
+    /// The languages of `report.html`.
+    pub lang: report::Langs,
 }
 
 /// Everything a scan needs to know.
@@ -181,6 +185,7 @@ fn resume_key(
     s.threads = 0;
     let key = serde_json::json!({
         "case_number": cfg.case.case_number,
+        "case_fields": cfg.case.fields,
         "exhibits": cfg.exhibits.iter().map(|e| (&e.id, e.paths.iter().map(|p| path_key(p)).collect::<Vec<_>>())).collect::<Vec<_>>(),
         "lists": lists.iter().map(|l| (&l.name, &l.records_sha256)).collect::<Vec<_>>(),
         "settings": s,
@@ -286,6 +291,7 @@ pub fn scan(
         case_number: cfg.case.case_number.clone(),
         examiner: first.examiner.clone(),
         agency: first.agency.clone(),
+        case: cfg.case.fields.clone(),
         exhibits: cfg
             .exhibits
             .iter()
@@ -312,6 +318,7 @@ pub fn scan(
         settings: settings(cfg),
         exclusions,
         interrupted: collected.interrupted,
+        lang: cfg.case.lang.clone(),
     };
     let (report, digest) =
         report::write_report(dir, collected.items, parts).map_err(ScanError::Report)?;
