@@ -100,12 +100,14 @@ pub fn human(bytes: u64) -> String {
 }
 
 /// A string for CSS `content`, every character that is not a plain
-/// letter, digit or space written as a CSS escape (so nothing in it can
+/// ASCII letter or digit written as a CSS escape (so nothing in it can
 /// end the string or the style sheet).
 pub(super) fn css_string(s: &str) -> String {
     let mut o = String::from("\"");
     for c in visible(s).chars() {
-        if c.is_ascii_alphanumeric() || c == ' ' {
+        // A space right after a six-digit escape would be taken as the
+        // escape's end, so spaces are escaped too.
+        if c.is_ascii_alphanumeric() {
             o.push(c);
         } else {
             o.push_str(&format!("\\{:06x}", c as u32));
@@ -169,9 +171,9 @@ pub(super) fn hits_table(c: &Ctx, w: &mut dyn Write, rows: &dyn Rows) -> io::Res
     let head = html! {
         table.hits {
             colgroup {
-                col style="width:5%"; col style="width:9%"; col style="width:24%";
+                col style="width:7%"; col style="width:9%"; col style="width:23%";
                 col style="width:14%"; col style="width:11%"; col style="width:10%";
-                col style="width:27%";
+                col style="width:26%";
             }
             thead { tr {
                 th { (c.l(Key::Number)) } th { (c.l(Key::Exhibit)) } th { (c.l(Key::Path)) }
@@ -226,7 +228,7 @@ pub(super) fn further_records(c: &Ctx, w: &mut dyn Write, rows: &dyn Rows) -> io
     w.write_all(
         html! {
             thead { tr {
-                th style="width:8%" { (c.l(Key::Number)) } th style="width:22%" { (c.l(Key::List)) }
+                th style="width:9%" { (c.l(Key::Number)) } th style="width:21%" { (c.l(Key::List)) }
                 th style="width:10%" { (c.l(Key::Record)) } th style="width:25%" { (c.l(Key::Match)) }
                 th style="width:35%" { (c.l(Key::Category)) }
             } }

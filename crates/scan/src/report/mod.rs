@@ -7,6 +7,8 @@ mod csv;
 pub mod display;
 mod html;
 mod html_parts;
+#[cfg(test)]
+mod html_scale;
 pub mod i18n;
 mod spill;
 mod stream;
