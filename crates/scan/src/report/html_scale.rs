@@ -43,7 +43,7 @@ fn settings() -> Settings {
 
 /// Item `i`; every `every`-th is a hit with two records.
 fn item(i: u64, every: u64) -> Item {
-    let hit = i % every == 0;
+    let hit = i.is_multiple_of(every);
     let sha = format!("{:064x}", i + 1);
     let mut v = json!({
         "exhibit": "EX", "path": format!("/ev/dir{:04}/file{i:08}.jpg", i % 1000),

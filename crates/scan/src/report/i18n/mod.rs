@@ -326,6 +326,10 @@ keys! {
     ExitStatus,
 }
 
+/// One exhibit in the findings: its id, its hit files, and its hit files
+/// per category (name, count).
+pub type ExhibitFacts = (String, u64, Vec<(String, u64)>);
+
 /// What the findings paragraph says.
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
@@ -339,7 +343,7 @@ pub struct Facts {
     /// left evidence unexamined.
     pub unexamined: u64,
     /// Per exhibit: its id, its hits and its hits per category label.
-    pub per_exhibit: Vec<(String, u64, Vec<(String, u64)>)>,
+    pub per_exhibit: Vec<ExhibitFacts>,
     /// True when the scan examined everything.
     pub complete: bool,
 }
