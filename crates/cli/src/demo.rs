@@ -9,7 +9,8 @@ use nigehbaan_lists::library::{ImportRequest, Library, DEFAULT_MIN_QUALITY};
 use nigehbaan_lists::{ImportOptions, Scheme, Status};
 use nigehbaan_pdq::{Hasher, DEFAULT_MATCH_THRESHOLD};
 use nigehbaan_scan::{
-    ArchiveLimits, CaseInfo, Disposition, Exhibit, MatchSettings, Progress, ScanConfig,
+    ArchiveLimits, CaseFields, CaseInfo, Disposition, Exhibit, MatchSettings, Progress, ScanConfig,
+    Seal,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -257,11 +258,7 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
             paths: vec![set.evidence.clone()],
         }],
         out_dir: args.out.join("report"),
-        case: CaseInfo {
-            case_number: Some("DEMO-0001".into()),
-            examiner: Some("Demo Examiner".into()),
-            agency: Some("Demo Agency".into()),
-        },
+        case: demo_case(),
         hash: Options {
             dihedral: true,
             ..Options::default()
@@ -278,7 +275,13 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
         resume: false,
         carve: true,
         verify_image: false,
-        command_line: format!("nigehbaan scan {} --case DEMO-0001", set.evidence.display()),
+        command_line: format!(
+            "nigehbaan scan {} --case DEMO-0001 --exhibit DEMO-EX1 --lang en,ur --fir 'DEMO 12/2026' \
+             --police-station 'Demo Police Station' --court 'Demo Sessions Court' --seal 'DEMO-EX1=DEMO-SEAL-1' \
+             --lab 'Demo Digital Forensics Laboratory' --designation 'Demo Forensic Examiner' \
+             --law 'PECA 2016 s.22' --law 'PPC s.292-B' --sign-key KEY",
+            set.evidence.display()
+        ),
     };
     let outcome = nigehbaan_scan::scan(&cfg, &lists, &Progress::default(), &AtomicBool::new(false))
         .map_err(|e| e.to_string())?;
@@ -330,7 +333,101 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
         outcome.dir.join("report.json").display(),
         outcome.report_sha256
     );
+    sign_demo_report(&args.out, &outcome.dir)?;
     crate::demo_disk::run(&args.out, &set.evidence, &cfg, &lists)?;
     println!("\nScan real evidence with: nigehbaan scan PATH... --case N --exhibit ID --out DIR");
     Ok(EXIT_OK)
+}
+
+/// The demo's case: every case field filled in, and a bilingual
+/// (English and Urdu) report.
+fn demo_case() -> CaseInfo {
+    CaseInfo {
+        case_number: Some("DEMO-0001".into()),
+        examiner: Some("Demo Examiner".into()),
+        agency: Some("Demo Agency".into()),
+        fields: CaseFields {
+            fir: Some("DEMO 12/2026".into()),
+            police_station: Some("Demo Police Station".into()),
+            court: Some("Demo Sessions Court".into()),
+            lab: Some("Demo Digital Forensics Laboratory".into()),
+            designation: Some("Demo Forensic Examiner".into()),
+            seals: vec![Seal {
+                exhibit: "DEMO-EX1".into(),
+                seal: "DEMO-SEAL-1".into(),
+            }],
+            laws: vec!["PECA 2016 s.22".into(), "PPC s.292-B".into()],
+        },
+        lang: "en,ur".parse().unwrap_or_default(),
+    }
+}
+
+/// Makes a demo signing key (its password in a file beside it, because
+/// this is a demo: a real key's password is never written down), signs
+/// the report with it, and says how to verify it.
+fn sign_demo_report(out: &Path, report: &Path) -> Result<(), String> {
+    use nigehbaan_sign::minisign::{KdfParams, Protection, SecretKey};
+    let keys = out.join("demo-key");
+    std::fs::create_dir_all(&keys).map_err(|e| format!("{}: {e}", keys.display()))?;
+    let (secret, public, pw_file) = (
+        keys.join("demo.key"),
+        keys.join("demo.pub"),
+        keys.join("demo.password"),
+    );
+    let mut pw = [0u8; 12];
+    getrandom_fill(&mut pw)?;
+    let password: String = pw.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&pw_file, format!("{password}\n").as_bytes())?;
+    let key = SecretKey::generate().map_err(|e| e.to_string())?;
+    let protection = Protection::Password {
+        password: password.as_bytes(),
+        kdf: KdfParams::INTERACTIVE,
+    };
+    nigehbaan_sign::write_key_pair(&secret, &public, &key, protection, true)
+        .map_err(|e| e.to_string())?;
+    let unlocked = crate::report::unlock_key(
+        &secret,
+        &crate::report::PasswordArgs {
+            password_file: Some(pw_file.clone()),
+        },
+    )?;
+    println!(
+        "\nDemo signing key: {} (its password is in {}: a demo only; never write a real key's password down)",
+        secret.display(),
+        pw_file.display()
+    );
+    crate::report::sign(report, &unlocked, false)?;
+    println!("Verify this report:");
+    println!(
+        "  nigehbaan report verify {} --pubkey {}",
+        report.display(),
+        public.display()
+    );
+    println!(
+        "  minisign -Vm {}/MANIFEST.sha256 -p {} && (cd {} && sha256sum -c MANIFEST.sha256)",
+        report.display(),
+        public.display(),
+        report.display()
+    );
+    Ok(())
+}
+
+/// Fills `buf` from the system's random source.
+fn getrandom_fill(buf: &mut [u8]) -> Result<(), String> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .map_err(|e| format!("cannot read random bytes: {e}"))
+}
+
+/// Writes a file only its owner may read.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }

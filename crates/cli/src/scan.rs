@@ -9,8 +9,8 @@ use nigehbaan_media::Limits;
 use nigehbaan_pdq::{Pipeline, DEFAULT_MATCH_THRESHOLD};
 use nigehbaan_scan::report::files;
 use nigehbaan_scan::{
-    ArchiveLimits, CaseInfo, Disposition, Exhibit, MatchSettings, Progress, Report, ScanConfig,
-    ScanError,
+    ArchiveLimits, CaseFields, CaseInfo, Disposition, Exhibit, MatchSettings, Progress, Report,
+    ScanConfig, ScanError, Seal,
 };
 use std::ffi::OsStr;
 use std::io::IsTerminal;
@@ -58,6 +58,39 @@ pub struct ScanArgs {
     /// The examiner's agency.
     #[arg(long)]
     agency: Option<String>,
+    /// FIR (First Information Report) number, for the title page and custody.
+    #[arg(long, value_name = "NUMBER")]
+    fir: Option<String>,
+    /// The police station that registered the FIR.
+    #[arg(long, value_name = "NAME")]
+    police_station: Option<String>,
+    /// The court the report is for.
+    #[arg(long, value_name = "NAME")]
+    court: Option<String>,
+    /// The seal on an exhibit, as EXHIBIT=SEAL (repeatable, once per exhibit).
+    #[arg(long = "seal", value_name = "EXHIBIT=SEAL")]
+    seals: Vec<String>,
+    /// The forensic laboratory.
+    #[arg(long, value_name = "NAME")]
+    lab: Option<String>,
+    /// The examiner's designation (rank or post).
+    #[arg(long, value_name = "TITLE")]
+    designation: Option<String>,
+    /// A law the case is under (repeatable), e.g. "PECA 2016 s.22".
+    #[arg(long = "law", value_name = "TEXT")]
+    laws: Vec<String>,
+    /// Language(s) of report.html: en, ur, or en,ur (bilingual).
+    #[arg(long, default_value = "en", value_name = "en|ur|en,ur")]
+    lang: nigehbaan_scan::report::Langs,
+    /// Sign the report directory at the end with this secret key (see
+    /// `nigehbaan report keygen`); the key is unlocked before the scan
+    /// starts, so a wrong password fails at once.
+    #[arg(long, value_name = "FILE")]
+    sign_key: Option<PathBuf>,
+    /// Read the signing key's password from the first line of FILE
+    /// (otherwise $NIGEHBAAN_SIGN_PASSWORD, or asked on the terminal).
+    #[arg(long, value_name = "FILE", requires = "sign_key")]
+    sign_password_file: Option<PathBuf>,
     /// Match only against this list (repeatable; default: every list).
     #[arg(long = "list", value_name = "NAME")]
     lists: Vec<String>,
@@ -178,6 +211,42 @@ fn exhibits(args: &ScanArgs) -> Result<Vec<Exhibit>, String> {
     Ok(out)
 }
 
+/// The case's own fields from the arguments; every `--seal` must name an
+/// exhibit of this scan, once.
+fn case_fields(args: &ScanArgs, exhibits: &[Exhibit]) -> Result<CaseFields, String> {
+    let mut seals: Vec<Seal> = Vec::new();
+    for s in &args.seals {
+        let Some((ex, seal)) = s.split_once('=') else {
+            return Err(format!(
+                "--seal {s:?}: give EXHIBIT=SEAL, e.g. --seal EX-1=\"Seal 45/2026\""
+            ));
+        };
+        if !exhibits.iter().any(|e| e.id == ex) {
+            let ids: Vec<&str> = exhibits.iter().map(|e| e.id.as_str()).collect();
+            return Err(format!(
+                "--seal {s:?}: no exhibit {ex:?} in this scan (exhibits: {})",
+                ids.join(", ")
+            ));
+        }
+        if seals.iter().any(|x| x.exhibit == ex) {
+            return Err(format!("--seal: exhibit {ex:?} is given two seals"));
+        }
+        seals.push(Seal {
+            exhibit: ex.into(),
+            seal: seal.into(),
+        });
+    }
+    Ok(CaseFields {
+        fir: args.fir.clone(),
+        police_station: args.police_station.clone(),
+        court: args.court.clone(),
+        lab: args.lab.clone(),
+        designation: args.designation.clone(),
+        seals,
+        laws: args.laws.clone(),
+    })
+}
+
 /// One argument as the custody record writes it: plain words as they
 /// are; anything else single-quoted, shell-style, and — when it holds
 /// bytes that are not UTF-8, control characters or quotes — in `$'…'`
@@ -257,6 +326,17 @@ fn default_out(case: Option<&str>) -> PathBuf {
 /// Runs `nigehbaan scan`.
 pub fn run(args: ScanArgs) -> Result<u8, String> {
     let exhibits = exhibits(&args)?;
+    let fields = case_fields(&args, &exhibits)?;
+    // Unlocked first: a wrong password fails before hours of hashing.
+    let sign_key = match &args.sign_key {
+        Some(path) => {
+            let pw = crate::report::PasswordArgs {
+                password_file: args.sign_password_file.clone(),
+            };
+            Some(crate::report::unlock_key(path, &pw)?)
+        }
+        None => None,
+    };
     let lib = args.library.open()?;
     let lists = lib.open_all(&args.lists).map_err(|e| e.to_string())?;
     if lists.iter().all(|l| l.manifest.record_count == 0) {
@@ -291,6 +371,8 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
             case_number: args.case_number.clone(),
             examiner: args.examiner.clone(),
             agency: args.agency.clone(),
+            fields,
+            lang: args.lang.clone(),
         },
         hash: Options {
             pdq: !args.no_pdq,
@@ -407,6 +489,9 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         files::JSON
     );
     println!("SHA-256 of report.json: {}", outcome.report_sha256);
+    if let Some(key) = &sign_key {
+        crate::report::sign(&outcome.dir, key, false)?;
+    }
     Ok(outcome.exit_code())
 }
 

@@ -38,7 +38,7 @@ pub use checkpoint::CHECKPOINT_FILE;
 pub use error::ScanError;
 pub use evidence::Exhibit;
 pub use matcher::MatchSettings;
-pub use model::{Disposition, Exclusion, Hex, Hit, Item};
+pub use model::{CaseFields, Disposition, Exclusion, Hex, Hit, Item, Seal};
 pub use report::Report;
 
 use nigehbaan_lists::library::OpenList;
@@ -64,6 +64,10 @@ pub struct CaseInfo {
     pub examiner: Option<String>,
     /// Agency.
     pub agency: Option<String>,
+    /// The case's own fields (FIR, court, seals…).
+    pub fields: model::CaseFields,
+    /// The languages of `report.html`.
+    pub lang: report::Langs,
 }
 
 /// Everything a scan needs to know.
@@ -185,6 +189,7 @@ fn resume_key(
     s.threads = 0;
     let key = serde_json::json!({
         "case_number": cfg.case.case_number,
+        "case_fields": cfg.case.fields,
         "exhibits": cfg.exhibits.iter().map(|e| (&e.id, e.paths.iter().map(|p| path_key(p)).collect::<Vec<_>>())).collect::<Vec<_>>(),
         "lists": lists.iter().map(|l| (&l.name, &l.records_sha256)).collect::<Vec<_>>(),
         "settings": s,
@@ -290,6 +295,7 @@ pub fn scan(
         case_number: cfg.case.case_number.clone(),
         examiner: first.examiner.clone(),
         agency: first.agency.clone(),
+        case: cfg.case.fields.clone(),
         exhibits: cfg
             .exhibits
             .iter()
@@ -318,6 +324,7 @@ pub fn scan(
         exclusions,
         interrupted: collected.interrupted,
         images: collected.images,
+        lang: cfg.case.lang.clone(),
     };
     let (report, digest) =
         report::write_report(dir, collected.items, parts).map_err(ScanError::Report)?;

@@ -47,6 +47,53 @@ impl<'de, const N: usize> Deserialize<'de> for Hex<N> {
     }
 }
 
+/// The case's own fields, as a Pakistani court record names them; all
+/// optional. Recorded in the chain of custody (`report.json`'s `custody`)
+/// and on the report's title page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFields {
+    /// First Information Report number (`--fir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fir: Option<String>,
+    /// The police station that registered the FIR (`--police-station`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub police_station: Option<String>,
+    /// The court the report is for (`--court`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub court: Option<String>,
+    /// The forensic laboratory (`--lab`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<String>,
+    /// The examiner's designation (`--designation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub designation: Option<String>,
+    /// Seal numbers per exhibit (`--seal EXHIBIT=SEAL`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seals: Vec<Seal>,
+    /// The laws cited, as given (`--law`, repeatable; e.g. `PECA 2016 s.22`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub laws: Vec<String>,
+}
+
+impl CaseFields {
+    /// The seal given for `exhibit`, if any.
+    pub fn seal(&self, exhibit: &str) -> Option<&str> {
+        self.seals
+            .iter()
+            .find(|s| s.exhibit == exhibit)
+            .map(|s| s.seal.as_str())
+    }
+}
+
+/// The seal on one exhibit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seal {
+    /// The exhibit's id.
+    pub exhibit: String,
+    /// The seal's number or description.
+    pub seal: String,
+}
+
 /// How a file matched a list entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hit {

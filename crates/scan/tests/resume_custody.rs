@@ -43,6 +43,7 @@ fn config(d: &Path, case: &str, examiner: &str, command: &str) -> ScanConfig {
             case_number: Some(case.into()),
             examiner: Some(examiner.into()),
             agency: None,
+            ..Default::default()
         },
         hash: nigehbaan_filehash::Options::default(),
         matching: nigehbaan_scan::MatchSettings {

@@ -49,6 +49,7 @@ fn config(ev: &Path, out: &Path) -> ScanConfig {
             case_number: Some("T-1".into()),
             examiner: Some("tester".into()),
             agency: None,
+            ..Default::default()
         },
         hash: nigehbaan_filehash::Options::default(),
         matching: MatchSettings {

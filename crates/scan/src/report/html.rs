@@ -1,317 +1,388 @@
-//! `report.html`: one self-contained page (inline CSS, no scripts, no
-//! external assets and no images of any kind) for the examiner and the
-//! court: custody, counts per category per exhibit with a bar chart drawn
-//! in CSS, the hits, list provenance, settings, errors and exclusions.
+//! `report.html`: the court document. One self-contained page (inline
+//! CSS, no scripts, no external assets, no images of any kind), printable
+//! on A4 with a running header (case number, exhibits) and a "page X of
+//! Y" footer, table headers repeated on every page and no row split.
+//!
+//! Built with maud: every interpolation is escaped by default, and the
+//! template is Rust, checked by the compiler (maud rather than askama: no
+//! template files to keep in step, and rows can be rendered one at a time,
+//! so a report with 100,000 hits is streamed from the spills). Text from
+//! the evidence is also made [visible](super::display::visible).
+//!
+//! Order, as issue 14 asks: title block; findings; method and limits;
+//! chain of custody; exhibits; hits per category; hits (one row per file);
+//! duplicate and near-duplicate groups; lists; errors and exclusions;
+//! declaration and signature block; appendix A (further records);
+//! appendix B (settings, command lines, exact sizes).
 
-use super::{ErrorEntry, Report};
-use crate::model::{Disposition, Item};
-use std::fmt::Write;
+use super::html_images::render_images;
+pub(crate) use super::html_parts::Rows;
+use super::html_parts::{
+    code, css_string, errors_and_exclusions, further_records, groups, hits_table, human, opt, v,
+    Ctx,
+};
+use super::i18n::{Facts, Key, Lang, Langs};
+use super::Report;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use std::io::{self, Write};
 
-/// Escapes text for HTML, with control, bidirectional and invisible
-/// characters shown as escapes ([`super::display::visible`]).
-pub fn esc(s: &str) -> String {
-    let s = super::display::visible(s);
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
+/// The print and screen style. Fonts: Urdu in Nastaliq (Noto Nastaliq
+/// Urdu, Jameel Noori Nastaleeq), then Naskh fallbacks.
+const STYLE: &str = r#"
+@page{size:A4;margin:22mm 15mm 20mm 15mm;
+ @top-left{font:8pt sans-serif;color:#333}
+ @top-right{font:8pt sans-serif;color:#333}
+ @bottom-center{font:8pt sans-serif;color:#333}}
+html{font-family:"Noto Sans","DejaVu Sans","Liberation Sans",Arial,sans-serif;font-size:10pt;color:#000}
+body{margin:0 auto;max-width:62em}
+@media screen{body{margin:2em auto;padding:0 1em}}
+:lang(ur),[dir=rtl]{font-family:"Noto Nastaliq Urdu","Jameel Noori Nastaleeq","Noto Naskh Arabic","Noto Sans Arabic","DejaVu Sans",serif;line-height:2.1}
+span.t{display:block}span.t+span.t{font-size:.95em}
+h1{font-size:15pt;margin:0 0 .3em}h2{font-size:12pt;margin:1.2em 0 .4em;break-after:avoid;page-break-after:avoid}
+p{margin:.3em 0 .6em;text-align:justify}
+table{border-collapse:collapse;width:100%;table-layout:fixed;margin:.3em 0 1em}
+th,td{border:1px solid #888;padding:.2em .35em;text-align:start;vertical-align:top;overflow-wrap:anywhere;word-break:break-word;font-size:8.5pt}
+th{background:#eee}thead{display:table-header-group}
+tr{break-inside:avoid;page-break-inside:avoid}
+table.kv th{width:32%}
+bdi.v{unicode-bidi:isolate;direction:ltr}
+code{font-family:"DejaVu Sans Mono","Liberation Mono",monospace;font-size:7.5pt;word-break:break-all;overflow-wrap:anywhere}
+small{font-size:7.5pt;color:#333}.hl{font-size:7pt;color:#444;font-weight:bold}
+.more{display:block;margin-top:.2em}
+tr.grp td{border-top:2px solid #444}
+.bar{background:#444;height:.8em;display:inline-block;print-color-adjust:exact;-webkit-print-color-adjust:exact}
+.warn{color:#a00;font-weight:bold}.ok{color:#060;font-weight:bold}
+.sub{color:#333}.sig td{height:2.6em}
+"#;
+
+/// The running header and footer, in the page's languages (CSS strings
+/// escaped by [`css_string`]).
+fn page_style(r: &Report, langs: &Langs) -> String {
+    let c = &r.custody;
+    let case = |l: Lang| {
+        let mut s = format!(
+            "{} {}",
+            l.get(Key::CaseNumber),
+            c.case_number.as_deref().unwrap_or("—")
+        );
+        if let Some(f) = &c.case.fir {
+            s.push_str(&format!("  {} {f}", l.get(Key::Fir)));
+        }
+        s
+    };
+    let exhibits: Vec<&str> = c.exhibits.iter().map(|e| e.id.as_str()).collect();
+    let main = langs.main();
+    let h1 = css_string(&case(main));
+    let h2 = css_string(&format!(
+        "{} {}",
+        main.get(Key::Exhibit),
+        exhibits.join(", ")
+    ));
+    let footer = langs
+        .list()
+        .iter()
+        .map(|l| {
+            format!(
+                "{} counter(page) {} counter(pages)",
+                css_string(&format!("{} ", l.get(Key::Page))),
+                css_string(&format!(" {} ", l.get(Key::Of)))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(&format!(" {} ", css_string("   /   ")));
+    format!(
+        "@page{{@top-left{{content:{h1}}}@top-right{{content:{h2}}}@bottom-center{{content:{footer}}}}}"
+    )
+}
+
+fn facts(r: &Report, l: Lang) -> Facts {
+    let labels = &r.summary.category_labels;
+    Facts {
+        files: r.summary.total.files,
+        hits: r.summary.total.hits,
+        known: r.summary.total.known,
+        unexamined: r.summary.total.errors + r.summary.incomplete_exclusions,
+        per_exhibit: r
+            .summary
+            .per_exhibit
+            .iter()
+            .map(|(ex, k)| {
+                let cats = k
+                    .by_category
+                    .iter()
+                    .map(|(cat, n)| {
+                        let name = match (cat.as_str(), labels.get(cat)) {
+                            ("uncategorised", _) => l.get(Key::Uncategorised).to_string(),
+                            (_, Some(label)) => format!("{cat} ({label})"),
+                            (_, None) => cat.clone(),
+                        };
+                        (super::display::visible(&name).into_owned(), *n)
+                    })
+                    .collect();
+                (super::display::visible(ex).into_owned(), k.hits, cats)
+            })
+            .collect(),
+        complete: r.status.complete,
+    }
+}
+
+fn title_block(c: &Ctx, r: &Report) -> Markup {
+    let k = &r.custody;
+    let row = |key: Key, val: Markup| html! { tr { th { (c.l(key)) } td { (val) } } };
+    let status = if r.status.complete {
+        html! { span.ok { (c.l(Key::Complete)) } }
+    } else if r.status.interrupted {
+        html! { span.warn { (c.l(Key::Interrupted)) } }
+    } else {
+        html! { span.warn { (c.l(Key::Incomplete)) } }
+    };
+    html! {
+        h1 { (c.l(Key::Title)) }
+        p.sub { (c.l(Key::NoPictures)) }
+        table.kv {
+            (row(Key::Agency, opt(&k.agency)))
+            (row(Key::Lab, opt(&k.case.lab)))
+            (row(Key::CaseNumber, opt(&k.case_number)))
+            (row(Key::Fir, opt(&k.case.fir)))
+            (row(Key::PoliceStation, opt(&k.case.police_station)))
+            (row(Key::Court, opt(&k.case.court)))
+            (row(Key::Laws, html! { @for (i, law) in k.case.laws.iter().enumerate() {
+                @if i > 0 { br; } (v(law)) } @if k.case.laws.is_empty() { "—" } }))
+            (row(Key::ReportDate, html! { (v(&k.finished.utc)) br; small { (v(&k.finished.local)) } }))
+            (row(Key::Examiner, opt(&k.examiner)))
+            (row(Key::Designation, opt(&k.case.designation)))
+            (row(Key::Status, status))
         }
     }
-    o
 }
 
-fn opt(v: &Option<String>) -> String {
-    v.as_deref().map(esc).unwrap_or_else(|| "—".into())
-}
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111;max-width:75em}\
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #bbb;padding:.25em .5em;\
-text-align:left;vertical-align:top;font-size:.9em}th{background:#eee}code{font-size:.85em;\
-word-break:break-all}.bar{background:#444;height:1em;display:inline-block}.warn{color:#a00;\
-font-weight:bold}.ok{color:#070;font-weight:bold}h1{margin-bottom:0}.sub{color:#555}";
-
-/// Writes the page: `hits` are the hit items and `errors` the items'
-/// errors, both in report order (the report's own lists may be partial).
-pub(crate) fn write(
-    w: &mut dyn std::io::Write,
-    r: &Report,
-    json_sha256: &str,
-    hits: &mut dyn Iterator<Item = Item>,
-    errors: &mut dyn Iterator<Item = ErrorEntry>,
-) -> std::io::Result<()> {
-    let c = &r.custody;
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>Nigehbaan scan report {}</title><style>{STYLE}</style></head><body>",
-        opt(&c.case_number)
-    );
-    let _ = write!(
-        h,
-        "<h1>Nigehbaan scan report</h1><p class=\"sub\">This report contains hashes, paths and \
-         metadata only. It contains no images.</p>"
-    );
-    let status = if r.status.complete {
-        "<span class=\"ok\">complete</span>".to_string()
-    } else if r.status.interrupted {
-        "<span class=\"warn\">INCOMPLETE: interrupted (continue with --resume)</span>".to_string()
-    } else {
-        "<span class=\"warn\">INCOMPLETE: see errors and exclusions</span>".to_string()
-    };
-    let t = &r.summary.total;
-    let _ = write!(
-        h,
-        "<h2>Summary</h2><table><tr><th>Status</th><td>{status}</td></tr>\
-         <tr><th>Files hashed</th><td>{}</td></tr><tr><th>Bytes</th><td>{}</td></tr>\
-         <tr><th>Hits (files matching a notable list)</th><td><b>{}</b></td></tr>\
-         <tr><th>Known files set aside</th><td>{}</td></tr><tr><th>Unmatched</th><td>{}</td></tr>\
-         <tr><th>Files with errors</th><td>{}</td></tr><tr><th>Exclusions</th><td>{} ({} left \
-         evidence unexamined)</td></tr><tr><th>Exact-duplicate groups</th><td>{}</td></tr>\
-         <tr><th>Near-duplicate groups (unmatched images)</th><td>{}</td></tr>\
-         <tr><th>Exit status</th><td>{}</td></tr></table>",
-        t.files,
-        t.bytes,
-        t.hits,
-        t.known,
-        t.unmatched,
-        t.errors,
-        r.summary.exclusions,
-        r.summary.incomplete_exclusions,
-        r.summary.duplicate_groups,
-        r.summary.near_duplicate_groups,
-        r.status.exit_code
-    );
-
-    // Chain of custody.
-    let _ = write!(
-        h,
-        "<h2>Chain of custody</h2><table>\
-         <tr><th>Case number</th><td>{}</td></tr><tr><th>Examiner</th><td>{}</td></tr>\
-         <tr><th>Agency</th><td>{}</td></tr><tr><th>Tool</th><td>{} {}</td></tr>\
-         <tr><th>Host</th><td>{} ({})</td></tr><tr><th>Started</th><td>{} (local {})</td></tr>\
-         <tr><th>Finished</th><td>{} (local {})</td></tr><tr><th>Runs</th><td>{}</td></tr>\
-         <tr><th>Command line</th><td><code>{}</code></td></tr>\
-         <tr><th>SHA-256 of report.json</th><td><code>{}</code></td></tr></table>",
-        opt(&c.case_number),
-        opt(&c.examiner),
-        opt(&c.agency),
-        esc(&c.tool_name),
-        esc(&c.tool_version),
-        esc(&c.host),
-        esc(&c.platform),
-        esc(&c.started.utc),
-        esc(&c.started.local),
-        esc(&c.finished.utc),
-        esc(&c.finished.local),
-        esc(&crate::runs::describe(&c.runs)),
-        esc(&c.command_line),
-        esc(json_sha256)
-    );
-    h.push_str("<h3>Exhibits</h3><table><tr><th>Exhibit</th><th>Paths</th><th>Files on disk</th><th>Bytes</th></tr>");
-    for e in &c.exhibits {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-            esc(&e.id),
-            e.paths
-                .iter()
-                .map(|p| esc(p))
-                .collect::<Vec<_>>()
-                .join("<br>"),
-            e.files_on_disk,
-            e.bytes_on_disk
-        );
+fn custody(c: &Ctx, r: &Report, json_sha256: &str) -> Markup {
+    let k = &r.custody;
+    let row = |key: Key, val: Markup| html! { tr { th { (c.l(key)) } td { (val) } } };
+    html! {
+        h2 { (c.l(Key::Custody)) }
+        table.kv {
+            (row(Key::Tool, v(&format!("{} {}", k.tool_name, k.tool_version))))
+            (row(Key::Host, v(&format!("{} ({})", k.host, k.platform))))
+            (row(Key::Started, html! { (v(&k.started.utc)) br; small { (v(&k.started.local)) } }))
+            (row(Key::Finished, html! { (v(&k.finished.utc)) br; small { (v(&k.finished.local)) } }))
+            (row(Key::Runs, v(&crate::runs::describe(&k.runs))))
+            (row(Key::JsonSha, code(json_sha256)))
+        }
+        h2 { (c.l(Key::Exhibits)) }
+        table {
+            thead { tr {
+                th style="width:14%" { (c.l(Key::Exhibit)) } th style="width:14%" { (c.l(Key::Seal)) }
+                th style="width:44%" { (c.l(Key::Paths)) } th style="width:14%" { (c.l(Key::FilesOnDisk)) }
+                th style="width:14%" { (c.l(Key::Size)) }
+            } }
+            tbody { @for e in &k.exhibits { tr {
+                td { (v(&e.id)) }
+                td { @if let Some(s) = k.case.seal(&e.id) { (v(s)) } @else { "—" } }
+                td { @for (i, p) in e.paths.iter().enumerate() { @if i > 0 { br; } (code(p)) } }
+                td { (v(&e.files_on_disk.to_string())) }
+                td { (v(&human(e.bytes_on_disk))) }
+            } } }
+        }
+        // The per-exhibit disk-image tree (image → partitions → file
+        // systems with live/deleted/carved counts).
+        @for e in &k.exhibits { (render_images(&e.id, &r.images, &k.images)) }
     }
-    h.push_str("</table>");
+}
 
-    // Counts per category per exhibit, with a chart.
-    h.push_str("<h2>Hits per category per exhibit</h2>");
+fn categories(c: &Ctx, r: &Report) -> Markup {
     let labels = &r.summary.category_labels;
     let max = r
         .summary
         .per_exhibit
         .values()
-        .flat_map(|c| c.by_category.values())
+        .flat_map(|k| k.by_category.values())
         .copied()
         .max()
         .unwrap_or(0)
         .max(1);
-    h.push_str("<table><tr><th>Exhibit</th><th>Category</th><th>Label</th><th>Files</th><th>Chart</th></tr>");
-    let mut any = false;
-    for (ex, counts) in &r.summary.per_exhibit {
-        for (cat, n) in &counts.by_category {
-            any = true;
-            let width = (*n as f64 / max as f64 * 30.0).max(0.2);
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{n}</td>\
-                 <td><span class=\"bar\" style=\"width:{width:.2}em\"></span></td></tr>",
-                esc(ex),
-                esc(cat),
-                labels.get(cat).map(|l| esc(l)).unwrap_or_default()
-            );
+    let any = r
+        .summary
+        .per_exhibit
+        .values()
+        .any(|k| !k.by_category.is_empty());
+    html! {
+        h2 { (c.l(Key::PerCategory)) }
+        table {
+            thead { tr {
+                th style="width:16%" { (c.l(Key::Exhibit)) } th style="width:22%" { (c.l(Key::Category)) }
+                th style="width:30%" { "" } th style="width:10%" { (c.l(Key::Files)) }
+                th style="width:22%" { "" }
+            } }
+            tbody {
+                @for (ex, k) in &r.summary.per_exhibit { @for (cat, n) in &k.by_category {
+                    tr {
+                        td { (v(ex)) }
+                        td { @if cat == "uncategorised" { (c.l(Key::Uncategorised)) } @else { (v(cat)) } }
+                        td { (super::display::visible(labels.get(cat).map_or("", String::as_str))) }
+                        td { (v(&n.to_string())) }
+                        td { span.bar style=(format!("width:{:.1}%", (*n as f64 / max as f64 * 100.0).max(1.0))) {} }
+                    }
+                } }
+                @if !any { tr { td colspan="5" { (c.l(Key::NoHits)) } } }
+            }
+        }
+        table {
+            thead { tr {
+                th { (c.l(Key::Exhibit)) } th { (c.l(Key::Files)) } th { (c.l(Key::Hits)) }
+                th { (c.l(Key::Known)) } th { (c.l(Key::Unmatched)) } th { (c.l(Key::Errors)) }
+            } }
+            tbody { @for (ex, k) in &r.summary.per_exhibit { tr {
+                td { (v(ex)) } td { (v(&k.files.to_string())) } td { b { (v(&k.hits.to_string())) } }
+                td { (v(&k.known.to_string())) } td { (v(&k.unmatched.to_string())) }
+                td { (v(&k.errors.to_string())) }
+            } } }
         }
     }
-    if !any {
-        h.push_str("<tr><td colspan=\"5\">No hits.</td></tr>");
-    }
-    h.push_str("</table>");
-    h.push_str("<table><tr><th>Exhibit</th><th>Files</th><th>Hits</th><th>Known</th><th>Unmatched</th><th>Errors</th></tr>");
-    for (ex, k) in &r.summary.per_exhibit {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(ex),
-            k.files,
-            k.hits,
-            k.known,
-            k.unmatched,
-            k.errors
-        );
-    }
-    h.push_str("</table>");
-
-    // Hits.
-    h.push_str("<h2>Hits</h2><table><tr><th>Exhibit</th><th>Path</th><th>Match</th><th>List</th><th>Category</th><th>SHA-256 / PDQ</th></tr>");
-    w.write_all(h.as_bytes())?;
-    for it in hits.filter(|i| i.disposition == Disposition::Hit) {
-        h.clear();
-        for m in it.hits.iter().filter(|m| m.status == "notable") {
-            let how = m.how();
-            let cat = m.category.as_ref().map_or("—".to_string(), |c| {
-                format!(
-                    "{}{}",
-                    c.key(),
-                    c.label
-                        .as_deref()
-                        .map(|l| format!(" ({l})"))
-                        .unwrap_or_default()
-                )
-            });
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{} {}</td><td>{}</td>\
-                 <td><code>{}<br>{}</code></td></tr>",
-                esc(&it.exhibit),
-                esc(&it.path),
-                esc(&how),
-                esc(&m.list),
-                opt(&m.list_version),
-                esc(&cat),
-                esc(&super::csv::hex(&it.sha256)),
-                esc(&super::csv::hex(&it.pdq))
-            );
-        }
-        w.write_all(h.as_bytes())?;
-    }
-    h.clear();
-    h.push_str("</table>");
-
-    // Lists.
-    h.push_str("<h2>Lists matched against</h2><table><tr><th>Name</th><th>Version</th><th>Source</th><th>Date</th><th>Status</th><th>Records</th><th>Imported</th><th>Content SHA-256 (records)</th></tr>");
-    for l in &c.lists {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td><code>{}</code></td></tr>",
-            esc(&l.name),
-            opt(&l.version),
-            opt(&l.source),
-            opt(&l.list_date),
-            esc(&l.status),
-            l.record_count,
-            esc(&l.imported_at),
-            esc(&l.records_sha256)
-        );
-    }
-    h.push_str("</table>");
-
-    // Settings.
-    let s = &r.settings;
-    let _ = write!(
-        h,
-        "<h2>Settings</h2><table><tr><th>Digests</th><td>{}</td></tr>\
-         <tr><th>PDQ</th><td>{} (pipeline {})</td></tr>\
-         <tr><th>PDQ match threshold</th><td>distance ≤ {}</td></tr>\
-         <tr><th>PDQ minimum quality</th><td>{}</td></tr>\
-         <tr><th>Rotations/flips searched</th><td>{}</td></tr>\
-         <tr><th>Container limits</th><td>depth {}, {} entries, {} bytes, ratio {}× above {} bytes; \
-         entries over {} bytes digested as streams</td></tr>\
-         <tr><th>Symbolic links followed</th><td>{}</td></tr><tr><th>Threads</th><td>{}</td></tr></table>",
-        esc(&s.digests.join(", ")),
-        if s.pdq { "yes" } else { "no" },
-        esc(&s.pdq_pipeline),
-        s.matching.threshold,
-        s.matching.min_quality,
-        if s.matching.dihedral { "yes" } else { "no" },
-        s.limits.max_depth,
-        s.limits.max_entries,
-        s.limits.max_total_bytes,
-        s.limits.max_ratio,
-        s.limits.ratio_floor,
-        s.limits.max_in_memory,
-        if s.follow_symlinks { "yes" } else { "no" },
-        s.threads
-    );
-
-    // Errors and exclusions.
-    let n_errors = r.summary.total.errors;
-    let _ = write!(h, "<h2>Errors ({n_errors})</h2>");
-    if n_errors > 0 {
-        h.push_str("<table><tr><th>Exhibit</th><th>Path</th><th>Reason</th></tr>");
-        w.write_all(h.as_bytes())?;
-        for e in errors {
-            h.clear();
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                esc(&e.exhibit),
-                esc(&e.path),
-                esc(&e.reason)
-            );
-            w.write_all(h.as_bytes())?;
-        }
-        h.clear();
-        h.push_str("</table>");
-    }
-    let _ = write!(h, "<h2>Exclusions ({})</h2>", r.exclusions.len());
-    if !r.exclusions.is_empty() {
-        h.push_str("<table><tr><th>Exhibit</th><th>Path</th><th>Kind</th><th>Reason</th><th>Hashed</th><th>Leaves evidence unexamined</th></tr>");
-        for e in &r.exclusions {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&e.exhibit),
-                esc(&e.path),
-                esc(&e.kind),
-                esc(&e.reason),
-                if e.hashed { "yes" } else { "no" },
-                if e.incomplete { "<span class=\"warn\">yes</span>" } else { "no" }
-            );
-        }
-        h.push_str("</table>");
-    }
-    h.push_str("<p class=\"sub\">Generated by Nigehbaan. The machine-readable report.json is the \
-                complete record; its SHA-256 is given above and in report.json.sha256.</p></body></html>\n");
-    w.write_all(h.as_bytes())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::esc;
-
-    #[test]
-    fn markup_is_escaped() {
-        assert_eq!(esc("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
-        assert_eq!(esc("a\u{1b}b"), "a\\u001bb");
-        assert_eq!(esc("rtl\u{202e}gpj.exe"), "rtl\\u202egpj.exe");
-        assert_eq!(esc("two\nlines"), "two\\nlines");
+fn lists(c: &Ctx, r: &Report) -> Markup {
+    html! {
+        h2 { (c.l(Key::Lists)) }
+        table {
+            thead { tr {
+                th style="width:13%" { (c.l(Key::Name)) } th style="width:9%" { (c.l(Key::Version)) }
+                th style="width:13%" { (c.l(Key::Issuer)) } th style="width:10%" { (c.l(Key::ListDate)) }
+                th style="width:9%" { (c.l(Key::Records)) }
+                th style="width:23%" { (c.l(Key::SourceSha)) } th style="width:23%" { (c.l(Key::RecordsSha)) }
+            } }
+            tbody { @for l in &r.custody.lists { tr {
+                td { (v(&l.name)) br; small { (v(&l.status)) } }
+                td { (opt(&l.version)) } td { (opt(&l.source)) } td { (opt(&l.list_date)) }
+                td { (v(&l.record_count.to_string())) }
+                td { (code(&l.source_sha256)) } td { (code(&l.records_sha256)) }
+            } } }
+        }
     }
+}
+
+fn declaration(c: &Ctx, r: &Report) -> Markup {
+    let k = &r.custody;
+    let row = |key: Key, val: Markup| html! { tr { th { (c.l(key)) } td { (val) } } };
+    html! {
+        h2 { (c.l(Key::Declaration)) }
+        (c.paras(|l| vec![l.get(Key::DeclarationText).to_string()]))
+        table.kv.sig {
+            (row(Key::Name, opt(&k.examiner)))
+            (row(Key::Designation, opt(&k.case.designation)))
+            (row(Key::Signature, html! {}))
+            (row(Key::Date, html! {}))
+            (row(Key::Place, html! {}))
+        }
+    }
+}
+
+fn settings(c: &Ctx, r: &Report) -> Markup {
+    let s = &r.settings;
+    let yes = |b: bool| c.l(if b { Key::Yes } else { Key::No });
+    let row = |key: Key, val: Markup| html! { tr { th { (c.l(key)) } td { (val) } } };
+    let limits = format!(
+        "depth {}, {} entries, {} bytes, ratio {}x above {} bytes; entries over {} bytes digested as streams",
+        s.limits.max_depth, s.limits.max_entries, s.limits.max_total_bytes, s.limits.max_ratio,
+        s.limits.ratio_floor, s.limits.max_in_memory
+    );
+    html! {
+        h2 #appendix-b { (c.l(Key::Appendix)) }
+        table.kv {
+            (row(Key::Digests, v(&s.digests.join(", "))))
+            (row(Key::Threshold, v(&format!("≤ {} (PDQ {}, {})", s.matching.threshold, if s.pdq { "on" } else { "off" }, s.pdq_pipeline))))
+            (row(Key::MinQuality, v(&s.matching.min_quality.to_string())))
+            (row(Key::Dihedral, yes(s.matching.dihedral)))
+            (row(Key::Limits, v(&limits)))
+            (row(Key::Symlinks, yes(s.follow_symlinks)))
+            (row(Key::Carve, yes(s.carve)))
+            (row(Key::Threads, v(&s.threads.to_string())))
+            (row(Key::ExitStatus, v(&r.status.exit_code.to_string())))
+        }
+        h2 { (c.l(Key::CommandLine)) }
+        table { tbody {
+            @for (i, run) in r.custody.runs.iter().enumerate() {
+                tr { td style="width:8%" { (v(&(i + 1).to_string())) } td { (code(&run.command_line)) } }
+            }
+            @if r.custody.runs.is_empty() { tr { td { (code(&r.custody.command_line)) } } }
+        } }
+        h2 { (c.l(Key::ExactSizes)) }
+        table {
+            thead { tr { th { (c.l(Key::Exhibit)) } th { (c.l(Key::Size)) } th { (c.l(Key::Bytes)) } } }
+            tbody {
+                @for e in &r.custody.exhibits { tr {
+                    td { (v(&e.id)) } td { (v(&human(e.bytes_on_disk))) } td { (v(&e.bytes_on_disk.to_string())) }
+                } }
+                tr { td { (c.l(Key::Files)) } td { (v(&human(r.summary.total.bytes))) }
+                     td { (v(&r.summary.total.bytes.to_string())) } }
+            }
+        }
+    }
+}
+
+/// Writes the page; `rows` gives the hits, errors and group members in
+/// report order.
+pub(crate) fn write(
+    w: &mut dyn Write,
+    r: &Report,
+    json_sha256: &str,
+    langs: &Langs,
+    rows: &dyn Rows,
+) -> io::Result<()> {
+    let c = Ctx { langs };
+    let main = langs.main();
+    let lists_text = r
+        .custody
+        .lists
+        .iter()
+        .map(|l| {
+            let mut s = l.name.clone();
+            if let Some(v) = &l.version {
+                s.push_str(&format!(" {v}"));
+            }
+            if let Some(src) = &l.source {
+                s.push_str(&format!(" ({src})"));
+            }
+            super::display::visible(&s).into_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let title = format!(
+        "{} {}",
+        main.get(Key::CaseNumber),
+        r.custody.case_number.as_deref().unwrap_or("—")
+    );
+    let head = html! {
+        (DOCTYPE)
+        (PreEscaped(format!("<html lang=\"{}\" dir=\"{}\">", main.tag(), if main.rtl() { "rtl" } else { "ltr" })))
+        head {
+            meta charset="utf-8";
+            meta name="referrer" content="no-referrer";
+            title { (super::display::visible(&title)) }
+            style { (PreEscaped(STYLE)) (PreEscaped(page_style(r, langs))) }
+        }
+        (PreEscaped("<body>"))
+        (title_block(&c, r))
+        h2 { (c.l(Key::Findings)) }
+        (c.paras(|l| vec![l.findings(&facts(r, l))]))
+        h2 { (c.l(Key::Method)) }
+        (c.paras(|l| l.method(r.settings.matching.threshold, r.settings.matching.dihedral, &lists_text)))
+        (custody(&c, r, json_sha256))
+        (categories(&c, r))
+        h2 { (c.l(Key::HitsHeading)) " " (v(&format!("({})", r.summary.total.hits))) }
+        p { (c.l(Key::UnmatchedNotListed)) }
+    };
+    w.write_all(head.into_string().as_bytes())?;
+    hits_table(&c, w, rows)?;
+    groups(&c, w, r, rows)?;
+    w.write_all(lists(&c, r).into_string().as_bytes())?;
+    errors_and_exclusions(&c, w, r, rows)?;
+    w.write_all(declaration(&c, r).into_string().as_bytes())?;
+    further_records(&c, w, rows)?;
+    let tail = html! {
+        (settings(&c, r))
+        p.sub { (c.l(Key::Footer)) }
+        (PreEscaped("</body></html>\n"))
+    };
+    w.write_all(tail.into_string().as_bytes())
 }

@@ -7,11 +7,16 @@ mod csv;
 pub mod display;
 mod html;
 pub mod html_images;
+mod html_parts;
+#[cfg(test)]
+mod html_scale;
+pub mod i18n;
 pub mod images;
 mod spill;
 mod stream;
 mod vics;
 
+pub use i18n::{Lang, LangError, Langs};
 pub use spill::SpillError;
 pub(crate) use stream::{write_report, Items, Parts};
 pub use stream::{ReportError, ITEMS_IN_MEMORY};
@@ -88,6 +93,10 @@ pub struct Custody {
     pub examiner: Option<String>,
     /// The agency.
     pub agency: Option<String>,
+    /// The case's own fields (FIR, police station, court, seals, lab,
+    /// designation, laws), each present only when given.
+    #[serde(flatten, default)]
+    pub case: crate::model::CaseFields,
     /// The exhibits scanned.
     pub exhibits: Vec<ExhibitCustody>,
     /// `nigehbaan`.
@@ -208,8 +217,9 @@ pub struct Counts {
     pub unmatched: u64,
     /// Files with an error.
     pub errors: u64,
-    /// Hit files per category (`scheme:code`; `uncategorised` when the list
-    /// gives none). A file counts once per distinct category.
+    /// Hit files per category (`scheme:code`; `uncategorised` when no
+    /// matching list gives one). Each file counts once, under its strongest
+    /// categorised match ([`strongest`]).
     pub by_category: BTreeMap<String, u64>,
 }
 
@@ -246,6 +256,36 @@ pub struct ErrorEntry {
     pub reason: String,
 }
 
+/// How strong a match is, strongest first: exact SHA-256, SHA-1, MD5,
+/// then PDQ by distance.
+pub fn strength(h: &crate::model::Hit) -> (u8, u32) {
+    match h.match_kind.as_str() {
+        "sha256" => (0, 0),
+        "sha1" => (1, 0),
+        "md5" => (2, 0),
+        _ => (3, h.distance.unwrap_or(u32::MAX)),
+    }
+}
+
+/// An item's strongest notable match (the first of equals, in list
+/// order); with `categorised`, its strongest that has a category, or else
+/// its strongest.
+pub fn strongest(it: &Item, categorised: bool) -> Option<&crate::model::Hit> {
+    fn best<'a>(hs: impl Iterator<Item = &'a crate::model::Hit>) -> Option<&'a crate::model::Hit> {
+        hs.fold(None, |b, h| match b {
+            Some(b) if strength(b) <= strength(h) => Some(b),
+            _ => Some(h),
+        })
+    }
+    let notable = || it.hits.iter().filter(|h| h.status == "notable");
+    let with_cat = if categorised {
+        best(notable().filter(|h| h.category.is_some()))
+    } else {
+        None
+    };
+    with_cat.or_else(|| best(notable()))
+}
+
 /// The counts over items.
 pub fn summarise(items: &[Item], exclusions: &[Exclusion], dup: usize, near: usize) -> Summary {
     let mut s = Summary::default();
@@ -270,21 +310,10 @@ impl Summary {
                 Disposition::Unmatched => c.unmatched += 1,
             }
             if it.disposition == Disposition::Hit {
-                let mut keys: Vec<String> = it
-                    .hits
-                    .iter()
-                    .filter(|h| h.status == "notable")
-                    .map(|h| {
-                        h.category
-                            .as_ref()
-                            .map_or("uncategorised".into(), |c| c.key())
-                    })
-                    .collect();
-                keys.sort();
-                keys.dedup();
-                for k in keys {
-                    *c.by_category.entry(k).or_default() += 1;
-                }
+                let key = strongest(it, true)
+                    .and_then(|h| h.category.as_ref())
+                    .map_or("uncategorised".into(), |c| c.key());
+                *c.by_category.entry(key).or_default() += 1;
             }
         }
         for h in &it.hits {

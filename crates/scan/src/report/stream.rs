@@ -94,6 +94,8 @@ pub(crate) struct Parts {
     pub interrupted: bool,
     /// Every disk image opened.
     pub images: Vec<super::images::ImageRecord>,
+    /// The languages of `report.html`.
+    pub lang: super::Langs,
 }
 
 /// A report file that could not be written.
@@ -177,6 +179,7 @@ pub(crate) fn write_report(
         exclusions,
         interrupted,
         images,
+        lang,
     } = parts;
     summary.finish(&exclusions, n_dup, n_near);
     let complete = !interrupted && errors == 0 && !exclusions.iter().any(|e| e.incomplete);
@@ -306,17 +309,13 @@ pub(crate) fn write_report(
     })
     .map_err(fail(files::HITS_CSV))?;
     write_atomic(&at(files::HTML), |w| {
-        let mut m = hits.iter().map_err(spilled)?;
-        let mut e = errs.iter().map_err(spilled)?;
-        html::write(
-            w,
-            &report,
-            &digest,
-            &mut (&mut m).map(|(_, it)| it),
-            &mut (&mut e).map(|(_, x)| x),
-        )?;
-        m.check().map_err(spilled)?;
-        e.check().map_err(spilled)
+        let rows = SpillRows {
+            hits: &hits,
+            errors: &errs,
+            duplicates: &dups,
+            near: &near,
+        };
+        html::write(w, &report, &digest, &lang, &rows)
     })
     .map_err(fail(files::HTML))?;
 
@@ -351,6 +350,49 @@ pub(crate) fn write_report(
     })
     .map_err(fail(files::VICS))?;
     Ok((report, digest))
+}
+
+/// The rows `report.html` lists, read from the spills.
+struct SpillRows<'a> {
+    hits: &'a Spill<u32, Item>,
+    errors: &'a Spill<u32, ErrorEntry>,
+    duplicates: &'a Spill<(u32, u32), Item>,
+    near: &'a Spill<(u32, u32), String>,
+}
+
+/// Calls `f` with every record of `spill` in order, then checks that the
+/// spill was read whole.
+fn each<K, T, U>(
+    spill: &Spill<K, T>,
+    f: &mut dyn FnMut(U) -> io::Result<()>,
+    map: impl Fn(K, T) -> U,
+) -> io::Result<()>
+where
+    K: Ord + serde::Serialize + serde::de::DeserializeOwned + Clone,
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone,
+{
+    let mut m = spill.iter().map_err(spilled)?;
+    for (k, t) in &mut m {
+        f(map(k, t))?;
+    }
+    m.check().map_err(spilled)
+}
+
+impl html::Rows for SpillRows<'_> {
+    fn hits(&self, f: &mut dyn FnMut(Item) -> io::Result<()>) -> io::Result<()> {
+        each(self.hits, f, |_, it| it)
+    }
+    fn errors(&self, f: &mut dyn FnMut(ErrorEntry) -> io::Result<()>) -> io::Result<()> {
+        each(self.errors, f, |_, e| e)
+    }
+    fn duplicates(&self, f: &mut dyn FnMut(u32, Item) -> io::Result<()>) -> io::Result<()> {
+        each(self.duplicates, &mut |(g, it)| f(g, it), |(g, _), it| {
+            (g, it)
+        })
+    }
+    fn near(&self, f: &mut dyn FnMut(u32, String) -> io::Result<()>) -> io::Result<()> {
+        each(self.near, &mut |(g, l)| f(g, l), |(g, _), l| (g, l))
+    }
 }
 
 /// Spills of different types, finished alike.
