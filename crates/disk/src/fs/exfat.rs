@@ -211,10 +211,6 @@ impl ExFat {
         })
     }
 
-    fn valid(&self, c: u32) -> bool {
-        c >= 2 && c - 2 < self.geo.clusters
-    }
-
     fn next(&self, c: u32) -> Result<Next, FsError> {
         let at = c as u64 * 4;
         let v = match &self.fat {
@@ -239,18 +235,10 @@ impl ExFat {
             return Ok(Vec::new());
         }
         if contiguous {
-            if !self.valid(first) {
-                return Err(FsError::corrupt(
-                    Structure::Directory,
-                    0,
-                    "first cluster outside the volume",
-                ));
-            }
-            let left = (self.geo.clusters - (first - 2)) as u64 * self.geo.cluster_size;
-            return Ok(vec![Run {
-                disk: Some(self.geo.heap + (first as u64 - 2) * self.geo.cluster_size),
-                len: length.min(left),
-            }]);
+            let run = self.geo.contiguous_run(first, length).ok_or_else(|| {
+                FsError::corrupt(Structure::Directory, 0, "first cluster outside the volume")
+            })?;
+            return Ok(vec![run]);
         }
         follow_chain(&self.geo, first, length, &|c| self.next(c))
     }

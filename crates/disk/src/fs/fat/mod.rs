@@ -239,7 +239,12 @@ impl Fat {
     /// a loop, a free or bad cluster, or a cluster number out of range ends
     /// the chain with an error.
     pub fn chain(&self, first: u32, max_bytes: u64) -> Result<Vec<Run>, FsError> {
-        let g = ChainGeometry {
+        follow_chain(&self.chain_geometry(), first, max_bytes, &|c| self.next(c))
+    }
+
+    /// The geometry chain walks need.
+    fn chain_geometry(&self) -> ChainGeometry {
+        ChainGeometry {
             cluster_size: self.geo.cluster_size,
             heap: self.geo.data_start,
             clusters: self.geo.clusters,
@@ -249,8 +254,7 @@ impl Fat {
                 FsKind::Fat16 => 2,
                 _ => 4,
             },
-        };
-        follow_chain(&g, first, max_bytes, &|c| self.next(c))
+        }
     }
 
     /// True when any cluster of `runs` is allocated in the table now.
@@ -271,14 +275,13 @@ impl Fat {
     /// Contiguous runs from `first` for `size` bytes, clipped to the volume
     /// (what is left of a deleted file).
     fn contiguous(&self, first: u32, size: u64) -> Vec<Run> {
-        if !self.geo.valid(first) || size == 0 {
+        if size == 0 {
             return Vec::new();
         }
-        let left = (self.geo.clusters - (first - 2)) as u64 * self.geo.cluster_size;
-        vec![Run {
-            disk: Some(self.geo.cluster_offset(first)),
-            len: size.min(left),
-        }]
+        self.chain_geometry()
+            .contiguous_run(first, size)
+            .into_iter()
+            .collect()
     }
 
     /// Reads a directory's bytes: the fixed FAT12/16 root, or a chain.
@@ -485,6 +488,27 @@ pub(crate) struct ChainGeometry {
     pub entry_width: u64,
 }
 
+impl ChainGeometry {
+    /// Whether `c` is a data cluster of the volume.
+    pub fn valid(&self, c: u32) -> bool {
+        c >= 2 && c - 2 < self.clusters
+    }
+
+    /// One run of `len` bytes from cluster `first`, clipped to the volume's
+    /// last cluster (what is left of a deleted file, or an exFAT file kept
+    /// without a chain); `None` when `first` is not a data cluster.
+    pub fn contiguous_run(&self, first: u32, len: u64) -> Option<Run> {
+        if !self.valid(first) {
+            return None;
+        }
+        let left = (self.clusters - (first - 2)) as u64 * self.cluster_size;
+        Some(Run {
+            disk: Some(self.heap + (first as u64 - 2) * self.cluster_size),
+            len: len.min(left),
+        })
+    }
+}
+
 /// The runs of a cluster chain from `first`, at most `max_bytes` long; a
 /// loop (a cluster seen before), a free or bad cluster, or a cluster number
 /// out of range ends the chain with an error.
@@ -497,7 +521,7 @@ pub(crate) fn follow_chain(
     let cs = g.cluster_size;
     let max_clusters = max_bytes.div_ceil(cs).min(g.clusters as u64);
     let entry_offset = |c: u32| g.fat_offset + c as u64 * g.entry_width;
-    let valid = |c: u32| c >= 2 && c - 2 < g.clusters;
+    let valid = |c: u32| g.valid(c);
     // earlier stretches of clusters (start -> end, exclusive), to see loops
     let mut earlier: BTreeMap<u32, u32> = BTreeMap::new();
     let mut runs = Vec::new();
