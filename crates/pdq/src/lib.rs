@@ -34,6 +34,7 @@
 mod approx;
 pub mod core;
 mod hash;
+pub mod hex;
 mod stream;
 
 pub use hash::{Hash256, ParseHashError};

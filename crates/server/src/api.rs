@@ -1094,9 +1094,9 @@ pub struct CategoryIn {
 
 fn opt_hex<const N: usize>(v: &Option<String>, what: &str) -> ApiResult<Option<[u8; N]>> {
     v.as_ref()
-        .map(|s| hex::decode_fixed::<N>(s, what))
+        .map(|s| hex::decode_hash::<N>(s, what))
         .transpose()
-        .map_err(|m| ApiError::bad("bad_hash", m))
+        .map_err(|e| ApiError::bad("bad_hash", e.to_string()))
 }
 
 fn check_status(s: Option<&str>) -> ApiResult<String> {
@@ -1397,10 +1397,10 @@ async fn import_list(
     opts.allow_unknown = true;
     opts.allow_empty = true;
     if let Some(f) = q.str("format") {
-        opts.format = Some(
-            f.parse()
-                .map_err(|m: String| ApiError::bad("bad_format", m))?,
-        );
+        opts.format =
+            Some(f.parse().map_err(|e: nigehbaan_lists::SpecError| {
+                ApiError::bad("bad_format", e.to_string())
+            })?);
     }
     opts.status = match q.str("status") {
         None => None,
