@@ -65,7 +65,7 @@ pub struct ImportError {
     pub kind: ImportErrorKind,
     /// The field-level problem behind it, when one record's value was at
     /// fault (also its [`std::error::Error::source`]).
-    pub cause: Option<FieldError>,
+    pub cause: Option<Box<FieldError>>,
 }
 
 impl fmt::Display for ImportError {
@@ -77,7 +77,7 @@ impl fmt::Display for ImportError {
 impl std::error::Error for ImportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.cause
-            .as_ref()
+            .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

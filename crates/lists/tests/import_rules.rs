@@ -152,7 +152,7 @@ fn field_errors_are_typed_and_chained() {
     let bad = format!("{}z  a\n", &L_MD5[..31]);
     let e = import(&bad, Format::HashSum, |_| {}).unwrap_err();
     assert_eq!(e.location, Location::Line(1));
-    match &e.cause {
+    match e.cause.as_deref() {
         Some(FieldError::Hash(HashTextError::Hex { kind, source, .. })) => {
             assert_eq!(kind, "MD5");
             assert_eq!(
@@ -172,7 +172,7 @@ fn field_errors_are_typed_and_chained() {
     let deep = format!("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\nten,{L_MD5},a\n");
     let e = import(&deep, Format::Hashdeep, |_| {}).unwrap_err();
     assert!(matches!(
-        &e.cause,
+        e.cause.as_deref(),
         Some(FieldError::In { field, source })
             if field == "column size" && matches!(**source, FieldError::NotWholeNumber { .. })
     ));

@@ -431,7 +431,7 @@ impl<'a> Sink<'a> {
     pub(crate) fn field_error(&self, location: Location, e: FieldError) -> ImportError {
         ImportError {
             reason: e.to_string(),
-            cause: Some(e),
+            cause: Some(Box::new(e)),
             ..self.error(location, String::new())
         }
     }
