@@ -178,12 +178,12 @@ fn make_demo_set(dir: &Path) -> Result<DemoSet, String> {
         serde_json::json!({
             "MediaID": id,
             "Category": cat,
-            "MD5": nigehbaan_filehash::hex(&d.md5),
-            "SHA1": nigehbaan_filehash::hex(&d.sha1),
+            "MD5": nigehbaan_pdq::hex::encode(&d.md5),
+            "SHA1": nigehbaan_pdq::hex::encode(&d.sha1),
             "MediaSize": h.size,
             "Series": "demo series (test data)",
             "AlternativeHashes": [
-                {"HashName": "SHA256", "HashValue": nigehbaan_filehash::hex(&d.sha256)},
+                {"HashName": "SHA256", "HashValue": nigehbaan_pdq::hex::encode(&d.sha256)},
                 {"HashName": "PDQ", "HashValue": pdq.hash.to_hex(), "Quality": pdq.quality},
             ],
         })
@@ -205,7 +205,7 @@ fn make_demo_set(dir: &Path) -> Result<DemoSet, String> {
         &known_list,
         format!(
             "# TEST DATA: a stand-in for NSRL known files\n{}  licence.txt\n",
-            nigehbaan_filehash::hex(&lic.sha256)
+            nigehbaan_pdq::hex::encode(&lic.sha256)
         )
         .as_bytes(),
     )?;

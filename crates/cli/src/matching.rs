@@ -101,17 +101,17 @@ fn parse_hash(kind: &str, text: &str) -> Result<(Query, String), String> {
     let kind = kind.trim().to_ascii_lowercase();
     let hexed = match kind.as_str() {
         "md5" => {
-            let h = hex::decode_fixed::<16>(text, "MD5")?;
+            let h = hex::decode_hash::<16>(text, "MD5").map_err(|e| e.to_string())?;
             q.md5 = Some(h);
             hex::encode(&h)
         }
         "sha1" => {
-            let h = hex::decode_fixed::<20>(text, "SHA-1")?;
+            let h = hex::decode_hash::<20>(text, "SHA-1").map_err(|e| e.to_string())?;
             q.sha1 = Some(h);
             hex::encode(&h)
         }
         "sha256" => {
-            let h = hex::decode_fixed::<32>(text, "SHA-256")?;
+            let h = hex::decode_hash::<32>(text, "SHA-256").map_err(|e| e.to_string())?;
             q.sha256 = Some(h);
             hex::encode(&h)
         }

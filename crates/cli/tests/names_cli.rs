@@ -23,7 +23,7 @@ fn text(out: &Output) -> String {
 
 fn md5_hex(bytes: &[u8]) -> String {
     let d = nigehbaan_filehash::Digests::of(bytes);
-    nigehbaan_filehash::hex(&d.md5)
+    nigehbaan_pdq::hex::encode(&d.md5)
 }
 
 /// A library with one notable md5sum list (TEST DATA) of `contents`.

@@ -131,7 +131,7 @@ fn full_report_with_custody_and_every_file() {
 
     // The SHA-256 of report.json, printed and written beside it.
     let sha = std::fs::read_to_string(r.join("report.json.sha256")).unwrap();
-    let digest = nigehbaan_filehash::hex(&nigehbaan_filehash::Digests::of(&json).sha256);
+    let digest = nigehbaan_pdq::hex::encode(&nigehbaan_filehash::Digests::of(&json).sha256);
     assert_eq!(sha, format!("{digest}  report.json\n"));
     assert!(stdout.contains(&digest));
 

@@ -387,7 +387,7 @@ mod tests {
         let mut empty = f.clone();
         empty.update(b"");
         assert_eq!(
-            crate::hex(&empty.finish().md5),
+            nigehbaan_pdq::hex::encode(&empty.finish().md5),
             "d41d8cd98f00b204e9800998ecf8427e"
         );
         let data: Vec<u8> = (0..300u32).map(|i| (i * 31 + 7) as u8).collect();

@@ -21,7 +21,6 @@ use nigehbaan_pdq::{Hash256, Hasher, PdqOutput, Pipeline, PixelFormat};
 use serde::Serialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -154,15 +153,6 @@ impl DigestState {
             }
         }
     }
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// The image part of a file's hashes.
@@ -520,9 +510,9 @@ impl FileHashes {
             path,
             path_bytes: None,
             size: self.size,
-            md5: self.digests.map(|d| hex(&d.md5)),
-            sha1: self.digests.map(|d| hex(&d.sha1)),
-            sha256: self.digests.map(|d| hex(&d.sha256)),
+            md5: self.digests.map(|d| nigehbaan_pdq::hex::encode(&d.md5)),
+            sha1: self.digests.map(|d| nigehbaan_pdq::hex::encode(&d.sha1)),
+            sha256: self.digests.map(|d| nigehbaan_pdq::hex::encode(&d.sha256)),
             pdq: pdq.map(|p| p.hash.to_hex()),
             pdq_quality: pdq.map(|p| p.quality),
             pdq_pipeline: pdq.map(|_| opts.pipeline_label(img.is_some_and(|i| i.reduced))),
@@ -547,10 +537,16 @@ mod tests {
     #[test]
     fn digests_of_empty_input_are_the_known_values() {
         let d = Digests::of(b"");
-        assert_eq!(hex(&d.md5), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(hex(&d.sha1), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
         assert_eq!(
-            hex(&d.sha256),
+            nigehbaan_pdq::hex::encode(&d.md5),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
+        assert_eq!(
+            nigehbaan_pdq::hex::encode(&d.sha1),
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+        );
+        assert_eq!(
+            nigehbaan_pdq::hex::encode(&d.sha256),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }

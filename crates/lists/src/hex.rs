@@ -1,88 +1,15 @@
-//! Strict hex and base64 decoding: a wrong length or a bad digit is an
-//! error, never a truncated or padded value.
+//! Hash text as lists write it: the workspace's hex codec (re-exported from
+//! [`nigehbaan_pdq::hex`], its one home), plus PhotoDNA's hex-or-base64
+//! form and the typed error for a hash value a list gets wrong.
 
 use base64::Engine;
+use std::fmt;
 
-/// Lower-case hex of `bytes`.
-pub fn encode(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
+pub use nigehbaan_pdq::hex::{
+    decode_fixed, decode_vec, encode, encode_upper, is_hex, write_lower, HexError,
+};
 
-fn val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// True when `text` is non-empty and all hex digits.
-pub fn is_hex(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|c| val(c).is_some())
-}
-
-/// Decodes exactly `N` bytes from `2N` hex digits (either case, surrounding
-/// whitespace ignored). `what` names the hash in the error.
-pub fn decode_fixed<const N: usize>(text: &str, what: &str) -> Result<[u8; N], String> {
-    let text = text.trim();
-    if text.len() != 2 * N {
-        return Err(format!(
-            "{what} must be {} hex digits, found {} characters: {}",
-            2 * N,
-            text.chars().count(),
-            shorten(text)
-        ));
-    }
-    let mut out = [0u8; N];
-    decode_into(text, &mut out, what)?;
-    Ok(out)
-}
-
-/// Decodes any even number of hex digits.
-pub fn decode_vec(text: &str, what: &str) -> Result<Vec<u8>, String> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) {
-        return Err(format!(
-            "{what} has an odd number of hex digits ({})",
-            text.len()
-        ));
-    }
-    let mut out = vec![0u8; text.len() / 2];
-    decode_into(text, &mut out, what)?;
-    Ok(out)
-}
-
-fn decode_into(text: &str, out: &mut [u8], what: &str) -> Result<(), String> {
-    let raw = text.as_bytes();
-    for (i, o) in out.iter_mut().enumerate() {
-        let hi = val(raw[2 * i]);
-        let lo = val(raw[2 * i + 1]);
-        match (hi, lo) {
-            (Some(h), Some(l)) => *o = (h << 4) | l,
-            (None, _) => return Err(bad_digit(text, 2 * i, what)),
-            (_, None) => return Err(bad_digit(text, 2 * i + 1, what)),
-        }
-    }
-    Ok(())
-}
-
-fn bad_digit(text: &str, at: usize, what: &str) -> String {
-    let c = text[at..].chars().next().unwrap_or('?');
-    format!(
-        "{what}: character {} ({c:?}) is not a hex digit: {}",
-        at + 1,
-        shorten(text)
-    )
-}
-
-/// Text cut to 80 characters for error messages.
+/// Text cut to 80 characters, for error messages.
 pub fn shorten(text: &str) -> String {
     if text.chars().count() <= 80 {
         text.to_string()
@@ -95,12 +22,82 @@ pub fn shorten(text: &str) -> String {
 /// The number of bytes in a PhotoDNA hash.
 pub const PHOTODNA_LEN: usize = 144;
 
+/// A hash value that could not be read. The text is kept (cut to 80
+/// characters) so the message can show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HashTextError {
+    /// Hex of a fixed-size hash (MD5, SHA-1, SHA-256, PDQ) or of an opaque
+    /// hash type is malformed.
+    Hex {
+        /// The hash type, as a list names it (`MD5`, `SHA-256`, `pdq`, ...).
+        kind: String,
+        /// The text, shortened.
+        text: String,
+        /// What is wrong with it.
+        source: HexError,
+    },
+    /// A PhotoDNA hash is neither 288 hex digits nor base64.
+    PhotoDnaBase64 {
+        /// The text, shortened.
+        text: String,
+        /// The base64 decoder's complaint.
+        source: base64::DecodeError,
+    },
+    /// A PhotoDNA hash in base64 decodes to the wrong number of bytes.
+    PhotoDnaLength {
+        /// The number of bytes it decodes to.
+        found: usize,
+    },
+}
+
+impl HashTextError {
+    /// A hex error for a hash of type `kind` given as `text`.
+    pub fn hex(kind: &str, text: &str, source: HexError) -> HashTextError {
+        HashTextError::Hex {
+            kind: kind.to_string(),
+            text: shorten(text.trim()),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for HashTextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HashTextError::Hex { kind, text, source } => write!(f, "{kind} {source}: {text}"),
+            HashTextError::PhotoDnaBase64 { text, source } => write!(
+                f,
+                "PhotoDNA is neither 288 hex digits nor valid base64 ({source}): {text}"
+            ),
+            HashTextError::PhotoDnaLength { found } => write!(
+                f,
+                "PhotoDNA must be 144 bytes (288 hex digits or base64), this base64 decodes to {found} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HashTextError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            HashTextError::Hex { source, .. } => Some(source),
+            HashTextError::PhotoDnaBase64 { source, .. } => Some(source),
+            HashTextError::PhotoDnaLength { .. } => None,
+        }
+    }
+}
+
+/// Decodes exactly `N` bytes of a hash of type `kind` (for the error).
+pub fn decode_hash<const N: usize>(text: &str, kind: &str) -> Result<[u8; N], HashTextError> {
+    decode_fixed::<N>(text).map_err(|e| HashTextError::hex(kind, text, e))
+}
+
 /// Decodes a PhotoDNA hash given as 288 hex digits or as base64 (standard
 /// alphabet, padded or not) of exactly 144 bytes.
-pub fn decode_photodna(text: &str) -> Result<Vec<u8>, String> {
+pub fn decode_photodna(text: &str) -> Result<Vec<u8>, HashTextError> {
     let text = text.trim();
     if text.len() == 2 * PHOTODNA_LEN && is_hex(text) {
-        return decode_vec(text, "PhotoDNA");
+        return decode_vec(text).map_err(|e| HashTextError::hex("PhotoDNA", text, e));
     }
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
@@ -109,14 +106,11 @@ pub fn decode_photodna(text: &str) -> Result<Vec<u8>, String> {
     );
     match engine.decode(text) {
         Ok(bytes) if bytes.len() == PHOTODNA_LEN => Ok(bytes),
-        Ok(bytes) => Err(format!(
-            "PhotoDNA must be 144 bytes (288 hex digits or base64), this base64 decodes to {} bytes",
-            bytes.len()
-        )),
-        Err(e) => Err(format!(
-            "PhotoDNA is neither 288 hex digits nor valid base64 ({e}): {}",
-            shorten(text)
-        )),
+        Ok(bytes) => Err(HashTextError::PhotoDnaLength { found: bytes.len() }),
+        Err(source) => Err(HashTextError::PhotoDnaBase64 {
+            text: shorten(text),
+            source,
+        }),
     }
 }
 
@@ -130,14 +124,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn strict_fixed_decoding() {
-        assert_eq!(decode_fixed::<2>("aBcd", "x").unwrap(), [0xab, 0xcd]);
-        assert!(decode_fixed::<2>("abc", "x")
-            .unwrap_err()
-            .contains("4 hex digits"));
-        assert!(decode_fixed::<2>("abcde", "x").is_err());
-        let e = decode_fixed::<2>("abzd", "MD5").unwrap_err();
-        assert!(e.contains("character 3"), "{e}");
+    fn hash_errors_name_the_type_and_keep_the_cause() {
+        let e = decode_hash::<2>("abzd", "MD5").unwrap_err();
+        assert!(matches!(
+            e,
+            HashTextError::Hex {
+                source: HexError::Digit { position: 3, .. },
+                ..
+            }
+        ));
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(
+            e.to_string(),
+            "MD5 character 3 ('z') is not a hex digit: abzd"
+        );
     }
 
     #[test]
@@ -145,7 +145,13 @@ mod tests {
         let bytes: Vec<u8> = (0..144u32).map(|i| (i * 7) as u8).collect();
         assert_eq!(decode_photodna(&encode(&bytes)).unwrap(), bytes);
         assert_eq!(decode_photodna(&base64_encode(&bytes)).unwrap(), bytes);
-        assert!(decode_photodna("not base64!").is_err());
-        assert!(decode_photodna(&base64_encode(&bytes[..100])).is_err());
+        assert!(matches!(
+            decode_photodna("not base64!"),
+            Err(HashTextError::PhotoDnaBase64 { .. })
+        ));
+        assert_eq!(
+            decode_photodna(&base64_encode(&bytes[..100])),
+            Err(HashTextError::PhotoDnaLength { found: 100 })
+        );
     }
 }

@@ -27,7 +27,9 @@ pub mod import;
 pub mod library;
 pub mod model;
 
-pub use error::{ImportError, ImportErrorKind, ImportReport, Location, Warning};
+pub use error::{
+    FieldError, ImportError, ImportErrorKind, ImportReport, Location, SpecError, Warning,
+};
 pub use import::{
     detect, for_each_bytes, import_bytes, import_path, ColumnMap, Format, ImportOptions,
 };

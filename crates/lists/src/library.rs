@@ -69,7 +69,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{ImportError, Warning};
 use crate::hex;
 use crate::import::{for_each_path, ImportOptions};
-use crate::model::{rfc3339, Provenance, Scheme};
+use crate::model::{Provenance, Scheme};
 
 /// The library layout version written in manifests and index headers.
 pub const LIBRARY_FORMAT_VERSION: u32 = 1;
@@ -606,7 +606,7 @@ impl Library {
         let mut failed = None;
         let imported = for_each_path(&req.path, &req.options, |r| {
             builder.push(&r).map_err(|e| {
-                let why = e.to_string();
+                let why: crate::import::Refusal = e.to_string().into();
                 failed = Some(e);
                 why
             })
@@ -641,7 +641,7 @@ impl Library {
             pdq_compact: req.compact_pdq,
             skipped_empty: built.skipped_empty,
             warnings: (report.warnings.len() + report.warnings_dropped) as u64,
-            imported_at: rfc3339(prov.imported_at),
+            imported_at: prov.imported_at_rfc3339(),
             imported_at_unix: prov.imported_at,
             source_file: SourceFile {
                 name: req

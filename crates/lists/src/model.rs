@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use nigehbaan_pdq::Hash256;
 use nigehbaan_video::FrameHash;
@@ -204,41 +203,20 @@ impl Provenance {
     pub fn new(list_name: &str) -> Provenance {
         Provenance {
             list_name: list_name.to_string(),
-            imported_at: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
+            imported_at: nigehbaan_time::now_unix().max(0) as u64,
             ..Provenance::default()
         }
     }
 
-    /// `imported_at` as RFC 3339 UTC text, e.g. `2024-05-01T12:00:00Z`.
+    /// `imported_at` as RFC 3339 UTC text, e.g. `2024-05-01T12:00:00+00:00`
+    /// (empty for a time past the year 9999, which only a damaged manifest
+    /// could hold).
     pub fn imported_at_rfc3339(&self) -> String {
-        rfc3339(self.imported_at)
+        i64::try_from(self.imported_at)
+            .ok()
+            .and_then(nigehbaan_time::utc)
+            .unwrap_or_default()
     }
-}
-
-/// Formats seconds since the Unix epoch as RFC 3339 UTC text.
-pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
 }
 
 /// One entry of a hash list.
@@ -481,13 +459,6 @@ mod tests {
         let k = find_conflict(&[&a, &c]).unwrap();
         assert!(k.status && !k.category);
         assert!(k.description.contains("nsrl=known"), "{}", k.description);
-    }
-
-    #[test]
-    fn rfc3339_formats_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
     }
 
     #[test]

@@ -34,7 +34,7 @@ fn opts(display: &str) -> ImportOptions {
 }
 
 fn md5(s: &str) -> Option<[u8; 16]> {
-    Some(hex::decode_fixed(s, "md5").unwrap())
+    Some(hex::decode_fixed(s).unwrap())
 }
 
 fn import_str(text: &str, format: Format) -> Result<nigehbaan_lists::ImportReport, ImportError> {

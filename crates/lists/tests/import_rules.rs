@@ -141,3 +141,50 @@ fn documented_opaque_types_need_no_permission() {
         1
     );
 }
+
+/// Field problems are typed: the import error carries the field error as
+/// data and as its `source()`, down to the hex codec's own error, so a
+/// caller can tell them apart without reading the message.
+#[test]
+fn field_errors_are_typed_and_chained() {
+    use nigehbaan_lists::hex::{HashTextError, HexError};
+    use nigehbaan_lists::FieldError;
+    use std::error::Error;
+
+    let bad = format!("{}z  a\n", &L_MD5[..31]);
+    let e = import(&bad, Format::HashSum, |_| {}).unwrap_err();
+    assert_eq!(e.location, Location::Line(1));
+    match e.cause.as_deref() {
+        Some(FieldError::Hash(HashTextError::Hex { kind, source, .. })) => {
+            assert_eq!(kind, "MD5");
+            assert_eq!(
+                *source,
+                HexError::Digit {
+                    position: 32,
+                    found: 'z'
+                }
+            );
+        }
+        other => panic!("unexpected cause {other:?}"),
+    }
+    let root = e.source().and_then(Error::source).and_then(Error::source);
+    assert!(root.is_some_and(|r| r.is::<HexError>()));
+
+    // A column context wraps the cause (hashdeep: `column size`).
+    let deep = format!("%%%% HASHDEEP-1.0\n%%%% size,md5,filename\nten,{L_MD5},a\n");
+    let e = import(&deep, Format::Hashdeep, |_| {}).unwrap_err();
+    assert!(matches!(
+        e.cause.as_deref(),
+        Some(FieldError::In { field, source })
+            if field == "column size" && matches!(**source, FieldError::NotWholeNumber { .. })
+    ));
+
+    // A caller's callback may refuse with any error; its text is the reason.
+    let path = std::env::temp_dir().join(format!("nigehbaan-refusal-{}.txt", std::process::id()));
+    std::fs::write(&path, format!("{L_MD5}  a\n")).unwrap();
+    let mut o = ImportOptions::new("r.txt", "t");
+    o.format = Some(Format::HashSum);
+    let e = for_each_path(&path, &o, |_| Err("no room".into())).unwrap_err();
+    assert_eq!(e.reason, "no room");
+    std::fs::remove_file(&path).unwrap();
+}

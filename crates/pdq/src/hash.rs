@@ -68,37 +68,21 @@ impl Hash256 {
         Hash256(limbs)
     }
 
-    /// Parses the 64-hex-digit text form (either case).
+    /// Parses the 64-hex-digit text form (either case, surrounding
+    /// whitespace ignored).
     pub fn from_hex(text: &str) -> Result<Hash256, ParseHashError> {
-        let text = text.trim();
-        if text.len() != 64 {
-            return Err(ParseHashError::Length(text.len()));
+        match crate::hex::decode_fixed::<32>(text) {
+            Ok(bytes) => Ok(Hash256::from_bytes(&bytes)),
+            Err(crate::hex::HexError::Digit { position, .. }) => {
+                Err(ParseHashError::Digit(position - 1))
+            }
+            Err(_) => Err(ParseHashError::Length(text.trim().len())),
         }
-        let mut bytes = [0u8; 32];
-        let raw = text.as_bytes();
-        for i in 0..32 {
-            let hi = hex_val(raw[2 * i]).ok_or(ParseHashError::Digit(2 * i))?;
-            let lo = hex_val(raw[2 * i + 1]).ok_or(ParseHashError::Digit(2 * i + 1))?;
-            bytes[i] = (hi << 4) | lo;
-        }
-        Ok(Hash256::from_bytes(&bytes))
     }
 
-    /// The 64-hex-digit text form.
+    /// The 64-hex-digit text form (lower case).
     pub fn to_hex(&self) -> String {
-        format!(
-            "{:016x}{:016x}{:016x}{:016x}",
-            self.0[3], self.0[2], self.0[1], self.0[0]
-        )
-    }
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+        crate::hex::encode(&self.to_bytes())
     }
 }
 

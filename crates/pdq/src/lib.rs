@@ -35,6 +35,7 @@ mod approx;
 pub mod core;
 pub mod cpu;
 mod hash;
+pub mod hex;
 mod stream;
 
 pub use hash::{Hash256, ParseHashError};

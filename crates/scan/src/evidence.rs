@@ -7,7 +7,6 @@
 //! followed unless asked, and special files (devices, sockets, FIFOs) are
 //! skipped and recorded.
 
-use crate::host::system_time;
 use crate::model::Exclusion;
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -47,9 +46,9 @@ pub(crate) struct Times {
 impl Times {
     pub fn of(m: &Metadata) -> Times {
         Times {
-            modified: m.modified().ok().and_then(system_time),
-            accessed: m.accessed().ok().and_then(system_time),
-            created: m.created().ok().and_then(system_time),
+            modified: m.modified().ok().and_then(nigehbaan_time::utc_of),
+            accessed: m.accessed().ok().and_then(nigehbaan_time::utc_of),
+            created: m.created().ok().and_then(nigehbaan_time::utc_of),
         }
     }
 }

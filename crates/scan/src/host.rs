@@ -1,15 +1,20 @@
 //! Facts about the machine and the clock, for the chain of custody.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// A moment as the report writes it: UTC with an explicit offset, and the
-/// same moment in the host's local time.
+/// same moment in the host's local time, its zone named where known.
+/// The text comes from [`nigehbaan_time`], the one place times are spelled.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stamp {
     /// RFC 3339 in UTC, e.g. `2026-11-29T22:40:01+00:00`.
     pub utc: String,
     /// The same moment in the host's local time, with its offset.
     pub local: String,
+    /// The host's time zone: its IANA name (e.g. `Asia/Karachi`) when the
+    /// system names it (absent in reports written before this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
     /// Seconds since the Unix epoch.
     pub unix: u64,
 }
@@ -20,55 +25,20 @@ impl Stamp {
         Stamp::at(SystemTime::now())
     }
 
-    /// A given moment.
+    /// A given moment (a clock before 1970 is written as the epoch: a
+    /// scan's own start and finish cannot be earlier).
     pub fn at(t: SystemTime) -> Stamp {
-        let unix = t
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let off = local_offset_secs(unix as i64);
+        let unix = nigehbaan_time::unix_of(t).max(0);
+        let local = nigehbaan_time::local(unix);
+        let utc = nigehbaan_time::utc(unix).unwrap_or_default();
         Stamp {
-            utc: with_offset(unix as i64, 0),
-            local: with_offset(unix as i64, off),
-            unix,
+            local: local
+                .as_ref()
+                .map_or_else(|| utc.clone(), |l| l.text.clone()),
+            zone: local.and_then(|l| l.zone),
+            utc,
+            unix: unix as u64,
         }
-    }
-}
-
-/// RFC 3339 of a Unix time shifted into a zone `offset` seconds east of UTC.
-pub fn with_offset(unix: i64, offset: i64) -> String {
-    let shifted = (unix + offset).max(0) as u64;
-    let base = nigehbaan_lists::model::rfc3339(shifted);
-    let base = base.trim_end_matches('Z');
-    let sign = if offset < 0 { '-' } else { '+' };
-    let a = offset.unsigned_abs();
-    format!("{base}{sign}{:02}:{:02}", a / 3600, (a / 60) % 60)
-}
-
-/// RFC 3339 (UTC) of a file-system or archive time.
-pub fn system_time(t: SystemTime) -> Option<String> {
-    let d = t.duration_since(UNIX_EPOCH).ok()?;
-    Some(with_offset(d.as_secs() as i64, 0))
-}
-
-/// The host's offset from UTC at `unix`, in seconds (0 where unknown).
-pub fn local_offset_secs(unix: i64) -> i64 {
-    #[cfg(unix)]
-    {
-        let t: libc::time_t = unix as libc::time_t;
-        // SAFETY: localtime_r writes only into the `tm` we pass.
-        unsafe {
-            let mut tm: libc::tm = std::mem::zeroed();
-            if libc::localtime_r(&t, &mut tm).is_null() {
-                return 0;
-            }
-            tm.tm_gmtoff as i64
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = unix;
-        0
     }
 }
 
@@ -92,14 +62,13 @@ pub fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
-    fn offsets_are_written_explicitly() {
-        assert_eq!(with_offset(0, 0), "1970-01-01T00:00:00+00:00");
-        assert_eq!(with_offset(0, 5 * 3600), "1970-01-01T05:00:00+05:00");
-        assert_eq!(
-            with_offset(36_000, -(3 * 3600 + 1800)),
-            "1970-01-01T06:30:00-03:30"
-        );
+    fn stamps_spell_utc_with_an_explicit_offset() {
+        let s = Stamp::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        assert_eq!(s.utc, "2023-11-14T22:13:20+00:00");
+        assert_eq!(s.unix, 1_700_000_000);
+        assert_eq!(s.local, nigehbaan_time::local(1_700_000_000).unwrap().text);
     }
 }

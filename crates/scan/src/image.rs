@@ -117,7 +117,7 @@ impl Examine<'_> {
 }
 
 fn time(t: Option<Timestamp>) -> Option<String> {
-    t.map(|t| crate::host::with_offset(t.secs, 0))
+    t.and_then(|t| nigehbaan_time::utc(t.secs))
 }
 
 /// Opens the image at `file`, walks it and calls `emit` for every file and

@@ -9,7 +9,7 @@ use crate::model::Exclusion;
 use crate::report::images::{AcquisitionRecord, ImageCustody, VerifyResult};
 use nigehbaan_disk::container::{Acquisition, Verification};
 use nigehbaan_disk::Image;
-use nigehbaan_filehash::hex;
+use nigehbaan_pdq::hex::encode as hex;
 
 /// The custody record of `img` (verifying it when asked), adding an
 /// exclusion to `out` for each verification failure.
@@ -116,7 +116,7 @@ fn acquisition(a: &Acquisition) -> AcquisitionRecord {
         examiner: a.examiner.clone(),
         notes: a.notes.clone(),
         acquired: a.acquired.clone(),
-        acquired_utc: a.acquired_unix.map(|t| crate::host::with_offset(t, 0)),
+        acquired_utc: a.acquired_unix.and_then(nigehbaan_time::utc),
         tool_version: a.software_version.clone(),
         os: a.os.clone(),
         model: a.model.clone(),

@@ -13,16 +13,13 @@ pub struct Hex<const N: usize>(pub [u8; N]);
 impl<const N: usize> Hex<N> {
     /// Upper-case hex, as VICS writes MD5 and SHA-1.
     pub fn to_upper(&self) -> String {
-        self.to_string().to_uppercase()
+        nigehbaan_pdq::hex::encode_upper(&self.0)
     }
 }
 
 impl<const N: usize> fmt::Display for Hex<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in &self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        nigehbaan_pdq::hex::write_lower(&self.0, f)
     }
 }
 
@@ -41,7 +38,7 @@ impl<const N: usize> Serialize for Hex<N> {
 impl<'de, const N: usize> Deserialize<'de> for Hex<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        nigehbaan_lists::hex::decode_fixed::<N>(&text, "digest")
+        nigehbaan_pdq::hex::decode_fixed::<N>(&text)
             .map(Hex)
             .map_err(serde::de::Error::custom)
     }

@@ -602,7 +602,7 @@ fn hash_job(
                 size: Some(size),
                 digests: None,
                 image: None,
-                error: Some(FileError::Read(why)),
+                error: Some(FileError::Read(why.to_string())),
             },
         },
         JobData::Digested {

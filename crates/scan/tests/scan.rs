@@ -91,7 +91,7 @@ fn list_of(dir: &Path, md5s: &[String]) -> Vec<OpenList> {
 }
 
 fn md5(bytes: &[u8]) -> String {
-    nigehbaan_filehash::hex(&nigehbaan_filehash::Digests::of(bytes).md5)
+    nigehbaan_pdq::hex::encode(&nigehbaan_filehash::Digests::of(bytes).md5)
 }
 
 /// Every file under `dir` with its bytes and modification time.

@@ -120,10 +120,9 @@ impl AuditKey {
     /// Reads the key file.
     pub fn load(path: &Path) -> Result<AuditKey, AuditError> {
         let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let b =
-            hex::decode_fixed::<32>(text.trim(), "audit key").map_err(|_| AuditError::BadKey {
-                path: path.to_path_buf(),
-            })?;
+        let b = hex::decode_fixed::<32>(text.trim()).map_err(|_| AuditError::BadKey {
+            path: path.to_path_buf(),
+        })?;
         Ok(AuditKey(b))
     }
 

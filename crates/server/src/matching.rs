@@ -313,24 +313,22 @@ pub fn parse_lookup(q: &LookupQuery) -> ApiResult<Parsed> {
             "give exactly one of pdq, md5, sha1, sha256",
         ));
     };
-    let bad = |m: String| ApiError::bad("bad_hash", m);
+    let bad = |e: hex::HashTextError| ApiError::bad("bad_hash", e.to_string());
     Ok(match kind {
         HashKind::Pdq => Parsed::Pdq(Hash256::from_bytes(
-            &hex::decode_fixed::<32>(value, "pdq").map_err(bad)?,
+            &hex::decode_hash::<32>(value, "pdq").map_err(bad)?,
         )),
         HashKind::Md5 => Parsed::Exact(
             *kind,
-            hex::decode_fixed::<16>(value, "md5").map_err(bad)?.to_vec(),
+            hex::decode_hash::<16>(value, "md5").map_err(bad)?.to_vec(),
         ),
         HashKind::Sha1 => Parsed::Exact(
             *kind,
-            hex::decode_fixed::<20>(value, "sha1")
-                .map_err(bad)?
-                .to_vec(),
+            hex::decode_hash::<20>(value, "sha1").map_err(bad)?.to_vec(),
         ),
         HashKind::Sha256 => Parsed::Exact(
             *kind,
-            hex::decode_fixed::<32>(value, "sha256")
+            hex::decode_hash::<32>(value, "sha256")
                 .map_err(bad)?
                 .to_vec(),
         ),

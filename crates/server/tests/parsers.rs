@@ -58,7 +58,7 @@ proptest! {
             other => prop_assert!(false, "{other:?}"),
         }
         let q = LookupQuery { md5: Some(m.clone()), ..Default::default() };
-        prop_assert_eq!(parse_lookup(&q).unwrap(), Parsed::Exact(HashKind::Md5, nigehbaan_lists::hex::decode_fixed::<16>(&m, "md5").unwrap().to_vec()));
+        prop_assert_eq!(parse_lookup(&q).unwrap(), Parsed::Exact(HashKind::Md5, nigehbaan_lists::hex::decode_fixed::<16>(&m).unwrap().to_vec()));
     }
 
     #[test]

@@ -23,21 +23,6 @@ pub struct Manifest {
     pub entries: Vec<Entry>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
-
 /// Whether `path` is a plain relative path inside the directory.
 fn safe_name(path: &str) -> bool {
     !path.is_empty()
@@ -57,11 +42,11 @@ impl Manifest {
         for e in &self.entries {
             if e.path.contains('\\') {
                 s.push('\\');
-                s.push_str(&hex(&e.sha256));
+                s.push_str(&nigehbaan_pdq::hex::encode(&e.sha256));
                 s.push_str("  ");
                 s.push_str(&e.path.replace('\\', "\\\\"));
             } else {
-                s.push_str(&hex(&e.sha256));
+                s.push_str(&nigehbaan_pdq::hex::encode(&e.sha256));
                 s.push_str("  ");
                 s.push_str(&e.path);
             }
@@ -89,7 +74,10 @@ impl Manifest {
                 None => (false, line),
             };
             let bad = || err(n, ParseReason::ManifestLine);
-            let sha256 = line.get(..64).and_then(unhex).ok_or_else(bad)?;
+            let sha256 = line
+                .get(..64)
+                .and_then(|h| nigehbaan_pdq::hex::decode_fixed::<32>(h).ok())
+                .ok_or_else(bad)?;
             let name = line
                 .get(64..)
                 .and_then(|r| r.strip_prefix("  ").or_else(|| r.strip_prefix(" *")))

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// The manifest's file name in a signed report directory.
 pub const MANIFEST_NAME: &str = "MANIFEST.sha256";
@@ -89,14 +89,11 @@ pub fn sign_report_dir(dir: &Path, key: &SecretKey, opts: &SignOptions) -> Resul
         });
     }
     let text = manifest.to_text();
-    let unix = opts
-        .time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let unix = nigehbaan_time::unix_of(opts.time).max(0);
     let mut trusted = format!(
         "timestamp:{unix}\tfile:{MANIFEST_NAME}\thashed\ttool:{}\tsigned:{}",
         comment_field(&opts.tool),
-        rfc3339_utc(unix)
+        nigehbaan_time::utc(unix).unwrap_or_default()
     );
     if let Some(case) = report_case_number(dir) {
         trusted.push_str("\tcase:");
@@ -139,28 +136,6 @@ fn comment_field(s: &str) -> String {
         }
     }
     out
-}
-
-/// `unix` seconds as `YYYY-MM-DDTHH:MM:SSZ`.
-fn rfc3339_utc(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
 }
 
 /// The case number in the directory's `report.json`

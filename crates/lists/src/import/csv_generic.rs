@@ -15,7 +15,7 @@
 use serde_json::Value;
 
 use super::{parse_bool_text, parse_quality, set_hash, Sink};
-use crate::error::{ImportError, Location};
+use crate::error::{FieldError, ImportError, Location, SpecError};
 use crate::hex;
 use crate::model::{Category, MediaKind, OpaqueHash, OpaqueValue, Scheme, Status};
 
@@ -98,11 +98,13 @@ impl ColumnMap {
     /// e.g. `md5=Hash,category=Cat,delimiter=;`. Fields are the struct's
     /// field names; `delimiter` and `tag_separator` take one character
     /// (`tab` for a tab).
-    pub fn parse(spec: &str) -> Result<ColumnMap, String> {
+    pub fn parse(spec: &str) -> Result<ColumnMap, SpecError> {
         let mut map = ColumnMap::default();
         for part in spec.split(',').filter(|p| !p.trim().is_empty()) {
             let Some((field, header)) = part.split_once('=') else {
-                return Err(format!("{part:?} is not field=Header"));
+                return Err(SpecError::NotFieldEqualsHeader {
+                    part: part.to_string(),
+                });
             };
             let header = header.trim().to_string();
             let slot = match field.trim() {
@@ -125,11 +127,15 @@ impl ColumnMap {
                     let c = match header.as_str() {
                         "tab" => '\t',
                         h if h.chars().count() == 1 => h.chars().next().expect("one char"),
-                        _ => return Err(format!("{field} must be one character")),
+                        _ => {
+                            return Err(SpecError::NotOneCharacter {
+                                field: field.trim().to_string(),
+                            })
+                        }
                     };
                     if field.trim() == "delimiter" {
                         if !c.is_ascii() {
-                            return Err("delimiter must be an ASCII character".into());
+                            return Err(SpecError::DelimiterNotAscii);
                         }
                         map.delimiter = c as u8;
                     } else {
@@ -137,7 +143,11 @@ impl ColumnMap {
                     }
                     continue;
                 }
-                other => return Err(format!("unknown field {other:?}")),
+                other => {
+                    return Err(SpecError::UnknownField {
+                        field: other.to_string(),
+                    })
+                }
             };
             *slot = Some(header);
         }
@@ -147,7 +157,7 @@ impl ColumnMap {
             && map.pdq.is_none()
             && map.photodna.is_none()
         {
-            return Err("the mapping names no hash column".into());
+            return Err(SpecError::NoHashColumn);
         }
         Ok(map)
     }
@@ -174,17 +184,17 @@ pub(crate) fn import_mapped(
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
-    let col = |name: &Option<String>| -> Result<Option<usize>, String> {
+    let col = |name: &Option<String>| -> Result<Option<usize>, SpecError> {
         match name {
             None => Ok(None),
             Some(n) => headers
                 .iter()
                 .position(|h| *h == n.trim().to_ascii_lowercase())
                 .map(Some)
-                .ok_or_else(|| format!("column {n:?} is not in the header")),
+                .ok_or_else(|| SpecError::MissingColumn { column: n.clone() }),
         }
     };
-    let c = (|| -> Result<[Option<usize>; 15], String> {
+    let c = (|| -> Result<[Option<usize>; 15], SpecError> {
         Ok([
             col(&map.md5)?,
             col(&map.sha1)?,
@@ -203,7 +213,7 @@ pub(crate) fn import_mapped(
             col(&map.distributed)?,
         ])
     })()
-    .map_err(|r| sink.error(Location::Line(1), r))?;
+    .map_err(|e| sink.error(Location::Line(1), e.to_string()))?;
     let scheme = sink
         .scheme
         .clone()
@@ -220,7 +230,7 @@ pub(crate) fn import_mapped(
         }
         let get = |i: Option<usize>| i.and_then(|i| row.get(i)).map(str::trim).unwrap_or("");
         let mut rec = sink.record();
-        let r = (|| -> Result<(), String> {
+        let r = (|| -> Result<(), FieldError> {
             set_hash(&mut rec, "md5", get(c[0]))?;
             set_hash(&mut rec, "sha1", get(c[1]))?;
             set_hash(&mut rec, "sha256", get(c[2]))?;
@@ -228,7 +238,7 @@ pub(crate) fn import_mapped(
             let q = parse_quality(get(c[4]))?;
             match (rec.pdq.as_mut(), q) {
                 (Some(p), q) => p.quality = q,
-                (None, Some(_)) => return Err("a PDQ quality without a PDQ hash".into()),
+                (None, Some(_)) => return Err(FieldError::QualityWithoutPdq),
                 (None, None) => {}
             }
             set_hash(&mut rec, "photodna", get(c[5]))?;
@@ -238,11 +248,12 @@ pub(crate) fn import_mapped(
             rec.id = Some(get(c[7]).to_string()).filter(|s| !s.is_empty());
             rec.name = Some(get(c[8]).to_string()).filter(|s| !s.is_empty());
             if !get(c[9]).is_empty() {
-                rec.size = Some(
-                    get(c[9])
-                        .parse()
-                        .map_err(|_| format!("size {:?} is not a whole number", get(c[9])))?,
-                );
+                rec.size = Some(get(c[9]).parse().map_err(|_| {
+                    FieldError::NotWholeNumber {
+                        text: get(c[9]).to_string(),
+                    }
+                    .in_field("size")
+                })?);
             }
             rec.flags.series = Some(get(c[10]).to_string()).filter(|s| !s.is_empty());
             rec.flags.tags = get(c[11])
@@ -256,7 +267,7 @@ pub(crate) fn import_mapped(
             rec.flags.distributed = parse_bool_text(get(c[14]))?;
             Ok(())
         })();
-        r.map_err(|reason| sink.error(loc.clone(), reason))?;
+        r.map_err(|e| sink.field_error(loc.clone(), e))?;
         sink.push(rec, &loc)?;
     }
     Ok(())
@@ -291,7 +302,7 @@ pub(crate) fn import_export_csv(text: &str, sink: &mut Sink) -> Result<(), Impor
         let loc = Location::Line(line);
         let f = |i: usize| row.get(i).unwrap_or("").trim();
         let mut rec = sink.record();
-        let r = (|| -> Result<(), String> {
+        let r = (|| -> Result<(), FieldError> {
             set_hash(&mut rec, "md5", f(0))?;
             set_hash(&mut rec, "sha1", f(1))?;
             set_hash(&mut rec, "sha256", f(2))?;
@@ -309,7 +320,11 @@ pub(crate) fn import_export_csv(text: &str, sink: &mut Sink) -> Result<(), Impor
                 rec.status = match f(8) {
                     "known" => Status::Known,
                     "notable" => Status::Notable,
-                    other => return Err(format!("status {other:?} is not known or notable")),
+                    other => {
+                        return Err(FieldError::Status {
+                            text: other.to_string(),
+                        })
+                    }
                 };
             }
             rec.flags.victim_identified = parse_bool_text(f(9))?;
@@ -317,53 +332,70 @@ pub(crate) fn import_export_csv(text: &str, sink: &mut Sink) -> Result<(), Impor
             rec.flags.distributed = parse_bool_text(f(11))?;
             rec.flags.series = Some(f(12).to_string()).filter(|s| !s.is_empty());
             if !f(13).is_empty() {
-                rec.flags.tags = serde_json::from_str(f(13))
-                    .map_err(|e| format!("tags must be a JSON array of strings: {e}"))?;
+                rec.flags.tags = serde_json::from_str(f(13)).map_err(|e| {
+                    FieldError::Json {
+                        expected: "a JSON array of strings",
+                        detail: Some(e.to_string()),
+                    }
+                    .in_field("tags")
+                })?;
             }
             rec.id = Some(f(14).to_string()).filter(|s| !s.is_empty());
             rec.name = Some(row.get(15).unwrap_or("").to_string()).filter(|s| !s.is_empty());
             if !f(16).is_empty() {
-                rec.size = Some(
-                    f(16)
-                        .parse()
-                        .map_err(|_| format!("size {:?} is not a whole number", f(16)))?,
-                );
+                rec.size = Some(f(16).parse().map_err(|_| {
+                    FieldError::NotWholeNumber {
+                        text: f(16).to_string(),
+                    }
+                    .in_field("size")
+                })?);
             }
             rec.media = match f(17) {
                 "" => None,
                 "image" => Some(MediaKind::Image),
                 "video" => Some(MediaKind::Video),
-                other => return Err(format!("media {other:?} is not image or video")),
+                other => {
+                    return Err(FieldError::Media {
+                        text: other.to_string(),
+                    })
+                }
             };
             set_hash(&mut rec, "vpdq", f(22))?;
             Ok(())
         })();
-        r.map_err(|reason| sink.error(loc.clone(), reason))?;
+        r.map_err(|e| sink.field_error(loc.clone(), e))?;
         sink.push(rec, &loc)?;
     }
     Ok(())
 }
 
-fn parse_other(text: &str) -> Result<Vec<OpaqueHash>, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("other_hashes: {e}"))?;
+fn parse_other(text: &str) -> Result<Vec<OpaqueHash>, FieldError> {
+    let json = |detail: Option<String>| {
+        FieldError::Json {
+            expected: "a JSON array of {\"kind\", \"hex\" or \"text\"} objects",
+            detail,
+        }
+        .in_field("other_hashes")
+    };
+    let v: Value = serde_json::from_str(text).map_err(|e| json(Some(e.to_string())))?;
     let Value::Array(items) = v else {
-        return Err("other_hashes must be a JSON array".into());
+        return Err(json(None));
     };
     let mut out = Vec::new();
     for item in items {
         let kind = item
             .get("kind")
             .and_then(Value::as_str)
-            .ok_or("other_hashes: an entry without \"kind\"")?
+            .ok_or_else(|| json(Some("an entry without \"kind\"".into())))?
             .to_string();
         let value = if let Some(h) = item.get("hex").and_then(Value::as_str) {
-            OpaqueValue::Bytes(hex::decode_vec(h, &kind)?)
+            OpaqueValue::Bytes(
+                hex::decode_vec(h).map_err(|e| hex::HashTextError::hex(&kind, h, e))?,
+            )
         } else if let Some(t) = item.get("text").and_then(Value::as_str) {
             OpaqueValue::Text(t.to_string())
         } else {
-            return Err(format!(
-                "other_hashes: {kind} has neither \"hex\" nor \"text\""
-            ));
+            return Err(FieldError::OpaqueValue { kind }.in_field("other_hashes"));
         };
         out.push(OpaqueHash { kind, value });
     }

@@ -14,7 +14,7 @@
 //! and any other hash column are kept as opaque bytes.
 
 use super::{set_hash, Sink};
-use crate::error::{ImportError, Location};
+use crate::error::{FieldError, ImportError, Location};
 use crate::hex;
 use crate::model::{OpaqueHash, OpaqueValue};
 
@@ -33,12 +33,12 @@ pub(crate) fn looks_like_line(line: &str) -> bool {
 }
 
 /// Splits a checksum line into (BSD algorithm name if any, digest, path).
-fn parse_line(line: &str) -> Result<(Option<&str>, &str, String), String> {
+fn parse_line(line: &str) -> Result<(Option<&str>, &str, String), FieldError> {
     // BSD style: ALGO (path) = hex
     if let Some((algo, rest)) = line.split_once(" (") {
         if matches!(algo, "MD5" | "SHA1" | "SHA256") {
             let Some((path, digest)) = rest.rsplit_once(") = ") else {
-                return Err("BSD-style line without \") = \"".into());
+                return Err(FieldError::Syntax("BSD-style line without \") = \""));
             };
             return Ok((Some(algo), digest.trim(), path.to_string()));
         }
@@ -48,16 +48,22 @@ fn parse_line(line: &str) -> Result<(Option<&str>, &str, String), String> {
         None => (false, line),
     };
     let Some(space) = line.find(' ') else {
-        return Err("expected \"<hex>  <path>\" or \"<hex> *<path>\"".into());
+        return Err(FieldError::Syntax(
+            "expected \"<hex>  <path>\" or \"<hex> *<path>\"",
+        ));
     };
     let digest = &line[..space];
     let rest = &line[space + 1..];
     let path = match rest.as_bytes().first() {
         Some(b' ') | Some(b'*') => &rest[1..],
-        _ => return Err("expected two spaces or \" *\" between the digest and the path".into()),
+        _ => {
+            return Err(FieldError::Syntax(
+                "expected two spaces or \" *\" between the digest and the path",
+            ))
+        }
     };
     if path.is_empty() {
-        return Err("no path after the digest".into());
+        return Err(FieldError::Syntax("no path after the digest"));
     }
     let path = if escaped {
         unescape(path)
@@ -98,7 +104,8 @@ pub(crate) fn import_hashsum(text: &str, sink: &mut Sink) -> Result<(), ImportEr
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let (algo, digest, path) = parse_line(line).map_err(|r| sink.error(loc.clone(), r))?;
+        let (algo, digest, path) =
+            parse_line(line).map_err(|e| sink.field_error(loc.clone(), e))?;
         let kind = match algo {
             Some("MD5") => "md5",
             Some("SHA1") => "sha1",
@@ -127,7 +134,7 @@ pub(crate) fn import_hashsum(text: &str, sink: &mut Sink) -> Result<(), ImportEr
             _ => {}
         }
         let mut rec = sink.record();
-        set_hash(&mut rec, kind, digest).map_err(|r| sink.error(loc.clone(), r))?;
+        set_hash(&mut rec, kind, digest).map_err(|e| sink.field_error(loc.clone(), e))?;
         rec.name = Some(path);
         sink.push(rec, &loc)?;
     }
@@ -190,21 +197,25 @@ pub(crate) fn import_hashdeep(text: &str, sink: &mut Sink) -> Result<(), ImportE
                     .trim()
                     .parse::<u64>()
                     .map(|s| rec.size = Some(s))
-                    .map_err(|_| format!("size {field:?} is not a whole number")),
+                    .map_err(|_| FieldError::NotWholeNumber {
+                        text: field.to_string(),
+                    }),
                 "filename" => {
                     rec.name = Some(field.to_string());
                     Ok(())
                 }
                 "md5" | "sha1" | "sha256" => set_hash(&mut rec, col, field),
                 _ if field.trim().is_empty() => Ok(()),
-                other => hex::decode_vec(field, other).map(|bytes| {
-                    rec.other.push(OpaqueHash {
-                        kind: other.to_string(),
-                        value: OpaqueValue::Bytes(bytes),
-                    })
-                }),
+                other => hex::decode_vec(field)
+                    .map_err(|e| hex::HashTextError::hex(other, field, e).into())
+                    .map(|bytes| {
+                        rec.other.push(OpaqueHash {
+                            kind: other.to_string(),
+                            value: OpaqueValue::Bytes(bytes),
+                        })
+                    }),
             };
-            r.map_err(|reason| sink.error(loc.clone(), format!("column {col}: {reason}")))?;
+            r.map_err(|e| sink.field_error(loc.clone(), e.in_field(format!("column {col}"))))?;
         }
         sink.push(rec, &loc)?;
     }

@@ -16,7 +16,7 @@
 //! (`tmk_pdqf`, `url`, …) is kept opaque as its verbatim text.
 
 use super::{parse_quality, set_hash, Sink};
-use crate::error::{ImportError, Location};
+use crate::error::{FieldError, ImportError, Location};
 use crate::model::{Category, Scheme};
 
 const KNOWN_TYPES: &[&str] = &[
@@ -76,7 +76,7 @@ pub(crate) fn import_text(text: &str, sink: &mut Sink) -> Result<(), ImportError
             return Err(sink.error(loc, "expected \"<signal_type> <signal>\"".into()));
         };
         let mut rec = sink.record();
-        set_hash(&mut rec, kind, value).map_err(|r| sink.error(loc.clone(), r))?;
+        set_hash(&mut rec, kind, value).map_err(|e| sink.field_error(loc.clone(), e))?;
         sink.push(rec, &loc)?;
     }
     Ok(())
@@ -186,7 +186,7 @@ pub(crate) fn import_csv(text: &str, sink: &mut Sink) -> Result<(), ImportError>
             return Err(sink.error(loc, "empty signal_type or signal".into()));
         }
         let mut rec = sink.record();
-        let r = (|| -> Result<(), String> {
+        let r = (|| -> Result<(), FieldError> {
             set_hash(&mut rec, kind, value)?;
             if let (Some(p), Some(q)) = (rec.pdq.as_mut(), parse_quality(get(c.quality))?) {
                 p.quality = Some(q);
@@ -211,7 +211,7 @@ pub(crate) fn import_csv(text: &str, sink: &mut Sink) -> Result<(), ImportError>
             }
             Ok(())
         })();
-        r.map_err(|reason| sink.error(loc.clone(), reason))?;
+        r.map_err(|e| sink.field_error(loc.clone(), e))?;
         sink.push(rec, &loc)?;
     }
     Ok(())

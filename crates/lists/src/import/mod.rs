@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use nigehbaan_pdq::Hash256;
 
-use crate::error::{ImportError, ImportErrorKind, ImportReport, Location, Warning, MAX_WARNINGS};
+use crate::error::{
+    FieldError, ImportError, ImportErrorKind, ImportReport, Location, SpecError, Warning,
+    MAX_WARNINGS,
+};
 use crate::hex;
 use crate::model::{
     MediaKind, OpaqueHash, OpaqueValue, PdqHash, Provenance, Record, Scheme, Status,
@@ -101,10 +104,10 @@ impl fmt::Display for Format {
 }
 
 impl FromStr for Format {
-    type Err = String;
+    type Err = SpecError;
     /// Accepts [`Format::name`] and the aliases `md5sum`, `sha1sum`,
     /// `sha256sum`, `vics-json`, `projectvic`, `ncmec-xml`, `nsrl-rds`.
-    fn from_str(s: &str) -> Result<Format, String> {
+    fn from_str(s: &str) -> Result<Format, SpecError> {
         let s = s.trim().to_ascii_lowercase();
         let alias = match s.as_str() {
             "md5sum" | "sha1sum" | "sha256sum" => Some(Format::HashSum),
@@ -115,10 +118,7 @@ impl FromStr for Format {
         };
         alias
             .or_else(|| Format::ALL.into_iter().find(|f| f.name() == s))
-            .ok_or_else(|| {
-                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown list format {s:?} (one of: {})", names.join(", "))
-            })
+            .ok_or(SpecError::UnknownFormat { name: s })
     }
 }
 
@@ -283,7 +283,7 @@ pub fn for_each_path<F>(
     mut each: F,
 ) -> Result<ImportReport, ImportError>
 where
-    F: FnMut(Record) -> Result<(), String>,
+    F: FnMut(Record) -> Result<(), Refusal>,
 {
     if path.is_dir() {
         return vpdq::import_dir(path, opts, Some(&mut each));
@@ -306,13 +306,17 @@ pub fn for_each_bytes<F>(
     mut each: F,
 ) -> Result<ImportReport, ImportError>
 where
-    F: FnMut(Record) -> Result<(), String>,
+    F: FnMut(Record) -> Result<(), Refusal>,
 {
     run_bytes(bytes, opts, Some(&mut each))
 }
 
 /// A callback that receives streamed records.
-pub(crate) type Each<'a> = &'a mut dyn FnMut(Record) -> Result<(), String>;
+pub(crate) type Each<'a> = &'a mut dyn FnMut(Record) -> Result<(), Refusal>;
+
+/// Why a caller's record callback stopped an import: any error (a string
+/// converts too); its text becomes the import error's reason.
+pub type Refusal = Box<dyn std::error::Error + Send + Sync>;
 
 fn read_error(opts: &ImportOptions, e: std::io::Error) -> ImportError {
     ImportError {
@@ -320,6 +324,7 @@ fn read_error(opts: &ImportOptions, e: std::io::Error) -> ImportError {
         location: Location::File,
         reason: format!("cannot read: {e}"),
         kind: ImportErrorKind::Malformed,
+        cause: None,
     }
 }
 
@@ -349,6 +354,7 @@ fn resolve_format(bytes: &[u8], opts: &ImportOptions) -> Result<Format, ImportEr
                  hma-text, hashsum, hashdeep, nsrl, vpdq, csv with a column mapping)"
             .into(),
         kind: ImportErrorKind::Malformed,
+        cause: None,
     })
 }
 
@@ -435,6 +441,16 @@ impl<'a> Sink<'a> {
             location,
             reason,
             kind,
+            cause: None,
+        }
+    }
+
+    /// An error for a field of the record at `location`.
+    pub(crate) fn field_error(&self, location: Location, e: FieldError) -> ImportError {
+        ImportError {
+            reason: e.to_string(),
+            cause: Some(Box::new(e)),
+            ..self.error(location, String::new())
         }
     }
 
@@ -498,7 +514,7 @@ impl<'a> Sink<'a> {
     pub(crate) fn emit(&mut self, rec: Record, location: &Location) -> Result<(), ImportError> {
         self.emitted += 1;
         match self.each.as_mut() {
-            Some(f) => f(rec).map_err(|reason| self.error(location.clone(), reason)),
+            Some(f) => f(rec).map_err(|refusal| self.error(location.clone(), refusal.to_string())),
             None => {
                 self.records.push(rec);
                 Ok(())
@@ -627,42 +643,47 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Parses a boolean given as `true`/`false`, `"true"`/`"false"` (any case),
 /// `1`/`0`, `"yes"`/`"no"`, or empty/null (`None`).
-pub(crate) fn parse_bool_text(text: &str) -> Result<Option<bool>, String> {
+pub(crate) fn parse_bool_text(text: &str) -> Result<Option<bool>, FieldError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "" | "null" => Ok(None),
         "true" | "1" | "yes" | "y" => Ok(Some(true)),
         "false" | "0" | "no" | "n" => Ok(Some(false)),
-        other => Err(format!("{other:?} is not a boolean (true/false)")),
+        other => Err(FieldError::NotBoolean {
+            text: other.to_string(),
+        }),
     }
 }
 
 /// Parses a PDQ hash of 64 hex digits.
-pub(crate) fn parse_pdq(text: &str) -> Result<Hash256, String> {
+pub(crate) fn parse_pdq(text: &str) -> Result<Hash256, FieldError> {
     let t = text.trim();
-    if !(t.len() == 64 && hex::is_hex(t)) {
-        return Err(match Hash256::from_hex(t) {
-            Err(e) => format!("bad PDQ hash ({e}): {}", hex::shorten(t)),
-            Ok(_) => format!("bad PDQ hash: {}", hex::shorten(t)),
-        });
-    }
-    Hash256::from_hex(t).map_err(|e| format!("bad PDQ hash ({e})"))
+    Hash256::from_hex(t).map_err(|source| FieldError::Pdq {
+        text: hex::shorten(t),
+        source,
+    })
 }
 
 /// Parses a PDQ quality 0–100.
-pub(crate) fn parse_quality(text: &str) -> Result<Option<u8>, String> {
+pub(crate) fn parse_quality(text: &str) -> Result<Option<u8>, FieldError> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
     }
     match t.parse::<u8>() {
         Ok(q) if q <= 100 => Ok(Some(q)),
-        _ => Err(format!("PDQ quality must be 0-100, found {t:?}")),
+        _ => Err(FieldError::Quality {
+            text: t.to_string(),
+        }),
     }
 }
 
-fn set_once<T: PartialEq + Copy>(slot: &mut Option<T>, v: T, what: &str) -> Result<(), String> {
+fn set_once<T: PartialEq + Copy>(
+    slot: &mut Option<T>,
+    v: T,
+    kind: &'static str,
+) -> Result<(), FieldError> {
     match slot {
-        Some(old) if *old != v => Err(format!("two different {what} values for one record")),
+        Some(old) if *old != v => Err(FieldError::Conflict { kind }),
         _ => {
             *slot = Some(v);
             Ok(())
@@ -675,29 +696,29 @@ fn set_once<T: PartialEq + Copy>(slot: &mut Option<T>, v: T, what: &str) -> Resu
 /// `md5`/`video_md5`, `sha1`, `sha256`, `pdq` are parsed; `photodna`/`pdna`
 /// are decoded (hex or base64, 144 bytes) and kept opaque; any other type is
 /// kept opaque as its verbatim text. An empty value sets nothing.
-pub(crate) fn set_hash(rec: &mut Record, kind: &str, value: &str) -> Result<(), String> {
+pub(crate) fn set_hash(rec: &mut Record, kind: &str, value: &str) -> Result<(), FieldError> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(());
     }
     let kind = kind.trim().to_ascii_lowercase();
     match kind.as_str() {
-        "md5" => set_once(&mut rec.md5, hex::decode_fixed(value, "MD5")?, "MD5"),
+        "md5" => set_once(&mut rec.md5, hex::decode_hash(value, "MD5")?, "MD5"),
         "video_md5" => {
             rec.media.get_or_insert(MediaKind::Video);
-            set_once(&mut rec.md5, hex::decode_fixed(value, "MD5")?, "MD5")
+            set_once(&mut rec.md5, hex::decode_hash(value, "MD5")?, "MD5")
         }
         "vpdq" => vpdq::set_features(rec, value),
-        "sha1" | "sha-1" => set_once(&mut rec.sha1, hex::decode_fixed(value, "SHA-1")?, "SHA-1"),
+        "sha1" | "sha-1" => set_once(&mut rec.sha1, hex::decode_hash(value, "SHA-1")?, "SHA-1"),
         "sha256" | "sha-256" => set_once(
             &mut rec.sha256,
-            hex::decode_fixed(value, "SHA-256")?,
+            hex::decode_hash(value, "SHA-256")?,
             "SHA-256",
         ),
         "pdq" => {
             let hash = parse_pdq(value)?;
             match rec.pdq {
-                Some(p) if p.hash != hash => Err("two different PDQ values for one record".into()),
+                Some(p) if p.hash != hash => Err(FieldError::Conflict { kind: "PDQ" }),
                 Some(_) => Ok(()),
                 None => {
                     rec.pdq = Some(PdqHash {

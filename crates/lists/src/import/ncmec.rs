@@ -241,7 +241,7 @@ fn finish_entry(
             continue;
         }
         set_hash(&mut rec, name, value)
-            .map_err(|r| sink.error(loc.clone(), format!("<{name}>: {r}")))?;
+            .map_err(|e| sink.field_error(loc.clone(), e.in_field(format!("<{name}>"))))?;
     }
     if let Some(c) = en.classification.filter(|c| !c.is_empty()) {
         rec.category = Some(Category::new(Scheme::NcmecAB, &c));

@@ -16,7 +16,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{set_hash, ImportOptions, Sink};
-use crate::error::{ImportError, ImportReport, Location};
+use crate::error::{FieldError, ImportError, ImportReport, Location};
 use crate::import::Format;
 use crate::model::Record;
 
@@ -30,7 +30,7 @@ pub fn for_each<F>(
     mut each: F,
 ) -> Result<ImportReport, ImportError>
 where
-    F: FnMut(Record) -> Result<(), String>,
+    F: FnMut(Record) -> Result<(), super::Refusal>,
 {
     let mut sink = Sink::new(opts, Format::NsrlSqlite);
     sink.each = Some(&mut each);
@@ -119,32 +119,32 @@ pub(crate) fn import(path: &Path, sink: &mut Sink) -> Result<(), ImportError> {
         };
         n += 1;
         let loc = Location::Row("FILE".into(), n);
-        let text = |i: usize| -> Result<Option<String>, String> {
+        let text = |i: usize| -> Result<Option<String>, FieldError> {
             use rusqlite::types::ValueRef;
-            match row.get_ref(i).map_err(|e| e.to_string())? {
+            match row.get_ref(i).map_err(|e| FieldError::Database {
+                detail: e.to_string(),
+            })? {
                 ValueRef::Null => Ok(None),
                 ValueRef::Text(t) => Ok(Some(String::from_utf8_lossy(t).into_owned())),
                 ValueRef::Integer(v) => Ok(Some(v.to_string())),
                 ValueRef::Real(v) => Ok(Some(v.to_string())),
-                ValueRef::Blob(_) => Err(format!("column {i} is a blob, expected text")),
+                ValueRef::Blob(_) => Err(FieldError::Blob { column: i }),
             }
         };
         let mut rec = sink.record();
-        let r = (|| -> Result<(), String> {
+        let r = (|| -> Result<(), FieldError> {
             set_hash(&mut rec, "sha256", text(0)?.as_deref().unwrap_or(""))?;
             set_hash(&mut rec, "sha1", text(1)?.as_deref().unwrap_or(""))?;
             set_hash(&mut rec, "md5", text(2)?.as_deref().unwrap_or(""))?;
             rec.name = text(3)?.filter(|s| !s.is_empty());
             if let Some(size) = text(4)?.filter(|s| !s.trim().is_empty()) {
-                rec.size = Some(
-                    size.trim()
-                        .parse::<u64>()
-                        .map_err(|_| format!("file_size {size:?} is not a whole number"))?,
-                );
+                rec.size = Some(size.trim().parse::<u64>().map_err(|_| {
+                    FieldError::NotWholeNumber { text: size.clone() }.in_field("file_size")
+                })?);
             }
             Ok(())
         })();
-        r.map_err(|reason| err(sink, loc.clone(), reason))?;
+        r.map_err(|e| sink.field_error(loc.clone(), e))?;
         sink.push(rec, &loc)?;
     }
     Ok(())

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{parse_bool_text, parse_quality, set_hash, Sink};
-use crate::error::{ImportError, Location};
+use crate::error::{FieldError, ImportError, Location};
 use crate::model::{Category, Scheme};
 
 #[derive(Deserialize)]
@@ -139,23 +139,25 @@ pub(crate) fn import(text: &str, sink: &mut Sink) -> Result<(), ImportError> {
     Ok(())
 }
 
-fn scalar_text(v: &Value) -> Result<Option<String>, String> {
+fn scalar_text(v: &Value) -> Result<Option<String>, FieldError> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) if s.trim().is_empty() => Ok(None),
         Value::String(s) => Ok(Some(s.trim().to_string())),
         Value::Number(n) => Ok(Some(n.to_string())),
         Value::Bool(b) => Ok(Some(b.to_string())),
-        other => Err(format!("expected a number or string, found {other}")),
+        other => Err(FieldError::NotScalar {
+            found: other.to_string(),
+        }),
     }
 }
 
-fn flag(v: &Value, field: &str) -> Result<Option<bool>, String> {
+fn flag(v: &Value, field: &str) -> Result<Option<bool>, FieldError> {
     match v {
         Value::Bool(b) => Ok(Some(*b)),
-        other => match scalar_text(other).map_err(|e| format!("{field}: {e}"))? {
+        other => match scalar_text(other).map_err(|e| e.in_field(field))? {
             None => Ok(None),
-            Some(t) => parse_bool_text(&t).map_err(|e| format!("{field}: {e}")),
+            Some(t) => parse_bool_text(&t).map_err(|e| e.in_field(field)),
         },
     }
 }
@@ -171,8 +173,7 @@ fn media_record(
         (Some(id), Location::Record(p)) => Location::Record(format!("{p} (MediaID {id})")),
         _ => loc.clone(),
     };
-    let rec =
-        build(m, id, scheme, sink.record()).map_err(|reason| sink.error(loc.clone(), reason))?;
+    let rec = build(m, id, scheme, sink.record()).map_err(|e| sink.field_error(loc.clone(), e))?;
     sink.push(rec, &loc)?;
     Ok(())
 }
@@ -182,7 +183,7 @@ fn build(
     id: Option<String>,
     scheme: &Scheme,
     mut rec: crate::Record,
-) -> Result<crate::Record, String> {
+) -> Result<crate::Record, FieldError> {
     rec.id = id;
     set_hash(&mut rec, "md5", m.md5.as_deref().unwrap_or(""))?;
     set_hash(&mut rec, "sha1", m.sha1.as_deref().unwrap_or(""))?;
@@ -200,47 +201,47 @@ fn build(
             if value.trim().is_empty() {
                 continue;
             }
-            return Err(format!(
-                "AlternativeHashes[{k}] has a HashValue but no HashName"
-            ));
+            return Err(
+                FieldError::HashValueWithoutName.in_field(format!("AlternativeHashes[{k}]"))
+            );
         }
-        set_hash(&mut rec, &name, &value).map_err(|e| format!("AlternativeHashes[{k}]: {e}"))?;
+        set_hash(&mut rec, &name, &value)
+            .map_err(|e| e.in_field(format!("AlternativeHashes[{k}]")))?;
         if name.trim().eq_ignore_ascii_case("pdq") {
             let q = scalar_text(&alt.quality)
                 .and_then(|q| parse_quality(q.as_deref().unwrap_or("")))
-                .map_err(|e| format!("AlternativeHashes[{k}]: {e}"))?;
+                .map_err(|e| e.in_field(format!("AlternativeHashes[{k}]")))?;
             if let (Some(p), Some(q)) = (rec.pdq.as_mut(), q) {
                 p.quality = Some(q);
             }
         }
     }
-    if let Some(code) = scalar_text(&m.category).map_err(|e| format!("Category: {e}"))? {
+    if let Some(code) = scalar_text(&m.category).map_err(|e| e.in_field("Category"))? {
         rec.category = Some(Category::new(scheme.clone(), &code));
     }
     rec.flags.victim_identified = flag(&m.victim_identified, "VictimIdentified")?;
     rec.flags.offender_identified = flag(&m.offender_identified, "OffenderIdentified")?;
     rec.flags.distributed = flag(&m.is_distributed, "IsDistributed")?;
-    rec.flags.series = scalar_text(&m.series).map_err(|e| format!("Series: {e}"))?;
+    rec.flags.series = scalar_text(&m.series).map_err(|e| e.in_field("Series"))?;
     rec.flags.tags = match &m.tags {
         Value::Array(items) => {
             let mut tags = Vec::new();
             for t in items {
-                if let Some(t) = scalar_text(t).map_err(|e| format!("Tags: {e}"))? {
+                if let Some(t) = scalar_text(t).map_err(|e| e.in_field("Tags"))? {
                     tags.push(t);
                 }
             }
             tags
         }
         other => scalar_text(other)
-            .map_err(|e| format!("Tags: {e}"))?
+            .map_err(|e| e.in_field("Tags"))?
             .into_iter()
             .collect(),
     };
-    if let Some(size) = scalar_text(&m.media_size).map_err(|e| format!("MediaSize: {e}"))? {
-        rec.size = Some(
-            size.parse::<u64>()
-                .map_err(|_| format!("MediaSize {size:?} is not a whole number of bytes"))?,
-        );
+    if let Some(size) = scalar_text(&m.media_size).map_err(|e| e.in_field("MediaSize"))? {
+        rec.size = Some(size.parse::<u64>().map_err(|_| {
+            FieldError::NotWholeNumber { text: size.clone() }.in_field("MediaSize")
+        })?);
     }
     rec.name = m
         .media_files

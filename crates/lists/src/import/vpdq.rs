@@ -15,7 +15,7 @@ use nigehbaan_video::FrameHash;
 use std::path::{Path, PathBuf};
 
 use super::{Each, Format, ImportOptions, Sink};
-use crate::error::{ImportError, ImportReport, Location};
+use crate::error::{FieldError, ImportError, ImportReport, Location};
 use crate::model::{MediaKind, Record};
 
 /// vPDQ frames as one line of text: the reference file's lines joined by `;`.
@@ -25,25 +25,25 @@ pub fn to_text(frames: &[FrameHash]) -> String {
 
 /// Parses a vPDQ value: HMA's signal string (starting with `[`) or the
 /// reference file's lines separated by `;` or new lines.
-pub fn parse_text(value: &str) -> Result<Vec<FrameHash>, String> {
+pub fn parse_text(value: &str) -> Result<Vec<FrameHash>, FieldError> {
     let value = value.trim();
     let parsed = if value.starts_with('[') {
         parse_signal(value)
     } else {
         parse_reference(&value.replace(';', "\n"))
     };
-    parsed.map_err(|e| format!("vPDQ: {e}"))
+    parsed.map_err(FieldError::Vpdq)
 }
 
 /// Sets a record's vPDQ features from a value in another format (see
 /// [`parse_text`]); a record is a video once it has them.
-pub(crate) fn set_features(rec: &mut Record, value: &str) -> Result<(), String> {
+pub(crate) fn set_features(rec: &mut Record, value: &str) -> Result<(), FieldError> {
     let frames = parse_text(value)?;
     if frames.is_empty() {
         return Ok(());
     }
     if !rec.vpdq.is_empty() && rec.vpdq != frames {
-        return Err("two different vPDQ values for one record".into());
+        return Err(FieldError::Conflict { kind: "vPDQ" });
     }
     rec.vpdq = frames;
     rec.media.get_or_insert(MediaKind::Video);

@@ -7,6 +7,7 @@ use nigehbaan_pdq::Hash256;
 use nigehbaan_video::FrameHash;
 use serde::{Deserialize, Serialize};
 
+use crate::error::FieldError;
 use crate::hex;
 use crate::model::{
     Category, MediaKind, OpaqueHash, OpaqueValue, PdqHash, Provenance, Record, Scheme, Status,
@@ -120,52 +121,67 @@ impl Stored {
         }
     }
 
-    pub(super) fn into_record(self, provenance: Arc<Provenance>) -> Result<Record, String> {
+    pub(super) fn into_record(self, provenance: Arc<Provenance>) -> Result<Record, FieldError> {
         let status = match self.st {
             'k' => Status::Known,
             'n' => Status::Notable,
-            c => return Err(format!("bad status {c:?}")),
+            c => {
+                return Err(FieldError::Status {
+                    text: c.to_string(),
+                })
+            }
         };
         let mut r = Record::new(status, provenance);
-        r.md5 = self.md5.map(|h| hex::decode_fixed(&h, "MD5")).transpose()?;
+        r.md5 = self.md5.map(|h| hex::decode_hash(&h, "MD5")).transpose()?;
         r.sha1 = self
             .sha1
-            .map(|h| hex::decode_fixed(&h, "SHA-1"))
+            .map(|h| hex::decode_hash(&h, "SHA-1"))
             .transpose()?;
         r.sha256 = self
             .sha256
-            .map(|h| hex::decode_fixed(&h, "SHA-256"))
+            .map(|h| hex::decode_hash(&h, "SHA-256"))
             .transpose()?;
         r.pdq = match self.pdq {
             Some(h) => Some(PdqHash {
-                hash: Hash256::from_hex(&h).map_err(|e| format!("PDQ: {e}"))?,
+                hash: Hash256::from_hex(&h).map_err(|source| FieldError::Pdq {
+                    text: hex::shorten(&h),
+                    source,
+                })?,
                 quality: self.q,
             }),
             None => None,
         };
         for (frame, quality, pdq, timestamp) in self.vpdq {
             if quality > 100 || !timestamp.is_finite() {
-                return Err(format!("vPDQ frame {frame}: bad quality or timestamp"));
+                return Err(FieldError::VpdqFrame {
+                    frame,
+                    source: None,
+                });
             }
             r.vpdq.push(FrameHash {
                 frame,
                 quality,
-                pdq: Hash256::from_hex(&pdq).map_err(|e| format!("vPDQ frame {frame}: {e}"))?,
+                pdq: Hash256::from_hex(&pdq).map_err(|e| FieldError::VpdqFrame {
+                    frame,
+                    source: Some(e),
+                })?,
                 timestamp,
             });
         }
         for o in self.other {
             let value = match (o.hex, o.text) {
-                (Some(h), None) => OpaqueValue::Bytes(hex::decode_vec(&h, &o.k)?),
+                (Some(h), None) => OpaqueValue::Bytes(
+                    hex::decode_vec(&h).map_err(|e| hex::HashTextError::hex(&o.k, &h, e))?,
+                ),
                 (None, Some(t)) => OpaqueValue::Text(t),
-                _ => return Err(format!("opaque hash {:?} needs one of hex or text", o.k)),
+                _ => return Err(FieldError::OpaqueValue { kind: o.k }),
             };
             r.other.push(OpaqueHash { kind: o.k, value });
         }
         r.category = match (self.scheme, self.cat) {
             (Some(s), Some(c)) => Some(Category::new(Scheme::from_name(&s), &c)),
             (None, None) => None,
-            _ => return Err("category without scheme".into()),
+            _ => return Err(FieldError::CategoryWithoutScheme),
         };
         r.flags = VicsFlags {
             victim_identified: self.vi,
@@ -181,7 +197,11 @@ impl Stored {
             None => None,
             Some('i') => Some(MediaKind::Image),
             Some('v') => Some(MediaKind::Video),
-            Some(c) => return Err(format!("bad media kind {c:?}")),
+            Some(c) => {
+                return Err(FieldError::Media {
+                    text: c.to_string(),
+                })
+            }
         };
         Ok(r)
     }

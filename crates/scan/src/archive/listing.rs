@@ -44,7 +44,7 @@ pub fn entries_of(
             path: e.path,
             depth: e.depth,
             size,
-            sha256: nigehbaan_filehash::hex(&sha256),
+            sha256: nigehbaan_pdq::hex::encode(&sha256),
         });
     };
     let mut ex = Expander::new(limits, "", &cancel, |_: &str| false, emit);

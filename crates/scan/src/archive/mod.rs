@@ -9,7 +9,6 @@
 //! decompress, or has an unsafe name becomes an [`Exclusion`] with its
 //! reason; the rest of the scan goes on.
 
-use crate::host::{system_time, with_offset};
 use crate::model::Exclusion;
 use nigehbaan_filehash::{DigestState, Digests};
 use std::cell::Cell;
@@ -138,7 +137,44 @@ pub(crate) enum Data {
 }
 
 /// Produces a deferred entry's bytes, or says why it cannot.
-pub(crate) type LazyRead = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
+pub(crate) type LazyRead = Box<dyn FnOnce() -> Result<Vec<u8>, LazyReadError> + Send>;
+
+/// Why an entry read on demand (a zip entry, on a worker) gave no bytes.
+#[derive(Debug)]
+pub(crate) enum LazyReadError {
+    /// The zip entry could not be opened.
+    Open(zip::result::ZipError),
+    /// It could not be decompressed.
+    Decompress(std::io::Error),
+    /// It holds more than its declared size (corrupt or hostile).
+    Overlong {
+        /// The size its header declares.
+        declared: u64,
+    },
+}
+
+impl std::fmt::Display for LazyReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LazyReadError::Open(e) => write!(f, "cannot read zip entry: {e}"),
+            LazyReadError::Decompress(e) => write!(f, "cannot decompress zip entry: {e}"),
+            LazyReadError::Overlong { declared } => write!(
+                f,
+                "zip entry holds more than its declared {declared} bytes (corrupt or hostile)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LazyReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LazyReadError::Open(e) => Some(e),
+            LazyReadError::Decompress(e) => Some(e),
+            LazyReadError::Overlong { .. } => None,
+        }
+    }
+}
 
 /// An in-memory zip, shared with the workers that inflate its entries.
 type SharedZip = zip::ZipArchive<Cursor<Arc<[u8]>>>;
@@ -580,7 +616,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
             }
             let modified = e
                 .has_last_modified_date
-                .then(|| system_time(e.last_modified_date().into()))
+                .then(|| nigehbaan_time::utc_of(e.last_modified_date().into()))
                 .flatten();
             match self.entry(parent, depth + 1, e.name(), modified, rd) {
                 Ok(()) => Ok(true),
@@ -661,7 +697,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                 .header()
                 .mtime()
                 .ok()
-                .map(|t| with_offset(t.min(i64::MAX as u64) as i64, 0));
+                .and_then(|t| nigehbaan_time::utc(i64::try_from(t).ok()?));
             match self.entry(parent, depth + 1, &name, modified, &mut e) {
                 Ok(()) => {}
                 Err(EntryError::Stop(s)) => return Err(s),

@@ -232,18 +232,14 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
         }
         let mut z = shared.clone();
         let read: LazyRead = Box::new(move || {
-            let mut f = z
-                .by_index(i)
-                .map_err(|e| format!("cannot read zip entry: {e}"))?;
+            let mut f = z.by_index(i).map_err(LazyReadError::Open)?;
             let mut buf = Vec::with_capacity(size as usize);
             (&mut f)
                 .take(size + 1)
                 .read_to_end(&mut buf)
-                .map_err(|e| format!("cannot decompress zip entry: {e}"))?;
+                .map_err(LazyReadError::Decompress)?;
             if buf.len() as u64 > size {
-                return Err(format!(
-                    "zip entry holds more than its declared {size} bytes (corrupt or hostile)"
-                ));
+                return Err(LazyReadError::Overlong { declared: size });
             }
             Ok(buf)
         });

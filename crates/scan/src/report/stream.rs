@@ -291,7 +291,7 @@ pub(crate) fn write_report(
         }
         m.check().map_err(spilled)?;
         h.write_all(b"\n]\n}\n")?;
-        digest = nigehbaan_filehash::hex(&h.sha.finalize());
+        digest = nigehbaan_pdq::hex::encode(&h.sha.finalize());
         Ok(())
     })
     .map_err(fail(files::JSON))?;

@@ -53,9 +53,9 @@ pub struct CategoryIn {
 
 fn opt_hex<const N: usize>(v: &Option<String>, what: &str) -> ApiResult<Option<[u8; N]>> {
     v.as_ref()
-        .map(|s| hex::decode_fixed::<N>(s, what))
+        .map(|s| hex::decode_hash::<N>(s, what))
         .transpose()
-        .map_err(|m| ApiError::bad("bad_hash", m))
+        .map_err(|e| ApiError::bad("bad_hash", e.to_string()))
 }
 
 fn check_status(s: Option<&str>) -> ApiResult<String> {

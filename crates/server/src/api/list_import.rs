@@ -41,10 +41,10 @@ pub(super) async fn import_list(
     opts.allow_unknown = true;
     opts.allow_empty = true;
     if let Some(f) = q.str("format") {
-        opts.format = Some(
-            f.parse()
-                .map_err(|m: String| ApiError::bad("bad_format", m))?,
-        );
+        opts.format =
+            Some(f.parse().map_err(|e: nigehbaan_lists::SpecError| {
+                ApiError::bad("bad_format", e.to_string())
+            })?);
     }
     opts.status = match q.str("status") {
         None => None,
