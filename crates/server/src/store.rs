@@ -90,7 +90,6 @@ impl Role {
 }
 
 // ---------------------------------------------------------------- audit --
-
 pub use crate::audit::{
     audit, audit_hash, audit_keyed_from, audit_records, verify_audit, AuditCheck, AuditRecord,
     AUDIT_GENESIS,
@@ -782,7 +781,6 @@ const FIND_SHA256: &str = find_sql!("sha256");
 const FIND_PDQ: &str = find_sql!("pdq");
 
 // ---------------------------------------------------------- change feed --
-
 pub use crate::feed::{all_pdq, changes_since, feed_floor, last_change, prune_feed, Change};
 
 /// The database's random identity (ties index snapshots to it).
