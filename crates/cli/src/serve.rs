@@ -238,6 +238,26 @@ fn open_existing_rw(db: &DbArgs) -> Result<Pool, String> {
     nigehbaan_server::open_pool(&cfg, 1).map_err(|e| e.to_string())
 }
 
+/// The service's logs: `tracing` events to standard error, info and above
+/// (`NIGEHBAAN_LOG=debug` or `trace` for more), with the request span
+/// (request id, method, route) on each line. They never carry uploads,
+/// list contents or keys: the server logs none.
+fn init_logs() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match std::env::var("NIGEHBAAN_LOG").as_deref() {
+        Ok("trace") => LevelFilter::TRACE,
+        Ok("debug") => LevelFilter::DEBUG,
+        Ok("warn") => LevelFilter::WARN,
+        Ok("error") => LevelFilter::ERROR,
+        _ => LevelFilter::INFO,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(false)
+        .try_init();
+}
+
 /// Runs `nigehbaan serve`.
 pub fn run(args: ServeArgs) -> Result<u8, String> {
     match args.command {
@@ -256,6 +276,7 @@ pub fn run(args: ServeArgs) -> Result<u8, String> {
                 matcher_batch_threshold: args.matcher_batch_threshold,
             };
             cfg.metrics_listen = args.metrics_listen;
+            init_logs();
             nigehbaan_server::run(cfg, &args.listen).map_err(|e| e.to_string())?;
             Ok(EXIT_OK)
         }

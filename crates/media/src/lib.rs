@@ -212,7 +212,7 @@ impl fmt::Display for MediaError {
             } => write!(
                 f,
                 "image declares {width}×{height} pixels, over the limit of {max_pixels} pixels \
-                 or {max_side} px a side (raise it with --max-pixels if the file is genuine)"
+                 or {max_side} px a side"
             ),
             MediaError::Truncated(why) => write!(f, "truncated image: {why}"),
             MediaError::Corrupt(why) => write!(f, "corrupt image: {why}"),

@@ -260,7 +260,7 @@ impl Chain {
         }
         match write_head(path, head) {
             Ok(()) => *w = head.seq,
-            Err(e) => eprintln!("nigehbaan serve: cannot write the audit head: {e}"),
+            Err(e) => tracing::error!(error = %e, "cannot write the audit head"),
         }
     }
 }
@@ -302,9 +302,7 @@ pub fn audit_keyed_from(c: &mut dyn Conn) -> Result<i64, DbError> {
 /// one.
 pub fn audit(c: &mut dyn Conn, actor: &str, action: &str, detail: Value) -> Result<(), DbError> {
     let Some(chain) = c.audit_chain().cloned() else {
-        return Err(DbError(
-            "no audit key is configured for this connection; refusing to write an unkeyed audit record".into(),
-        ));
+        return Err(DbError::NoAuditKey);
     };
     let last = c.query(
         "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",

@@ -68,27 +68,99 @@ impl V {
 /// One result row.
 pub type Row = Vec<V>;
 
-/// A database error, with the engine's message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DbError(pub String);
+/// Why a database operation failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DbError {
+    /// SQLite failed.
+    Sqlite(rusqlite::Error),
+    /// PostgreSQL failed.
+    Postgres(postgres::Error),
+    /// The PostgreSQL URL cannot be parsed.
+    BadUrl(postgres::Error),
+    /// No SQLite database file at this path (and none is to be made).
+    NoDatabase(std::path::PathBuf),
+    /// The named PostgreSQL schema does not exist.
+    NoSchema(String),
+    /// The database has no Nigehbaan schema version.
+    NotServiceDatabase,
+    /// The schema is older than this build's and must be migrated first.
+    SchemaOlder {
+        /// The database's version.
+        have: usize,
+        /// This build's.
+        need: usize,
+    },
+    /// The schema is newer than this build knows.
+    SchemaNewer {
+        /// The database's version.
+        have: usize,
+        /// The newest this build knows.
+        known: usize,
+    },
+    /// The database file could not be created or made private.
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The system's random source failed.
+    Random(getrandom::Error),
+    /// A write needs an audit record but the connection has no audit key.
+    NoAuditKey,
+}
 
 impl std::fmt::Display for DbError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "database: {}", self.0)
+        f.write_str("database: ")?;
+        match self {
+            DbError::Sqlite(e) => e.fmt(f),
+            DbError::Postgres(e) => e.fmt(f),
+            DbError::BadUrl(e) => write!(f, "bad PostgreSQL URL: {e}"),
+            DbError::NoDatabase(p) => write!(f, "no database at {}", p.display()),
+            DbError::NoSchema(s) => write!(f, "no schema {s:?} in the database"),
+            DbError::NotServiceDatabase => {
+                f.write_str("this is not a Nigehbaan service database (no schema version)")
+            }
+            DbError::SchemaOlder { have, need } => write!(
+                f,
+                "the database schema is version {have}; this build needs {need} (start the service once to migrate it)"
+            ),
+            DbError::SchemaNewer { have, known } => write!(
+                f,
+                "the database schema is version {have}; this build knows up to {known}"
+            ),
+            DbError::File { path, source } => write!(f, "{}: {source}", path.display()),
+            DbError::Random(e) => write!(f, "random: {e}"),
+            DbError::NoAuditKey => f.write_str(
+                "no audit key is configured for this connection; refusing to write an unkeyed audit record",
+            ),
+        }
     }
 }
 
-impl std::error::Error for DbError {}
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DbError::Sqlite(e) => Some(e),
+            DbError::Postgres(e) | DbError::BadUrl(e) => Some(e),
+            DbError::File { source, .. } => Some(source),
+            DbError::Random(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
-        DbError(e.to_string())
+        DbError::Sqlite(e)
     }
 }
 
 impl From<postgres::Error> for DbError {
     fn from(e: postgres::Error) -> Self {
-        DbError(e.to_string())
+        DbError::Postgres(e)
     }
 }
 
@@ -251,10 +323,7 @@ impl PgConn {
 
     fn client(&mut self) -> Result<&mut postgres::Client, DbError> {
         if self.client.as_ref().is_none_or(|c| c.is_closed()) {
-            let mut cfg: postgres::Config = self
-                .url
-                .parse()
-                .map_err(|e: postgres::Error| DbError(format!("bad PostgreSQL URL: {e}")))?;
+            let mut cfg: postgres::Config = self.url.parse().map_err(DbError::BadUrl)?;
             cfg.connect_timeout(Duration::from_secs(5));
             let mut client = cfg.connect(postgres::NoTls)?;
             if let Some(s) = &self.schema {
@@ -336,7 +405,7 @@ pub fn connect_existing(cfg: &DbConfig) -> Result<Box<dyn Conn>, DbError> {
     let mut c: Box<dyn Conn> = match cfg {
         DbConfig::Sqlite(path) => {
             if !path.is_file() {
-                return Err(DbError(format!("no database at {}", path.display())));
+                return Err(DbError::NoDatabase(path.clone()));
             }
             let c = rusqlite::Connection::open_with_flags(
                 path,
@@ -354,7 +423,7 @@ pub fn connect_existing(cfg: &DbConfig) -> Result<Box<dyn Conn>, DbError> {
                     &[V::T(s.clone())],
                 )?;
                 if found.is_empty() {
-                    return Err(DbError(format!("no schema {s:?} in the database")));
+                    return Err(DbError::NoSchema(s.clone()));
                 }
                 c.batch(&format!("SET search_path TO {}", quote_ident(s)))?;
             }
@@ -366,15 +435,13 @@ pub fn connect_existing(cfg: &DbConfig) -> Result<Box<dyn Conn>, DbError> {
         Err(_) => 0,
     };
     if have == 0 {
-        return Err(DbError(
-            "this is not a Nigehbaan service database (no schema version)".into(),
-        ));
+        return Err(DbError::NotServiceDatabase);
     }
     if have != MIGRATIONS.len() {
-        return Err(DbError(format!(
-            "the database schema is version {have}; this build needs {} (start the service once to migrate it)",
-            MIGRATIONS.len()
-        )));
+        return Err(DbError::SchemaOlder {
+            have,
+            need: MIGRATIONS.len(),
+        });
     }
     Ok(c)
 }
@@ -392,11 +459,17 @@ fn create_private_db(path: &std::path::Path) -> Result<(), DbError> {
         Ok(f) => {
             #[cfg(unix)]
             f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-                .map_err(|e| DbError(format!("{}: {e}", path.display())))?;
+                .map_err(|source| DbError::File {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(DbError(format!("{}: cannot create: {e}", path.display()))),
+        Err(source) => Err(DbError::File {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -611,10 +684,10 @@ pub fn migrate(c: &mut dyn Conn) -> Result<(), DbError> {
         let rows = c.query("SELECT MAX(version) FROM schema_version", &[])?;
         let have = rows.first().map_or(0, |r| r[0].i()) as usize;
         if have > MIGRATIONS.len() {
-            return Err(DbError(format!(
-                "the database schema is version {have}; this build knows up to {}",
-                MIGRATIONS.len()
-            )));
+            return Err(DbError::SchemaNewer {
+                have,
+                known: MIGRATIONS.len(),
+            });
         }
         for (i, m) in MIGRATIONS.iter().enumerate().skip(have) {
             match c.engine() {
@@ -639,7 +712,7 @@ pub fn migrate(c: &mut dyn Conn) -> Result<(), DbError> {
         let id = c.query("SELECT value FROM meta WHERE key = 'db_id'", &[])?;
         if id.is_empty() {
             let mut b = [0u8; 8];
-            getrandom::fill(&mut b).map_err(|e| DbError(format!("random: {e}")))?;
+            getrandom::fill(&mut b).map_err(DbError::Random)?;
             let v = (u64::from_le_bytes(b) >> 1).max(1);
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('db_id', $1)",

@@ -129,7 +129,7 @@ pub async fn serve_router(
                 Ok((s, _)) => s,
                 Err(e) => {
                     // Out of file descriptors and the like: back off.
-                    eprintln!("nigehbaan serve: accept: {e}");
+                    tracing::warn!(error = %e, "accept");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

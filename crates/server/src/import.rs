@@ -328,7 +328,7 @@ pub fn run(app: &std::sync::Arc<App>, body: Bytes, p: ImportParams) -> Result<Va
         }
     };
     if let Err(e) = app.sync() {
-        eprintln!("nigehbaan serve: change feed: {e}");
+        tracing::warn!(error = %e, "change feed");
     }
     Ok(json!({
         "bank": p.bank,

@@ -31,6 +31,7 @@ pub mod limits;
 pub mod matching;
 pub mod metrics;
 pub mod openapi;
+pub mod panics;
 pub mod store;
 
 use std::collections::HashMap;
@@ -155,19 +156,86 @@ pub struct App {
 
 /// Why a service could not start.
 #[derive(Debug)]
-pub struct StartError(pub String);
+#[non_exhaustive]
+pub enum StartError {
+    /// The database failed.
+    Db(DbError),
+    /// A store operation failed.
+    Store(store::StoreError),
+    /// No audit key file is configured.
+    NoAuditKey,
+    /// The audit key file could not be read or made.
+    AuditKey(audit::AuditError),
+    /// The async runtime could not start.
+    Runtime(std::io::Error),
+    /// An address could not be listened on.
+    Listen {
+        /// The address.
+        addr: String,
+        /// What it was for (`api` or `metrics`).
+        purpose: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    Serve(std::io::Error),
+    /// The index snapshot could not be written.
+    Snapshot {
+        /// The snapshot file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            StartError::Db(e) => e.fmt(f),
+            StartError::Store(e) => e.fmt(f),
+            StartError::NoAuditKey => f.write_str(
+                "no audit key file is configured: the audit chain must be keyed with a key kept outside the database",
+            ),
+            StartError::AuditKey(e) => e.fmt(f),
+            StartError::Runtime(e) => write!(f, "cannot start the runtime: {e}"),
+            StartError::Listen {
+                addr,
+                purpose: "metrics",
+                source,
+            } => write!(f, "cannot listen on {addr} for metrics: {source}"),
+            StartError::Listen { addr, source, .. } => {
+                write!(f, "cannot listen on {addr}: {source}")
+            }
+            StartError::Serve(e) => write!(f, "server: {e}"),
+            StartError::Snapshot { path, source } => {
+                write!(f, "cannot write {}: {source}", path.display())
+            }
+        }
     }
 }
 
-impl std::error::Error for StartError {}
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Db(e) => Some(e),
+            StartError::Store(e) => Some(e),
+            StartError::NoAuditKey => None,
+            StartError::AuditKey(e) => Some(e),
+            StartError::Runtime(e) | StartError::Serve(e) => Some(e),
+            StartError::Listen { source, .. } | StartError::Snapshot { source, .. } => Some(source),
+        }
+    }
+}
 
 impl From<DbError> for StartError {
     fn from(e: DbError) -> Self {
-        StartError(e.to_string())
+        StartError::Db(e)
+    }
+}
+
+impl From<store::StoreError> for StartError {
+    fn from(e: store::StoreError) -> Self {
+        StartError::Store(e)
     }
 }
 
@@ -175,11 +243,9 @@ impl From<DbError> for StartError {
 /// when missing).
 pub fn audit_chain(config: &Config) -> Result<audit::Chain, StartError> {
     let Some(path) = &config.audit_key else {
-        return Err(StartError(
-            "no audit key file is configured: the audit chain must be keyed with a key kept outside the database".into(),
-        ));
+        return Err(StartError::NoAuditKey);
     };
-    let key = audit::AuditKey::load_or_create(path).map_err(|e| StartError(e.to_string()))?;
+    let key = audit::AuditKey::load_or_create(path).map_err(StartError::AuditKey)?;
     Ok(audit::Chain::new(key, config.audit_head.clone()))
 }
 
@@ -199,20 +265,21 @@ impl App {
         let audit = audit_chain(&config)?;
         let pool = Pool::open_keyed(&config.db, config.pool_size, audit.clone())?;
         if let Err(e) = import::clean_stale(pool.get().as_mut()) {
-            eprintln!("nigehbaan serve: cannot clean up stale import staging: {e}");
+            tracing::warn!(error = %e, "cannot clean up stale import staging");
         }
         let db_id = store::db_id(pool.get().as_mut())?;
         let mut loaded = None;
         if let Some(path) = config.snapshot.as_ref().filter(|p| p.exists()) {
             match LivePdqIndex::load_snapshot(path) {
                 Ok((index, [seq, id])) if id == db_id => loaded = Some((index, seq as i64)),
-                Ok(_) => eprintln!(
-                    "nigehbaan serve: snapshot {} belongs to another database; loading from the database",
-                    path.display()
+                Ok(_) => tracing::warn!(
+                    snapshot = %path.display(),
+                    "the snapshot belongs to another database; loading from the database"
                 ),
-                Err(e) => eprintln!(
-                    "nigehbaan serve: snapshot {} unusable ({e}); loading from the database",
-                    path.display()
+                Err(e) => tracing::warn!(
+                    snapshot = %path.display(),
+                    error = %e,
+                    "the snapshot is unusable; loading from the database"
                 ),
             }
         }
@@ -325,9 +392,9 @@ impl App {
         let (hashes, seq) = store::all_pdq(self.pool.get().as_mut())?;
         self.index.reset(&hashes);
         self.applied.store(seq, Ordering::SeqCst);
-        eprintln!(
-            "nigehbaan serve: the change feed was pruned past this instance's position; reloaded {} PDQ hashes from the database",
-            hashes.len()
+        tracing::warn!(
+            pdq_hashes = hashes.len(),
+            "the change feed was pruned past this instance's position; reloaded every PDQ hash from the database"
         );
         Ok(hashes.len())
     }
@@ -437,9 +504,10 @@ impl App {
         }
         match self.index.write_snapshot(path, [seq as u64, self.db_id]) {
             Ok(()) => self.snapshot_seq.store(seq, Ordering::SeqCst),
-            Err(e) => eprintln!(
-                "nigehbaan serve: cannot write snapshot {}: {e}",
-                path.display()
+            Err(e) => tracing::error!(
+                snapshot = %path.display(),
+                error = %e,
+                "cannot write the snapshot"
             ),
         }
     }
@@ -461,15 +529,15 @@ pub async fn background(app: Arc<App>) {
         let a = app.clone();
         let done = tokio::task::spawn_blocking(move || {
             if let Err(e) = a.sync() {
-                eprintln!("nigehbaan serve: change feed: {e}");
+                tracing::warn!(error = %e, "change feed");
             }
             if let Err(e) = a.reload_keys() {
-                eprintln!("nigehbaan serve: keys: {e}");
+                tracing::warn!(error = %e, "reloading API keys");
             }
         })
         .await;
         if done.is_err() {
-            eprintln!("nigehbaan serve: background task failed; continuing");
+            tracing::error!("background task failed; continuing");
         }
         if last_snapshot.elapsed() >= app.config.snapshot_every {
             // Writing a large snapshot takes seconds: never in the way of
@@ -478,7 +546,7 @@ pub async fn background(app: Arc<App>) {
             drop(tokio::task::spawn_blocking(move || {
                 a.write_snapshot();
                 if let Err(e) = a.prune_feed() {
-                    eprintln!("nigehbaan serve: pruning the change feed: {e}");
+                    tracing::warn!(error = %e, "pruning the change feed");
                 }
             }));
             last_snapshot = Instant::now();
@@ -530,42 +598,62 @@ pub async fn shutdown_signal() {
 /// standard error once ready. Blocks.
 pub fn run(config: Config, listen: &str) -> Result<(), StartError> {
     let t = Instant::now();
+    panics::install_hook();
     let app = App::open(config)?;
     first_key(&app)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| StartError(format!("cannot start the runtime: {e}")))?;
+        .map_err(StartError::Runtime)?;
     let result = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|e| StartError(format!("cannot listen on {listen}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| StartError(e.to_string()))?;
+            .map_err(|source| StartError::Listen {
+                addr: listen.to_string(),
+                purpose: "api",
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: listen.to_string(),
+            purpose: "api",
+            source,
+        })?;
         if let Some(m) = &app.config.metrics_listen {
-            let ml = tokio::net::TcpListener::bind(m)
-                .await
-                .map_err(|e| StartError(format!("cannot listen on {m} for metrics: {e}")))?;
-            let maddr = ml.local_addr().map_err(|e| StartError(e.to_string()))?;
-            eprintln!("nigehbaan serve: metrics (no key) on {maddr}");
+            let ml =
+                tokio::net::TcpListener::bind(m)
+                    .await
+                    .map_err(|source| StartError::Listen {
+                        addr: m.clone(),
+                        purpose: "metrics",
+                        source,
+                    })?;
+            let maddr = ml.local_addr().map_err(|source| StartError::Listen {
+                addr: m.clone(),
+                purpose: "metrics",
+                source,
+            })?;
+            tracing::info!("metrics (no key) on {maddr}");
             let (router, limits) = (api::metrics_router(app.clone()), app.config.limits.clone());
             tokio::spawn(async move {
                 let _ = http::serve_router(router, ml, &limits, std::future::pending()).await;
             });
         }
         let s = app.index.stats();
-        eprintln!(
-            "nigehbaan serve: {} PDQ hashes indexed, ready in {:.3} s; listening on {addr}",
+        // The address ends the line: scripts read it after "listening on ".
+        tracing::info!(
+            "{} PDQ hashes indexed, ready in {:.3} s; listening on {addr}",
             s.base + s.delta + s.tail,
             t.elapsed().as_secs_f64()
         );
-        serve(app.clone(), listener, shutdown_signal())
+        let r = serve(app.clone(), listener, shutdown_signal())
             .await
-            .map_err(|e| StartError(format!("server: {e}")))
+            .map_err(StartError::Serve);
+        tracing::info!("shutting down: in-flight requests finished");
+        r
     });
     drop(rt);
     drop(app);
+    tracing::info!("stopped");
     result
 }
 
@@ -583,8 +671,7 @@ fn first_key(app: &App) -> Result<(), StartError> {
         Role::Admin,
         1000,
         None,
-    )
-    .map_err(|e| StartError(e.to_string()))?;
+    )?;
     drop(c);
     app.reload_keys()?;
     eprintln!(
@@ -605,8 +692,7 @@ pub fn seed_bench(config: &Config, n: usize, seed: u64) -> Result<usize, StartEr
     let c = c.as_mut();
     let bank = match store::get_bank(c, "bench") {
         Ok(b) => b,
-        Err(_) => store::create_bank(c, "cli", "bench", "benchmark hashes (random)", true)
-            .map_err(|e| StartError(e.to_string()))?,
+        Err(_) => store::create_bank(c, "cli", "bench", "benchmark hashes (random)", true)?,
     };
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = || {
@@ -666,7 +752,10 @@ pub fn seed_bench(config: &Config, n: usize, seed: u64) -> Result<usize, StartEr
         let index = LivePdqIndex::new(&hashes);
         index
             .write_snapshot(path, [seq as u64, db_id])
-            .map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|source| StartError::Snapshot {
+                path: path.clone(),
+                source,
+            })?;
     }
     Ok(hashes.len())
 }

@@ -119,11 +119,20 @@ pub(crate) fn admit(
     };
     let info = match nigehbaan_media::probe(body, &dopts) {
         Ok(i) => i,
-        Err(e @ nigehbaan_media::MediaError::TooLarge { .. }) => {
+        Err(nigehbaan_media::MediaError::TooLarge {
+            width,
+            height,
+            max_pixels,
+            max_side,
+        }) => {
             return Err(crate::api::ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "image_too_large",
-                format!("the upload is an image too large for this service to decode: {e}"),
+                format!(
+                    "the upload is an image too large for this service to decode: it declares \
+                     {width}×{height} pixels, over this service's limit of {max_pixels} pixels \
+                     or {max_side} px a side"
+                ),
             ))
         }
         Err(_) => return Ok(None),

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::db::{write_tx, Conn, DbError, Row, V};
 
 /// Why a store operation failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum StoreError {
     /// The named thing does not exist.
     NotFound(String),
@@ -37,6 +37,15 @@ impl std::fmt::Display for StoreError {
                 f.write_str(s)
             }
             StoreError::Db(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Db(e) => Some(e),
+            _ => None,
         }
     }
 }
@@ -81,7 +90,6 @@ impl Role {
 }
 
 // ---------------------------------------------------------------- audit --
-
 pub use crate::audit::{
     audit, audit_hash, audit_keyed_from, audit_records, verify_audit, AuditCheck, AuditRecord,
     AUDIT_GENESIS,
@@ -144,7 +152,7 @@ pub fn create_key(
         ));
     }
     let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| StoreError::Db(DbError(format!("random: {e}"))))?;
+    getrandom::fill(&mut raw).map_err(|e| StoreError::Db(DbError::Random(e)))?;
     let key = format!("ngb_{}", hex::encode(&raw));
     let id = write_tx(c, |c| -> Result<i64, StoreError> {
         let rows = c.query(
@@ -773,7 +781,6 @@ const FIND_SHA256: &str = find_sql!("sha256");
 const FIND_PDQ: &str = find_sql!("pdq");
 
 // ---------------------------------------------------------- change feed --
-
 pub use crate::feed::{all_pdq, changes_since, feed_floor, last_change, prune_feed, Change};
 
 /// The database's random identity (ties index snapshots to it).

@@ -7,6 +7,31 @@ use nigehbaan_server::api::{
 };
 use nigehbaan_server::store::HashKind;
 use proptest::prelude::*;
+use std::collections::HashMap;
+
+/// Reference hex decoding for the oracle: one nibble at a time, by table.
+fn unhex(s: &str) -> Vec<u8> {
+    const DIGITS: &str = "0123456789abcdef";
+    let nib = |c: char| DIGITS.find(c.to_ascii_lowercase()).unwrap() as u8;
+    let cs: Vec<char> = s.chars().collect();
+    cs.chunks(2).map(|p| nib(p[0]) * 16 + nib(p[1])).collect()
+}
+
+/// Encodes `s` for a query string, each byte chosen by `pick`: 0 literal
+/// (when that byte is safe), 1 `%XX`, 2 `%xx`, 3 `+` for a space (else `%XX`).
+fn encode<'a>(s: &str, pick: &mut impl Iterator<Item = &'a u8>) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        let safe = b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+        match pick.next().copied().unwrap_or(1) {
+            0 if safe => out.push(b as char),
+            3 if b == b' ' => out.push('+'),
+            2 => out.push_str(&format!("%{b:02x}")),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
 
 fn hex_of(len: usize) -> impl Strategy<Value = String> {
     proptest::collection::vec(
@@ -25,11 +50,40 @@ proptest! {
         }
     }
 
+    /// The oracle is the construction: distinct names and arbitrary values
+    /// are encoded (each byte literal, `%XX` in either case, or `+` for a
+    /// space, chosen at random), so the expected map is known without
+    /// decoding anything.
     #[test]
-    fn query_strings_round_trip(k in "[a-z_]{1,10}", v in "[ -~]{0,40}") {
-        let enc: String = v.bytes().map(|b| format!("%{b:02X}")).collect();
-        let q = parse_query(Some(&format!("{k}={enc}"))).unwrap();
-        prop_assert_eq!(q.get(&k), Some(&v));
+    fn encoded_pairs_decode_to_what_was_encoded(
+        pairs in proptest::collection::btree_map("[a-z_]{1,10}", "\\PC{0,20}", 0..6),
+        picks in proptest::collection::vec(0u8..4, 400),
+    ) {
+        let mut pick = picks.iter().cycle();
+        let parts: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k, &mut pick), encode(v, &mut pick)))
+            .collect();
+        let raw = parts.join("&");
+        let got = parse_query(Some(&raw)).unwrap();
+        let want: HashMap<String, String> = pairs.into_iter().collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_bad_escape_anywhere_is_refused(
+        k in "[a-z]{1,8}",
+        before in "[a-z0-9]{0,8}",
+        bad in prop_oneof![Just("%".to_string()), Just("%4".to_string()), "%[g-z][0-9a-f]", "%[0-9a-f][g-z]"],
+    ) {
+        let e = parse_query(Some(&format!("{k}={before}{bad}"))).unwrap_err();
+        prop_assert_eq!((e.status.as_u16(), e.code), (400, "bad_query"));
+    }
+
+    #[test]
+    fn a_repeated_name_is_refused(k in "[a-z]{1,8}", a in "[a-z]{0,5}", b in "[a-z]{0,5}") {
+        let e = parse_query(Some(&format!("{k}={a}&{k}={b}"))).unwrap_err();
+        prop_assert_eq!((e.status.as_u16(), e.code), (400, "bad_query"));
     }
 
     #[test]
@@ -54,11 +108,11 @@ proptest! {
     fn well_formed_hashes_parse_to_their_bytes(h in hex_of(64), m in hex_of(32)) {
         let q = LookupQuery { pdq: Some(h.clone()), ..Default::default() };
         match parse_lookup(&q).unwrap() {
-            Parsed::Pdq(p) => prop_assert_eq!(p.to_hex(), h.to_ascii_lowercase()),
+            Parsed::Pdq(p) => prop_assert_eq!(p.to_bytes().to_vec(), unhex(&h)),
             other => prop_assert!(false, "{other:?}"),
         }
         let q = LookupQuery { md5: Some(m.clone()), ..Default::default() };
-        prop_assert_eq!(parse_lookup(&q).unwrap(), Parsed::Exact(HashKind::Md5, nigehbaan_lists::hex::decode_fixed::<16>(&m).unwrap().to_vec()));
+        prop_assert_eq!(parse_lookup(&q).unwrap(), Parsed::Exact(HashKind::Md5, unhex(&m)));
     }
 
     #[test]

@@ -406,8 +406,13 @@ fn read_only_connections_never_create_a_database() {
     let typo = dir.path().join("typo.sqlite");
     let e = nigehbaan_server::db::connect_existing(&nigehbaan_server::db::DbConfig::Sqlite(
         typo.clone(),
-    ));
-    assert!(e.is_err());
+    ))
+    .err()
+    .unwrap();
+    assert!(
+        matches!(&e, nigehbaan_server::db::DbError::NoDatabase(p) if *p == typo),
+        "{e:?}"
+    );
     assert!(!typo.exists());
     // An SQLite file that is not a service database is named as such.
     std::fs::write(&typo, b"").unwrap();
@@ -416,7 +421,10 @@ fn read_only_connections_never_create_a_database() {
     ))
     .err()
     .unwrap();
-    assert!(e.to_string().contains("not a Nigehbaan"), "{e}");
+    assert!(
+        matches!(e, nigehbaan_server::db::DbError::NotServiceDatabase),
+        "{e:?}"
+    );
     assert_eq!(std::fs::metadata(&typo).unwrap().len(), 0);
     let _ = store::now();
 }

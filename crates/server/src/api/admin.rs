@@ -10,17 +10,26 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{db, parse_json, path_error, ApiError, ApiResult, Caller, Query};
+use super::query::query_as;
+use super::{db, parse_json, path_error, ApiError, ApiResult, Caller};
 use crate::store::{self, Role};
 use crate::App;
+
+/// `/v1/audit`'s parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditParams {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
 
 pub(super) async fn audit_page(
     State(app): State<Arc<App>>,
     raw: RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let q = Query::new(&raw, &["after", "limit"])?;
-    let after = q.get::<i64>("after")?.unwrap_or(0);
-    let limit = q.get::<i64>("limit")?.unwrap_or(100).clamp(1, 1000);
+    let q: AuditParams = query_as(&raw)?;
+    let after = q.after.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let records = db(&app, false, move |c| {
         Ok(store::audit_records(c, after, limit)?)
     })

@@ -13,8 +13,9 @@ use nigehbaan_pdq::Hash256;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::hashing::{hashes_json, upload_hashes};
-use super::{db, parse_json, path_error, ApiError, ApiResult, Caller, Query, MAX_BATCH};
+use super::hashing::{hash_checked, hashes_json};
+use super::query::query_as;
+use super::{db, parse_json, path_error, ApiError, ApiResult, Caller, MAX_BATCH};
 use crate::matching::{parse_lookup, LookupQuery, Parsed};
 use crate::store::{self, AddOptions, HashKind, NewEntry, Selector};
 use crate::App;
@@ -164,6 +165,18 @@ fn upload_entry(fh: &FileHashes) -> NewEntry {
     }
 }
 
+/// `/v1/banks/{bank}/entries/upload`'s parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadEntryParams {
+    category_scheme: Option<String>,
+    category_code: Option<String>,
+    status: Option<String>,
+    external_id: Option<String>,
+    #[serde(default)]
+    allow_non_image: bool,
+}
+
 pub(super) async fn add_upload(
     State(app): State<Arc<App>>,
     Extension(who): Extension<Caller>,
@@ -172,18 +185,9 @@ pub(super) async fn add_upload(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Path(name) = name.map_err(path_error)?;
-    let q = Query::new(
-        &raw,
-        &[
-            "category_scheme",
-            "category_code",
-            "status",
-            "external_id",
-            "allow_non_image",
-        ],
-    )?;
-    let category = match (q.str("category_scheme"), q.str("category_code")) {
-        (Some(s), Some(c)) => Some((s.to_string(), c.to_string())),
+    let q: UploadEntryParams = query_as(&raw)?;
+    let category = match (q.category_scheme, q.category_code) {
+        (Some(s), Some(c)) => Some((s, c)),
         (None, None) => None,
         _ => {
             return Err(ApiError::bad(
@@ -192,9 +196,9 @@ pub(super) async fn add_upload(
             ))
         }
     };
-    let status = check_status(q.str("status"))?;
-    let external_id = q.str("external_id").map(str::to_string);
-    let (fh, _) = upload_hashes(&app, body, &q).await?;
+    let status = check_status(q.status.as_deref())?;
+    let external_id = q.external_id;
+    let fh = hash_checked(&app, body, false, q.allow_non_image).await?;
     let mut entry = upload_entry(&fh);
     entry.category = category;
     entry.status = status;
@@ -278,6 +282,14 @@ pub(super) async fn remove_entries(
     Ok(Json(json!({ "removed": ids })))
 }
 
+/// `/v1/banks/{bank}/entries/remove-upload`'s parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveUploadParams {
+    #[serde(default)]
+    allow_non_image: bool,
+}
+
 pub(super) async fn remove_upload(
     State(app): State<Arc<App>>,
     Extension(who): Extension<Caller>,
@@ -286,8 +298,8 @@ pub(super) async fn remove_upload(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let Path(name) = name.map_err(path_error)?;
-    let q = Query::new(&raw, &["allow_non_image"])?;
-    let (fh, _) = upload_hashes(&app, body, &q).await?;
+    let q: RemoveUploadParams = query_as(&raw)?;
+    let fh = hash_checked(&app, body, false, q.allow_non_image).await?;
     let e = upload_entry(&fh);
     let mut sels = Vec::new();
     sels.extend(e.md5.map(Selector::Md5));

@@ -70,7 +70,7 @@ impl From<crate::db::DbError> for ApiError {
 }
 
 fn db_error(e: crate::db::DbError) -> ApiError {
-    eprintln!("nigehbaan serve: {e}");
+    tracing::error!(error = %e, "database");
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "database_unavailable",

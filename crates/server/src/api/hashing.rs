@@ -10,8 +10,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use nigehbaan_filehash::{hash_bytes, FileError, FileHashes, Options};
 use nigehbaan_pdq::Hasher;
+use serde::Deserialize;
 use serde_json::Value;
 
+use super::query::query_as;
 use super::{body_error, ApiError, ApiResult, Query};
 use crate::App;
 
@@ -84,11 +86,33 @@ pub(crate) async fn upload_hashes(
     body: Result<Bytes, BytesRejection>,
     q: &Query,
 ) -> ApiResult<(FileHashes, bool)> {
-    let body = body.map_err(body_error)?;
     let dihedral = q.get::<bool>("dihedral")?.unwrap_or(false);
-    let fh = hash_upload_bytes(app, body, dihedral).await?;
-    check_image(&fh, q.get::<bool>("allow_non_image")?.unwrap_or(false))?;
+    let allow_non_image = q.get::<bool>("allow_non_image")?.unwrap_or(false);
+    let fh = hash_checked(app, body, dihedral, allow_non_image).await?;
     Ok((fh, dihedral))
+}
+
+/// Hashes an upload and checks it is an image (unless `allow_non_image`).
+pub(crate) async fn hash_checked(
+    app: &App,
+    body: Result<Bytes, BytesRejection>,
+    dihedral: bool,
+    allow_non_image: bool,
+) -> ApiResult<FileHashes> {
+    let body = body.map_err(body_error)?;
+    let fh = hash_upload_bytes(app, body, dihedral).await?;
+    check_image(&fh, allow_non_image)?;
+    Ok(fh)
+}
+
+/// `/v1/hash`'s parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HashParams {
+    #[serde(default)]
+    dihedral: bool,
+    #[serde(default)]
+    allow_non_image: bool,
 }
 
 pub(super) async fn hash_upload(
@@ -96,7 +120,7 @@ pub(super) async fn hash_upload(
     raw: RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let q = Query::new(&raw, &["dihedral", "allow_non_image"])?;
-    let (fh, dihedral) = upload_hashes(&app, body, &q).await?;
-    Ok(Json(hashes_json(&fh, dihedral)))
+    let q: HashParams = query_as(&raw)?;
+    let fh = hash_checked(&app, body, q.dihedral, q.allow_non_image).await?;
+    Ok(Json(hashes_json(&fh, q.dihedral)))
 }

@@ -7,11 +7,30 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::{body_error, path_error, ApiError, ApiResult, Caller, Query};
+use super::query::query_as;
+use super::{body_error, path_error, ApiError, ApiResult, Caller};
 use crate::store;
 use crate::App;
+
+/// `/v1/banks/{bank}/import`'s parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportParams {
+    format: Option<String>,
+    status: Option<String>,
+    scheme: Option<String>,
+    #[serde(default)]
+    replace: bool,
+    #[serde(default)]
+    create: bool,
+    #[serde(default)]
+    allow_empty: bool,
+    #[serde(default)]
+    allow_unknown: bool,
+}
 
 pub(super) async fn import_list(
     State(app): State<Arc<App>>,
@@ -22,31 +41,20 @@ pub(super) async fn import_list(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Path(name) = name.map_err(path_error)?;
     store::check_bank_name(&name)?;
-    let q = Query::new(
-        &raw,
-        &[
-            "format",
-            "status",
-            "scheme",
-            "replace",
-            "create",
-            "allow_empty",
-            "allow_unknown",
-        ],
-    )?;
+    let q: ImportParams = query_as(&raw)?;
     let body = body.map_err(body_error)?;
     let mut opts = nigehbaan_lists::ImportOptions::new("upload", &name);
     // The service makes these two decisions itself (`crate::import`), with
     // its own parameters and line-numbered answers; the importer only reads.
     opts.allow_unknown = true;
     opts.allow_empty = true;
-    if let Some(f) = q.str("format") {
+    if let Some(f) = q.format.as_deref() {
         opts.format =
             Some(f.parse().map_err(|e: nigehbaan_lists::SpecError| {
                 ApiError::bad("bad_format", e.to_string())
             })?);
     }
-    opts.status = match q.str("status") {
+    opts.status = match q.status.as_deref() {
         None => None,
         Some("notable") => Some(nigehbaan_lists::Status::Notable),
         Some("known") => Some(nigehbaan_lists::Status::Known),
@@ -57,15 +65,15 @@ pub(super) async fn import_list(
             ))
         }
     };
-    opts.scheme = q.str("scheme").map(nigehbaan_lists::Scheme::from_name);
+    opts.scheme = q.scheme.as_deref().map(nigehbaan_lists::Scheme::from_name);
     let params = crate::import::ImportParams {
         bank: name,
         actor: who.actor,
         options: opts,
-        replace: q.get::<bool>("replace")?.unwrap_or(false),
-        create: q.get::<bool>("create")?.unwrap_or(false),
-        allow_empty: q.get::<bool>("allow_empty")?.unwrap_or(false),
-        allow_unknown: q.get::<bool>("allow_unknown")?.unwrap_or(false),
+        replace: q.replace,
+        create: q.create,
+        allow_empty: q.allow_empty,
+        allow_unknown: q.allow_unknown,
     };
     let a = app.clone();
     let out = tokio::task::spawn_blocking(move || crate::import::run(&a, body, params))

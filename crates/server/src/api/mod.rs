@@ -16,6 +16,7 @@ mod query;
 mod routes;
 mod status;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::FutureExt;
+use tracing::Instrument;
 
 use crate::App;
 
@@ -97,27 +99,57 @@ async fn not_allowed() -> ApiError {
     )
 }
 
+/// Request ids, for the logs and the `x-request-id` answer header.
+static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Per request: a request id and a log span (method and route template,
+/// never the query string or the body), metrics, and the panic catch.
 async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched".to_string(), |m| m.as_str().to_string());
+    let id = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("request", id, method = %req.method(), route = %route);
     let t = Instant::now();
     // A handler that panics (a bug) answers a JSON 500 instead of dropping
-    // the connection; the process goes on serving.
-    let r = match std::panic::AssertUnwindSafe(next.run(req))
+    // the connection; the process goes on serving. The panic hook
+    // (`crate::panics`) has logged the message and location.
+    let caught = std::panic::AssertUnwindSafe(next.run(req))
         .catch_unwind()
-        .await
-    {
+        .instrument(span.clone())
+        .await;
+    let mut r = match caught {
         Ok(r) => r,
-        Err(_) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; please report it with the request you made",
-        )
-        .into_response(),
+        Err(payload) => {
+            let p = crate::panics::take_last(payload.as_ref());
+            span.in_scope(|| {
+                tracing::error!(
+                    panic.message = %p.message,
+                    panic.location = p.location.as_deref().unwrap_or("unknown"),
+                    "handler panicked; answered 500"
+                );
+            });
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; please report it with the request you made",
+            )
+            .into_response()
+        }
     };
-    app.metrics.record(&route, r.status().as_u16(), t.elapsed());
+    let status = r.status().as_u16();
+    let elapsed = t.elapsed();
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, ms = elapsed.as_millis() as u64, "answered");
+        } else {
+            tracing::debug!(status, ms = elapsed.as_millis() as u64, "answered");
+        }
+    });
+    r.headers_mut()
+        .insert("x-request-id", axum::http::HeaderValue::from(id));
+    app.metrics.record(&route, status, elapsed);
     r
 }
 
@@ -139,7 +171,7 @@ async fn db<T: Send + 'static>(
         };
         if write && r.is_ok() {
             if let Err(e) = a.sync() {
-                eprintln!("nigehbaan serve: change feed: {e}");
+                tracing::warn!(error = %e, "change feed");
             }
         }
         r

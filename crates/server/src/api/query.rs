@@ -1,9 +1,13 @@
-//! Query strings: percent-decoding and the per-route parameter check.
+//! Query strings: each route's parameters are a struct that serde reads
+//! ([`query_as`], unknown and repeated parameters refused);
+//! [`parse_query`] checks the encoding (percent escapes, UTF-8) first so
+//! that a malformed string gets the same answer on every route.
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
 use axum::extract::RawQuery;
+use serde::de::DeserializeOwned;
 
 use super::{ApiError, ApiResult};
 
@@ -55,6 +59,18 @@ fn percent_decode(s: &str) -> ApiResult<String> {
     String::from_utf8(out).map_err(|_| ApiError::bad("bad_query", "the query string is not UTF-8"))
 }
 
+/// Reads a route's query parameters into `T` (a struct with
+/// `#[serde(deny_unknown_fields)]`): bad encoding, unknown or repeated
+/// parameters and bad values are a 400 `bad_query`.
+pub(crate) fn query_as<T: DeserializeOwned>(raw: &RawQuery) -> ApiResult<T> {
+    let s = raw.0.as_deref().unwrap_or("");
+    parse_query(Some(s))?;
+    serde_urlencoded::from_str(s)
+        .map_err(|e| ApiError::bad("bad_query", format!("bad query string: {e}")))
+}
+
+/// Name/value query parameters checked against a list of names (for
+/// routes not yet reading a struct with [`query_as`]).
 pub(crate) struct Query(HashMap<String, String>);
 
 impl Query {
