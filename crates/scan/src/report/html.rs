@@ -183,7 +183,11 @@ pub(crate) fn write(
     w.write_all(h.as_bytes())?;
     for it in hits.filter(|i| i.disposition == Disposition::Hit) {
         h.clear();
-        for m in it.hits.iter().filter(|m| m.status == "notable") {
+        for m in it
+            .hits
+            .iter()
+            .filter(|m| m.status == crate::model::Status::Notable)
+        {
             let how = m.how();
             let cat = m.category.as_ref().map_or("—".to_string(), |c| {
                 format!(

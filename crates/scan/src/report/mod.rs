@@ -260,7 +260,7 @@ impl Summary {
                 let mut keys: Vec<String> = it
                     .hits
                     .iter()
-                    .filter(|h| h.status == "notable")
+                    .filter(|h| h.status == crate::model::Status::Notable)
                     .map(|h| {
                         h.category
                             .as_ref()
