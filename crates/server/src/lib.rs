@@ -24,6 +24,7 @@
 pub mod api;
 pub mod audit;
 pub mod db;
+pub mod feed;
 pub mod http;
 pub mod import;
 pub mod limits;

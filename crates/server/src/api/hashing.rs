@@ -1,0 +1,102 @@
+//! Hashing uploads in memory: the decode budget, the image check and
+//! the hashes as JSON.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use nigehbaan_filehash::{hash_bytes, FileError, FileHashes, Options};
+use nigehbaan_pdq::Hasher;
+use serde_json::Value;
+
+use super::{body_error, ApiError, ApiResult, Query};
+use crate::App;
+
+thread_local! {
+    static HASHER: std::cell::RefCell<Hasher> = std::cell::RefCell::new(Hasher::new());
+}
+
+/// Hashes an upload on a blocking thread; the bytes are dropped there.
+/// An image's decode is first charged to the decode budget from its
+/// declared size (503 `busy` when the budget is full), and an image over
+/// the service's pixel limit is refused before decoding.
+async fn hash_upload_bytes(app: &App, body: Bytes, dihedral: bool) -> ApiResult<FileHashes> {
+    let limits = &app.config.limits;
+    let mut opts = Options {
+        dihedral,
+        ..Options::default()
+    };
+    opts.limits.max_pixels = opts.limits.max_pixels.min(limits.max_pixels);
+    let permit = crate::limits::admit(app, &body, &opts)?;
+    tokio::task::spawn_blocking(move || {
+        let fh = HASHER.with(|h| hash_bytes(&body, &opts, &mut h.borrow_mut()));
+        drop(body);
+        drop(permit);
+        fh
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "undecodable_image",
+            "the upload could not be hashed",
+        )
+    })
+}
+
+fn check_image(fh: &FileHashes, allow_non_image: bool) -> ApiResult<()> {
+    if allow_non_image {
+        return Ok(());
+    }
+    match (&fh.image, &fh.error) {
+        (_, Some(FileError::Decode(e))) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "undecodable_image",
+            format!("the upload is an image that cannot be decoded: {e} (allow_non_image=true for digests only)"),
+        )),
+        (_, Some(e)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "undecodable_image", e.to_string())),
+        (None, None) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not_an_image",
+            "the upload is not an image in a supported format (allow_non_image=true for digests only)",
+        )),
+        (Some(_), None) => Ok(()),
+    }
+}
+
+pub(crate) fn hashes_json(fh: &FileHashes, dihedral: bool) -> Value {
+    let opts = Options {
+        dihedral,
+        ..Options::default()
+    };
+    let mut v = serde_json::to_value(fh.to_record(String::new(), &opts)).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.remove("path");
+    }
+    v
+}
+
+pub(crate) async fn upload_hashes(
+    app: &App,
+    body: Result<Bytes, BytesRejection>,
+    q: &Query,
+) -> ApiResult<(FileHashes, bool)> {
+    let body = body.map_err(body_error)?;
+    let dihedral = q.get::<bool>("dihedral")?.unwrap_or(false);
+    let fh = hash_upload_bytes(app, body, dihedral).await?;
+    check_image(&fh, q.get::<bool>("allow_non_image")?.unwrap_or(false))?;
+    Ok((fh, dihedral))
+}
+
+pub(super) async fn hash_upload(
+    State(app): State<Arc<App>>,
+    raw: RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let q = Query::new(&raw, &["dihedral", "allow_non_image"])?;
+    let (fh, dihedral) = upload_hashes(&app, body, &q).await?;
+    Ok(Json(hashes_json(&fh, dihedral)))
+}
