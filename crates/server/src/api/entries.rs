@@ -194,7 +194,7 @@ pub(super) async fn add_upload(
     };
     let status = check_status(q.str("status"))?;
     let external_id = q.str("external_id").map(str::to_string);
-    let (fh, _) = upload_hashes(&app, body, &q).await?;
+    let (fh, _) = upload_hashes(&app, body, &q, false).await?;
     let mut entry = upload_entry(&fh);
     entry.category = category;
     entry.status = status;
@@ -287,7 +287,7 @@ pub(super) async fn remove_upload(
 ) -> ApiResult<Json<Value>> {
     let Path(name) = name.map_err(path_error)?;
     let q = Query::new(&raw, &["allow_non_image"])?;
-    let (fh, _) = upload_hashes(&app, body, &q).await?;
+    let (fh, _) = upload_hashes(&app, body, &q, false).await?;
     let e = upload_entry(&fh);
     let mut sels = Vec::new();
     sels.extend(e.md5.map(Selector::Md5));

@@ -83,9 +83,10 @@ pub(crate) async fn upload_hashes(
     app: &App,
     body: Result<Bytes, BytesRejection>,
     q: &Query,
+    default_dihedral: bool,
 ) -> ApiResult<(FileHashes, bool)> {
     let body = body.map_err(body_error)?;
-    let dihedral = q.get::<bool>("dihedral")?.unwrap_or(false);
+    let dihedral = q.get::<bool>("dihedral")?.unwrap_or(default_dihedral);
     let fh = hash_upload_bytes(app, body, dihedral).await?;
     check_image(&fh, q.get::<bool>("allow_non_image")?.unwrap_or(false))?;
     Ok((fh, dihedral))
@@ -97,6 +98,6 @@ pub(super) async fn hash_upload(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let q = Query::new(&raw, &["dihedral", "allow_non_image"])?;
-    let (fh, dihedral) = upload_hashes(&app, body, &q).await?;
+    let (fh, dihedral) = upload_hashes(&app, body, &q, false).await?;
     Ok(Json(hashes_json(&fh, dihedral)))
 }
