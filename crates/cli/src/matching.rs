@@ -8,14 +8,15 @@ use crate::{EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE};
 use clap::Args;
 use nigehbaan_filehash::name::{readable_path, split_path};
 use nigehbaan_filehash::{collect_files, hash_file, FileHashes, Options};
-use nigehbaan_lists::library::{OpenList, DEFAULT_MIN_QUALITY, DIHEDRAL_NAMES};
-use nigehbaan_lists::model::{EMPTY_MD5, EMPTY_SHA1, EMPTY_SHA256};
-use nigehbaan_lists::{find_conflict, hex, Record};
+use nigehbaan_lists::library::{OpenList, DEFAULT_MIN_QUALITY};
+use nigehbaan_lists::{hex, HashKey, HashKind};
+use nigehbaan_match::{match_lists, ListHit, Matched, Probe, Settings};
 use nigehbaan_pdq::{Hash256, Hasher, DEFAULT_MATCH_THRESHOLD};
 use nigehbaan_scan::report::display::visible;
 use nigehbaan_video::{FrameHash, MatchOptions, VideoHashes};
 use rayon::prelude::*;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -31,11 +32,12 @@ const BATCH: usize = 2048;
 (its row carries `error`; rows and matches for the other inputs are still written)\n\n\
 OUTPUT: JSON Lines, one object per input: `input` (the path, or TYPE:HEX for a hash; a path that is not UTF-8 is written readably with \
 `\\xNN` escapes and its exact bytes are in `input_bytes`, base64), \
-`kind` (`file` or `hash`), the input's hashes, `matches` and `error`. Each match gives `list`, \
-`list_version`, `record` (its number in the list), `match` (`md5`, `sha1`, `sha256`: exact; \
+`kind` (`file` or `hash`), the input's hashes, `matches` and `error`. Each match (one per record, \
+however many hashes matched it) gives `list`, \
+`list_version`, `record` (its number in the list), `match` (the strongest hash that matched: `md5`, `sha1`, `sha256`: exact; \
 `pdq`: with `distance` and the dihedral `variant` that matched; `vpdq`: a video, with \
 `query_match_percent`, `compared_match_percent`, `matched_frames`, `query_frames`, \
-`matched_listed_frames`, `listed_frames` and the matched `time_ranges` in seconds), `listed_hash`, `category` \
+`matched_listed_frames`, `listed_frames` and the matched `time_ranges` in seconds), `matched_hashes` (every hash that matched), `listed_hash`, `category` \
 (scheme, code, the scheme table's label), `status` (known/notable), the record's id, name and \
 series, and `provenance` (source, version, list date, imported_at). When the matched lists \
 disagree about status or category, `conflict` says how. The empty file's hash is never \
@@ -66,9 +68,12 @@ pub struct MatchArgs {
     /// The largest PDQ Hamming distance that is a match (0-63).
     #[arg(long, default_value_t = DEFAULT_MATCH_THRESHOLD, value_parser = clap::value_parser!(u32).range(0..=63))]
     threshold: u32,
-    /// For files, search all 8 rotations/flips of the PDQ hash, so rotated
-    /// and mirrored copies match.
+    /// For files, do not search the 8 rotations/flips of the PDQ hash
+    /// (faster; rotated and mirrored copies are then missed).
     #[arg(long)]
+    no_dihedral: bool,
+    /// Accepted for compatibility: rotations/flips are searched by default.
+    #[arg(long, hide = true, conflicts_with = "no_dihedral")]
     dihedral: bool,
     /// File PDQ hashes of lower quality are not queried (lists were indexed
     /// with their own threshold at import).
@@ -83,53 +88,33 @@ pub struct MatchArgs {
     library: LibraryArg,
 }
 
-/// What one input is matched by.
-#[derive(Default)]
-struct Query {
-    md5: Option<[u8; 16]>,
-    sha1: Option<[u8; 20]>,
-    sha256: Option<[u8; 32]>,
-    /// The PDQ variants to search (orig first).
-    pdq: Vec<Hash256>,
-    /// A video's vPDQ frames.
-    vpdq: Vec<FrameHash>,
-}
-
-/// One hash given on the command line or in a file.
-fn parse_hash(kind: &str, text: &str) -> Result<(Query, String), String> {
-    let mut q = Query::default();
-    let kind = kind.trim().to_ascii_lowercase();
-    let hexed = match kind.as_str() {
-        "md5" => {
-            let h = hex::decode_hash::<16>(text, "MD5").map_err(|e| e.to_string())?;
-            q.md5 = Some(h);
-            hex::encode(&h)
+/// One hash given on the command line or in a file: the key and the
+/// input's identity (`TYPE:HEX`).
+fn parse_hash(kind: &str, text: &str) -> Result<(HashKey, String), String> {
+    let Some(k) = HashKind::parse(kind) else {
+        return Err(format!(
+            "unknown hash type {:?} (md5, sha1, sha256 or pdq)",
+            kind.trim().to_ascii_lowercase()
+        ));
+    };
+    let key = match k {
+        HashKind::Md5 => {
+            HashKey::Md5(hex::decode_hash::<16>(text, "MD5").map_err(|e| e.to_string())?)
         }
-        "sha1" => {
-            let h = hex::decode_hash::<20>(text, "SHA-1").map_err(|e| e.to_string())?;
-            q.sha1 = Some(h);
-            hex::encode(&h)
+        HashKind::Sha1 => {
+            HashKey::Sha1(hex::decode_hash::<20>(text, "SHA-1").map_err(|e| e.to_string())?)
         }
-        "sha256" => {
-            let h = hex::decode_hash::<32>(text, "SHA-256").map_err(|e| e.to_string())?;
-            q.sha256 = Some(h);
-            hex::encode(&h)
+        HashKind::Sha256 => {
+            HashKey::Sha256(hex::decode_hash::<32>(text, "SHA-256").map_err(|e| e.to_string())?)
         }
-        "pdq" => {
-            let h = Hash256::from_hex(text.trim()).map_err(|e| format!("PDQ: {e}"))?;
-            q.pdq.push(h);
-            h.to_hex()
-        }
-        other => {
-            return Err(format!(
-                "unknown hash type {other:?} (md5, sha1, sha256 or pdq)"
-            ))
+        HashKind::Pdq => {
+            HashKey::Pdq(Hash256::from_hex(text.trim()).map_err(|e| format!("PDQ: {e}"))?)
         }
     };
-    Ok((q, format!("{kind}:{hexed}")))
+    Ok((key, format!("{k}:{}", key.to_hex())))
 }
 
-fn hash_queries(args: &MatchArgs) -> Result<Vec<(Query, String)>, String> {
+fn hash_queries(args: &MatchArgs) -> Result<Vec<(HashKey, String)>, String> {
     let mut out = Vec::new();
     for (kind, values) in [
         ("md5", &args.md5),
@@ -160,128 +145,230 @@ fn hash_queries(args: &MatchArgs) -> Result<Vec<(Query, String)>, String> {
     Ok(out)
 }
 
-/// Matches one query against every list: (match objects, conflict text,
-/// notes, error).
-fn match_query(
-    lists: &[OpenList],
-    q: &Query,
-    threshold: u32,
-    vpdq_opts: &MatchOptions,
-    notes: &mut Vec<String>,
-) -> Result<(Vec<Value>, Option<String>), String> {
-    if q.md5 == Some(EMPTY_MD5) || q.sha1 == Some(EMPTY_SHA1) || q.sha256 == Some(EMPTY_SHA256) {
-        notes.push("the empty file's hash never matches".into());
-        return Ok((Vec::new(), None));
+/// One output row.
+#[derive(Serialize)]
+struct Row<'a> {
+    input: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_bytes: Option<String>,
+    kind: &'static str,
+    #[serde(flatten)]
+    file: Option<FileFields>,
+    #[serde(flatten)]
+    video: Option<VideoFields>,
+    matches: Vec<MatchOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflict: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
+    error: Option<String>,
+}
+
+/// A file's own hashes in its row.
+#[derive(Serialize)]
+struct FileFields {
+    size: Option<u64>,
+    md5: Option<String>,
+    sha1: Option<String>,
+    sha256: Option<String>,
+    pdq: Option<String>,
+    pdq_quality: Option<u8>,
+}
+
+/// A video's own fields in its row.
+#[derive(Serialize)]
+struct VideoFields {
+    media: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vpdq_pipeline: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vpdq_frames: Option<usize>,
+}
+
+/// One match in a row.
+#[derive(Serialize)]
+struct MatchOut<'a> {
+    list: &'a str,
+    list_version: &'a Option<String>,
+    record: u32,
+    /// The strongest hash that matched (absent for a video, whose
+    /// `match: "vpdq"` comes with its fields in `video`).
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    kind: Option<HashKind>,
+    #[serde(flatten)]
+    video: Option<Map<String, Value>>,
+    matched_hashes: &'a [HashKind],
+    listed_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listed_quality: Option<Option<u8>>,
+    category: Option<CategoryOut>,
+    status: nigehbaan_lists::Status,
+    record_id: Option<String>,
+    record_name: Option<String>,
+    series: Option<String>,
+    provenance: ProvenanceOut<'a>,
+}
+
+#[derive(Serialize)]
+struct CategoryOut {
+    scheme: String,
+    code: String,
+    label: Option<&'static str>,
+    known_code: bool,
+}
+
+#[derive(Serialize)]
+struct ProvenanceOut<'a> {
+    source: &'a Option<String>,
+    version: &'a Option<String>,
+    list_date: &'a Option<String>,
+    imported_at: String,
+}
+
+/// The output form of one core hit.
+fn match_out<'a>(lists: &'a [OpenList], x: &'a ListHit) -> MatchOut<'a> {
+    let list = &lists[x.list];
+    let r = &x.record;
+    let p = list.provenance();
+    MatchOut {
+        list: list.name(),
+        list_version: &list.manifest.version,
+        record: x.found.entry,
+        kind: Some(x.found.kind),
+        video: None,
+        matched_hashes: &x.found.matched,
+        listed_hash: match x.found.kind {
+            HashKind::Md5 => r.md5.map(|v| hex::encode(&v)),
+            HashKind::Sha1 => r.sha1.map(|v| hex::encode(&v)),
+            HashKind::Sha256 => r.sha256.map(|v| hex::encode(&v)),
+            HashKind::Pdq => r.pdq.map(|p| p.hash.to_hex()),
+        },
+        distance: x.found.pdq.map(|m| m.distance),
+        variant: x.found.pdq.map(|m| m.variant),
+        listed_quality: x.found.pdq.map(|_| r.pdq.and_then(|p| p.quality)),
+        category: r.category.as_ref().map(|c| CategoryOut {
+            scheme: c.scheme.name(),
+            code: c.code.clone(),
+            label: c.info().map(|i| i.label),
+            known_code: c.is_known(),
+        }),
+        status: r.status,
+        record_id: r.id.clone(),
+        record_name: r.name.clone(),
+        series: r.flags.series.clone(),
+        provenance: ProvenanceOut {
+            source: &p.source,
+            version: &p.version,
+            list_date: &p.date,
+            imported_at: p.imported_at_rfc3339(),
+        },
     }
-    let mut matches = Vec::new();
-    let mut matched: Vec<Record> = Vec::new();
+}
+
+/// Fills a row's matches, conflict, notes and errors from the core's
+/// answer.
+fn fill<'a>(row: &mut Row<'a>, lists: &'a [OpenList], m: &'a Matched) {
+    row.matches = m.hits.iter().map(|x| match_out(lists, x)).collect();
+    row.conflict = m.conflict.clone();
+    row.notes = m.notes.iter().map(ToString::to_string).collect();
+    let errors: Vec<String> = m.errors.iter().map(ToString::to_string).collect();
+    if !errors.is_empty() {
+        row.error = Some(match row.error.take() {
+            Some(first) => format!("{first}; {}", errors.join("; ")),
+            None => errors.join("; "),
+        });
+    }
+}
+
+/// The video matches of a query video's frames, appended to the row (the
+/// vPDQ matcher: one index probe per distinct frame, then aggregation).
+fn add_video_matches<'a>(
+    row: &mut Row<'a>,
+    lists: &'a [OpenList],
+    frames: &[FrameHash],
+    opts: &MatchOptions,
+) {
     for list in lists {
-        let mut hits: Vec<(u32, Map<String, Value>)> = Vec::new();
-        let exact = |kind: &str, ids: &[u32], listed: String| {
-            ids.iter()
-                .map(|&n| {
-                    let mut m = Map::new();
-                    m.insert("match".into(), json!(kind));
-                    m.insert("listed_hash".into(), json!(listed));
-                    (n, m)
-                })
-                .collect::<Vec<_>>()
+        let hits = match vpdq_hits(list, frames, opts) {
+            Ok(h) => h,
+            Err(e) => {
+                push_error(row, e);
+                continue;
+            }
         };
-        if let Some(h) = &q.md5 {
-            hits.extend(exact("md5", list.lookup_md5(h), hex::encode(h)));
-        }
-        if let Some(h) = &q.sha1 {
-            hits.extend(exact("sha1", list.lookup_sha1(h), hex::encode(h)));
-        }
-        if let Some(h) = &q.sha256 {
-            hits.extend(exact("sha256", list.lookup_sha256(h), hex::encode(h)));
-        }
-        if !q.pdq.is_empty() {
-            let found = list
-                .search_pdq(&q.pdq, threshold)
-                .map_err(|e| e.to_string())?;
-            for hit in found {
-                let mut m = Map::new();
-                m.insert("match".into(), json!("pdq"));
-                m.insert("distance".into(), json!(hit.distance));
-                let variant = if q.pdq.len() == 8 {
-                    DIHEDRAL_NAMES[hit.variant]
-                } else {
-                    "orig"
-                };
-                m.insert("variant".into(), json!(variant));
-                hits.push((hit.record, m));
-            }
-        }
-        if !q.vpdq.is_empty() {
-            for hit in vpdq_hits(list, &q.vpdq, vpdq_opts)? {
-                hits.push((hit.record, hit_fields(&hit)));
-            }
-        }
-        for (n, mut m) in hits {
-            let r = list.record(n).map_err(|e| e.to_string())?;
-            if m.get("match") == Some(&json!("pdq")) {
-                m.insert("listed_hash".into(), json!(r.pdq.map(|p| p.hash.to_hex())));
-                m.insert(
-                    "listed_quality".into(),
-                    json!(r.pdq.and_then(|p| p.quality)),
-                );
-            }
-            let mut obj = Map::new();
-            obj.insert("list".into(), json!(list.name()));
-            obj.insert("list_version".into(), json!(list.manifest.version));
-            obj.insert("record".into(), json!(n));
-            obj.extend(m);
-            obj.insert(
-                "category".into(),
-                match &r.category {
-                    Some(c) => json!({
-                        "scheme": c.scheme.name(),
-                        "code": c.code,
-                        "label": c.info().map(|i| i.label),
-                        "known_code": c.is_known(),
-                    }),
-                    None => Value::Null,
-                },
-            );
-            obj.insert("status".into(), json!(r.status.name()));
-            obj.insert("record_id".into(), json!(r.id));
-            obj.insert("record_name".into(), json!(r.name));
-            obj.insert("series".into(), json!(r.flags.series));
+        for hit in hits {
+            let r = match list.record(hit.record) {
+                Ok(r) => r,
+                Err(e) => {
+                    push_error(row, format!("list {}: {e}", list.name()));
+                    continue;
+                }
+            };
             let p = list.provenance();
-            obj.insert(
-                "provenance".into(),
-                json!({
-                    "source": p.source,
-                    "version": p.version,
-                    "list_date": p.date,
-                    "imported_at": p.imported_at_rfc3339(),
+            row.matches.push(MatchOut {
+                list: list.name(),
+                list_version: &list.manifest.version,
+                record: hit.record,
+                kind: None,
+                video: Some(hit_fields(&hit)),
+                matched_hashes: &[],
+                listed_hash: None,
+                distance: None,
+                variant: None,
+                listed_quality: None,
+                category: r.category.as_ref().map(|c| CategoryOut {
+                    scheme: c.scheme.name(),
+                    code: c.code.clone(),
+                    label: c.info().map(|i| i.label),
+                    known_code: c.is_known(),
                 }),
-            );
-            matches.push(Value::Object(obj));
-            matched.push(r);
+                status: r.status,
+                record_id: r.id,
+                record_name: r.name,
+                series: r.flags.series,
+                provenance: ProvenanceOut {
+                    source: &p.source,
+                    version: &p.version,
+                    list_date: &p.date,
+                    imported_at: p.imported_at_rfc3339(),
+                },
+            });
         }
     }
-    let refs: Vec<&Record> = matched.iter().collect();
-    let conflict = find_conflict(&refs).map(|c| c.description);
-    Ok((matches, conflict))
+}
+
+fn push_error(row: &mut Row<'_>, e: String) {
+    row.error = Some(match row.error.take() {
+        Some(first) => format!("{first}; {e}"),
+        None => e,
+    });
+}
+
+fn row(input: String, input_bytes: Option<String>, kind: &'static str) -> Row<'static> {
+    Row {
+        input,
+        input_bytes,
+        kind,
+        file: None,
+        video: None,
+        matches: Vec::new(),
+        conflict: None,
+        notes: Vec::new(),
+        error: None,
+    }
 }
 
 /// Runs `nigehbaan match`.
 pub fn run(args: MatchArgs) -> Result<u8, String> {
-    let mut queries = hash_queries(&args)?;
+    let queries = hash_queries(&args)?;
     let vpdq_opts = args.video.match_options()?;
     let decode = args.video.decode_options()?;
-    for (frames, identity) in args.video.vpdq_queries()? {
-        queries.push((
-            Query {
-                vpdq: frames,
-                ..Query::default()
-            },
-            identity,
-        ));
-    }
-    if queries.is_empty() && args.paths.is_empty() {
+    let vpdq_queries = args.video.vpdq_queries()?;
+    if queries.is_empty() && vpdq_queries.is_empty() && args.paths.is_empty() {
         return Err("nothing to match: give files or directories, --pdq/--md5/--sha1/--sha256 HEX, --hashes FILE or --vpdq FILE".into());
     }
     let lib = args.library.open()?;
@@ -292,6 +379,11 @@ pub fn run(args: MatchArgs) -> Result<u8, String> {
             lib.dir().display()
         ));
     }
+    let settings = Settings {
+        threshold: args.threshold,
+        min_quality: args.min_quality,
+        dihedral: !args.no_dihedral,
+    };
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(
             std::fs::File::create(p)
@@ -302,46 +394,42 @@ pub fn run(args: MatchArgs) -> Result<u8, String> {
     let mut out = BufWriter::new(sink);
     let mut any_match = false;
     let mut any_error = false;
-    let emit = |row: Map<String, Value>, out: &mut BufWriter<Box<dyn Write>>| {
-        serde_json::to_writer(&mut *out, &row)
+    let emit = |row: &Row, out: &mut BufWriter<Box<dyn Write>>| {
+        serde_json::to_writer(&mut *out, row)
             .map_err(|e| e.to_string())
             .and_then(|_| out.write_all(b"\n").map_err(|e| e.to_string()))
             .map_err(|e| format!("cannot write output: {e}"))
     };
 
-    for (q, identity) in &queries {
-        let mut row = Map::new();
-        row.insert("input".into(), json!(identity));
-        row.insert("kind".into(), json!("hash"));
-        let mut notes = Vec::new();
-        let (matches, conflict) = match_query(&lists, q, args.threshold, &vpdq_opts, &mut notes)?;
-        any_match |= !matches.is_empty();
-        row.insert("matches".into(), Value::Array(matches));
-        if let Some(c) = conflict {
-            row.insert("conflict".into(), json!(c));
-        }
-        if !notes.is_empty() {
-            row.insert("notes".into(), json!(notes));
-        }
-        row.insert("error".into(), Value::Null);
-        emit(row, &mut out)?;
+    for (key, identity) in &queries {
+        let m = match_lists(&lists, &Probe::of_key(*key), settings.threshold);
+        let mut r = row(identity.clone(), None, "hash");
+        fill(&mut r, &lists, &m);
+        any_match |= !r.matches.is_empty();
+        any_error |= r.error.is_some();
+        emit(&r, &mut out)?;
+    }
+    for (frames, identity) in &vpdq_queries {
+        let mut r = row(identity.clone(), None, "hash");
+        add_video_matches(&mut r, &lists, frames, &vpdq_opts);
+        any_match |= !r.matches.is_empty();
+        any_error |= r.error.is_some();
+        emit(&r, &mut out)?;
     }
 
     if !args.paths.is_empty() {
         let opts = Options {
-            dihedral: args.dihedral,
+            dihedral: settings.dihedral,
             ..Options::default()
         };
         let (files, issues) = collect_files(&args.paths);
         for issue in &issues {
             if issue.is_error {
                 any_error = true;
-                let mut row = Map::new();
-                insert_path(&mut row, &issue.path);
-                row.insert("kind".into(), json!("file"));
-                row.insert("matches".into(), json!([]));
-                row.insert("error".into(), json!(issue.reason));
-                emit(row, &mut out)?;
+                let (readable, bytes) = split_path(&issue.path);
+                let mut r = row(readable, bytes, "file");
+                r.error = Some(issue.reason.clone());
+                emit(&r, &mut out)?;
             } else {
                 eprintln!(
                     "nigehbaan: {}",
@@ -365,11 +453,12 @@ pub fn run(args: MatchArgs) -> Result<u8, String> {
                 })
                 .collect();
             for (path, (h, v)) in chunk.iter().zip(&hashed) {
-                let (row, matched, failed) =
-                    file_row(&lists, path, h, v.as_ref(), &vpdq_opts, &args)?;
-                any_match |= matched;
-                any_error |= failed;
-                emit(row, &mut out)?;
+                let m = match_lists(&lists, &Probe::of_file(h, &settings), settings.threshold);
+                let mut r = file_row(&lists, path, h, &m);
+                video_row(&mut r, &lists, v.as_ref(), &vpdq_opts);
+                any_match |= !r.matches.is_empty();
+                any_error |= r.error.is_some();
+                emit(&r, &mut out)?;
             }
         }
         bar.finish_and_clear();
@@ -385,92 +474,57 @@ pub fn run(args: MatchArgs) -> Result<u8, String> {
     })
 }
 
-/// `input`: the path's readable form, and `input_bytes`: the base64 of its
-/// exact bytes when it is not UTF-8.
-fn insert_path(row: &mut Map<String, Value>, path: &Path) {
-    let (readable, bytes) = split_path(path);
-    row.insert("input".into(), json!(readable));
-    if let Some(b) = bytes {
-        row.insert("input_bytes".into(), json!(b));
-    }
-}
-
-/// The output row for one hashed file: (row, matched, error).
-fn file_row(
-    lists: &[OpenList],
-    path: &Path,
-    h: &FileHashes,
+/// A video's fields and matches in its file row (nothing for other files).
+fn video_row<'a>(
+    r: &mut Row<'a>,
+    lists: &'a [OpenList],
     video: Option<&Result<VideoHashes, String>>,
-    vpdq_opts: &MatchOptions,
-    args: &MatchArgs,
-) -> Result<(Map<String, Value>, bool, bool), String> {
-    let mut row = Map::new();
-    insert_path(&mut row, path);
-    row.insert("kind".into(), json!("file"));
-    row.insert("size".into(), json!(h.size));
-    let mut q = Query::default();
-    if let Some(d) = &h.digests {
-        q.md5 = Some(d.md5);
-        q.sha1 = Some(d.sha1);
-        q.sha256 = Some(d.sha256);
-    }
-    row.insert("md5".into(), json!(q.md5.map(|x| hex::encode(&x))));
-    row.insert("sha1".into(), json!(q.sha1.map(|x| hex::encode(&x))));
-    row.insert("sha256".into(), json!(q.sha256.map(|x| hex::encode(&x))));
-    let mut notes = Vec::new();
-    let pdq = h.image.as_ref().and_then(|i| i.pdq.as_ref());
-    row.insert("pdq".into(), json!(pdq.map(|p| p.hash.to_hex())));
-    row.insert("pdq_quality".into(), json!(pdq.map(|p| p.quality)));
-    if let Some(p) = pdq {
-        if !p.hashable {
-            notes.push("image too small for PDQ: not queried".to_string());
-        } else if p.quality < args.min_quality {
-            notes.push(format!(
-                "PDQ quality {} is below --min-quality {}: not queried",
-                p.quality, args.min_quality
-            ));
-        } else {
-            q.pdq = match (args.dihedral, p.dihedral) {
-                (true, Some(d)) => d.to_vec(),
-                _ => vec![p.hash],
-            };
-        }
-    }
-    let mut video_error = None;
+    opts: &MatchOptions,
+) {
     match video {
         None => {}
         Some(Ok(v)) => {
-            row.insert("media".into(), json!("video"));
-            row.insert("vpdq_pipeline".into(), json!(v.vpdq.pipeline.name()));
-            row.insert("vpdq_frames".into(), json!(v.vpdq.frames.len()));
-            q.vpdq = v.vpdq.frames.clone();
+            r.video = Some(VideoFields {
+                media: "video",
+                vpdq_pipeline: Some(v.vpdq.pipeline.name()),
+                vpdq_frames: Some(v.vpdq.frames.len()),
+            });
             if !v.decoder_messages.is_empty() {
-                video_error = Some(format!(
-                    "video decoded with errors, frames may be missing: {}",
-                    v.decoder_messages
-                ));
+                push_error(
+                    r,
+                    format!(
+                        "video decoded with errors, frames may be missing: {}",
+                        v.decoder_messages
+                    ),
+                );
             }
+            add_video_matches(r, lists, &v.vpdq.frames, opts);
         }
         Some(Err(e)) => {
-            row.insert("media".into(), json!("video"));
-            video_error = Some(e.clone());
+            r.video = Some(VideoFields {
+                media: "video",
+                vpdq_pipeline: None,
+                vpdq_frames: None,
+            });
+            push_error(r, e.clone());
         }
     }
-    let (matches, conflict) = if q.md5.is_some() || !q.pdq.is_empty() || !q.vpdq.is_empty() {
-        match_query(lists, &q, args.threshold, vpdq_opts, &mut notes)?
-    } else {
-        (Vec::new(), None)
-    };
-    let matched = !matches.is_empty();
-    row.insert("matches".into(), Value::Array(matches));
-    if let Some(c) = conflict {
-        row.insert("conflict".into(), json!(c));
-    }
-    if !notes.is_empty() {
-        row.insert("notes".into(), json!(notes));
-    }
-    let error = h.error.as_ref().map(|e| e.to_string()).or(video_error);
-    let failed = error.is_some();
-    row.insert("error".into(), json!(error));
-    Ok((row, matched, failed))
+}
+
+/// The output row for one hashed file.
+fn file_row<'a>(lists: &'a [OpenList], path: &Path, h: &FileHashes, m: &'a Matched) -> Row<'a> {
+    let (readable, bytes) = split_path(path);
+    let mut r = row(readable, bytes, "file");
+    let pdq = h.image.as_ref().and_then(|i| i.pdq.as_ref());
+    r.file = Some(FileFields {
+        size: h.size,
+        md5: h.digests.map(|d| hex::encode(&d.md5)),
+        sha1: h.digests.map(|d| hex::encode(&d.sha1)),
+        sha256: h.digests.map(|d| hex::encode(&d.sha256)),
+        pdq: pdq.map(|p| p.hash.to_hex()),
+        pdq_quality: pdq.map(|p| p.quality),
+    });
+    r.error = h.error.as_ref().map(|e| e.to_string());
+    fill(&mut r, lists, m);
+    r
 }

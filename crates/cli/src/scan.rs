@@ -442,7 +442,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
             let why: Vec<String> = it
                 .hits
                 .iter()
-                .filter(|h| h.status == "notable")
+                .filter(|h| h.status == nigehbaan_lists::Status::Notable)
                 .map(|h| {
                     let how = h.how();
                     let cat = h.category.as_ref().map_or("-".into(), |c| c.key());

@@ -34,8 +34,8 @@ pub use import::{
     detect, for_each_bytes, import_bytes, import_path, ColumnMap, Format, ImportOptions,
 };
 pub use model::{
-    find_conflict, Category, Conflict, HashKey, MediaKind, OpaqueHash, OpaqueValue, PdqHash,
-    Provenance, Record, Scheme, Status, VicsFlags,
+    find_conflict, Category, Conflict, HashKey, HashKind, MediaKind, OpaqueHash, OpaqueValue,
+    PdqHash, Provenance, Record, Scheme, Status, VicsFlags,
 };
 pub use nigehbaan_pdq::Hash256;
 pub use nigehbaan_video::FrameHash;

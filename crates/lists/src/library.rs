@@ -85,17 +85,8 @@ pub const INDEX_FILE: &str = "index.nidx";
 /// default, and file hashes of lower quality are not queried, as the PDQ
 /// reference recommends.
 pub const DEFAULT_MIN_QUALITY: u8 = nigehbaan_pdq::RECOMMENDED_MIN_QUALITY;
-/// The names of the 8 dihedral variants, in the order PDQ computes them.
-pub const DIHEDRAL_NAMES: [&str; 8] = [
-    "orig",
-    "rot90",
-    "rot180",
-    "rot270",
-    "flipx",
-    "flipy",
-    "flipplus1",
-    "flipminus1",
-];
+/// The names of the 8 dihedral variants (re-exported from the PDQ crate).
+pub use nigehbaan_pdq::DIHEDRAL_NAMES;
 
 mod build;
 mod open;

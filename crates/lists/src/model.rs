@@ -154,8 +154,22 @@ pub struct VicsFlags {
     pub tags: Vec<String>,
 }
 
-/// Whether a match against a record is ignorable or an alert.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Whether a match against a record is ignorable or an alert. In JSON:
+/// `known` or `notable`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     /// A known, ignorable file (e.g. NSRL known software).
     Known,
@@ -171,6 +185,91 @@ impl Status {
             Status::Known => "known",
             Status::Notable => "notable",
         }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A hash a record can be matched by: the closed set of hash kinds the
+/// matching core, the lists and the service share. In JSON (and in the
+/// service's database columns): `md5`, `sha1`, `sha256`, `pdq`.
+///
+/// Video (vPDQ feature sets) is added here as a new variant when the
+/// matching core learns to match it.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HashKind {
+    /// MD5 (exact).
+    Md5,
+    /// SHA-1 (exact).
+    Sha1,
+    /// SHA-256 (exact).
+    Sha256,
+    /// PDQ (near, by Hamming distance).
+    Pdq,
+}
+
+impl HashKind {
+    /// The exact digests, strongest first.
+    pub const DIGESTS: [HashKind; 3] = [HashKind::Sha256, HashKind::Sha1, HashKind::Md5];
+
+    /// `md5`, `sha1`, `sha256` or `pdq`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashKind::Md5 => "md5",
+            HashKind::Sha1 => "sha1",
+            HashKind::Sha256 => "sha256",
+            HashKind::Pdq => "pdq",
+        }
+    }
+
+    /// The kind a name (any case, surrounding spaces ignored; `sha-1` and
+    /// `sha-256` accepted) stands for, if it is one of the four.
+    pub fn parse(name: &str) -> Option<HashKind> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "md5" => Some(HashKind::Md5),
+            "sha1" | "sha-1" => Some(HashKind::Sha1),
+            "sha256" | "sha-256" => Some(HashKind::Sha256),
+            "pdq" => Some(HashKind::Pdq),
+            _ => None,
+        }
+    }
+
+    /// True for the exact digests (MD5, SHA-1, SHA-256).
+    pub fn is_exact(self) -> bool {
+        self != HashKind::Pdq
+    }
+
+    /// The digest's length in bytes (32 for PDQ's 256 bits).
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashKind::Md5 => 16,
+            HashKind::Sha1 => 20,
+            HashKind::Sha256 | HashKind::Pdq => 32,
+        }
+    }
+
+    /// How strong a match of this kind is: exact before near, the longer
+    /// digest first (0 is strongest).
+    pub fn strength(self) -> u8 {
+        match self {
+            HashKind::Sha256 => 0,
+            HashKind::Sha1 => 1,
+            HashKind::Md5 => 2,
+            HashKind::Pdq => 3,
+        }
+    }
+}
+
+impl fmt::Display for HashKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -323,6 +422,38 @@ pub enum HashKey {
     Sha256([u8; 32]),
     /// A PDQ hash (exact value).
     Pdq(Hash256),
+}
+
+impl HashKey {
+    /// Which kind of hash this is.
+    pub fn kind(&self) -> HashKind {
+        match self {
+            HashKey::Md5(_) => HashKind::Md5,
+            HashKey::Sha1(_) => HashKind::Sha1,
+            HashKey::Sha256(_) => HashKind::Sha256,
+            HashKey::Pdq(_) => HashKind::Pdq,
+        }
+    }
+
+    /// True for the empty file's MD5, SHA-1 or SHA-256, which never match.
+    pub fn is_empty_file(&self) -> bool {
+        match self {
+            HashKey::Md5(h) => *h == EMPTY_MD5,
+            HashKey::Sha1(h) => *h == EMPTY_SHA1,
+            HashKey::Sha256(h) => *h == EMPTY_SHA256,
+            HashKey::Pdq(_) => false,
+        }
+    }
+
+    /// Lower-case hex of the value.
+    pub fn to_hex(&self) -> String {
+        match self {
+            HashKey::Md5(h) => hex::encode(h),
+            HashKey::Sha1(h) => hex::encode(h),
+            HashKey::Sha256(h) => hex::encode(h),
+            HashKey::Pdq(h) => h.to_hex(),
+        }
+    }
 }
 
 impl fmt::Display for HashKey {

@@ -51,6 +51,19 @@ pub const RECOMMENDED_MIN_QUALITY: u8 = 50;
 /// called a match.
 pub const DEFAULT_MATCH_THRESHOLD: u32 = 31;
 
+/// The names of the 8 dihedral variants (rotations and flips), in the order
+/// [`Hasher`] computes the dihedral hashes.
+pub const DIHEDRAL_NAMES: [&str; 8] = [
+    "orig",
+    "rot90",
+    "rot180",
+    "rot270",
+    "flipx",
+    "flipy",
+    "flipplus1",
+    "flipminus1",
+];
+
 /// Which of the two reference pipelines to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Pipeline {

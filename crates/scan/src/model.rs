@@ -3,6 +3,7 @@
 //! These types are what `report.json` holds; `docs/scan-report.md`
 //! documents every field.
 
+pub use nigehbaan_lists::{HashKind, Status};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -102,9 +103,9 @@ pub struct Hit {
     pub record: u32,
     /// The strongest way it matched: `sha256`, `sha1` or `md5` (exact), or
     /// `pdq` (perceptual).
-    pub match_kind: String,
+    pub match_kind: HashKind,
     /// Every hash of the file that matched this record (strongest first).
-    pub matched_hashes: Vec<String>,
+    pub matched_hashes: Vec<HashKind>,
     /// PDQ Hamming distance (PDQ matches only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distance: Option<u32>,
@@ -117,7 +118,7 @@ pub struct Hit {
     /// The category the list asserts, if any.
     pub category: Option<CategoryRef>,
     /// `notable` (alert) or `known` (ignorable, e.g. NSRL).
-    pub status: String,
+    pub status: Status,
     /// The record's own id in the list, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_id: Option<String>,
@@ -131,12 +132,14 @@ impl Hit {
     pub fn how(&self) -> String {
         self.matched_hashes
             .iter()
-            .map(|k| match (k.as_str(), self.distance) {
-                ("pdq", Some(d)) => match self.variant.as_deref().filter(|v| *v != "orig") {
-                    Some(v) => format!("pdq distance {d}, {v}"),
-                    None => format!("pdq distance {d}"),
-                },
-                _ => k.clone(),
+            .map(|k| match (k, self.distance) {
+                (HashKind::Pdq, Some(d)) => {
+                    match self.variant.as_deref().filter(|v| *v != "orig") {
+                        Some(v) => format!("pdq distance {d}, {v}"),
+                        None => format!("pdq distance {d}"),
+                    }
+                }
+                _ => k.to_string(),
             })
             .collect::<Vec<_>>()
             .join(" + ")
@@ -161,17 +164,8 @@ impl CategoryRef {
     }
 }
 
-/// What the scan concluded about one file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Disposition {
-    /// Matched a `notable` list: an alert.
-    Hit,
-    /// Matched only `known` lists (e.g. NSRL): set aside.
-    Known,
-    /// Matched nothing.
-    Unmatched,
-}
+/// What the scan concluded about one file (the matching core's type).
+pub use nigehbaan_match::Disposition;
 
 /// One hashed file: a file on disk or a member of an archive.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! banks a request names must exist and be enabled; for matcher keys, far
 //! matches do not carry the entry's hashes.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -11,7 +12,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use nigehbaan_lists::hex;
+use nigehbaan_lists::{hex, HashKey};
+use nigehbaan_match::{search, Bank, Near, Probe, Settings};
 use nigehbaan_pdq::Hash256;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -33,17 +35,10 @@ pub struct MatchOut {
     pub kind: HashKind,
     /// Hamming distance (PDQ), 0 for exact matches.
     pub distance: u32,
-    /// For dihedral matching: which variant of the upload matched.
+    /// For a PDQ match: which rotation/flip of the upload matched (`orig`
+    /// when only the original was searched).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<&'static str>,
-}
-
-use nigehbaan_lists::library::DIHEDRAL_NAMES as VARIANTS;
-
-/// What to match.
-pub(crate) struct Probe {
-    exact: Vec<(HashKind, Vec<u8>)>,
-    pdq: Vec<Hash256>,
 }
 
 fn threshold(q: &Query) -> ApiResult<u32> {
@@ -74,63 +69,123 @@ fn banks_filter(q: &Query) -> Option<Vec<String>> {
     })
 }
 
-/// Candidates from the index for a probe: (hash, distance, variant). No
-/// database work, but a wide search takes milliseconds: blocking threads
-/// only.
-fn pdq_candidates(app: &App, pdq: &[Hash256], t: u32) -> Vec<(Hash256, u32, usize)> {
-    let mut best: HashMap<[u64; 4], (u32, usize)> = HashMap::new();
-    for (k, v) in pdq.iter().enumerate() {
-        if let Ok(found) = app.index.search(v, t) {
-            for m in found {
+/// The service's enabled banks as one [`Bank`] of the matching core:
+/// exact digests from the database, PDQ candidates from the in-memory
+/// index resolved to their database entries. Blocks.
+struct DbBank<'a> {
+    app: &'a App,
+    conn: RefCell<std::sync::MutexGuard<'a, Box<dyn crate::db::Conn>>>,
+}
+
+/// A lookup in the service's banks that failed.
+#[derive(Debug)]
+enum BankError {
+    /// The database.
+    Db(crate::db::DbError),
+    /// The PDQ index.
+    Index(nigehbaan_index::SearchError),
+}
+
+impl std::fmt::Display for BankError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BankError::Db(e) => write!(f, "database: {e}"),
+            BankError::Index(e) => write!(f, "PDQ index: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BankError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BankError::Db(e) => Some(e),
+            BankError::Index(e) => Some(e),
+        }
+    }
+}
+
+impl From<BankError> for ApiError {
+    fn from(e: BankError) -> Self {
+        match e {
+            BankError::Db(e) => e.into(),
+            BankError::Index(_) => lookup_failed(e),
+        }
+    }
+}
+
+impl Bank for DbBank<'_> {
+    type Entry = EntryHit;
+    type Key = i64;
+    type Error = BankError;
+
+    fn exact(&self, key: &HashKey) -> Result<Vec<EntryHit>, BankError> {
+        let bytes = match key {
+            HashKey::Md5(h) => h.to_vec(),
+            HashKey::Sha1(h) => h.to_vec(),
+            HashKey::Sha256(h) => h.to_vec(),
+            HashKey::Pdq(h) => h.to_bytes().to_vec(),
+        };
+        store::find(self.conn.borrow_mut().as_mut(), key.kind(), &bytes).map_err(BankError::Db)
+    }
+
+    fn near_pdq(&self, variants: &[Hash256], t: u32) -> Result<Vec<Near<EntryHit>>, BankError> {
+        // The closest variant for each distinct hash in the index.
+        let mut best: HashMap<[u64; 4], (u32, usize)> = HashMap::new();
+        for (k, v) in variants.iter().enumerate() {
+            for m in self.app.index.search(v, t).map_err(BankError::Index)? {
                 let e = best.entry(m.hash.0).or_insert((m.distance, k));
                 if m.distance < e.0 {
                     *e = (m.distance, k);
                 }
             }
         }
+        let mut out = Vec::new();
+        for (h, (distance, variant)) in best {
+            let bytes = Hash256(h).to_bytes();
+            let found = store::find(self.conn.borrow_mut().as_mut(), HashKind::Pdq, &bytes)
+                .map_err(BankError::Db)?;
+            out.extend(found.into_iter().map(|entry| Near {
+                entry,
+                distance,
+                variant,
+            }));
+        }
+        Ok(out)
     }
-    let mut v: Vec<(Hash256, u32, usize)> = best
-        .into_iter()
-        .map(|(h, (d, k))| (Hash256(h), d, k))
-        .collect();
-    v.sort_by_key(|(h, d, _)| (*d, h.0));
-    v
+
+    fn key(&self, e: &EntryHit) -> i64 {
+        e.entry_id
+    }
 }
 
-/// Database half of a match: entry details for exact hashes and PDQ
-/// candidates. Blocks.
+/// Matches a probe against the enabled banks (those named, when `banks`
+/// is given) through the matching core: one match per entry. Blocks.
 fn resolve(
     app: &App,
-    exact: &[(HashKind, Vec<u8>)],
-    cands: &[(Hash256, u32, usize)],
-    dihedral: bool,
+    probe: &Probe,
+    t: u32,
     banks: Option<&[String]>,
-) -> Result<Vec<MatchOut>, crate::db::DbError> {
-    let mut out = Vec::new();
-    if exact.is_empty() && cands.is_empty() {
-        return Ok(out);
+) -> Result<Vec<MatchOut>, BankError> {
+    if probe.is_empty() {
+        return Ok(Vec::new());
     }
-    let mut c = app.pool.get();
-    for (kind, value) in exact {
-        for e in store::find(c.as_mut(), *kind, value)? {
-            out.push(MatchOut {
-                entry: e,
-                kind: *kind,
-                distance: 0,
-                variant: None,
-            });
-        }
+    let bank = DbBank {
+        app,
+        conn: RefCell::new(app.pool.get()),
+    };
+    let (found, err) = search(&bank, probe, t);
+    if let Some(e) = err {
+        return Err(e);
     }
-    for (h, d, k) in cands {
-        for e in store::find(c.as_mut(), HashKind::Pdq, &h.to_bytes())? {
-            out.push(MatchOut {
-                entry: e,
-                kind: HashKind::Pdq,
-                distance: *d,
-                variant: dihedral.then_some(VARIANTS[*k % 8]),
-            });
-        }
-    }
+    let mut out: Vec<MatchOut> = found
+        .into_iter()
+        .map(|f| MatchOut {
+            entry: f.entry,
+            kind: f.kind,
+            distance: f.pdq.map_or(0, |p| p.distance),
+            variant: f.pdq.map(|p| p.variant),
+        })
+        .collect();
     if let Some(b) = banks {
         out.retain(|m| b.contains(&m.entry.bank));
     }
@@ -182,7 +237,7 @@ fn hide_far_hashes(who: &Caller, out: &mut [MatchOut]) {
 /// Tokens a probe costs: 1 for its exact digests (one indexed database
 /// read each), [`crate::limits::radius_cost`] per PDQ hash.
 fn probe_cost(probe: &Probe, t: u32) -> u64 {
-    probe.exact.len().min(1) as u64 + probe.pdq.len() as u64 * crate::limits::radius_cost(t)
+    probe.exact.len().min(1) as u64 + probe.pdq().len() as u64 * crate::limits::radius_cost(t)
 }
 
 fn lookup_failed<E>(_: E) -> ApiError {
@@ -200,7 +255,6 @@ async fn run_match(
     who: &Caller,
     probe: Probe,
     t: u32,
-    dihedral: bool,
     banks: Option<Vec<String>>,
 ) -> ApiResult<Vec<MatchOut>> {
     app.charge(
@@ -214,8 +268,7 @@ async fn run_match(
         if let Some(b) = &banks {
             check_banks(&a, b)?;
         }
-        let cands = pdq_candidates(&a, &probe.pdq, t);
-        let mut out = resolve(&a, &probe.exact, &cands, dihedral, banks.as_deref())?;
+        let mut out = resolve(&a, &probe, t, banks.as_deref())?;
         hide_far_hashes(&who, &mut out);
         Ok(out)
     })
@@ -243,29 +296,15 @@ pub(crate) async fn match_upload(
     let min_q = q
         .get::<u8>("min_quality")?
         .unwrap_or(nigehbaan_pdq::RECOMMENDED_MIN_QUALITY);
-    let (fh, dihedral) = upload_hashes(&app, body, &q).await?;
-    let mut probe = Probe {
-        exact: Vec::new(),
-        pdq: Vec::new(),
+    let (fh, dihedral) = upload_hashes(&app, body, &q, true).await?;
+    let settings = Settings {
+        threshold: t,
+        min_quality: min_q,
+        dihedral,
     };
-    if let Some(d) = fh.digests {
-        probe.exact = vec![
-            (HashKind::Md5, d.md5.to_vec()),
-            (HashKind::Sha1, d.sha1.to_vec()),
-            (HashKind::Sha256, d.sha256.to_vec()),
-        ];
-    }
-    let mut pdq_used = false;
-    if let Some(p) = fh.image.as_ref().and_then(|i| i.pdq.as_ref()) {
-        if p.hashable && p.quality >= min_q {
-            pdq_used = true;
-            probe.pdq = match (dihedral, p.dihedral) {
-                (true, Some(d)) => d.to_vec(),
-                _ => vec![p.hash],
-            };
-        }
-    }
-    let matches = run_match(&app, &who, probe, t, dihedral, banks_filter(&q)).await?;
+    let probe = Probe::of_file(&fh, &settings);
+    let pdq_used = !probe.pdq().is_empty();
+    let matches = run_match(&app, &who, probe, t, banks_filter(&q)).await?;
     Ok(Json(json!({
         "hashes": hashes_json(&fh, dihedral),
         "pdq_matched": pdq_used,
@@ -336,16 +375,15 @@ pub fn parse_lookup(q: &LookupQuery) -> ApiResult<Parsed> {
 }
 
 pub(crate) fn probe_of(p: Parsed) -> Probe {
-    match p {
-        Parsed::Exact(k, v) => Probe {
-            exact: vec![(k, v)],
-            pdq: Vec::new(),
-        },
-        Parsed::Pdq(h) => Probe {
-            exact: Vec::new(),
-            pdq: vec![h],
-        },
-    }
+    Probe::of_key(match p {
+        Parsed::Exact(HashKind::Md5, v) => HashKey::Md5(v.try_into().unwrap_or_default()),
+        Parsed::Exact(HashKind::Sha1, v) => HashKey::Sha1(v.try_into().unwrap_or_default()),
+        Parsed::Exact(HashKind::Sha256, v) => HashKey::Sha256(v.try_into().unwrap_or_default()),
+        Parsed::Exact(HashKind::Pdq, v) => {
+            HashKey::Pdq(Hash256::from_bytes(&v.try_into().unwrap_or_default()))
+        }
+        Parsed::Pdq(h) => HashKey::Pdq(h),
+    })
 }
 
 pub(crate) async fn lookup_one(
@@ -365,7 +403,7 @@ pub(crate) async fn lookup_one(
         sha256: q.str("sha256").map(str::to_string),
     };
     let probe = probe_of(parse_lookup(&lq)?);
-    let matches = run_match(&app, &who, probe, t, false, banks_filter(&q)).await?;
+    let matches = run_match(&app, &who, probe, t, banks_filter(&q)).await?;
     Ok(Json(json!({ "matches": matches })))
 }
 
@@ -420,8 +458,7 @@ pub(crate) async fn lookup_batch(
         }
         let mut out = Vec::with_capacity(probes.len());
         for (probe, q) in probes.into_iter().zip(req.queries) {
-            let cands = pdq_candidates(&a, &probe.pdq, t);
-            let mut m = resolve(&a, &probe.exact, &cands, false, banks.as_deref())?;
+            let mut m = resolve(&a, &probe, t, banks.as_deref())?;
             hide_far_hashes(&who, &mut m);
             out.push(json!({"query": lookup_json(&q), "matches": m}));
         }

@@ -709,31 +709,8 @@ pub struct CategoryOut {
     pub code: String,
 }
 
-/// The hash column a lookup uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HashKind {
-    /// MD5.
-    Md5,
-    /// SHA-1.
-    Sha1,
-    /// SHA-256.
-    Sha256,
-    /// PDQ.
-    Pdq,
-}
-
-impl HashKind {
-    /// The column and JSON name.
-    pub fn name(self) -> &'static str {
-        match self {
-            HashKind::Md5 => "md5",
-            HashKind::Sha1 => "sha1",
-            HashKind::Sha256 => "sha256",
-            HashKind::Pdq => "pdq",
-        }
-    }
-}
+/// The hash column a lookup uses (the lists' closed set of hash kinds).
+pub use nigehbaan_lists::HashKind;
 
 /// Entries in enabled banks whose `kind` column equals `value`.
 pub fn find(c: &mut dyn Conn, kind: HashKind, value: &[u8]) -> Result<Vec<EntryHit>, DbError> {

@@ -717,7 +717,8 @@ async fn uploads_are_never_written_to_disk() {
         upload,
     )
     .await;
-    assert_eq!(b["matches"].as_array().unwrap().len(), 3, "{b}");
+    // One match per entry, however many digests matched it.
+    assert_eq!(b["matches"].as_array().unwrap().len(), 1, "{b}");
 }
 
 /// A large PDQ import triggers a background compaction of the live index;

@@ -70,7 +70,11 @@ pub fn rows(it: &Item) -> String {
         return out;
     }
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    for h in it.hits.iter().filter(|h| h.status == "notable") {
+    for h in it
+        .hits
+        .iter()
+        .filter(|h| h.status == crate::model::Status::Notable)
+    {
         let cat = h.category.as_ref();
         let row = [
             it.exhibit.clone(),
@@ -84,15 +88,19 @@ pub fn rows(it: &Item) -> String {
             opt(&h.list_version),
             h.record.to_string(),
             opt(&h.record_id),
-            h.match_kind.clone(),
-            h.matched_hashes.join("+"),
+            h.match_kind.to_string(),
+            h.matched_hashes
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join("+"),
             h.distance.map(|d| d.to_string()).unwrap_or_default(),
             opt(&h.variant),
             opt(&h.listed_hash),
             cat.map(|c| c.scheme.clone()).unwrap_or_default(),
             cat.map(|c| c.code.clone()).unwrap_or_default(),
             cat.and_then(|c| c.label.clone()).unwrap_or_default(),
-            h.status.clone(),
+            h.status.to_string(),
             opt(&h.series),
             it.duplicate_group
                 .map(|g| g.to_string())

@@ -11,6 +11,7 @@ use super::i18n::{Key, Lang, Langs};
 use super::{ErrorEntry, Report};
 use crate::model::{Hit, Item};
 use maud::{html, Markup, PreEscaped};
+use nigehbaan_lists::{HashKind, Status};
 use std::io::{self, Write};
 
 /// The rows `report.html` lists, each read in report order (from the
@@ -120,9 +121,9 @@ pub(super) fn css_string(s: &str) -> String {
 /// How a hit matched, for people: `exact (SHA-256)` or `similar (PDQ),
 /// distance 4 (98.4 %), rot90`.
 fn how(c: &Ctx, h: &Hit) -> Markup {
-    let kind = h.match_kind.to_uppercase().replace("SHA", "SHA-");
+    let kind = h.match_kind.name().to_uppercase().replace("SHA", "SHA-");
     match h.distance {
-        Some(d) if h.match_kind == "pdq" => {
+        Some(d) if h.match_kind == HashKind::Pdq => {
             let pct = (256.0 - f64::from(d)) / 256.0 * 100.0;
             html! {
                 (c.l(Key::Similar)) " " (v("PDQ")) ", " (c.l(Key::Distance)) " " (v(&d.to_string()))
@@ -247,7 +248,7 @@ pub(super) fn further_records(c: &Ctx, w: &mut dyn Write, rows: &dyn Rows) -> io
             any = true;
             let row = html! { tr {
                 td { (v(&n.to_string())) }
-                td { (list_cell(h)) @if h.status != "notable" { br; small { (v(&h.status)) } } }
+                td { (list_cell(h)) @if h.status != Status::Notable { br; small { (v(h.status.name())) } } }
                 td { (v(&h.record.to_string())) @if let Some(id) = &h.record_id { br; small { (v(id)) } } }
                 td { (how(c, h)) }
                 td { (category_cell(c, h)) }

@@ -259,11 +259,12 @@ pub struct ErrorEntry {
 /// How strong a match is, strongest first: exact SHA-256, SHA-1, MD5,
 /// then PDQ by distance.
 pub fn strength(h: &crate::model::Hit) -> (u8, u32) {
-    match h.match_kind.as_str() {
-        "sha256" => (0, 0),
-        "sha1" => (1, 0),
-        "md5" => (2, 0),
-        _ => (3, h.distance.unwrap_or(u32::MAX)),
+    use nigehbaan_lists::HashKind;
+    match h.match_kind {
+        HashKind::Sha256 => (0, 0),
+        HashKind::Sha1 => (1, 0),
+        HashKind::Md5 => (2, 0),
+        HashKind::Pdq => (3, h.distance.unwrap_or(u32::MAX)),
     }
 }
 
@@ -277,7 +278,11 @@ pub fn strongest(it: &Item, categorised: bool) -> Option<&crate::model::Hit> {
             _ => Some(h),
         })
     }
-    let notable = || it.hits.iter().filter(|h| h.status == "notable");
+    let notable = || {
+        it.hits
+            .iter()
+            .filter(|h| h.status == nigehbaan_lists::Status::Notable)
+    };
     let with_cat = if categorised {
         best(notable().filter(|h| h.category.is_some()))
     } else {

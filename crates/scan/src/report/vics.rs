@@ -84,7 +84,7 @@ pub(crate) fn write_media(
         hit |= f.disposition == Disposition::Hit;
         for h in &f.hits {
             // The Project VIC category, when a notable list asserts one.
-            if vic.is_none() && h.status == "notable" {
+            if vic.is_none() && h.status == crate::model::Status::Notable {
                 vic = h
                     .category
                     .as_ref()

@@ -85,8 +85,9 @@ pub(crate) async fn upload_hashes(
     app: &App,
     body: Result<Bytes, BytesRejection>,
     q: &Query,
+    default_dihedral: bool,
 ) -> ApiResult<(FileHashes, bool)> {
-    let dihedral = q.get::<bool>("dihedral")?.unwrap_or(false);
+    let dihedral = q.get::<bool>("dihedral")?.unwrap_or(default_dihedral);
     let allow_non_image = q.get::<bool>("allow_non_image")?.unwrap_or(false);
     let fh = hash_checked(app, body, dihedral, allow_non_image).await?;
     Ok((fh, dihedral))
