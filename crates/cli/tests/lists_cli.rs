@@ -135,7 +135,7 @@ fn import_ls_match_export_verify_rm() {
     assert!(m["provenance"]["imported_at"]
         .as_str()
         .unwrap()
-        .ends_with('Z'));
+        .ends_with("+00:00"));
 
     let out = run(&lib, &["match", "--pdq", LANDSCAPE_PDQ]);
     assert_eq!(code(&out), 1);
