@@ -278,6 +278,7 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
         resume: false,
         carve: true,
         verify_image: false,
+        video: Default::default(),
         command_line: format!("nigehbaan scan {} --case DEMO-0001", set.evidence.display()),
     };
     let outcome = nigehbaan_scan::scan(&cfg, &lists, &Progress::default(), &AtomicBool::new(false))

@@ -137,6 +137,7 @@ pub fn match_file(lists: &[OpenList], h: &FileHashes, s: &MatchSettings) -> Matc
                 status: r.status.name().to_string(),
                 record_id: r.id.clone(),
                 series: r.flags.series.clone(),
+                video: None,
             });
             records.push(r);
         }

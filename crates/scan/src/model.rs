@@ -80,6 +80,10 @@ pub struct Hit {
     /// The series the record belongs to, if the list says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
+    /// vPDQ matches only (`match_kind` `vpdq`): percentages, frame counts
+    /// and matched time ranges, written as fields of the hit.
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub video: Option<crate::video::VpdqDetail>,
 }
 
 impl Hit {
@@ -91,6 +95,13 @@ impl Hit {
                 ("pdq", Some(d)) => match self.variant.as_deref().filter(|v| *v != "orig") {
                     Some(v) => format!("pdq distance {d}, {v}"),
                     None => format!("pdq distance {d}"),
+                },
+                ("vpdq", _) => match &self.video {
+                    Some(v) => format!(
+                        "vpdq {:.1}% of the video, {:.1}% of the listed one",
+                        v.query_match_percent, v.compared_match_percent
+                    ),
+                    None => k.clone(),
                 },
                 _ => k.clone(),
             })
