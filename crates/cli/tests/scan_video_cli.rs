@@ -38,20 +38,7 @@ fn video_list(ff: &Path, original: &Path, dir: &Path, lib: &Path) {
         .arg(original)
         .output()
         .unwrap();
-    let reference: String = rows(&out)[0]["vpdq"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{},{},{},{:.3}\n",
-                f["frame"],
-                f["quality"],
-                f["pdq"].as_str().unwrap(),
-                f["timestamp"].as_f64().unwrap()
-            )
-        })
-        .collect();
+    let reference: String = video_common::reference_text(&rows(&out)[0]);
     let vdir = dir.join("vpdq");
     std::fs::create_dir_all(&vdir).unwrap();
     std::fs::write(vdir.join("original.mp4.vpdq.txt"), reference).unwrap();
@@ -205,4 +192,43 @@ fn scan_finds_reencoded_videos_in_folders_and_zips() {
         );
         assert!(reason.contains("apt-get install ffmpeg"), "{reason}");
     }
+}
+
+#[test]
+fn the_demo_finds_its_video_and_without_ffmpeg_says_what_it_skipped() {
+    let Some(ff) = video_common::ffmpeg("the video demo test") else {
+        return;
+    };
+    let dir = common::tempdir("scan-video", "demo");
+    let out = bin()
+        .env("NIGEHBAAN_FFMPEG", &ff)
+        .arg("demo")
+        .arg("--out")
+        .arg(dir.join("d"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("VID_0001.mp4"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        line.contains("HIT") && line.contains("demo-videos"),
+        "{line}"
+    );
+    assert!(line.contains("vpdq"), "{line}");
+
+    let out = bin()
+        .env("NIGEHBAAN_FFMPEG", "/nonexistent/ffmpeg")
+        .arg("demo")
+        .arg("--out")
+        .arg(dir.join("d2"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Skipped the demo video"), "{stdout}");
+    assert!(stdout.contains("apt-get install ffmpeg"), "{stdout}");
+    assert!(!stdout.contains("VID_0001"), "{stdout}");
 }
