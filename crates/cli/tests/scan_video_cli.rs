@@ -166,15 +166,22 @@ fn scan_finds_reencoded_videos_in_folders_and_zips() {
     // A truncated video: named with an error, the scan incomplete.
     let bytes = std::fs::read(&mp4).unwrap();
     std::fs::write(ev.join("truncated.mp4"), &bytes[..bytes.len() / 2]).unwrap();
+    // A truncated Matroska file decodes in part: named as partly decoded.
+    let bytes = std::fs::read(&mkv).unwrap();
+    std::fs::write(ev.join("cut.mkv"), &bytes[..bytes.len() * 6 / 10]).unwrap();
     let (out, rep) = scan(&ff, &lib, &ev, &dir.join("r2"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let it = item(&rep, "truncated.mp4");
     let err = it["error"].as_str().unwrap_or_else(|| panic!("{it}"));
     assert!(err.contains("video"), "{err}");
+    let it = item(&rep, "cut.mkv");
+    let err = it["error"].as_str().unwrap_or_else(|| panic!("{it}"));
+    assert!(err.contains("video partly decoded"), "{err}");
     assert_vpdq_hit(item(&rep, "/copy.mkv"));
 
     // Without ffmpeg: every video named as unexamined, exit 2.
     std::fs::remove_file(ev.join("truncated.mp4")).unwrap();
+    std::fs::remove_file(ev.join("cut.mkv")).unwrap();
     let none = PathBuf::from("/nonexistent/ffmpeg");
     let (out, rep) = scan(&none, &lib, &ev, &dir.join("r3"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

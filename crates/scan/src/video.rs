@@ -345,3 +345,61 @@ pub fn merge_hits(
     }
     error
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(video: Option<VpdqDetail>) -> Hit {
+        Hit {
+            list: "videos".into(),
+            list_version: None,
+            record: 3,
+            match_kind: "vpdq".into(),
+            matched_hashes: vec!["vpdq".into()],
+            distance: None,
+            variant: None,
+            listed_hash: None,
+            category: None,
+            status: "notable".into(),
+            record_id: None,
+            series: None,
+            video,
+        }
+    }
+
+    #[test]
+    fn vpdq_details_are_fields_of_the_hit_and_read_back() {
+        let detail = VpdqDetail::of(&ListVpdqHit {
+            record: 3,
+            matched: VideoMatch {
+                query_match_percent: 100.0,
+                compared_match_percent: 62.5,
+                matched_query_frames: 5,
+                query_frames: 5,
+                matched_compared_frames: 5,
+                compared_frames: 8,
+                is_match: true,
+                matched_query_frame_numbers: vec![0, 25],
+            },
+            time_ranges: vec![(0.0, 4.00049)],
+        });
+        assert_eq!(detail.time_ranges, vec![[0.0, 4.0]]);
+        let h = hit(Some(detail));
+        let v = serde_json::to_value(&h).unwrap();
+        assert_eq!(v["query_match_percent"], 100.0);
+        assert_eq!(v["compared_match_percent"], 62.5);
+        assert_eq!(v["listed_frames"], 8);
+        assert!(v.get("video").is_none());
+        let back: Hit = serde_json::from_value(v).unwrap();
+        assert_eq!(back, h);
+        assert!(back.how().contains("vpdq 100.0%"));
+        // A hit without vPDQ details has none of the fields, and reads back
+        // without them.
+        let plain = hit(None);
+        let v = serde_json::to_value(&plain).unwrap();
+        assert!(v.get("query_match_percent").is_none());
+        let back: Hit = serde_json::from_value(v).unwrap();
+        assert_eq!(back, plain);
+    }
+}
