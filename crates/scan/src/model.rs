@@ -122,6 +122,15 @@ pub struct CategoryRef {
 }
 
 impl CategoryRef {
+    /// The reference to a list record's category.
+    pub fn of(c: &nigehbaan_lists::model::Category) -> CategoryRef {
+        CategoryRef {
+            scheme: c.scheme.name(),
+            code: c.code.clone(),
+            label: c.info().map(|i| i.label.to_string()),
+        }
+    }
+
     /// `scheme:code`, the key reports count by.
     pub fn key(&self) -> String {
         format!("{}:{}", self.scheme, self.code)

@@ -331,11 +331,7 @@ pub fn merge_hits(
                 distance: None,
                 variant: None,
                 listed_hash: None,
-                category: r.category.as_ref().map(|c| CategoryRef {
-                    scheme: c.scheme.name(),
-                    code: c.code.clone(),
-                    label: c.info().map(|i| i.label.to_string()),
-                }),
+                category: r.category.as_ref().map(CategoryRef::of),
                 status: r.status.name().to_string(),
                 record_id: r.id.clone(),
                 series: r.flags.series.clone(),
