@@ -147,7 +147,19 @@ fn scan_finds_reencoded_videos_in_folders_and_zips() {
     ];
     ffmpeg_run(&ff, &[&mandel[..], &x264].concat(), &unrelated);
 
+    // An old access time (relatime would update it on a read): kept, the
+    // MP4 needing seeking notwithstanding.
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let set_old = std::fs::FileTimes::new().set_accessed(old);
+    std::fs::File::options()
+        .write(true)
+        .open(&mp4)
+        .unwrap()
+        .set_times(set_old)
+        .unwrap();
     let (out, rep) = scan(&ff, &lib, &ev, &dir.join("r1"));
+    let atime = std::fs::metadata(&mp4).unwrap().accessed().unwrap();
+    assert_eq!(atime, old, "the scan changed the access time of copy.mp4");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     for name in ["/copy.mp4", "/copy.mkv", "!in/copy.mkv", "!in/copy.mp4"] {
         let it = item(&rep, name);

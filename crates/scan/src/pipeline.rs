@@ -643,7 +643,15 @@ fn hash_job(
     };
     let mut m = match_file(lists, &h, &cfg.matching);
     if let Some(v) = video {
-        let err = crate::video::examine(&cfg.video, lists, v, &job.path, hasher, &mut m);
+        let err = crate::video::examine(
+            &cfg.video,
+            lists,
+            v,
+            &job.path,
+            cfg.limits.max_in_memory,
+            hasher,
+            &mut m,
+        );
         if let Some(e) = err {
             m.error = Some(match m.error.take() {
                 Some(first) => format!("{first}; {e}"),

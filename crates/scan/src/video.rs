@@ -11,13 +11,15 @@
 //!
 //! Files on disk are read through the scan's own read-only `O_NOATIME`
 //! descriptor ([`VideoInput::Fd`]), so their access time is kept. `ffmpeg`
-//! reads that descriptor front to back; a container that needs seeking
-//! (an MP4 whose index sits at its end) fails so, and is then opened by
-//! name ([`VideoInput::Path`]): `ffmpeg` cannot open with `O_NOATIME`, so
-//! the file's access time may change (not on a read-only mount); the item
-//! says so in a note. Bytes (archive entries) that need seeking are placed
-//! in an anonymous in-memory file (`memfd`, never on disk) that `ffmpeg`
-//! opens by its `/proc` name.
+//! reads that descriptor front to back; a container that needs seeking (an
+//! MP4 whose index sits at its end) fails so, and is then copied through
+//! that same descriptor into an anonymous in-memory file (`memfd`, never on
+//! disk; the access time is still kept) that `ffmpeg` opens by its `/proc`
+//! name, when it fits the scan's in-memory limit. Only a larger one is
+//! opened by name ([`VideoInput::Path`]): `ffmpeg` cannot open with
+//! `O_NOATIME`, so its access time may change (not on a read-only mount);
+//! the item says so in a note. Archive entries that need seeking go to an
+//! in-memory file the same way.
 
 use crate::matcher::Matched;
 use crate::model::{CategoryRef, Disposition, Hit};
@@ -161,7 +163,9 @@ pub(crate) fn held_file(pdq: bool, file: &std::fs::File, path: Option<&Path>) ->
     })
 }
 
-/// Hashes the held video `name`, matches it against `lists`, and merges
+/// Hashes the held video `name` (a file that needs seeking is copied into
+/// memory when it is at most `mem_limit` bytes), matches it against
+/// `lists`, and merges
 /// the hits, notes and any error into `m`. Returns the error text for the
 /// item when the video could not be (fully) examined.
 pub(crate) fn examine(
@@ -169,6 +173,7 @@ pub(crate) fn examine(
     lists: &[OpenList],
     held: Held,
     name: &str,
+    mem_limit: u64,
     hasher: &mut Hasher,
     m: &mut Matched,
 ) -> Option<String> {
@@ -190,10 +195,23 @@ pub(crate) fn examine(
                 &settings.decode,
                 hasher,
             );
+            let small = file.metadata().is_ok_and(|md| md.len() <= mem_limit);
             match (first, path) {
+                // Copied through the scan's own descriptor into memory:
+                // the access time is kept.
+                (Err(e), _) if small && needs_seeking(&e) => match MemFile::copy_of(file) {
+                    Ok(mem) => hash_video(
+                        ffmpeg,
+                        &VideoInput::Path(&mem.path),
+                        &settings.decode,
+                        hasher,
+                    ),
+                    Err(_) => Err(e),
+                },
                 (Err(e), Some(p)) if needs_seeking(&e) => {
                     m.notes.push(
-                        "video read by name (it needs seeking): its access time may have changed"
+                        "video read by name (it needs seeking and is too large to hold in \
+                         memory): its access time may have changed"
                             .into(),
                     );
                     hash_video(ffmpeg, &VideoInput::Path(p), &settings.decode, hasher)
@@ -273,6 +291,23 @@ struct MemFile {
 impl MemFile {
     fn new(bytes: &[u8]) -> std::io::Result<MemFile> {
         use std::io::Write;
+        let mem = MemFile::empty()?;
+        std::fs::File::from(mem._fd.try_clone()?).write_all(bytes)?;
+        Ok(mem)
+    }
+
+    /// A copy of `file` from its start, read through `file` itself (its
+    /// open flags, `O_NOATIME` included, apply).
+    fn copy_of(file: &std::fs::File) -> std::io::Result<MemFile> {
+        use std::io::{Seek, SeekFrom};
+        let mem = MemFile::empty()?;
+        let mut from = file.try_clone()?;
+        from.seek(SeekFrom::Start(0))?;
+        std::io::copy(&mut from, &mut std::fs::File::from(mem._fd.try_clone()?))?;
+        Ok(mem)
+    }
+
+    fn empty() -> std::io::Result<MemFile> {
         use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
         // SAFETY: a constant C string; the returned descriptor is owned
         // below and closed on drop.
@@ -282,7 +317,6 @@ impl MemFile {
         }
         // SAFETY: `raw` is a fresh descriptor nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        std::fs::File::from(fd.try_clone()?).write_all(bytes)?;
         let path = PathBuf::from(format!(
             "/proc/{}/fd/{}",
             std::process::id(),
