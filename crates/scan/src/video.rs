@@ -199,15 +199,9 @@ pub(crate) fn examine(
             match (first, path) {
                 // Copied through the scan's own descriptor into memory:
                 // the access time is kept.
-                (Err(e), _) if small && needs_seeking(&e) => match MemFile::copy_of(file) {
-                    Ok(mem) => hash_video(
-                        ffmpeg,
-                        &VideoInput::Path(&mem.path),
-                        &settings.decode,
-                        hasher,
-                    ),
-                    Err(_) => Err(e),
-                },
+                (Err(e), _) if small && needs_seeking(&e) => {
+                    from_memory(ffmpeg, MemFile::copy_of(file), e, name, settings, hasher)
+                }
                 (Err(e), Some(p)) if needs_seeking(&e) => {
                     m.notes.push(
                         "video read by name (it needs seeking and is too large to hold in \
@@ -215,8 +209,9 @@ pub(crate) fn examine(
                             .into(),
                     );
                     hash_video(ffmpeg, &VideoInput::Path(p), &settings.decode, hasher)
+                        .map_err(|e| e.to_string())
                 }
-                (r, _) => r,
+                (r, _) => r.map_err(|e| e.to_string()),
             }
         }
         Held::Bytes(bytes) => {
@@ -230,16 +225,10 @@ pub(crate) fn examine(
                 hasher,
             );
             match first {
-                Err(e) if needs_seeking(&e) => match MemFile::new(bytes) {
-                    Ok(mem) => hash_video(
-                        ffmpeg,
-                        &VideoInput::Path(&mem.path),
-                        &settings.decode,
-                        hasher,
-                    ),
-                    Err(_) => Err(e),
-                },
-                r => r,
+                Err(e) if needs_seeking(&e) => {
+                    from_memory(ffmpeg, MemFile::new(bytes), e, name, settings, hasher)
+                }
+                r => r.map_err(|e| e.to_string()),
             }
         }
     };
@@ -268,6 +257,29 @@ pub(crate) fn examine(
         });
     }
     error
+}
+
+/// Hashes a video from its in-memory copy `mem` after reading it as a
+/// stream failed with `first`; errors name the video by `name`, not by
+/// the copy's `/proc` path.
+fn from_memory(
+    ffmpeg: &Ffmpeg,
+    mem: std::io::Result<MemFile>,
+    first: VideoError,
+    name: &str,
+    settings: &VideoSettings,
+    hasher: &mut Hasher,
+) -> Result<VideoHashes, String> {
+    let Ok(mem) = mem else {
+        return Err(first.to_string());
+    };
+    hash_video(
+        ffmpeg,
+        &VideoInput::Path(&mem.path),
+        &settings.decode,
+        hasher,
+    )
+    .map_err(|e| e.to_string().replace(&*mem.path.to_string_lossy(), name))
 }
 
 /// Whether a failure reading a video front to back may be a container
