@@ -167,6 +167,11 @@ fn scan_finds_reencoded_videos_in_folders_and_zips() {
         assert_vpdq_hit(it);
         assert!(it["error"].is_null(), "{it}");
     }
+    let v = &rep["settings"]["video"];
+    assert!(v["ffmpeg"].is_string(), "{v}");
+    assert_eq!(v["seconds_per_hash"], 1.0);
+    assert_eq!(v["pipeline"], "exact");
+    assert_eq!(v["query_match_percent"], 80.0);
     let it = item(&rep, "unrelated.mp4");
     assert_eq!(it["disposition"], "unmatched", "{it}");
     assert!(it["error"].is_null(), "{it}");
@@ -198,6 +203,7 @@ fn scan_finds_reencoded_videos_in_folders_and_zips() {
     let none = PathBuf::from("/nonexistent/ffmpeg");
     let (out, rep) = scan(&none, &lib, &ev, &dir.join("r3"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(rep["settings"]["video"]["ffmpeg"].is_null());
     let excluded = rep["exclusions"].as_array().unwrap();
     for name in ["/copy.mp4", "/copy.mkv", "!in/copy.mkv", "unrelated.mp4"] {
         let x = excluded

@@ -175,6 +175,7 @@ fn settings(cfg: &ScanConfig) -> Settings {
         carve: cfg.carve,
         verify_image: cfg.verify_image,
         threads: cfg.threads,
+        video: cfg.hash.pdq.then(|| cfg.video.report()),
     }
 }
 

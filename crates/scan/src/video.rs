@@ -44,6 +44,38 @@ pub struct VideoSettings {
     pub matching: MatchOptions,
 }
 
+/// How videos were examined, as the report's settings record it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VideoReport {
+    /// The `ffmpeg` version that decoded the videos; `None` when it was not
+    /// found (videos were then left unexamined).
+    pub ffmpeg: Option<String>,
+    /// vPDQ's `seconds_per_hash`.
+    pub seconds_per_hash: f64,
+    /// `exact` (vPDQ's sampling) or `fast` (key frames only).
+    pub pipeline: String,
+    /// Two frames match at a PDQ distance up to this.
+    pub distance: u32,
+    /// The least percentage of the scanned video's frames that matched.
+    pub query_match_percent: f64,
+    /// The least percentage of the listed video's frames that matched.
+    pub compared_match_percent: f64,
+}
+
+impl VideoSettings {
+    /// What the report records.
+    pub fn report(&self) -> VideoReport {
+        VideoReport {
+            ffmpeg: Ffmpeg::shared().ok().map(|f| f.version().to_string()),
+            seconds_per_hash: self.decode.seconds_per_hash,
+            pipeline: self.decode.pipeline.name().to_string(),
+            distance: self.matching.distance,
+            query_match_percent: self.matching.query_match_percent,
+            compared_match_percent: self.matching.compared_match_percent,
+        }
+    }
+}
+
 /// The vPDQ details of a hit (fields of the hit in `report.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VpdqDetail {

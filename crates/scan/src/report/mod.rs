@@ -179,6 +179,9 @@ pub struct Settings {
     pub verify_image: bool,
     /// Worker threads.
     pub threads: usize,
+    /// How videos were hashed and matched (when PDQ was computed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<crate::video::VideoReport>,
 }
 
 /// Whether the scan examined everything.
