@@ -216,6 +216,99 @@ fn make_demo_set(dir: &Path) -> Result<DemoSet, String> {
     })
 }
 
+/// The demo video, when the `ffmpeg` program is there: a benign generated
+/// clip (`originals/clip.mp4`, 6 s) whose vPDQ hash is written in the
+/// reference tool's format under `lists/videos/` (returned, to import as
+/// a list), and a trimmed, re-encoded, half-size copy in the evidence
+/// (`phone/DCIM/VID_0001.mp4`). Without `ffmpeg` (or if it fails), prints
+/// what was skipped and how to install it, and returns `None`.
+fn demo_video(dir: &Path, evidence: &Path) -> Option<PathBuf> {
+    let skipped = |why: String| {
+        println!("Skipped the demo video: {why}");
+        None
+    };
+    let ffmpeg = match nigehbaan_video::Ffmpeg::shared() {
+        Ok(f) => f,
+        Err(e) => return skipped(e.to_string()),
+    };
+    let run = |args: &[&std::ffi::OsStr]| -> Result<(), String> {
+        let out = std::process::Command::new(ffmpeg.program())
+            .args(["-v", "error", "-nostdin", "-y"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", ffmpeg.program().display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "ffmpeg failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    };
+    let original = dir.join("originals/clip.mp4");
+    let copy = evidence.join("phone/DCIM/VID_0001.mp4");
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let made = run(&[
+        os("-f"),
+        os("lavfi"),
+        os("-i"),
+        os("testsrc2=size=320x240:rate=25:duration=6"),
+        os("-c:v"),
+        os("libx264"),
+        os("-pix_fmt"),
+        os("yuv420p"),
+        original.as_os_str(),
+    ])
+    .and_then(|()| {
+        run(&[
+            os("-ss"),
+            os("1"),
+            os("-i"),
+            original.as_os_str(),
+            os("-t"),
+            os("4"),
+            os("-vf"),
+            os("scale=160:120"),
+            os("-c:v"),
+            os("mpeg4"),
+            os("-q:v"),
+            os("5"),
+            copy.as_os_str(),
+        ])
+    })
+    .and_then(|()| {
+        nigehbaan_video::hash_video(
+            ffmpeg,
+            &nigehbaan_video::VideoInput::Path(&original),
+            &nigehbaan_video::DecodeOptions::default(),
+            &mut Hasher::new(),
+        )
+        .map_err(|e| e.to_string())
+    });
+    let hashed = match made {
+        Ok(h) => h,
+        Err(e) => {
+            // Leave no half-made video in the evidence.
+            let _ = std::fs::remove_file(&copy);
+            return skipped(e);
+        }
+    };
+    let list = dir.join("lists/videos");
+    let text = nigehbaan_video::format::write_reference(&hashed.vpdq.frames);
+    let written = std::fs::create_dir_all(&list)
+        .map_err(|e| e.to_string())
+        .and_then(|()| write(&list.join("clip.mp4.vpdq.txt"), text.as_bytes()));
+    match written {
+        Ok(()) => Some(list),
+        Err(e) => {
+            let _ = std::fs::remove_file(&copy);
+            skipped(e)
+        }
+    }
+}
+
 fn hash_bytes(bytes: &[u8]) -> FileHashes {
     let opts = Options::default();
     nigehbaan_filehash::hash_bytes(bytes, &opts, &mut Hasher::new())
@@ -223,9 +316,13 @@ fn hash_bytes(bytes: &[u8]) -> FileHashes {
 
 pub fn run(args: DemoArgs) -> Result<u8, String> {
     let set = make_demo_set(&args.out)?;
+    let video_list = demo_video(&args.out, &set.evidence);
     let lib = Library::new(args.out.join("library"));
     let import = |path: &Path, name: &str, status: Status| -> Result<(), String> {
         let mut options = ImportOptions::new(&path.display().to_string(), name);
+        if path.is_dir() {
+            options.format = Some(nigehbaan_lists::Format::Vpdq);
+        }
         options.status = Some(status);
         options.scheme = Some(Scheme::Custom("demo".into()));
         options.provenance.source = Some("Nigehbaan demo (TEST DATA)".into());
@@ -242,6 +339,10 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
     };
     import(&set.notable_list, "demo-notable", Status::Notable)?;
     import(&set.known_list, "demo-known", Status::Known)?;
+    if let Some(list) = &video_list {
+        import(list, "demo-videos", Status::Notable)?;
+        println!("Demo video: a trimmed, re-encoded copy of a generated clip is in the evidence; its vPDQ list is demo-videos.");
+    }
     let lists = lib.open_all(&[]).map_err(|e| e.to_string())?;
 
     println!(
@@ -275,6 +376,7 @@ pub fn run(args: DemoArgs) -> Result<u8, String> {
         resume: false,
         carve: true,
         verify_image: false,
+        video: Default::default(),
         command_line: format!(
             "nigehbaan scan {} --case DEMO-0001 --exhibit DEMO-EX1 --lang en,ur --fir 'DEMO 12/2026' \
              --police-station 'Demo Police Station' --court 'Demo Sessions Court' --seal 'DEMO-EX1=DEMO-SEAL-1' \

@@ -1,15 +1,17 @@
 //! `nigehbaan match` on videos: query videos (files hashed with the
 //! `ffmpeg` program, or reference-format vPDQ files given with `--vpdq`)
-//! matched against the lists' video indexes. The matching itself is
-//! [`vpdq_hits`]: hashes in, typed hits out.
+//! matched against the lists' video indexes. The matching itself is the
+//! scan library's [`nigehbaan_scan::video::vpdq_hits`] (the one `scan`
+//! uses): hashes in, typed hits out.
 
 use clap::Args;
 use nigehbaan_lists::library::OpenList;
 use nigehbaan_pdq::Hasher;
+use nigehbaan_scan::video::{ListVpdqHit as VpdqHit, VpdqDetail};
 use nigehbaan_video::format::parse_reference;
 use nigehbaan_video::{
-    detect, hash_video, time_ranges, DecodeOptions, Ffmpeg, FrameHash, MatchOptions, VideoError,
-    VideoInput, VideoMatch, VideoPipeline,
+    detect, hash_video, DecodeOptions, Ffmpeg, FrameHash, MatchOptions, VideoError, VideoInput,
+    VideoPipeline,
 };
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -21,6 +23,17 @@ pub struct VideoMatchArgs {
     /// (`frame,quality,pdq,timestamp` lines) to match; repeatable.
     #[arg(long, value_name = "FILE")]
     vpdq: Vec<PathBuf>,
+    #[command(flatten)]
+    vpdq_args: VpdqArgs,
+    /// Videos: hash key frames only (triage; lower recall, see --help of
+    /// `nigehbaan hash`).
+    #[arg(long)]
+    fast: bool,
+}
+
+/// The vPDQ thresholds and sampling, shared by `match` and `scan`.
+#[derive(Args)]
+pub struct VpdqArgs {
     /// Two video frames match at a PDQ Hamming distance up to this.
     #[arg(long, default_value_t = 31, value_parser = clap::value_parser!(u32).range(0..=63))]
     vpdq_distance: u32,
@@ -35,13 +48,21 @@ pub struct VideoMatchArgs {
     /// seconds_per_hash; lists made by HMA use 1).
     #[arg(long, default_value_t = 1.0, value_name = "S")]
     seconds_per_hash: f64,
-    /// Videos: hash key frames only (triage; lower recall, see --help of
-    /// `nigehbaan hash`).
-    #[arg(long)]
-    fast: bool,
 }
 
 impl VideoMatchArgs {
+    /// The thresholds of a vPDQ match.
+    pub fn match_options(&self) -> Result<MatchOptions, String> {
+        self.vpdq_args.match_options()
+    }
+
+    /// How query videos are hashed.
+    pub fn decode_options(&self) -> Result<DecodeOptions, String> {
+        self.vpdq_args.decode_options(self.fast)
+    }
+}
+
+impl VpdqArgs {
     /// The thresholds of a vPDQ match.
     pub fn match_options(&self) -> Result<MatchOptions, String> {
         for (name, v) in [
@@ -60,14 +81,14 @@ impl VideoMatchArgs {
         })
     }
 
-    /// How query videos are hashed.
-    pub fn decode_options(&self) -> Result<DecodeOptions, String> {
+    /// How videos are hashed (`fast`: key frames only).
+    pub fn decode_options(&self, fast: bool) -> Result<DecodeOptions, String> {
         if !(self.seconds_per_hash.is_finite() && self.seconds_per_hash >= 0.0) {
             return Err("--seconds-per-hash must be 0 or more".into());
         }
         Ok(DecodeOptions {
             seconds_per_hash: self.seconds_per_hash,
-            pipeline: if self.fast {
+            pipeline: if fast {
                 VideoPipeline::Fast
             } else {
                 VideoPipeline::Exact
@@ -75,7 +96,9 @@ impl VideoMatchArgs {
             ..DecodeOptions::default()
         })
     }
+}
 
+impl VideoMatchArgs {
     /// The `--vpdq` files, read: (frames, the input's name for the row).
     pub fn vpdq_queries(&self) -> Result<Vec<(Vec<FrameHash>, String)>, String> {
         let mut out = Vec::new();
@@ -90,67 +113,26 @@ impl VideoMatchArgs {
     }
 }
 
-/// One list video a query video matched.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VpdqHit {
-    /// The record number in its list.
-    pub record: u32,
-    /// Percentages and frame counts.
-    pub matched: VideoMatch,
-    /// Stretches of the query that matched, `(first, last)` seconds.
-    pub time_ranges: Vec<(f64, f64)>,
-}
-
-/// Every video of `list` the query video matches under `opts`.
+/// Every video of `list` the query video matches under `opts` (the scan
+/// library's matching, errors as text for the command's output).
 pub fn vpdq_hits(
     list: &OpenList,
     query: &[FrameHash],
     opts: &MatchOptions,
 ) -> Result<Vec<VpdqHit>, String> {
-    let found = list
-        .search_vpdq(query, opts, true)
-        .map_err(|e| format!("list {}: {e}", list.name()))?;
-    Ok(found
-        .into_iter()
-        .map(|h| VpdqHit {
-            record: h.record,
-            time_ranges: time_ranges(query, &h.matched.matched_query_frame_numbers),
-            matched: h.matched,
-        })
-        .collect())
+    nigehbaan_scan::video::vpdq_hits(list, query, opts)
+        .map_err(|e| format!("list {}: {e}", list.name()))
 }
 
 /// The match fields of a vPDQ hit (`match: "vpdq"`, both percentages,
-/// frame counts, time ranges).
+/// frame counts, time ranges: the fields a scan report's vPDQ hit has).
 pub fn hit_fields(hit: &VpdqHit) -> Map<String, Value> {
-    let m = &hit.matched;
     let mut o = Map::new();
     o.insert("match".into(), json!("vpdq"));
-    o.insert("query_match_percent".into(), json!(m.query_match_percent));
-    o.insert(
-        "compared_match_percent".into(),
-        json!(m.compared_match_percent),
-    );
-    o.insert("matched_frames".into(), json!(m.matched_query_frames));
-    o.insert("query_frames".into(), json!(m.query_frames));
-    o.insert(
-        "matched_listed_frames".into(),
-        json!(m.matched_compared_frames),
-    );
-    o.insert("listed_frames".into(), json!(m.compared_frames));
-    o.insert(
-        "time_ranges".into(),
-        json!(hit
-            .time_ranges
-            .iter()
-            .map(|(a, b)| [round3(*a), round3(*b)])
-            .collect::<Vec<_>>()),
-    );
+    if let Ok(Value::Object(fields)) = serde_json::to_value(VpdqDetail::of(hit)) {
+        o.extend(fields);
+    }
     o
-}
-
-fn round3(t: f64) -> f64 {
-    (t * 1000.0).round() / 1000.0
 }
 
 /// A file's video hash when it holds a video (by content): `None` for

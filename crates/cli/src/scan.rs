@@ -108,9 +108,12 @@ pub struct ScanArgs {
     #[arg(long)]
     no_pdq: bool,
     /// Triage: decode colour JPEGs for their luma alone, large ones at a
-    /// reduced scale (see `hash --fast`).
+    /// reduced scale (see `hash --fast`); videos: key frames only.
     #[arg(long)]
     fast: bool,
+    /// Videos (hashed with the `ffmpeg` program, matched with vPDQ).
+    #[command(flatten)]
+    vpdq: crate::match_video::VpdqArgs,
     /// PDQ pipeline: `full` (default) or `reference-cli`.
     #[arg(long, default_value = "full")]
     pipeline: Pipeline,
@@ -396,6 +399,10 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
             max_total_bytes: args.max_archive_bytes,
             max_ratio: args.max_archive_ratio,
             ..ArchiveLimits::default()
+        },
+        video: nigehbaan_scan::video::VideoSettings {
+            decode: args.vpdq.decode_options(args.fast)?,
+            matching: args.vpdq.match_options()?,
         },
         follow_symlinks: args.follow_symlinks,
         threads,

@@ -242,7 +242,9 @@ fn usage_errors_exit_2() {
 #[test]
 fn demo_runs_and_shows_matches() {
     let dir = tempdir("demo");
+    // Without ffmpeg (the demo video is tested in scan_video_cli).
     let out = bin()
+        .env("NIGEHBAAN_FFMPEG", "/nonexistent/ffmpeg")
         .arg("demo")
         .arg("--out")
         .arg(dir.join("d"))

@@ -153,20 +153,7 @@ fn format_vpdq_writes_the_reference_file_per_video() {
     );
     assert!(stderr.contains("1 file(s) are not videos"), "{stderr}");
     let text = std::fs::read_to_string(&file).unwrap();
-    let expected: String = row["vpdq"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{},{},{},{:.3}\n",
-                f["frame"],
-                f["quality"],
-                f["pdq"].as_str().unwrap(),
-                f["timestamp"].as_f64().unwrap()
-            )
-        })
-        .collect();
+    let expected: String = video_common::reference_text(row);
     assert_eq!(text, expected);
     assert!(text.starts_with("0,") && text.lines().nth(1).unwrap().starts_with("25,"));
     #[cfg(unix)]

@@ -78,20 +78,7 @@ fn a_reencoded_trimmed_copy_is_found_through_a_vpdq_list() {
         .output()
         .unwrap();
     let r = &rows(&out)[0];
-    let reference: String = r["vpdq"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{},{},{},{:.3}\n",
-                f["frame"],
-                f["quality"],
-                f["pdq"].as_str().unwrap(),
-                f["timestamp"].as_f64().unwrap()
-            )
-        })
-        .collect();
+    let reference: String = video_common::reference_text(r);
     let vdir = dir.join("vpdq");
     std::fs::create_dir_all(&vdir).unwrap();
     let ref_file = vdir.join("original.mp4.vpdq.txt");

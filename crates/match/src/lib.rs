@@ -40,6 +40,66 @@ use nigehbaan_filehash::FileHashes;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// How a hit matched: an exact digest, PDQ (an image, near) or vPDQ (a
+/// video, by the share of frames that matched). In JSON: `md5`, `sha1`,
+/// `sha256`, `pdq`, `vpdq`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchKind {
+    /// MD5 (exact).
+    Md5,
+    /// SHA-1 (exact).
+    Sha1,
+    /// SHA-256 (exact).
+    Sha256,
+    /// PDQ (an image, by Hamming distance).
+    Pdq,
+    /// vPDQ (a video, by the share of its frames that matched).
+    Vpdq,
+}
+
+impl MatchKind {
+    /// `md5`, `sha1`, `sha256`, `pdq` or `vpdq`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatchKind::Md5 => "md5",
+            MatchKind::Sha1 => "sha1",
+            MatchKind::Sha256 => "sha256",
+            MatchKind::Pdq => "pdq",
+            MatchKind::Vpdq => "vpdq",
+        }
+    }
+
+    /// How strong a match of this kind is (0 is strongest): exact before
+    /// near, the longer digest first, images before videos.
+    pub fn strength(self) -> u8 {
+        match self {
+            MatchKind::Sha256 => 0,
+            MatchKind::Sha1 => 1,
+            MatchKind::Md5 => 2,
+            MatchKind::Pdq => 3,
+            MatchKind::Vpdq => 4,
+        }
+    }
+}
+
+impl From<HashKind> for MatchKind {
+    fn from(k: HashKind) -> Self {
+        match k {
+            HashKind::Md5 => MatchKind::Md5,
+            HashKind::Sha1 => MatchKind::Sha1,
+            HashKind::Sha256 => MatchKind::Sha256,
+            HashKind::Pdq => MatchKind::Pdq,
+        }
+    }
+}
+
+impl fmt::Display for MatchKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// How matching is done: one set of defaults for every face.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {

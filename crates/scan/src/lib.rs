@@ -32,6 +32,7 @@ mod pipeline;
 mod preflight;
 pub mod report;
 pub mod runs;
+pub mod video;
 
 pub use archive::ArchiveLimits;
 pub use checkpoint::CHECKPOINT_FILE;
@@ -100,6 +101,9 @@ pub struct ScanConfig {
     /// The command line, for the chain of custody (kept for every run of a
     /// resumed scan).
     pub command_line: String,
+    /// How videos are hashed and matched (when `hash.pdq` is on and the
+    /// `ffmpeg` program is there).
+    pub video: video::VideoSettings,
 }
 
 /// Counters a progress display can read while the scan runs.
@@ -175,6 +179,7 @@ fn settings(cfg: &ScanConfig) -> Settings {
         carve: cfg.carve,
         verify_image: cfg.verify_image,
         threads: cfg.threads,
+        video: cfg.hash.pdq.then(|| cfg.video.report()),
     }
 }
 

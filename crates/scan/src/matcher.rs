@@ -51,8 +51,8 @@ pub fn report_hit(lists: &[OpenList], x: &ListHit) -> Hit {
         list: list.name().to_string(),
         list_version: list.manifest.version.clone(),
         record: x.found.entry,
-        match_kind: x.found.kind,
-        matched_hashes: x.found.matched.clone(),
+        match_kind: x.found.kind.into(),
+        matched_hashes: x.found.matched.iter().map(|&k| k.into()).collect(),
         distance: x.found.pdq.map(|p| p.distance),
         variant: x.found.pdq.map(|p| p.variant.to_string()),
         listed_hash,
@@ -64,5 +64,6 @@ pub fn report_hit(lists: &[OpenList], x: &ListHit) -> Hit {
         status: r.status,
         record_id: r.id.clone(),
         series: r.flags.series.clone(),
+        video: None,
     }
 }

@@ -4,6 +4,7 @@
 //! documents every field.
 
 pub use nigehbaan_lists::{HashKind, Status};
+pub use nigehbaan_match::MatchKind;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -103,9 +104,9 @@ pub struct Hit {
     pub record: u32,
     /// The strongest way it matched: `sha256`, `sha1` or `md5` (exact), or
     /// `pdq` (perceptual).
-    pub match_kind: HashKind,
+    pub match_kind: MatchKind,
     /// Every hash of the file that matched this record (strongest first).
-    pub matched_hashes: Vec<HashKind>,
+    pub matched_hashes: Vec<MatchKind>,
     /// PDQ Hamming distance (PDQ matches only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distance: Option<u32>,
@@ -125,6 +126,10 @@ pub struct Hit {
     /// The series the record belongs to, if the list says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
+    /// vPDQ matches only (`match_kind` `vpdq`): percentages, frame counts
+    /// and matched time ranges, written as fields of the hit.
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub video: Option<crate::video::VpdqDetail>,
 }
 
 impl Hit {
@@ -133,12 +138,19 @@ impl Hit {
         self.matched_hashes
             .iter()
             .map(|k| match (k, self.distance) {
-                (HashKind::Pdq, Some(d)) => {
+                (MatchKind::Pdq, Some(d)) => {
                     match self.variant.as_deref().filter(|v| *v != "orig") {
                         Some(v) => format!("pdq distance {d}, {v}"),
                         None => format!("pdq distance {d}"),
                     }
                 }
+                (MatchKind::Vpdq, _) => match &self.video {
+                    Some(v) => format!(
+                        "vpdq {:.1}% of the video, {:.1}% of the listed one",
+                        v.query_match_percent, v.compared_match_percent
+                    ),
+                    None => k.to_string(),
+                },
                 _ => k.to_string(),
             })
             .collect::<Vec<_>>()
@@ -158,6 +170,15 @@ pub struct CategoryRef {
 }
 
 impl CategoryRef {
+    /// The reference to a list record's category.
+    pub fn of(c: &nigehbaan_lists::model::Category) -> CategoryRef {
+        CategoryRef {
+            scheme: c.scheme.name(),
+            code: c.code.clone(),
+            label: c.info().map(|i| i.label.to_string()),
+        }
+    }
+
     /// `scheme:code`, the key reports count by.
     pub fn key(&self) -> String {
         format!("{}:{}", self.scheme, self.code)

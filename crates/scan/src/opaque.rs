@@ -4,7 +4,9 @@
 //! what it holds — the files of a disk, the frames of a video — is not
 //! examined, so it must never leave a scan "complete": each becomes an
 //! `unexamined-disk-image` or `unexamined-video` exclusion with
-//! `incomplete: true` and a reason saying what would examine it.
+//! `incomplete: true` and a reason saying what would examine it. Videos
+//! are hashed frame by frame (see [`crate::video`]) when the `ffmpeg`
+//! program is there; without it they stay `unexamined-video`.
 //!
 //! Disk images on disk that the `image` module reads (E01, raw disks, bare
 //! FAT/exFAT/NTFS/ext) are opened there instead; what stays here are the
@@ -43,11 +45,13 @@ impl Opaque {
                  were not examined; a disk-image reader would examine them (not in this \
                  version): mount or export its file systems read-only and scan their files"
             ),
-            Opaque::Video(what) => format!(
-                "unexamined: {what} video: hashed as a file, but its frames were not examined \
-                 for perceptual matches; a video frame hasher (ffmpeg) would examine them (not \
-                 in this version)"
-            ),
+            Opaque::Video(what) => match nigehbaan_video::Ffmpeg::shared() {
+                Err(e) => format!("unexamined: {what} video: hashed as a file, but {e}"),
+                Ok(_) => format!(
+                    "unexamined: {what} video: hashed as a file, but its frames were not \
+                     examined"
+                ),
+            },
         }
     }
 
@@ -66,10 +70,34 @@ impl Opaque {
 
 /// The exclusion for a file starting with `head`, when it is opaque to a
 /// scan that does (`pdq`) or does not compute perceptual hashes: videos
-/// only need their frames examined when images are hashed with PDQ.
+/// only need their frames examined when images are hashed with PDQ, and
+/// are examined by the workers (see [`crate::video`]) when the `ffmpeg`
+/// program is there.
 pub fn exclusion(head: &[u8], pdq: bool, exhibit: &str, path: &str) -> Option<Exclusion> {
     match detect(head)? {
+        Opaque::Video(_) if !pdq || nigehbaan_video::Ffmpeg::shared().is_ok() => None,
+        o => Some(o.exclusion(exhibit, path)),
+    }
+}
+
+/// Like [`exclusion`], for content too large to hold in memory (an
+/// archive entry or a file of a disk image digested as a stream): a video
+/// there is not examined even with `ffmpeg`.
+pub fn exclusion_unheld(head: &[u8], pdq: bool, exhibit: &str, path: &str) -> Option<Exclusion> {
+    match detect(head)? {
         Opaque::Video(_) if !pdq => None,
+        Opaque::Video(what) if nigehbaan_video::Ffmpeg::shared().is_ok() => Some(Exclusion {
+            exhibit: exhibit.to_string(),
+            path: path.to_string(),
+            kind: "unexamined-video".into(),
+            reason: format!(
+                "unexamined: {what} video inside a container, too large to hold in memory: \
+                 hashed as a file, but its frames were not examined; extract it and scan it \
+                 as a file"
+            ),
+            incomplete: true,
+            hashed: true,
+        }),
         o => Some(o.exclusion(exhibit, path)),
     }
 }
@@ -299,9 +327,12 @@ mod tests {
         assert!(matches!(detect(b"FLV\x01\x05"), Some(Opaque::Video(_))));
         assert_eq!(detect(b"plain text"), None);
         assert_eq!(detect(b""), None);
-        // Videos are only opaque when frames would be hashed.
+        // Videos are only opaque when frames would be hashed, and the
+        // workers hash them when ffmpeg is there.
         assert!(exclusion(&mkv, false, "e", "p").is_none());
-        let ex = exclusion(&mkv, true, "e", "p").unwrap();
+        let ffmpeg = nigehbaan_video::Ffmpeg::shared().is_ok();
+        assert_eq!(exclusion(&mkv, true, "e", "p").is_none(), ffmpeg);
+        let ex = exclusion_unheld(&mkv, true, "e", "p").unwrap();
         assert!(ex.incomplete && ex.hashed && ex.kind == "unexamined-video");
     }
 }

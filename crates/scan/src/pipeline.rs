@@ -13,6 +13,7 @@ use crate::evidence::{display, open_read_only, walk, FoundFile, Times};
 use crate::matcher::match_file;
 use crate::model::{split_name, Exclusion, Hex, Item};
 use crate::report::Items;
+use crate::video::Held;
 use crate::{Progress, ScanConfig};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use nigehbaan_filehash::{hash_bytes, hash_open_file, FileError, FileHashes};
@@ -34,6 +35,9 @@ struct Job {
     held: u64,
     /// What a disk image's file system says about it.
     extra: Extra,
+    /// The file's path on disk (files of the evidence only): a video that
+    /// cannot be read as a stream is opened by it.
+    disk_path: Option<std::path::PathBuf>,
 }
 
 /// Item details only files inside disk images have.
@@ -282,6 +286,7 @@ fn walk_jobs(
             data,
             held,
             extra: Extra::default(),
+            disk_path: Some(f.path.clone()),
         };
         match kind {
             None if crate::image::supported(&head) => {
@@ -417,6 +422,7 @@ fn entry_job(e: Entry, exhibit: u32, depth: u32, budget: &Budget) -> Job {
         data,
         held,
         extra: Extra::default(),
+        disk_path: None,
     }
 }
 
@@ -442,12 +448,12 @@ fn disk_file(
     let head_ok = d.reader.read_exact_at(0, &mut inner_head).is_ok();
     let archive = if head_ok { detect(&inner_head) } else { None };
     if head_ok && archive.is_none() {
-        excluded.extend(crate::opaque::exclusion(
-            &inner_head,
-            cfg.hash.pdq,
-            exhibit,
-            &d.path,
-        ));
+        let note = if size <= cfg.limits.max_in_memory {
+            crate::opaque::exclusion
+        } else {
+            crate::opaque::exclusion_unheld
+        };
+        excluded.extend(note(&inner_head, cfg.hash.pdq, exhibit, &d.path));
     }
     let extra = Extra {
         deleted: d.deleted,
@@ -462,6 +468,7 @@ fn disk_file(
         data,
         held,
         extra,
+        disk_path: None,
     };
     let Some(kind) = archive else {
         if !is_done {
@@ -593,11 +600,28 @@ fn hash_job(
     hasher: &mut Hasher,
     ids: &[&str],
 ) -> Item {
+    let pdq_on = cfg.hash.pdq;
+    let mut video: Option<Held> = None;
+    let mut held_bytes = |b: &Arc<[u8]>| {
+        if crate::video::wanted(pdq_on, b) {
+            video = Some(Held::Bytes(b.clone()));
+        }
+    };
     let h: FileHashes = match job.data {
-        JobData::File(file) => hash_open_file(file, &cfg.hash, hasher),
-        JobData::Bytes(b) => hash_bytes(&b, &cfg.hash, hasher),
+        JobData::File(file) => {
+            video = crate::video::held_file(pdq_on, &file, job.disk_path.as_deref());
+            hash_open_file(file, &cfg.hash, hasher)
+        }
+        JobData::Bytes(b) => {
+            held_bytes(&b);
+            hash_bytes(&b, &cfg.hash, hasher)
+        }
         JobData::Lazy { size, read } => match read() {
-            Ok(b) => hash_bytes(&b, &cfg.hash, hasher),
+            Ok(b) => {
+                let b: Arc<[u8]> = b.into();
+                held_bytes(&b);
+                hash_bytes(&b, &cfg.hash, hasher)
+            }
             Err(why) => FileHashes {
                 size: Some(size),
                 digests: None,
@@ -615,9 +639,26 @@ fn hash_job(
             image: None,
             error: image.then_some(FileError::ImageTooBig(size)),
         },
-        JobData::Reader(r) => hash_reader(&*r, cfg, hasher),
+        JobData::Reader(r) => hash_reader(&*r, cfg, hasher, &mut held_bytes),
     };
-    let m = match_file(lists, &h, &cfg.matching);
+    let mut m = match_file(lists, &h, &cfg.matching);
+    if let Some(v) = video {
+        let err = crate::video::examine(
+            &cfg.video,
+            lists,
+            v,
+            &job.path,
+            cfg.limits.max_in_memory,
+            hasher,
+            &mut m,
+        );
+        if let Some(e) = err {
+            m.error = Some(match m.error.take() {
+                Some(first) => format!("{first}; {e}"),
+                None => e,
+            });
+        }
+    }
     let img = h.image.as_ref();
     let pdq = img.and_then(|i| i.pdq.as_ref());
     let mut error = h.error.as_ref().map(|e| e.to_string());
@@ -668,6 +709,7 @@ fn hash_reader(
     r: &dyn nigehbaan_disk::ReadAt,
     cfg: &ScanConfig,
     hasher: &mut Hasher,
+    held: &mut dyn FnMut(&Arc<[u8]>),
 ) -> FileHashes {
     let size = r.len();
     let failed = |e: std::io::Error| FileHashes {
@@ -678,7 +720,11 @@ fn hash_reader(
     };
     if size <= cfg.limits.max_in_memory {
         return match crate::image::read_all(r) {
-            Ok(b) => hash_bytes(&b, &cfg.hash, hasher),
+            Ok(b) => {
+                let b: Arc<[u8]> = b.into();
+                held(&b);
+                hash_bytes(&b, &cfg.hash, hasher)
+            }
             Err(e) => failed(e),
         };
     }

@@ -58,6 +58,7 @@ fn config(d: &Path, case: &str, examiner: &str, command: &str) -> ScanConfig {
         resume: false,
         carve: true,
         verify_image: false,
+        video: Default::default(),
         command_line: command.into(),
     }
 }

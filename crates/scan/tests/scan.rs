@@ -64,6 +64,7 @@ fn config(ev: &Path, out: &Path) -> ScanConfig {
         resume: false,
         carve: true,
         verify_image: false,
+        video: Default::default(),
         command_line: "test".into(),
     }
 }

@@ -28,3 +28,23 @@ pub fn rows(out: &Output) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
         .collect()
 }
+
+/// A `hash` row's `vpdq` frames in the reference tool's file format
+/// (`frame,quality,pdq,timestamp` lines).
+#[allow(dead_code)]
+pub fn reference_text(row: &Value) -> String {
+    row["vpdq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{},{},{},{:.3}\n",
+                f["frame"],
+                f["quality"],
+                f["pdq"].as_str().unwrap(),
+                f["timestamp"].as_f64().unwrap()
+            )
+        })
+        .collect()
+}

@@ -531,7 +531,13 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         let image = nigehbaan_media::sniff_prefix(&head[..head.len().min(32)]);
         let nested = detect(&head);
         if nested.is_none() {
-            self.note_opaque(&path, &head);
+            let h = &head[..head.len().min(DETECT_BYTES)];
+            self.exclusions.extend(crate::opaque::exclusion_unheld(
+                h,
+                self.pdq,
+                &self.exhibit,
+                &path,
+            ));
         }
         let mut st = DigestState::new();
         st.update(&head);

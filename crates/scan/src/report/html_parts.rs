@@ -11,7 +11,8 @@ use super::i18n::{Key, Lang, Langs};
 use super::{ErrorEntry, Report};
 use crate::model::{Hit, Item};
 use maud::{html, Markup, PreEscaped};
-use nigehbaan_lists::{HashKind, Status};
+use nigehbaan_lists::Status;
+use nigehbaan_match::MatchKind;
 use std::io::{self, Write};
 
 /// The rows `report.html` lists, each read in report order (from the
@@ -123,7 +124,7 @@ pub(super) fn css_string(s: &str) -> String {
 fn how(c: &Ctx, h: &Hit) -> Markup {
     let kind = h.match_kind.name().to_uppercase().replace("SHA", "SHA-");
     match h.distance {
-        Some(d) if h.match_kind == HashKind::Pdq => {
+        Some(d) if h.match_kind == MatchKind::Pdq => {
             let pct = (256.0 - f64::from(d)) / 256.0 * 100.0;
             html! {
                 (c.l(Key::Similar)) " " (v("PDQ")) ", " (c.l(Key::Distance)) " " (v(&d.to_string()))

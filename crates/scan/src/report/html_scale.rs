@@ -38,6 +38,7 @@ fn settings() -> Settings {
         follow_symlinks: false,
         carve: false,
         verify_image: false,
+        video: Default::default(),
         threads: 1,
     }
 }

@@ -188,6 +188,9 @@ pub struct Settings {
     pub verify_image: bool,
     /// Worker threads.
     pub threads: usize,
+    /// How videos were hashed and matched (when PDQ was computed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<crate::video::VideoReport>,
 }
 
 /// Whether the scan examined everything.
@@ -259,12 +262,17 @@ pub struct ErrorEntry {
 /// How strong a match is, strongest first: exact SHA-256, SHA-1, MD5,
 /// then PDQ by distance.
 pub fn strength(h: &crate::model::Hit) -> (u8, u32) {
-    use nigehbaan_lists::HashKind;
+    use nigehbaan_match::MatchKind;
     match h.match_kind {
-        HashKind::Sha256 => (0, 0),
-        HashKind::Sha1 => (1, 0),
-        HashKind::Md5 => (2, 0),
-        HashKind::Pdq => (3, h.distance.unwrap_or(u32::MAX)),
+        MatchKind::Pdq => (3, h.distance.unwrap_or(u32::MAX)),
+        // A video: the larger share of its frames that matched is stronger.
+        MatchKind::Vpdq => (
+            4,
+            h.video.as_ref().map_or(u32::MAX, |v| {
+                (1000.0 - v.query_match_percent.clamp(0.0, 100.0) * 10.0) as u32
+            }),
+        ),
+        k => (k.strength(), 0),
     }
 }
 
