@@ -8,6 +8,7 @@
 //! skipped and recorded.
 
 use crate::model::Exclusion;
+use crate::model::ExclusionKind;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::{File, Metadata};
@@ -211,11 +212,11 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn exclude(&mut self, path: &Path, kind: &str, reason: String, incomplete: bool) {
+    fn exclude(&mut self, path: &Path, kind: ExclusionKind, reason: String, incomplete: bool) {
         self.excl.push(Exclusion {
             exhibit: self.id.to_string(),
             path: display(path),
-            kind: kind.into(),
+            kind,
             reason,
             incomplete,
             hashed: false,
@@ -229,11 +230,16 @@ impl Walker<'_> {
             Ok(m) if m.is_file() => self.file(p, &m, true),
             Ok(_) => self.exclude(
                 p,
-                "special-file",
+                ExclusionKind::SpecialFile,
                 "not a regular file or directory (device, socket or FIFO); skipped".into(),
                 false,
             ),
-            Err(e) => self.exclude(p, "unreadable", format!("cannot read: {e}"), true),
+            Err(e) => self.exclude(
+                p,
+                ExclusionKind::Unreadable,
+                format!("cannot read: {e}"),
+                true,
+            ),
         }
     }
 
@@ -262,7 +268,7 @@ impl Walker<'_> {
                 Err(e) => {
                     self.exclude(
                         &d,
-                        "unreadable",
+                        ExclusionKind::Unreadable,
                         format!("cannot read directory: {e}"),
                         true,
                     );
@@ -274,7 +280,12 @@ impl Walker<'_> {
                 let meta = match std::fs::symlink_metadata(&path) {
                     Ok(m) => m,
                     Err(e) => {
-                        self.exclude(&path, "unreadable", format!("cannot stat: {e}"), true);
+                        self.exclude(
+                            &path,
+                            ExclusionKind::Unreadable,
+                            format!("cannot stat: {e}"),
+                            true,
+                        );
                         continue;
                     }
                 };
@@ -283,7 +294,7 @@ impl Walker<'_> {
                     if !self.follow {
                         self.exclude(
                             &path,
-                            "symlink",
+                            ExclusionKind::Symlink,
                             "symbolic link; not followed (use --follow-symlinks)".into(),
                             false,
                         );
@@ -298,13 +309,13 @@ impl Walker<'_> {
                         Ok(m) if m.is_file() => self.file(&path, &m, true),
                         Ok(_) => self.exclude(
                             &path,
-                            "special-file",
+                            ExclusionKind::SpecialFile,
                             "link to a special file; skipped".into(),
                             false,
                         ),
                         Err(e) => self.exclude(
                             &path,
-                            "unreadable",
+                            ExclusionKind::Unreadable,
                             format!("broken symbolic link: {e}"),
                             false,
                         ),
@@ -318,7 +329,7 @@ impl Walker<'_> {
                 } else {
                     self.exclude(
                         &path,
-                        "special-file",
+                        ExclusionKind::SpecialFile,
                         "special file (device, socket or FIFO); skipped".into(),
                         false,
                     );

@@ -13,6 +13,7 @@
 
 use crate::evidence::Times;
 use crate::model::Exclusion;
+use crate::model::ExclusionKind;
 use crate::report::images::{
     FileSystemRecord, ImageCounts, ImageCustody, ImageRecord, PartitionRecord,
 };
@@ -100,11 +101,11 @@ fn first_ewf_segment_beside(file: &Path) -> bool {
 }
 
 impl Examine<'_> {
-    pub(crate) fn exclusion(&self, path: &str, kind: &str, reason: String) -> Exclusion {
+    pub(crate) fn exclusion(&self, path: &str, kind: ExclusionKind, reason: String) -> Exclusion {
         Exclusion {
             exhibit: self.exhibit.to_string(),
             path: path.to_string(),
-            kind: kind.into(),
+            kind,
             reason,
             incomplete: true,
             hashed: false,
@@ -112,7 +113,11 @@ impl Examine<'_> {
     }
 
     pub(crate) fn unreadable(&self, path: &str, u: &Unreadable) -> Exclusion {
-        self.exclusion(path, "unreadable-range", format!("not examined: {u}"))
+        self.exclusion(
+            path,
+            ExclusionKind::UnreadableRange,
+            format!("not examined: {u}"),
+        )
     }
 }
 
@@ -135,7 +140,7 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
         out.push(
             ctx.exclusion(
                 ctx.path,
-                "disk-image-error",
+                ExclusionKind::DiskImageError,
                 "unexamined: a later segment of an EWF (E01) image whose first segment is not \
              beside it (or whose segment number is damaged): what it holds cannot be read alone"
                     .into(),
@@ -149,7 +154,7 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
         Err(e) => {
             out.push(ctx.exclusion(
                 ctx.path,
-                "disk-image-error",
+                ExclusionKind::DiskImageError,
                 format!("unexamined: the disk image could not be opened: {e}"),
             ));
             return done;
@@ -175,7 +180,7 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
         // A damaged table may hide a volume: its space is only carved.
         out.push(ctx.exclusion(
             ctx.path,
-            "partition-table-problem",
+            ExclusionKind::PartitionTableProblem,
             format!("not fully examined: the partition table is damaged: {p}"),
         ));
     }
@@ -218,7 +223,7 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
                 let end = v.start + v.len;
                 out.push(ctx.exclusion(
                     &fsr.path,
-                    "unrecognised-volume",
+                    ExclusionKind::UnrecognisedVolume,
                     format!(
                         "not examined: volume {} ({}) at bytes {:#x}..{end:#x}: {e}{}",
                         v.index,
@@ -271,7 +276,7 @@ fn fs_error(ctx: &Examine<'_>, prefix: &str, start: u64, e: &FsError) -> Exclusi
         .unwrap_or_default();
     ctx.exclusion(
         prefix,
-        "file-system-error",
+        ExclusionKind::FileSystemError,
         format!("not examined: {e} (offsets in the volume, which starts at byte {start:#x}{at})"),
     )
 }
@@ -516,7 +521,7 @@ mod tests {
         // The volume with no file system is not examined, and says where.
         let ex = &found.exclusions;
         assert_eq!(ex.len(), 1, "{ex:?}");
-        assert_eq!(ex[0].kind, "unrecognised-volume");
+        assert_eq!(ex[0].kind, ExclusionKind::UnrecognisedVolume);
         assert!(ex[0].incomplete);
         assert!(ex[0].reason.contains("0x2000..0x4000"), "{}", ex[0].reason);
     }
@@ -527,8 +532,8 @@ mod tests {
         // The partition now reaches past the disk's end (128 sectors).
         d[446 + 8..446 + 12].copy_from_slice(&120u32.to_le_bytes());
         let found = examine_bytes("damaged", &d, false);
-        let ex: Vec<&str> = found.exclusions.iter().map(|e| e.kind.as_str()).collect();
-        assert!(ex.contains(&"partition-table-problem"), "{ex:?}");
+        let ex: Vec<ExclusionKind> = found.exclusions.iter().map(|e| e.kind).collect();
+        assert!(ex.contains(&ExclusionKind::PartitionTableProblem), "{ex:?}");
         assert!(found.exclusions.iter().all(|e| e.incomplete));
     }
 
@@ -557,7 +562,7 @@ mod tests {
         )
         .exclusions;
         assert_eq!(ex.len(), 1);
-        assert_eq!(ex[0].kind, "disk-image-error");
+        assert_eq!(ex[0].kind, ExclusionKind::DiskImageError);
         assert!(ex[0].incomplete);
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::image::Examine;
 use crate::model::Exclusion;
+use crate::model::ExclusionKind;
 use crate::report::images::{AcquisitionRecord, ImageCustody, VerifyResult};
 use nigehbaan_disk::container::{Acquisition, Verification};
 use nigehbaan_disk::Image;
@@ -77,7 +78,7 @@ fn failures(
     for u in v.computed.unreadable.iter().filter(|u| !known.contains(u)) {
         out.push(ctx.exclusion(
             ctx.path,
-            "image-verification",
+            ExclusionKind::ImageVerification,
             format!("not verified: {u} (files and carving over these bytes are incomplete)"),
         ));
     }
@@ -99,7 +100,7 @@ fn failures(
         }
         out.push(ctx.exclusion(
             ctx.path,
-            "image-verification",
+            ExclusionKind::ImageVerification,
             format!(
                 "not verified: the image's data differs from what was acquired: {}",
                 what.join("; ")

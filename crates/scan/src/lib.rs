@@ -42,6 +42,7 @@ pub use matcher::MatchSettings;
 pub use model::{CaseFields, Disposition, Exclusion, Hex, Hit, Item, Seal};
 pub use report::Report;
 
+use crate::model::ExclusionKind;
 use nigehbaan_lists::library::OpenList;
 use report::{Custody, ExhibitCustody, ListCustody, Settings};
 use runs::Run;
@@ -284,7 +285,7 @@ pub fn scan(
         exclusions.push(Exclusion {
             exhibit: String::new(),
             path: e.clone(),
-            kind: "checkpoint-error".into(),
+            kind: ExclusionKind::CheckpointError,
             reason: "the checkpoint could not be written; --resume would redo some work".into(),
             incomplete: false,
             hashed: false,

@@ -265,6 +265,99 @@ pub struct Item {
 /// In memory `path` is a [lossless name](raw_name); in JSON it is written
 /// as `path` (readable) and `path_bytes` (the exact bytes in base64, only
 /// when they are not UTF-8), as items are.
+/// What kind of exclusion: a closed set, spelled in `report.json` as
+/// the kebab-case names below (documented in docs/scan-report.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExclusionKind {
+    /// `symlink`: a symbolic link, not followed (policy).
+    Symlink,
+    /// `special-file`: a device, FIFO or socket.
+    SpecialFile,
+    /// `unreadable`: a file or directory that could not be read.
+    Unreadable,
+    /// `archive-error`: an archive that could not be read (whole or in part).
+    ArchiveError,
+    /// `depth-limit`: nested deeper than the container depth limit.
+    DepthLimit,
+    /// `entry-limit`: more entries than the container entry limit.
+    EntryLimit,
+    /// `size-limit`: more bytes than the container size limit.
+    SizeLimit,
+    /// `ratio-limit`: a compression ratio above the limit (a likely zip bomb).
+    RatioLimit,
+    /// `unsafe-name`: an entry name that is unsafe (absolute, `..`); hashed under its literal name.
+    UnsafeName,
+    /// `link-entry`: a link inside an archive.
+    LinkEntry,
+    /// `encrypted`: an encrypted entry.
+    Encrypted,
+    /// `too-large-to-open`: a container too large to open in memory.
+    TooLargeToOpen,
+    /// `interrupted`: the scan was stopped before this was examined.
+    Interrupted,
+    /// `internal-error`: a worker failed (a bug): what it held was not examined.
+    InternalError,
+    /// `checkpoint-error`: the resume checkpoint could not be written or read.
+    CheckpointError,
+    /// `archive-in-disk-image`: an archive inside a disk image too large to open.
+    ArchiveInDiskImage,
+    /// `unreadable-range`: a byte range of a disk image that could not be read.
+    UnreadableRange,
+    /// `unrecognised-volume`: a partition whose file system is not recognised (carved only).
+    UnrecognisedVolume,
+    /// `file-system-error`: a file system whose structures could not be parsed (in part).
+    FileSystemError,
+    /// `disk-image-error`: a disk image that could not be opened.
+    DiskImageError,
+    /// `partition-table-problem`: a damaged or inconsistent partition table.
+    PartitionTableProblem,
+    /// `image-verification`: an image whose stored hash did not verify, or that could not be read for verification.
+    ImageVerification,
+    /// `unexamined-disk-image`: a disk image of a kind the scan cannot open.
+    UnexaminedDiskImage,
+    /// `unexamined-video`: a video whose frames were not examined (no ffmpeg, or too large).
+    UnexaminedVideo,
+}
+
+impl ExclusionKind {
+    /// The kind's stable name, as `report.json` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExclusionKind::Symlink => "symlink",
+            ExclusionKind::SpecialFile => "special-file",
+            ExclusionKind::Unreadable => "unreadable",
+            ExclusionKind::ArchiveError => "archive-error",
+            ExclusionKind::DepthLimit => "depth-limit",
+            ExclusionKind::EntryLimit => "entry-limit",
+            ExclusionKind::SizeLimit => "size-limit",
+            ExclusionKind::RatioLimit => "ratio-limit",
+            ExclusionKind::UnsafeName => "unsafe-name",
+            ExclusionKind::LinkEntry => "link-entry",
+            ExclusionKind::Encrypted => "encrypted",
+            ExclusionKind::TooLargeToOpen => "too-large-to-open",
+            ExclusionKind::Interrupted => "interrupted",
+            ExclusionKind::InternalError => "internal-error",
+            ExclusionKind::CheckpointError => "checkpoint-error",
+            ExclusionKind::ArchiveInDiskImage => "archive-in-disk-image",
+            ExclusionKind::UnreadableRange => "unreadable-range",
+            ExclusionKind::UnrecognisedVolume => "unrecognised-volume",
+            ExclusionKind::FileSystemError => "file-system-error",
+            ExclusionKind::DiskImageError => "disk-image-error",
+            ExclusionKind::PartitionTableProblem => "partition-table-problem",
+            ExclusionKind::ImageVerification => "image-verification",
+            ExclusionKind::UnexaminedDiskImage => "unexamined-disk-image",
+            ExclusionKind::UnexaminedVideo => "unexamined-video",
+        }
+    }
+}
+
+impl fmt::Display for ExclusionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "ExclusionJson", from = "ExclusionJson")]
 pub struct Exclusion {
@@ -273,11 +366,8 @@ pub struct Exclusion {
     /// Where (container chain separated by `!`), as a [lossless
     /// name](raw_name): use [`readable_name`] to show it.
     pub path: String,
-    /// A stable kind: `symlink`, `special-file`, `unreadable`,
-    /// `archive-error`, `depth-limit`, `entry-limit`, `size-limit`,
-    /// `ratio-limit`, `unsafe-name`, `link-entry`, `encrypted`,
-    /// `too-large-to-open`, `interrupted`.
-    pub kind: String,
+    /// What kind of exclusion.
+    pub kind: ExclusionKind,
     /// The reason, in words.
     pub reason: String,
     /// True when this left part of the evidence unexamined (the scan is
@@ -295,7 +385,7 @@ struct ExclusionJson {
     path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     path_bytes: Option<String>,
-    kind: String,
+    kind: ExclusionKind,
     reason: String,
     incomplete: bool,
     hashed: bool,
@@ -478,7 +568,7 @@ mod tests {
             let e = Exclusion {
                 exhibit: "E".into(),
                 path: chain.clone(),
-                kind: "symlink".into(),
+                kind: ExclusionKind::Symlink,
                 reason: "r".into(),
                 incomplete: false,
                 hashed: false,

@@ -14,6 +14,7 @@
 //! images found inside archives, and videos.
 
 use crate::model::Exclusion;
+use crate::model::ExclusionKind;
 
 /// Bytes of a file's start that [`detect`] needs (an ext superblock's
 /// magic is at byte 1080; MPEG-TS needs several 188-byte packets).
@@ -30,10 +31,10 @@ pub enum Opaque {
 
 impl Opaque {
     /// The exclusion kind.
-    pub fn kind(self) -> &'static str {
+    pub fn kind(self) -> ExclusionKind {
         match self {
-            Opaque::DiskImage(_) => "unexamined-disk-image",
-            Opaque::Video(_) => "unexamined-video",
+            Opaque::DiskImage(_) => ExclusionKind::UnexaminedDiskImage,
+            Opaque::Video(_) => ExclusionKind::UnexaminedVideo,
         }
     }
 
@@ -60,7 +61,7 @@ impl Opaque {
         Exclusion {
             exhibit: exhibit.to_string(),
             path: path.to_string(),
-            kind: self.kind().into(),
+            kind: self.kind(),
             reason: self.reason(),
             incomplete: true,
             hashed: true,
@@ -89,7 +90,7 @@ pub fn exclusion_unheld(head: &[u8], pdq: bool, exhibit: &str, path: &str) -> Op
         Opaque::Video(what) if nigehbaan_video::Ffmpeg::shared().is_ok() => Some(Exclusion {
             exhibit: exhibit.to_string(),
             path: path.to_string(),
-            kind: "unexamined-video".into(),
+            kind: ExclusionKind::UnexaminedVideo,
             reason: format!(
                 "unexamined: {what} video inside a container, too large to hold in memory: \
                  hashed as a file, but its frames were not examined; extract it and scan it \
@@ -333,6 +334,6 @@ mod tests {
         let ffmpeg = nigehbaan_video::Ffmpeg::shared().is_ok();
         assert_eq!(exclusion(&mkv, true, "e", "p").is_none(), ffmpeg);
         let ex = exclusion_unheld(&mkv, true, "e", "p").unwrap();
-        assert!(ex.incomplete && ex.hashed && ex.kind == "unexamined-video");
+        assert!(ex.incomplete && ex.hashed && ex.kind == ExclusionKind::UnexaminedVideo);
     }
 }

@@ -11,6 +11,7 @@ use crate::archive::{detect, Container, Data, Entry, Expander, Source, Stop, DET
 use crate::checkpoint::Checkpoint;
 use crate::evidence::{display, open_read_only, walk, FoundFile, Times};
 use crate::matcher::match_file;
+use crate::model::ExclusionKind;
 use crate::model::{split_name, Exclusion, Hex, Item};
 use crate::report::Items;
 use crate::video::Held;
@@ -205,7 +206,7 @@ pub(crate) fn run(
         Err(_) => exclusions.push(Exclusion {
             exhibit: String::new(),
             path: String::new(),
-            kind: "internal-error".into(),
+            kind: ExclusionKind::InternalError,
             reason: "the evidence walker stopped unexpectedly; the scan is incomplete".into(),
             incomplete: true,
             hashed: false,
@@ -258,7 +259,7 @@ fn walk_jobs(
         let unreadable = |e: std::io::Error| Exclusion {
             exhibit: exhibit.to_string(),
             path: path.clone(),
-            kind: "unreadable".into(),
+            kind: ExclusionKind::Unreadable,
             reason: format!("cannot read: {e}"),
             incomplete: true,
             hashed: false,
@@ -488,7 +489,7 @@ fn disk_file(
         excluded.push(Exclusion {
             exhibit: exhibit.to_string(),
             path: d.path.clone(),
-            kind: "archive-in-disk-image".into(),
+            kind: ExclusionKind::ArchiveInDiskImage,
             reason: format!(
                 "an archive inside a disk image larger than {} bytes (or unreadable) is hashed \
                  and matched as a file, but its entries are not opened",
@@ -549,7 +550,7 @@ fn expand(
                 exclusions.push(Exclusion {
                     exhibit: exhibit.to_string(),
                     path: path.to_string(),
-                    kind: "unreadable".into(),
+                    kind: ExclusionKind::Unreadable,
                     reason: format!("cannot read: {e}"),
                     incomplete: true,
                     hashed: true,

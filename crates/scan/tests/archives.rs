@@ -50,7 +50,7 @@ fn paths(found: &[Listed]) -> Vec<&str> {
 }
 
 fn kinds(ex: &[Exclusion]) -> Vec<&str> {
-    ex.iter().map(|e| e.kind.as_str()).collect()
+    ex.iter().map(|e| e.kind.name()).collect()
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! reason; the rest of the scan goes on.
 
 use crate::model::Exclusion;
+use crate::model::ExclusionKind;
 use nigehbaan_filehash::{DigestState, Digests};
 use std::cell::Cell;
 use std::io::{self, Cursor, Read, Seek};
@@ -345,11 +346,18 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         }
     }
 
-    fn exclude(&mut self, path: &str, kind: &str, reason: String, incomplete: bool, hashed: bool) {
+    fn exclude(
+        &mut self,
+        path: &str,
+        kind: ExclusionKind,
+        reason: String,
+        incomplete: bool,
+        hashed: bool,
+    ) {
         self.exclusions.push(Exclusion {
             exhibit: self.exhibit.clone(),
             path: path.to_string(),
-            kind: kind.into(),
+            kind,
             reason,
             incomplete,
             hashed,
@@ -361,7 +369,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
     fn broken(&mut self, path: &str, what: &str, e: impl std::fmt::Display) {
         self.exclude(
             path,
-            "archive-error",
+            ExclusionKind::ArchiveError,
             format!("{what}: {e}; entries after this point were not examined"),
             true,
             true,
@@ -371,7 +379,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
     fn limit_hit(&mut self, path: &str) -> Stop {
         let (kind, why) = if self.meter.ratio_bound.get() {
             (
-                "ratio-limit",
+                ExclusionKind::RatioLimit,
                 format!(
                     "expands to more than {} bytes, over {}× its container's size \
                      (a decompression bomb?); the rest of this container was not examined",
@@ -381,7 +389,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
             )
         } else {
             (
-                "size-limit",
+                ExclusionKind::SizeLimit,
                 format!(
                     "expands to more than {} bytes in all; the rest of this container \
                      was not examined",
@@ -436,7 +444,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         if self.entries > self.limits.max_entries {
             self.exclude(
                 path,
-                "entry-limit",
+                ExclusionKind::EntryLimit,
                 format!(
                     "more than {} entries in one file; the rest of this container was \
                      not examined",
@@ -450,7 +458,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         if let Some(why) = unsafe_name(name) {
             self.exclude(
                 path,
-                "unsafe-name",
+                ExclusionKind::UnsafeName,
                 format!("{why}; hashed under its literal name, never extracted"),
                 false,
                 true,
@@ -504,7 +512,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
             if depth >= self.limits.max_depth {
                 self.exclude(
                     &path,
-                    "depth-limit",
+                    ExclusionKind::DepthLimit,
                     format!(
                         "a container nested {depth} deep (limit {}): hashed, not opened",
                         self.limits.max_depth
@@ -563,7 +571,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         if nested.is_some() {
             self.exclude(
                 &path,
-                "too-large-to-open",
+                ExclusionKind::TooLargeToOpen,
                 format!(
                     "a nested container of {size} bytes, over the {}-byte in-memory limit: \
                      hashed, not opened",
@@ -604,7 +612,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
         if self.entries + count > self.limits.max_entries {
             self.exclude(
                 parent,
-                "entry-limit",
+                ExclusionKind::EntryLimit,
                 format!(
                     "a 7z of {count} entries, over the limit of {} per file: hashed, not opened",
                     self.limits.max_entries
@@ -680,7 +688,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                         .unwrap_or_default();
                     self.exclude(
                         &here(),
-                        "link-entry",
+                        ExclusionKind::LinkEntry,
                         format!("link stored in the tar (to {target:?}); not followed"),
                         false,
                         false,
@@ -690,7 +698,7 @@ impl<'a, E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'a, E, S> {
                 T::Char | T::Block | T::Fifo => {
                     self.exclude(
                         &here(),
-                        "special-file",
+                        ExclusionKind::SpecialFile,
                         "device or FIFO stored in the tar; skipped".into(),
                         false,
                         false,

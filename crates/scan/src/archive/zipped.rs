@@ -3,6 +3,7 @@
 //! [`super::zipwalk`]).
 
 use super::*;
+use crate::model::ExclusionKind;
 
 impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
     /// An in-memory zip whose central directory could not be read (cut
@@ -32,7 +33,7 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
             if e.encrypted {
                 self.exclude(
                     &path,
-                    "encrypted",
+                    ExclusionKind::Encrypted,
                     "encrypted zip entry: not examined (no password)".into(),
                     true,
                     false,
@@ -50,7 +51,7 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
                 m => {
                     self.exclude(
                         &path,
-                        "archive-error",
+                        ExclusionKind::ArchiveError,
                         format!("zip compression method {m} is not supported: not examined"),
                         true,
                         false,
@@ -63,7 +64,7 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
                 Err(EntryError::Stop(s)) => return Err(s),
                 Err(EntryError::Failed(why)) => self.exclude(
                     &path,
-                    "archive-error",
+                    ExclusionKind::ArchiveError,
                     format!("cannot decompress: {why}"),
                     true,
                     false,
@@ -77,7 +78,7 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
         };
         self.exclude(
             parent,
-            "archive-error",
+            ExclusionKind::ArchiveError,
             format!(
                 "cannot read zip: {error}; {recovered} entries recovered by walking the local \
                  headers; {stop}; entries after this point were not examined"
@@ -105,7 +106,7 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
         if self.entries + z.len() as u64 > self.limits.max_entries {
             self.exclude(
                 parent,
-                "entry-limit",
+                ExclusionKind::EntryLimit,
                 format!(
                     "a zip of {} entries, over the limit of {} per file: hashed, not opened",
                     z.len(),
@@ -132,9 +133,9 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
                 Err(e) => {
                     let text = e.to_string();
                     let kind = if text.to_ascii_lowercase().contains("password") {
-                        "encrypted"
+                        ExclusionKind::Encrypted
                     } else {
-                        "archive-error"
+                        ExclusionKind::ArchiveError
                     };
                     self.exclude(
                         &format!("{parent}!{name}"),
@@ -152,7 +153,7 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
             if f.is_symlink() {
                 self.exclude(
                     &format!("{parent}!{name}"),
-                    "link-entry",
+                    ExclusionKind::LinkEntry,
                     "symbolic link stored in the zip; not followed".into(),
                     false,
                     false,
@@ -167,7 +168,7 @@ impl<E: FnMut(Entry), S: Fn(&str) -> bool> Expander<'_, E, S> {
                     let path = format!("{parent}!{name}");
                     self.exclude(
                         &path,
-                        "archive-error",
+                        ExclusionKind::ArchiveError,
                         format!("cannot decompress: {why}"),
                         true,
                         false,

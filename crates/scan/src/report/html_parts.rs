@@ -356,7 +356,7 @@ pub(super) fn errors_and_exclusions(
                 @for e in &r.exclusions {
                     tr {
                         td { (v(&e.exhibit)) } td { (code(&crate::model::readable_name(&e.path))) }
-                        td { (v(&e.kind)) } td { (visible(&e.reason)) }
+                        td { (v(e.kind.name())) } td { (visible(&e.reason)) }
                         td { (c.l(if e.hashed { Key::Yes } else { Key::No })) }
                         td { @if e.incomplete { span.warn { (c.l(Key::Yes)) } } @else { (c.l(Key::No)) } }
                     }
