@@ -259,12 +259,6 @@ pub struct Item {
     pub recovery: Option<String>,
 }
 
-/// Something in the evidence that was not hashed, or was hashed but needs
-/// the examiner's attention, with the reason.
-///
-/// In memory `path` is a [lossless name](raw_name); in JSON it is written
-/// as `path` (readable) and `path_bytes` (the exact bytes in base64, only
-/// when they are not UTF-8), as items are.
 /// What kind of exclusion: a closed set, spelled in `report.json` as
 /// the kebab-case names below (documented in docs/scan-report.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -358,6 +352,12 @@ impl fmt::Display for ExclusionKind {
     }
 }
 
+/// Something in the evidence that was not hashed, or was hashed but needs
+/// the examiner's attention, with the reason.
+///
+/// In memory `path` is a [lossless name](raw_name); in JSON it is written
+/// as `path` (readable) and `path_bytes` (the exact bytes in base64, only
+/// when they are not UTF-8), as items are.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "ExclusionJson", from = "ExclusionJson")]
 pub struct Exclusion {
