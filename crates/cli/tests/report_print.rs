@@ -228,7 +228,8 @@ fn demo_report_prints_on_a4_in_english_urdu_and_both() {
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
         let hits = json["summary"]["total"]["hits"].as_u64().unwrap();
-        assert_eq!(hits, 4);
+        // Four pictures, and the demo video's copy when ffmpeg is there.
+        assert!(hits == 4 || hits == 5, "{hits} hits");
         every_row(&p, hits);
         if english {
             let matches = p.text.matches("similar").count() + p.text.matches("exact (").count();

@@ -132,6 +132,23 @@ fn how(c: &Ctx, h: &Hit) -> Markup {
                 @if let Some(var) = h.variant.as_deref().filter(|x| *x != "orig") { ", " (v(var)) }
             }
         }
+        _ if h.match_kind == MatchKind::Vpdq => {
+            let ranges = h.video.as_ref().map_or(String::new(), |x| {
+                x.time_ranges
+                    .iter()
+                    .map(|[a, b]| format!("{a:.1}–{b:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            html! {
+                (c.l(Key::Similar)) " " (v("vPDQ"))
+                @if let Some(x) = &h.video {
+                    ", " (v(&format!("{:.1} %", x.query_match_percent))) " " (c.l(Key::OfTheVideo))
+                    ", " (v(&format!("{:.1} %", x.compared_match_percent))) " " (c.l(Key::OfTheListed))
+                    @if !ranges.is_empty() { "; " (c.l(Key::MatchedAt)) " " (v(&ranges)) }
+                }
+            }
+        }
         _ => html! { (c.l(Key::Exact)) " " (v(&format!("({kind})"))) },
     }
 }

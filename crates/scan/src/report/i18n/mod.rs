@@ -234,6 +234,12 @@ keys! {
     Similar,
     /// Distance.
     Distance,
+    /// vPDQ: the share of the video's frames that matched.
+    OfTheVideo,
+    /// vPDQ: the share of the listed video's frames that matched.
+    OfTheListed,
+    /// vPDQ: the stretches of the video that matched.
+    MatchedAt,
     /// Further records heading.
     FurtherRecords,
     /// Further records: explanation.
