@@ -259,6 +259,18 @@ fn init_logs() {
 }
 
 /// Runs `nigehbaan serve`.
+/// Hands the heap pages the index build freed back to the system, so that
+/// the service's resident memory is the index's own (glibc keeps freed
+/// pages otherwise; measured: 155 instead of 94 bytes per entry at 1M).
+fn return_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers; it only returns free heap
+    // pages to the kernel and is safe to call from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 pub fn run(args: ServeArgs) -> Result<u8, String> {
     match args.command {
         None => {
@@ -276,6 +288,7 @@ pub fn run(args: ServeArgs) -> Result<u8, String> {
                 matcher_batch_threshold: args.matcher_batch_threshold,
             };
             cfg.metrics_listen = args.metrics_listen;
+            cfg.after_index_build = Some(return_free_heap);
             init_logs();
             nigehbaan_server::run(cfg, &args.listen).map_err(|e| e.to_string())?;
             Ok(EXIT_OK)

@@ -79,6 +79,11 @@ pub struct Config {
     /// Where `/metrics` is served without a key (`None`: only on the main
     /// address, to any valid key).
     pub metrics_listen: Option<String>,
+    /// Called after the live index is built (at start) and after each
+    /// compaction: the place for the program to hand the build's freed
+    /// heap pages back to the system (the binary calls glibc's
+    /// `malloc_trim`; a library never trims the process's allocator).
+    pub after_index_build: Option<fn()>,
 }
 
 impl Config {
@@ -105,6 +110,7 @@ impl Config {
             pool_size: 4,
             snapshot_every: Duration::from_secs(300),
             feed_keep: 1_000_000,
+            after_index_build: None,
         }
     }
 }
@@ -316,6 +322,9 @@ impl App {
         if from_db && app.config.snapshot.is_some() {
             app.write_snapshot();
         }
+        if let Some(f) = app.config.after_index_build {
+            f();
+        }
         app.ready.store(true, Ordering::SeqCst);
         Ok(app)
     }
@@ -414,6 +423,9 @@ impl App {
             .name("index-compaction".into())
             .spawn(move || {
                 app.index.compact();
+                if let Some(f) = app.config.after_index_build {
+                    f();
+                }
                 app.compacting.store(false, Ordering::SeqCst);
             });
         if spawned.is_err() {
