@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::api::{
-    hashes_json, parse_json, upload_hashes, ApiError, ApiResult, Caller, Query, MAX_BATCH,
+    hash_checked, hashes_json, parse_json, query_as, ApiError, ApiResult, Caller, MAX_BATCH,
 };
 use crate::store::{self, EntryHit, HashKind, Role};
 use crate::App;
@@ -41,10 +41,6 @@ pub struct MatchOut {
     pub variant: Option<&'static str>,
 }
 
-fn threshold(q: &Query) -> ApiResult<u32> {
-    check_threshold(q.get::<u32>("threshold")?)
-}
-
 /// A threshold (the default when absent) that the index can search.
 fn check_threshold(t: Option<u32>) -> ApiResult<u32> {
     let t = t.unwrap_or(nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD);
@@ -60,8 +56,8 @@ fn check_threshold(t: Option<u32>) -> ApiResult<u32> {
     Ok(t)
 }
 
-fn banks_filter(q: &Query) -> Option<Vec<String>> {
-    q.str("banks").map(|b| {
+fn banks_filter(banks: Option<&str>) -> Option<Vec<String>> {
+    banks.map(|b| {
         b.split(',')
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
@@ -276,27 +272,45 @@ async fn run_match(
     .map_err(lookup_failed)?
 }
 
+/// `/v1/match`'s parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchParams {
+    threshold: Option<u32>,
+    min_quality: Option<u8>,
+    dihedral: Option<bool>,
+    banks: Option<String>,
+    #[serde(default)]
+    allow_non_image: bool,
+}
+
+/// `/v1/lookup`'s parameters: one hash, a threshold, banks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupParams {
+    pdq: Option<String>,
+    md5: Option<String>,
+    sha1: Option<String>,
+    sha256: Option<String>,
+    threshold: Option<u32>,
+    banks: Option<String>,
+}
+
 pub(crate) async fn match_upload(
     State(app): State<Arc<App>>,
     Extension(who): Extension<Caller>,
     raw: RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let q = Query::new(
-        &raw,
-        &[
-            "threshold",
-            "min_quality",
-            "dihedral",
-            "banks",
-            "allow_non_image",
-        ],
-    )?;
-    let t = threshold(&q)?;
+    let q: MatchParams = query_as(&raw)?;
+    let t = check_threshold(q.threshold)?;
     let min_q = q
-        .get::<u8>("min_quality")?
+        .min_quality
         .unwrap_or(nigehbaan_pdq::RECOMMENDED_MIN_QUALITY);
-    let (fh, dihedral) = upload_hashes(&app, body, &q, true).await?;
+    // Rotations and flips are searched unless turned off, as in `scan`
+    // and `match`.
+    let dihedral = q.dihedral.unwrap_or(true);
+    let fh = hash_checked(&app, body, dihedral, q.allow_non_image).await?;
     let settings = Settings {
         threshold: t,
         min_quality: min_q,
@@ -304,7 +318,7 @@ pub(crate) async fn match_upload(
     };
     let probe = Probe::of_file(&fh, &settings);
     let pdq_used = !probe.pdq().is_empty();
-    let matches = run_match(&app, &who, probe, t, banks_filter(&q)).await?;
+    let matches = run_match(&app, &who, probe, t, banks_filter(q.banks.as_deref())).await?;
     Ok(Json(json!({
         "hashes": hashes_json(&fh, dihedral),
         "pdq_matched": pdq_used,
@@ -391,19 +405,15 @@ pub(crate) async fn lookup_one(
     Extension(who): Extension<Caller>,
     raw: RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let q = Query::new(
-        &raw,
-        &["pdq", "md5", "sha1", "sha256", "threshold", "banks"],
-    )?;
-    let t = threshold(&q)?;
-    let lq = LookupQuery {
-        pdq: q.str("pdq").map(str::to_string),
-        md5: q.str("md5").map(str::to_string),
-        sha1: q.str("sha1").map(str::to_string),
-        sha256: q.str("sha256").map(str::to_string),
-    };
-    let probe = probe_of(parse_lookup(&lq)?);
-    let matches = run_match(&app, &who, probe, t, banks_filter(&q)).await?;
+    let q: LookupParams = query_as(&raw)?;
+    let t = check_threshold(q.threshold)?;
+    let probe = probe_of(parse_lookup(&LookupQuery {
+        pdq: q.pdq,
+        md5: q.md5,
+        sha1: q.sha1,
+        sha256: q.sha256,
+    })?);
+    let matches = run_match(&app, &who, probe, t, banks_filter(q.banks.as_deref())).await?;
     Ok(Json(json!({ "matches": matches })))
 }
 

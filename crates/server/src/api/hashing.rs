@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::query::query_as;
-use super::{body_error, ApiError, ApiResult, Query};
+use super::{body_error, ApiError, ApiResult};
 use crate::App;
 
 thread_local! {
@@ -79,18 +79,6 @@ pub(crate) fn hashes_json(fh: &FileHashes, dihedral: bool) -> Value {
         m.remove("path");
     }
     v
-}
-
-pub(crate) async fn upload_hashes(
-    app: &App,
-    body: Result<Bytes, BytesRejection>,
-    q: &Query,
-    default_dihedral: bool,
-) -> ApiResult<(FileHashes, bool)> {
-    let dihedral = q.get::<bool>("dihedral")?.unwrap_or(default_dihedral);
-    let allow_non_image = q.get::<bool>("allow_non_image")?.unwrap_or(false);
-    let fh = hash_checked(app, body, dihedral, allow_non_image).await?;
-    Ok((fh, dihedral))
 }
 
 /// Hashes an upload and checks it is an image (unless `allow_non_image`).

@@ -36,9 +36,9 @@ pub use self::auth::Caller;
 pub use self::entries::{parse_entry, CategoryIn, EntryIn};
 pub(crate) use self::error::{body_error, path_error, ApiResult};
 pub use self::error::{parse_json, ApiError};
-pub(crate) use self::hashing::{hashes_json, upload_hashes};
+pub(crate) use self::hashing::{hash_checked, hashes_json};
 pub use self::query::parse_query;
-pub(crate) use self::query::Query;
+pub(crate) use self::query::query_as;
 pub use self::routes::{BodyKind, Route, ROUTES};
 pub use crate::matching::{parse_lookup, LookupQuery, MatchOut, Parsed};
 

@@ -4,7 +4,6 @@
 //! that a malformed string gets the same answer on every route.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use axum::extract::RawQuery;
 use serde::de::DeserializeOwned;
@@ -67,40 +66,4 @@ pub(crate) fn query_as<T: DeserializeOwned>(raw: &RawQuery) -> ApiResult<T> {
     parse_query(Some(s))?;
     serde_urlencoded::from_str(s)
         .map_err(|e| ApiError::bad("bad_query", format!("bad query string: {e}")))
-}
-
-/// Name/value query parameters checked against a list of names (for
-/// routes not yet reading a struct with [`query_as`]).
-pub(crate) struct Query(HashMap<String, String>);
-
-impl Query {
-    pub(crate) fn new(raw: &RawQuery, allowed: &[&str]) -> ApiResult<Query> {
-        let q = parse_query(raw.0.as_deref())?;
-        if let Some(k) = q.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ApiError::bad(
-                "bad_query",
-                format!(
-                    "unknown query parameter {k:?} (this route takes: {})",
-                    allowed.join(", ")
-                ),
-            ));
-        }
-        Ok(Query(q))
-    }
-
-    pub(crate) fn get<T: FromStr>(&self, name: &str) -> ApiResult<Option<T>> {
-        match self.0.get(name) {
-            None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| {
-                ApiError::bad(
-                    "bad_query",
-                    format!("query parameter {name} has a bad value {v:?}"),
-                )
-            }),
-        }
-    }
-
-    pub(crate) fn str(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
 }
