@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use super::error::read_exact;
 use super::fat::{follow_chain, ChainGeometry, Next};
 use super::le::{u16, u32, u64};
-use super::runs::{offset_in_runs, Run, RunReader};
+use super::runs::{offset_in_runs, Run};
 use super::time::dos;
 use super::{
     free_ranges_from_bitmap, merge_ranges, push_utf16, DataRef, Entry, EntryKind, FileSystem,
@@ -427,17 +427,7 @@ impl FileSystem for ExFat {
     }
 
     fn open_file(&self, entry: &Entry) -> Result<Box<dyn ReadAt>, FsError> {
-        let runs = match &entry.data {
-            DataRef::Runs(r) => r.clone(),
-            DataRef::Inline(b) => return Ok(Box::new(b.to_vec())),
-            DataRef::Lazy => Arc::from(Vec::new()),
-        };
-        Ok(Box::new(RunReader::new(
-            self.volume.clone(),
-            runs,
-            entry.size,
-            entry.size,
-        )))
+        Ok(super::open_runs(&self.volume, entry))
     }
 
     fn unallocated(&self) -> Result<Vec<(u64, u64)>, FsError> {

@@ -306,6 +306,23 @@ pub(crate) mod le {
 
 /// Sorts and merges byte ranges that touch or overlap, cut to the first
 /// `limit` bytes (the volume: ranges past its end cannot be read).
+/// A file whose data is a list of cluster runs (or held inline) as a
+/// reader over the volume: bytes past the runs read as zeros up to the
+/// file's size. FAT and exFAT open files this way.
+pub(crate) fn open_runs(volume: &Arc<dyn ReadAt>, entry: &Entry) -> Box<dyn ReadAt> {
+    let runs = match &entry.data {
+        DataRef::Runs(r) => r.clone(),
+        DataRef::Inline(b) => return Box::new(b.to_vec()),
+        DataRef::Lazy => Arc::from(Vec::new()),
+    };
+    Box::new(runs::RunReader::new(
+        volume.clone(),
+        runs,
+        entry.size,
+        entry.size,
+    ))
+}
+
 pub(crate) fn merge_ranges(mut v: Vec<(u64, u64)>, limit: u64) -> Vec<(u64, u64)> {
     v.retain(|r| r.1 > 0 && r.0 < limit);
     for r in v.iter_mut() {

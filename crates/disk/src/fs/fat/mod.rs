@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::error::read_exact;
-use super::runs::{offset_in_runs, push_run, Run, RunReader};
+use super::runs::{offset_in_runs, push_run, Run};
 use super::{merge_ranges, DataRef, Entry, FileSystem, FsError, FsKind, Structure};
 use crate::ReadAt;
 
@@ -431,17 +431,7 @@ impl FileSystem for Fat {
     }
 
     fn open_file(&self, entry: &Entry) -> Result<Box<dyn ReadAt>, FsError> {
-        let runs = match &entry.data {
-            DataRef::Runs(r) => r.clone(),
-            DataRef::Inline(b) => return Ok(Box::new(b.to_vec())),
-            DataRef::Lazy => Arc::from(Vec::new()),
-        };
-        Ok(Box::new(RunReader::new(
-            self.volume.clone(),
-            runs,
-            entry.size,
-            entry.size,
-        )))
+        Ok(crate::fs::open_runs(&self.volume, entry))
     }
 
     fn unallocated(&self) -> Result<Vec<(u64, u64)>, FsError> {
