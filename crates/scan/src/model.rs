@@ -39,10 +39,21 @@ impl<const N: usize> Serialize for Hex<N> {
 
 impl<'de, const N: usize> Deserialize<'de> for Hex<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        nigehbaan_pdq::hex::decode_fixed::<N>(&text)
-            .map(Hex)
-            .map_err(serde::de::Error::custom)
+        // A visitor, so that reading a report (or a spill) of millions of
+        // items does not allocate a string per digest.
+        struct V<const N: usize>;
+        impl<const N: usize> serde::de::Visitor<'_> for V<N> {
+            type Value = Hex<N>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{} hex digits", 2 * N)
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Hex<N>, E> {
+                nigehbaan_pdq::hex::decode_fixed::<N>(text)
+                    .map(Hex)
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V::<N>)
     }
 }
 

@@ -2,7 +2,7 @@
 //! the spills. The 1,000,000-item run is ignored by default; run it with
 //! `bench/report.sh` (time and peak memory).
 
-use super::stream::{write_report, Items, Parts};
+use super::stream::{write_report_timed, Items, Parts, Timings};
 use super::{Custody, Langs, Settings};
 use crate::archive::ArchiveLimits;
 use crate::matcher::MatchSettings;
@@ -82,7 +82,8 @@ fn peak_rss() -> u64 {
 fn run(dir: &Path, n: u64, every: u64, lang: &str) -> (super::Report, String) {
     std::fs::create_dir_all(dir).unwrap();
     let t = Instant::now();
-    let mut items = Items::new(dir, vec!["EX".into()], 64 << 20);
+    // The spill budget a scan with the default 1 GiB memory budget uses.
+    let mut items = Items::new(dir, vec!["EX".into()], 16 << 20);
     for i in 0..n {
         items.push(item(i, every));
     }
@@ -96,12 +97,26 @@ fn run(dir: &Path, n: u64, every: u64, lang: &str) -> (super::Report, String) {
         images: Vec::new(),
         lang: lang.parse::<Langs>().unwrap(),
     };
-    let (r, _) = write_report(dir, items, parts).unwrap();
+    let mut p = Timings::default();
+    let (r, _) = write_report_timed(dir, items, parts, &mut p).unwrap();
+    let s = |p: super::stream::Pass| {
+        format!(
+            "{:.1} s ({:.1} s CPU)",
+            p.wall.as_secs_f64(),
+            p.cpu.as_secs_f64()
+        )
+    };
     eprintln!(
-        "report of {n} items, {} hits: items made and spilled in {made:.1} s, report written \
-         (report.json, hits.csv, report.html, VICS) in {:.1} s, peak RSS {} MiB",
+        "report of {n} items, {} hits: items made and spilled in {made:.1} s; report written in \
+         {:.1} s: count {}, report.json {}, then hits.csv {} and report.html {} beside VICS {}; \
+         peak RSS {} MiB",
         r.summary.total.hits,
         t.elapsed().as_secs_f64(),
+        s(p.count),
+        s(p.json),
+        s(p.csv),
+        s(p.html),
+        s(p.vics),
         peak_rss() >> 20
     );
     let html = std::fs::read_to_string(dir.join(super::files::HTML)).unwrap();

@@ -6,8 +6,8 @@
 //! number with SHA-256, or with PDQ for images that may be grouped); the
 //! groups are found from those keys. A second pass writes `report.json`,
 //! setting aside, in order, the members of each group, the hits and the
-//! errors; `hits.csv` and `report.html` are written from those, and a
-//! third pass writes the VICS export. What stays in memory per item is
+//! errors; `hits.csv` and `report.html` are written from those while,
+//! on a second thread, a third pass writes the VICS export. What stays in memory per item is
 //! about 44 bytes of keys and group numbers.
 
 use super::spill::{Spill, SpillError};
@@ -22,6 +22,7 @@ use nigehbaan_pdq::Hash256;
 use sha2::{Digest, Sha256};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The most items (or, beyond that, hits and errors) the [`Report`] a scan
 /// returns holds in memory; `report.json` always holds them all.
@@ -123,15 +124,84 @@ fn spilled(e: SpillError) -> io::Error {
     io::Error::other(e)
 }
 
+/// How long each pass of [`write_report`] took, in wall-clock and in the
+/// CPU time of the thread that ran it (the scale test prints them).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Timings {
+    /// Counting and grouping.
+    pub count: Pass,
+    /// `report.json` (and setting aside hits, groups and errors).
+    pub json: Pass,
+    /// `hits.csv`.
+    pub csv: Pass,
+    /// `report.html`.
+    pub html: Pass,
+    /// The VICS export (on a thread of its own, beside `hits.csv` and
+    /// `report.html`).
+    pub vics: Pass,
+}
+
+/// The time one pass took.
+#[derive(Clone, Copy, Debug, Default)]
+// Read by the scale test (`bench/report.sh`) only.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) struct Pass {
+    /// Wall-clock time.
+    pub wall: Duration,
+    /// CPU time (user and system) of the thread that ran it; zero where
+    /// the system does not tell (Linux only).
+    pub cpu: Duration,
+}
+
+/// A pass's start.
+struct Clock(Instant, Duration);
+
+impl Clock {
+    fn start() -> Clock {
+        Clock(Instant::now(), thread_cpu())
+    }
+    fn pass(&self) -> Pass {
+        Pass {
+            wall: self.0.elapsed(),
+            cpu: thread_cpu().saturating_sub(self.1),
+        }
+    }
+}
+
+/// The calling thread's CPU time so far (Linux: `/proc/thread-self/stat`,
+/// in clock ticks taken as 1/100 s); zero elsewhere.
+fn thread_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may hold spaces).
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split(' ').collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        });
+    Duration::from_millis(ticks.unwrap_or(0) * 10)
+}
+
 /// Writes every file of the report into `dir` and returns the report as
 /// the caller gets it (every item when there are at most
 /// [`ITEMS_IN_MEMORY`], else only hits: see [`Report::partial`]) with the
 /// SHA-256 of `report.json`.
 pub(crate) fn write_report(
     dir: &Path,
-    mut items: Items,
+    items: Items,
     parts: Parts,
 ) -> Result<(Report, String), ReportError> {
+    write_report_timed(dir, items, parts, &mut Timings::default())
+}
+
+/// [`write_report`], recording how long each pass took in `t`.
+pub(crate) fn write_report_timed(
+    dir: &Path,
+    mut items: Items,
+    parts: Parts,
+    t: &mut Timings,
+) -> Result<(Report, String), ReportError> {
+    let clock = Clock::start();
     items.spill.finish();
     let spill = &items.spill;
     let n_items = spill.len() as usize;
@@ -210,6 +280,9 @@ pub(crate) fn write_report(
         partial: !small,
     };
 
+    t.count = clock.pass();
+    let clock = Clock::start();
+
     // Pass 2: report.json; group members, hits and errors set aside.
     let budget = items.budget;
     let mut dups: Spill<(u32, u32), Item> = Spill::new(dir, "dups", budget);
@@ -218,10 +291,15 @@ pub(crate) fn write_report(
     let mut errs: Spill<u32, ErrorEntry> = Spill::new(dir, "errors", budget);
     let mut digest = String::new();
     write_atomic(&at(files::JSON), |w| {
-        let mut h = HashingWriter {
-            inner: w,
-            sha: Sha256::new(),
-        };
+        // Buffered in front of the hashing, so that SHA-256 is fed large
+        // blocks rather than every small piece serde writes.
+        let mut h = io::BufWriter::with_capacity(
+            1 << 16,
+            HashingWriter {
+                inner: w,
+                sha: Sha256::new(),
+            },
+        );
         write_head(&mut h, &report)?;
         let mut merge = spill.iter().map_err(spilled)?;
         for (n, (_, mut it)) in (&mut merge).enumerate() {
@@ -291,6 +369,7 @@ pub(crate) fn write_report(
         }
         m.check().map_err(spilled)?;
         h.write_all(b"\n]\n}\n")?;
+        let h = h.into_inner().map_err(|e| e.into_error())?;
         digest = nigehbaan_pdq::hex::encode(&h.sha.finalize());
         Ok(())
     })
@@ -299,29 +378,67 @@ pub(crate) fn write_report(
     let line = format!("{digest}  {}\n", files::JSON);
     write_atomic(&at(files::JSON_SHA256), |w| w.write_all(line.as_bytes()))
         .map_err(fail(files::JSON_SHA256))?;
-    write_atomic(&at(files::HITS_CSV), |w| {
-        w.write_all(csv::header().as_bytes())?;
-        let mut m = hits.iter().map_err(spilled)?;
-        for (_, it) in &mut m {
-            w.write_all(csv::rows(&it).as_bytes())?;
-        }
-        m.check().map_err(spilled)
-    })
-    .map_err(fail(files::HITS_CSV))?;
-    write_atomic(&at(files::HTML), |w| {
-        let rows = SpillRows {
-            hits: &hits,
-            errors: &errs,
-            duplicates: &dups,
-            near: &near,
-        };
-        html::write(w, &report, &digest, &lang, &rows)
-    })
-    .map_err(fail(files::HTML))?;
+    t.json = clock.pass();
 
-    // Pass 3: VICS, one Media per content, in the order of its first file.
-    write_atomic(&at(files::VICS), |w| {
-        vics::write_head(&report.custody, w)?;
+    // Pass 3: hits.csv and report.html read the spills set aside; VICS reads the
+    // items again: the two run side by side.
+    let (left, right) = std::thread::scope(|scope| {
+        let vics = scope.spawn(|| {
+            let clock = Clock::start();
+            write_vics(&at(files::VICS), &report.custody, spill, &dup_of, &dups)
+                .map_err(fail(files::VICS))?;
+            Ok::<_, ReportError>(clock.pass())
+        });
+        let clock = Clock::start();
+        let left = (|| {
+            write_atomic(&at(files::HITS_CSV), |w| {
+                w.write_all(csv::header().as_bytes())?;
+                let mut m = hits.iter().map_err(spilled)?;
+                for (_, it) in &mut m {
+                    w.write_all(csv::rows(&it).as_bytes())?;
+                }
+                m.check().map_err(spilled)
+            })
+            .map_err(fail(files::HITS_CSV))?;
+            let csv = clock.pass();
+            let clock = Clock::start();
+            write_atomic(&at(files::HTML), |w| {
+                let rows = SpillRows {
+                    hits: &hits,
+                    errors: &errs,
+                    duplicates: &dups,
+                    near: &near,
+                };
+                html::write(w, &report, &digest, &lang, &rows)
+            })
+            .map_err(fail(files::HTML))?;
+            Ok::<_, ReportError>((csv, clock.pass()))
+        })();
+        let right = vics.join().unwrap_or_else(|_| {
+            Err(ReportError {
+                path: at(files::VICS),
+                source: io::Error::other("the VICS writer failed"),
+            })
+        });
+        (left, right)
+    });
+    (t.csv, t.html) = left?;
+    t.vics = right?;
+    Ok((report, digest))
+}
+
+/// The VICS export, one Media per content, in the order of its first
+/// file (`dup_of`: each item's exact-duplicate group; `dups`: the groups'
+/// members, by group).
+fn write_vics(
+    path: &Path,
+    custody: &Custody,
+    spill: &Spill<ItemKey, Item>,
+    dup_of: &[u32],
+    dups: &Spill<(u32, u32), Item>,
+) -> io::Result<()> {
+    write_atomic(path, |w| {
+        vics::write_head(custody, w)?;
         let mut members = dups.iter().map_err(spilled)?;
         let mut merge = spill.iter().map_err(spilled)?;
         let (mut media, mut next_group) = (0usize, 1u32);
@@ -348,8 +465,6 @@ pub(crate) fn write_report(
         members.check().map_err(spilled)?;
         vics::write_tail(w)
     })
-    .map_err(fail(files::VICS))?;
-    Ok((report, digest))
 }
 
 /// The rows `report.html` lists, read from the spills.
