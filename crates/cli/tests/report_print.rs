@@ -204,6 +204,19 @@ fn demo_report_prints_on_a4_in_english_urdu_and_both() {
             assert!(joined.contains("نتائج"), "{lang}: no Urdu text");
             assert!(joined.contains("صفحہ"), "{lang}: no Urdu page numbers");
         }
+        if lang == "en,ur" {
+            // The running header in both languages on every page (the
+            // title block names the case once more).
+            assert!(
+                p.text.matches("Case number").count() >= p.pages,
+                "en,ur: English header missing on some page"
+            );
+            assert!(
+                joined.matches("مقدمہنمبر").count() >= p.pages,
+                "en,ur: Urdu header missing on some page ({} pages)",
+                p.pages
+            );
+        }
         if lang == "ur" {
             // Right to left: lines of Urdu end at the right margin.
             let arabic = |w: &str| w.chars().any(|c| ('\u{600}'..='\u{6ff}').contains(&c));

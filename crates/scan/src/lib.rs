@@ -181,6 +181,7 @@ fn settings(cfg: &ScanConfig) -> Settings {
         verify_image: cfg.verify_image,
         threads: cfg.threads,
         video: cfg.hash.pdq.then(|| cfg.video.report()),
+        languages: Vec::new(),
     }
 }
 

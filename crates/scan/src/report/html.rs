@@ -55,8 +55,8 @@ tr.grp td{border-top:2px solid #444}
 .sub{color:#333}.sig td{height:2.6em}
 "#;
 
-/// The running header and footer, in the page's languages (CSS strings
-/// escaped by [`css_string`]).
+/// The running header and footer in every language of the page, one line
+/// per language in the header (CSS strings escaped by [`css_string`]).
 fn page_style(r: &Report, langs: &Langs) -> String {
     let c = &r.custody;
     let case = |l: Lang| {
@@ -71,13 +71,19 @@ fn page_style(r: &Report, langs: &Langs) -> String {
         s
     };
     let exhibits: Vec<&str> = c.exhibits.iter().map(|e| e.id.as_str()).collect();
-    let main = langs.main();
-    let h1 = css_string(&case(main));
-    let h2 = css_string(&format!(
-        "{} {}",
-        main.get(Key::Exhibit),
-        exhibits.join(", ")
-    ));
+    let exhibits = exhibits.join(", ");
+    // One CSS string per language, joined by a line break (`\A`, shown
+    // as one by `white-space: pre-wrap`).
+    let lines = |f: &dyn Fn(Lang) -> String| {
+        langs
+            .list()
+            .iter()
+            .map(|l| css_string(&f(*l)))
+            .collect::<Vec<_>>()
+            .join(" \"\\A\" ")
+    };
+    let h1 = lines(&case);
+    let h2 = lines(&|l: Lang| format!("{} {exhibits}", l.get(Key::Exhibit)));
     let footer = langs
         .list()
         .iter()
@@ -91,7 +97,9 @@ fn page_style(r: &Report, langs: &Langs) -> String {
         .collect::<Vec<_>>()
         .join(&format!(" {} ", css_string("   /   ")));
     format!(
-        "@page{{@top-left{{content:{h1}}}@top-right{{content:{h2}}}@bottom-center{{content:{footer}}}}}"
+        "@page{{@top-left{{content:{h1};white-space:pre-wrap}}\
+         @top-right{{content:{h2};white-space:pre-wrap;text-align:end}}\
+         @bottom-center{{content:{footer}}}}}"
     )
 }
 
@@ -186,7 +194,7 @@ fn custody(c: &Ctx, r: &Report, json_sha256: &str) -> Markup {
         }
         // The per-exhibit disk-image tree (image → partitions → file
         // systems with live/deleted/carved counts).
-        @for e in &k.exhibits { (render_images(&e.id, &r.images, &k.images)) }
+        @for e in &k.exhibits { (render_images(c, &e.id, &r.images, &k.images)) }
     }
 }
 

@@ -40,6 +40,22 @@ impl Ctx<'_> {
         self.each(|l| l.get(k).to_string())
     }
 
+    /// A label inside running text in every language of the page
+    /// (bilingual: `label / لیبل`, each in an inline span of its own
+    /// language, so the line is not broken).
+    pub fn inline(&self, k: Key) -> Markup {
+        let list = self.langs.list();
+        if list.len() == 1 {
+            return html! { (list[0].get(k)) };
+        }
+        html! {
+            @for (i, l) in list.iter().enumerate() {
+                @if i > 0 { " / " }
+                span lang=(l.tag()) dir=(if l.rtl() { "rtl" } else { "ltr" }) { (l.get(k)) }
+            }
+        }
+    }
+
     /// Text in every language, each in a span of its own language.
     pub fn each(&self, f: impl Fn(Lang) -> String) -> Markup {
         let list = self.langs.list();

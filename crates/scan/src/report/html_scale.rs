@@ -40,6 +40,7 @@ fn settings() -> Settings {
         verify_image: false,
         video: Default::default(),
         threads: 1,
+        languages: Vec::new(),
     }
 }
 
@@ -155,6 +156,10 @@ fn every_hit_is_listed_once_beyond_memory() {
     );
     assert_eq!(html.matches("further records: Appendix A").count(), 3000);
     assert!(html.contains("3000 (three thousand)"));
+    assert_eq!(r.settings.languages, ["en", "ur"]);
+    let json = std::fs::read_to_string(dir.join(super::files::JSON)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["settings"]["languages"], json!(["en", "ur"]));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -6,7 +6,7 @@
 mod csv;
 pub mod display;
 mod html;
-pub mod html_images;
+mod html_images;
 mod html_parts;
 #[cfg(test)]
 mod html_scale;
@@ -191,6 +191,12 @@ pub struct Settings {
     /// How videos were hashed and matched (when PDQ was computed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<crate::video::VideoReport>,
+    /// The languages of `report.html` (`--lang`), as BCP 47 tags in the
+    /// page's order (`["en", "ur"]` for a bilingual report). Filled when
+    /// the report is written; empty (and absent from JSON) before that,
+    /// so a change of language does not refuse `--resume`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
 }
 
 /// Whether the scan examined everything.

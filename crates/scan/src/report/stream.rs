@@ -245,12 +245,13 @@ pub(crate) fn write_report_timed(
 
     let Parts {
         custody,
-        settings,
+        mut settings,
         exclusions,
         interrupted,
         images,
         lang,
     } = parts;
+    settings.languages = lang.list().iter().map(|l| l.tag().to_string()).collect();
     summary.finish(&exclusions, n_dup, n_near);
     let complete = !interrupted && errors == 0 && !exclusions.iter().any(|e| e.incomplete);
     let exit_code = if !complete {

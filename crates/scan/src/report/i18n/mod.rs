@@ -330,6 +330,64 @@ keys! {
     Footer,
     /// Exit status.
     ExitStatus,
+    /// Disk images: partition table (disk image).
+    PartitionTable,
+    /// Disk images: the disk image's verification against its stored hashes.
+    Verification,
+    /// Disk images: verification: not requested.
+    VerifyNotRequested,
+    /// Disk images: verification: the stored hashes verified.
+    VerifyVerified,
+    /// Disk images: verification: the stored hashes did not match.
+    VerifyMismatch,
+    /// Disk images: verification: the image could not be read whole.
+    VerifyUnreadable,
+    /// Disk images: verification: the image stores no hash.
+    VerifyNoStoredHash,
+    /// Disk images: partition (of a disk image).
+    Partition,
+    /// Disk images: where a partition starts, in bytes.
+    StartByte,
+    /// Disk images: a partition cut at the disk's end.
+    CutAtEnd,
+    /// Disk images: file system.
+    FileSystem,
+    /// Disk images: no file system recognised.
+    NoneRecognised,
+    /// Disk images: regions of a disk no partition covers.
+    Unpartitioned,
+    /// Disk images: bytes searched (by carving).
+    Searched,
+    /// Disk images: items carved.
+    Carved,
+    /// Disk images: live (not deleted) files.
+    Live,
+    /// Disk images: deleted files recovered.
+    Deleted,
+    /// Disk images: unallocated space searched.
+    UnallocatedSearched,
+    /// Disk images: totals over a disk image.
+    Totals,
+    /// Disk images: the case number the image's acquisition recorded.
+    AcqCase,
+    /// Disk images: the evidence number the acquisition recorded.
+    EvidenceNumber,
+    /// Disk images: the examiner the acquisition recorded.
+    AcqExaminer,
+    /// Disk images: when the image was acquired.
+    Acquired,
+    /// Disk images: the acquiring tool.
+    AcqTool,
+    /// Disk images: mD5 stored in the image.
+    StoredMd5,
+    /// Disk images: mD5 computed now.
+    ComputedMd5,
+    /// Disk images: sHA-1 stored in the image.
+    StoredSha1,
+    /// Disk images: sHA-1 computed now.
+    ComputedSha1,
+    /// Disk images: a range of the image that could not be read.
+    NotReadable,
 }
 
 /// One exhibit in the findings: its id, its hit files, and its hit files
