@@ -147,3 +147,76 @@ async fn videos_have_their_own_size_limit_and_say_when_they_were_not_hashed() {
     assert_eq!(b["matches"][0]["match"], "sha256", "{b}");
     assert_eq!(b["incomplete"], true, "{b}");
 }
+
+/// HMA CSV rows of signal type `vpdq` become video entries (the lists'
+/// parser); for matcher keys a vPDQ match at a frame distance over 31
+/// carries no entry hashes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hma_vpdq_rows_import_as_videos_and_far_matches_hide_hashes() {
+    let t = sqlite();
+    let r = &t.router;
+    let v = frames(21, 12);
+    let signal = nigehbaan_video::format::write_signal(&v);
+    let csv = format!(
+        "signal_type,signal,content_id\nvpdq,\"{}\",v1\n",
+        signal.replace('"', "\"\"")
+    );
+    let (s, b) = send(
+        r,
+        "POST",
+        "/v1/banks/hma/import?create=true",
+        Some(&t.curator),
+        csv.into_bytes(),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        (b["format"].as_str(), b["added"].as_i64()),
+        (Some("hma-csv"), Some(1)),
+        "{b}"
+    );
+    // The same video with an MD5 too, added by hash.
+    let (s, b) = json(
+        r,
+        "POST",
+        "/v1/banks/hma/entries",
+        Some(&t.curator),
+        json!({"entries": [{"vpdq": frames_json(&v), "md5": "22".repeat(16)}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let q = near_copy(&v, 3, 12);
+    for (key, far, hidden) in [
+        (&t.matcher, 31, false),
+        (&t.matcher, 40, true),
+        (&t.curator, 40, false),
+    ] {
+        let (s, b) = json(
+            r,
+            "POST",
+            "/v1/lookup",
+            Some(key),
+            json!({"queries": [{"vpdq": frames_json(&q)}], "vpdq_distance": far, "threshold": 0}),
+        )
+        .await;
+        if key == &t.matcher && far > 31 {
+            // Over a matcher key's batch cap.
+            assert_eq!(s, 400, "{b}");
+            let text = format!(
+                "/v1/lookup?vpdq={}&vpdq_distance={far}",
+                qenc(&nigehbaan_video::format::write_signal(&q))
+            );
+            let (s, b) = send(r, "GET", &text, Some(key), vec![]).await;
+            assert_eq!(s, 200, "{b}");
+            let m = b["matches"].as_array().unwrap();
+            assert_eq!(m.len(), 2, "{b}");
+            assert!(m.iter().all(|m| m["md5"].is_null() == hidden), "{b}");
+            continue;
+        }
+        assert_eq!(s, 200, "{b}");
+        let m = b["results"][0]["matches"].as_array().unwrap();
+        assert_eq!(m.len(), 2, "{b}");
+        assert!(m.iter().all(|m| m["match"] == "vpdq"), "{b}");
+        assert_eq!(m[1]["md5"].is_null(), hidden, "{b}");
+    }
+}
