@@ -120,6 +120,20 @@ pub struct ServeArgs {
     /// Largest upload to hash, in MiB.
     #[arg(long, default_value_t = 64)]
     max_upload_mib: usize,
+    /// Largest video upload to /v1/hash and /v1/match, in MiB (a video is
+    /// recognised by content; it is hashed by the ffmpeg program from an
+    /// anonymous in-memory file).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    max_video_upload_mib: u64,
+    /// Videos hashed at once (one ffmpeg child each); more wait up to 30 s,
+    /// then get 503 busy.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    max_video_jobs: u64,
+    /// Seconds one video may take to probe and decode before its ffmpeg
+    /// child is killed (the answer then says it was not perceptually
+    /// hashed).
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
+    video_timeout_secs: u64,
     /// Largest list file to import, in MiB.
     #[arg(long, default_value_t = 1024)]
     max_import_mib: usize,
@@ -277,6 +291,10 @@ pub fn run(args: ServeArgs) -> Result<u8, String> {
             let mut cfg = args.db.config()?;
             cfg.max_upload_bytes = args.max_upload_mib << 20;
             cfg.max_import_bytes = args.max_import_mib << 20;
+            cfg.video.max_upload_bytes = (args.max_video_upload_mib as usize) << 20;
+            cfg.video.max_concurrent = args.max_video_jobs as usize;
+            cfg.video.decode.limits.wall_time =
+                std::time::Duration::from_secs(args.video_timeout_secs);
             cfg.poll = std::time::Duration::from_millis(args.poll_ms.max(10));
             cfg.feed_keep = args.feed_keep;
             cfg.limits = nigehbaan_server::limits::Limits {

@@ -666,7 +666,23 @@ CREATE TABLE import_staging (
   status TEXT NOT NULL,
   external_id TEXT);
 CREATE INDEX import_staging_import ON import_staging (import_id, seq);",
+    // 3: video entries. An entry may carry a vPDQ frame set (a blob, see
+    // `crate::video`); the change feed names video entries by id (op 2:
+    // added, 3: removed; their `pdq` is empty).
+    "ALTER TABLE entries ADD COLUMN vpdq BLOB;
+ALTER TABLE import_staging ADD COLUMN vpdq BLOB;
+ALTER TABLE changes ADD COLUMN entry_id INTEGER;
+CREATE INDEX entries_video ON entries (id) WHERE vpdq IS NOT NULL;",
 ];
+
+/// An empty blob literal in the engine's dialect (the `pdq` of a video
+/// change-feed row).
+pub fn empty_blob(e: Engine) -> &'static str {
+    match e {
+        Engine::Sqlite => "X''",
+        Engine::Postgres => "'\\x'::bytea",
+    }
+}
 
 /// SQLite DDL to PostgreSQL DDL (the few differences the migrations use).
 pub fn pg_dialect(sql: &str) -> String {

@@ -29,6 +29,7 @@ const STALE_SECS: i64 = 3_600;
 
 /// HMA signal types that are real but not matched by this service (kept
 /// opaque by the list reader). Any other type in an HMA list is unknown.
+/// (`vpdq` rows are read as video records and matched.)
 const HMA_KNOWN_OPAQUE: &[&str] = &["photodna", "pdna", "vpdq", "tmk_pdqf"];
 
 /// What an import request asks.
@@ -88,11 +89,11 @@ pub fn clean_stale(c: &mut dyn Conn) -> Result<(), DbError> {
 }
 
 fn stage(c: &mut dyn Conn, import_id: i64, entries: &[NewEntry]) -> Result<(), DbError> {
-    const COLS: usize = 10;
+    const COLS: usize = 11;
     write_tx(c, |c| {
         for chunk in entries.chunks(500) {
             let mut sql = String::from(
-                "INSERT INTO import_staging (import_id, md5, sha1, sha256, pdq, pdq_quality, category_scheme, category_code, status, external_id) VALUES ",
+                "INSERT INTO import_staging (import_id, md5, sha1, sha256, pdq, pdq_quality, category_scheme, category_code, status, external_id, vpdq) VALUES ",
             );
             sql.push_str(&store::values_placeholders(chunk.len(), COLS));
             let mut params = Vec::with_capacity(chunk.len() * COLS);
@@ -140,14 +141,16 @@ fn swap(
             removed = c.exec("DELETE FROM entries WHERE bank_id = $1", &[V::I(bank.id)])? as i64;
         }
         let t = store::now();
+        let before = crate::feed::max_entry_id(c)?;
         let n = c.exec(
-            "INSERT INTO entries (bank_id, md5, sha1, sha256, pdq, pdq_quality, category_scheme, category_code, status, external_id, created_at, created_by) SELECT CAST($1 AS BIGINT), md5, sha1, sha256, pdq, pdq_quality, category_scheme, category_code, status, external_id, CAST($2 AS BIGINT), CAST($3 AS TEXT) FROM import_staging WHERE import_id = $4 ORDER BY seq",
+            "INSERT INTO entries (bank_id, md5, sha1, sha256, pdq, pdq_quality, category_scheme, category_code, status, external_id, vpdq, created_at, created_by) SELECT CAST($1 AS BIGINT), md5, sha1, sha256, pdq, pdq_quality, category_scheme, category_code, status, external_id, vpdq, CAST($2 AS BIGINT), CAST($3 AS TEXT) FROM import_staging WHERE import_id = $4 ORDER BY seq",
             &[V::I(bank.id), V::I(t), V::T(p.actor.clone()), V::I(import_id)],
         )? as i64;
         c.exec(
             "INSERT INTO changes (op, pdq) SELECT 1, pdq FROM import_staging WHERE import_id = $1 AND pdq IS NOT NULL ORDER BY seq",
             &[V::I(import_id)],
         )?;
+        crate::feed::feed_video_added(c, bank.id, before)?;
         c.exec(
             "UPDATE banks SET entry_count = entry_count + $1 - $2, updated_at = $3 WHERE id = $4",
             &[V::I(n), V::I(removed), V::I(t), V::I(bank.id)],

@@ -14,7 +14,10 @@
 //!   [`nigehbaan_index::LivePdqIndex`] it updates from the change feed (every
 //!   `poll` interval, and at once after its own writes); entry details are
 //!   read from the database after a hit. MD5/SHA lookups go to the
-//!   database's indexes.
+//!   database's indexes. Video entries' usable vPDQ frames are kept the
+//!   same way, in a frame → entries index ([`video::VideoBank`]).
+//! * Video uploads are hashed by the `ffmpeg` program from an anonymous
+//!   in-memory file (see [`api`] and `docs/api.md`), a few at a time.
 //! * A snapshot file of the index, tagged with the feed position it
 //!   reflects, makes restarts take milliseconds plus the changes since.
 
@@ -23,16 +26,19 @@
 
 pub mod api;
 pub mod audit;
+mod bench;
 pub mod db;
 pub mod feed;
 pub mod http;
 pub mod import;
+pub mod keys;
 pub mod limits;
 pub mod matching;
 pub mod metrics;
 pub mod openapi;
 pub mod panics;
 pub mod store;
+pub mod video;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -46,6 +52,8 @@ use subtle::ConstantTimeEq;
 use crate::db::{DbConfig, DbError, Pool};
 use crate::store::Role;
 
+pub use bench::seed_bench;
+
 /// How the service runs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -54,8 +62,10 @@ pub struct Config {
     /// Where the index snapshot is kept (`None`: no snapshot; every start
     /// loads the hashes from the database).
     pub snapshot: Option<PathBuf>,
-    /// Largest upload to hash, in bytes.
+    /// Largest upload to hash, in bytes (images and other files).
     pub max_upload_bytes: usize,
+    /// Video uploads to `/v1/hash` and `/v1/match`.
+    pub video: VideoConfig,
     /// Largest list file to import, in bytes.
     pub max_import_bytes: usize,
     /// Largest JSON request, in bytes.
@@ -104,6 +114,7 @@ impl Config {
             metrics_listen: None,
             snapshot: None,
             max_upload_bytes: 64 << 20,
+            video: VideoConfig::default(),
             max_import_bytes: 1 << 30,
             max_json_bytes: 1 << 20,
             poll: Duration::from_millis(250),
@@ -111,6 +122,34 @@ impl Config {
             snapshot_every: Duration::from_secs(300),
             feed_keep: 1_000_000,
             after_index_build: None,
+        }
+    }
+}
+
+/// How the service hashes video uploads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoConfig {
+    /// Largest video upload, in bytes (a video is recognised by content).
+    pub max_upload_bytes: usize,
+    /// Videos hashed at once (each by one `ffmpeg` child); more wait up to
+    /// `queue_wait`, then get 503 `busy`.
+    pub max_concurrent: usize,
+    /// How long a video upload waits for a free slot.
+    pub queue_wait: Duration,
+    /// Sampling and the decoding limits (wall time, bytes, frames, pixels)
+    /// of the video crate.
+    pub decode: nigehbaan_video::DecodeOptions,
+}
+
+impl Default for VideoConfig {
+    /// 256 MiB, 2 at once, 30 s wait, vPDQ's one frame a second and the
+    /// video crate's limits.
+    fn default() -> Self {
+        VideoConfig {
+            max_upload_bytes: 256 << 20,
+            max_concurrent: 2,
+            queue_wait: Duration::from_secs(30),
+            decode: nigehbaan_video::DecodeOptions::default(),
         }
     }
 }
@@ -139,6 +178,10 @@ pub struct App {
     pub pool: Pool,
     /// The PDQ index.
     pub index: LivePdqIndex,
+    /// The video entries' frame index.
+    pub video: video::VideoBank,
+    /// Slots for video hashing (one `ffmpeg` child each).
+    pub video_slots: Arc<tokio::sync::Semaphore>,
     /// The last change-feed position applied to the index.
     pub applied: AtomicI64,
     /// The database's identity.
@@ -297,11 +340,21 @@ impl App {
                 (LivePdqIndex::new(&hashes), seq)
             }
         };
+        // Read after the PDQ load: at least as new as `seq`, so replaying
+        // the feed from there is harmless.
+        let videos = store::all_video(pool.get().as_mut())?;
+        let video = video::VideoBank::new(&videos);
+        drop(videos);
         let decode_budget = limits::DecodeBudget::new(config.limits.decode_budget_bytes);
+        let video_slots = Arc::new(tokio::sync::Semaphore::new(
+            config.video.max_concurrent.max(1),
+        ));
         let app = Arc::new(App {
             config,
             pool,
             index,
+            video,
+            video_slots,
             applied: AtomicI64::new(seq),
             db_id,
             metrics: metrics::Metrics::default(),
@@ -370,12 +423,8 @@ impl App {
                 Ok(_) => {}
                 Err(e) => break Err(e),
             }
-            for ch in &page {
-                if ch.add {
-                    self.index.insert(ch.pdq);
-                } else {
-                    self.index.remove(ch.pdq);
-                }
+            if let Err(e) = self.apply(&page) {
+                break Err(e);
             }
             if let Some(last) = page.last() {
                 self.applied.store(last.seq, Ordering::SeqCst);
@@ -388,10 +437,44 @@ impl App {
         if result.is_ok() {
             *self.last_sync_ok.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         }
-        if self.index.wants_compaction() {
+        if self.index.wants_compaction() || self.video.wants_compaction() {
             self.compact_in_background();
         }
         result
+    }
+
+    /// Applies a page of the feed to the indexes, in order (an added video
+    /// entry's frames are read from the database first; one removed since
+    /// is skipped, its removal follows in the feed).
+    fn apply(&self, page: &[store::Change]) -> Result<(), DbError> {
+        use crate::feed::Changed;
+        let added: Vec<i64> = page
+            .iter()
+            .filter_map(|ch| match ch.what {
+                Changed::Video(id) if ch.add => Some(id),
+                _ => None,
+            })
+            .collect();
+        let mut frames: HashMap<i64, Vec<nigehbaan_video::FrameHash>> = if added.is_empty() {
+            HashMap::new()
+        } else {
+            store::video_frames(self.pool.get().as_mut(), &added)?
+                .into_iter()
+                .collect()
+        };
+        for ch in page {
+            match (ch.what, ch.add) {
+                (Changed::Pdq(h), true) => self.index.insert(h),
+                (Changed::Pdq(h), false) => self.index.remove(h),
+                (Changed::Video(id), true) => {
+                    if let Some(f) = frames.remove(&id) {
+                        self.video.insert(id, &f);
+                    }
+                }
+                (Changed::Video(id), false) => self.video.remove(id),
+            }
+        }
+        Ok(())
     }
 
     /// Replaces the whole index with every hash in the database (when the
@@ -400,6 +483,8 @@ impl App {
     fn reload_all(&self) -> Result<usize, DbError> {
         let (hashes, seq) = store::all_pdq(self.pool.get().as_mut())?;
         self.index.reset(&hashes);
+        self.video
+            .reset(&store::all_video(self.pool.get().as_mut())?);
         self.applied.store(seq, Ordering::SeqCst);
         tracing::warn!(
             pdq_hashes = hashes.len(),
@@ -423,6 +508,7 @@ impl App {
             .name("index-compaction".into())
             .spawn(move || {
                 app.index.compact();
+                app.video.compact();
                 if let Some(f) = app.config.after_index_build {
                     f();
                 }
@@ -690,84 +776,4 @@ fn first_key(app: &App) -> Result<(), StartError> {
         "nigehbaan serve: the database had no API keys; made admin key {id} \"first-admin\", shown only now: {key}"
     );
     Ok(())
-}
-
-/// Benchmark set-up: adds `n` random PDQ hashes (seeded, benign by
-/// construction) to a bank `bench` in transactions of 100k rows, without
-/// change-feed rows, then writes the index snapshot from every PDQ hash in
-/// the database, tagged with the current feed position, so that the next
-/// start opens it directly. Returns the number of hashes in the snapshot.
-pub fn seed_bench(config: &Config, n: usize, seed: u64) -> Result<usize, StartError> {
-    use crate::db::V;
-    let pool = open_pool(config, 1)?;
-    let mut c = pool.get();
-    let c = c.as_mut();
-    let bank = match store::get_bank(c, "bench") {
-        Ok(b) => b,
-        Err(_) => store::create_bank(c, "cli", "bench", "benchmark hashes (random)", true)?,
-    };
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let t = store::now();
-    let mut done = 0;
-    while done < n {
-        let batch = (n - done).min(100_000);
-        db::write_tx(c, |c| -> Result<(), DbError> {
-            let mut left = batch;
-            while left > 0 {
-                let rows = left.min(500);
-                let mut sql = String::from(
-                    "INSERT INTO entries (bank_id, pdq, status, created_at, created_by) VALUES ",
-                );
-                let mut params = Vec::with_capacity(rows * 5);
-                for i in 0..rows {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    let b = i * 5;
-                    sql.push_str(&format!(
-                        "(${},${},${},${},${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5
-                    ));
-                    let h = nigehbaan_pdq::Hash256([next(), next(), next(), next()]);
-                    params.extend([
-                        V::I(bank.id),
-                        V::B(h.to_bytes().to_vec()),
-                        V::T("notable".into()),
-                        V::I(t),
-                        V::T("bench-seed".into()),
-                    ]);
-                }
-                c.exec(&sql, &params)?;
-                left -= rows;
-            }
-            c.exec(
-                "UPDATE banks SET entry_count = entry_count + $1 WHERE id = $2",
-                &[V::I(batch as i64), V::I(bank.id)],
-            )?;
-            Ok(())
-        })?;
-        done += batch;
-    }
-    let db_id = store::db_id(c)?;
-    let (hashes, seq) = store::all_pdq(c)?;
-    if let Some(path) = &config.snapshot {
-        let index = LivePdqIndex::new(&hashes);
-        index
-            .write_snapshot(path, [seq as u64, db_id])
-            .map_err(|source| StartError::Snapshot {
-                path: path.clone(),
-                source,
-            })?;
-    }
-    Ok(hashes.len())
 }

@@ -1,7 +1,13 @@
-//! Matching: hash-and-match uploads, single and batch lookups. Searches
-//! run on blocking threads and are charged to the caller's key by work;
-//! banks a request names must exist and be enabled; for matcher keys, far
-//! matches do not carry the entry's hashes.
+//! Matching: hash-and-match uploads (images and videos), single and batch
+//! lookups (hashes and vPDQ feature sets). Searches run on blocking
+//! threads and are charged to the caller's key by work; banks a request
+//! names must exist and be enabled; for matcher keys, far matches do not
+//! carry the entry's hashes.
+//!
+//! Exact digests and PDQ go through the matching core
+//! (`nigehbaan_match::search`); a video's frames go through the live
+//! frame index ([`crate::video::VideoBank`]) and the vPDQ aggregation of
+//! `nigehbaan-video`, the same as `scan` and `match` use on lists.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,32 +19,126 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use nigehbaan_lists::{hex, HashKey};
-use nigehbaan_match::{search, Bank, Near, Probe, Settings};
+use nigehbaan_match::{search, Bank, MatchKind, Near, Probe, Settings};
 use nigehbaan_pdq::Hash256;
+use nigehbaan_video::{FrameHash, MatchOptions, VideoMatch};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::api::{
-    hash_checked, hashes_json, parse_json, query_as, ApiError, ApiResult, Caller, MAX_BATCH,
+    hash_media, hashes_json, parse_json, query_as, video_json, ApiError, ApiResult, Caller, Media,
+    MAX_BATCH,
 };
 use crate::store::{self, EntryHit, HashKind, Role};
 use crate::App;
+use nigehbaan_match::Note;
 
 /// One match.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MatchOut {
     /// The matching entry.
     #[serde(flatten)]
     pub entry: EntryHit,
-    /// `md5`, `sha1`, `sha256` or `pdq`.
+    /// `md5`, `sha1`, `sha256`, `pdq` or `vpdq`.
     #[serde(rename = "match")]
-    pub kind: HashKind,
-    /// Hamming distance (PDQ), 0 for exact matches.
-    pub distance: u32,
+    pub kind: MatchKind,
+    /// Hamming distance (PDQ), 0 for exact matches; absent for `vpdq`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance: Option<u32>,
     /// For a PDQ match: which rotation/flip of the upload matched (`orig`
     /// when only the original was searched).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<&'static str>,
+    /// For a video that matched by vPDQ: percentages, frame counts and
+    /// time ranges (fields of the match, as in `nigehbaan match`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VpdqOut>,
+}
+
+/// How a video matched an entry by vPDQ (the fields `nigehbaan match` and
+/// scan reports give a vPDQ hit).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VpdqOut {
+    /// Matched usable frames of the query × 100 / its usable frames.
+    pub query_match_percent: f64,
+    /// Matched usable frames of the bank's video × 100 / its usable frames.
+    pub compared_match_percent: f64,
+    /// Usable frames of the query that matched.
+    pub matched_frames: usize,
+    /// Usable frames of the query (quality ≥ 50, duplicates once).
+    pub query_frames: usize,
+    /// Usable frames of the bank's video that matched.
+    pub matched_listed_frames: usize,
+    /// Usable frames of the bank's video.
+    pub listed_frames: usize,
+    /// Stretches of the query that matched, `[first, last]` seconds
+    /// (milliseconds precision).
+    pub time_ranges: Vec<[f64; 2]>,
+}
+
+impl VpdqOut {
+    fn of(m: &VideoMatch, query: &[FrameHash]) -> VpdqOut {
+        let r3 = |t: f64| (t * 1000.0).round() / 1000.0;
+        VpdqOut {
+            query_match_percent: m.query_match_percent,
+            compared_match_percent: m.compared_match_percent,
+            matched_frames: m.matched_query_frames,
+            query_frames: m.query_frames,
+            matched_listed_frames: m.matched_compared_frames,
+            listed_frames: m.compared_frames,
+            time_ranges: nigehbaan_video::time_ranges(query, &m.matched_query_frame_numbers)
+                .into_iter()
+                .map(|(a, b)| [r3(a), r3(b)])
+                .collect(),
+        }
+    }
+}
+
+/// The vPDQ thresholds of a request (python-threatexchange's defaults:
+/// distance 31, query 80 %, compared 0 %).
+fn vpdq_options(
+    distance: Option<u32>,
+    query_percent: Option<f64>,
+    compared_percent: Option<f64>,
+) -> ApiResult<MatchOptions> {
+    let d = MatchOptions::default();
+    let distance = distance.unwrap_or(d.distance);
+    if distance > nigehbaan_index::MAX_RADIUS {
+        return Err(ApiError::bad(
+            "bad_threshold",
+            format!(
+                "vpdq_distance {distance} is over the maximum of {}",
+                nigehbaan_index::MAX_RADIUS
+            ),
+        ));
+    }
+    let pct = |v: Option<f64>, default: f64, name: &str| -> ApiResult<f64> {
+        match v {
+            None => Ok(default),
+            Some(p) if (0.0..=100.0).contains(&p) => Ok(p),
+            Some(p) => Err(ApiError::bad(
+                "bad_threshold",
+                format!("{name} is a percentage 0 to 100, not {p}"),
+            )),
+        }
+    };
+    Ok(MatchOptions {
+        distance,
+        query_match_percent: pct(query_percent, d.query_match_percent, "vpdq_query_percent")?,
+        compared_match_percent: pct(
+            compared_percent,
+            d.compared_match_percent,
+            "vpdq_compared_percent",
+        )?,
+        ..d
+    })
+}
+
+/// A video query: its frames and the thresholds.
+#[derive(Debug, Clone)]
+pub(crate) struct VideoQuery {
+    frames: Vec<FrameHash>,
+    opts: MatchOptions,
 }
 
 /// A threshold (the default when absent) that the index can search.
@@ -177,15 +277,63 @@ fn resolve(
         .into_iter()
         .map(|f| MatchOut {
             entry: f.entry,
-            kind: f.kind,
-            distance: f.pdq.map_or(0, |p| p.distance),
+            kind: f.kind.into(),
+            distance: Some(f.pdq.map_or(0, |p| p.distance)),
             variant: f.pdq.map(|p| p.variant),
+            video: None,
         })
         .collect();
     if let Some(b) = banks {
         out.retain(|m| b.contains(&m.entry.bank));
     }
     Ok(out)
+}
+
+/// Matches a video's frames against the video entries of the enabled banks
+/// (those named, when `banks` is given), and merges the hits into `out`:
+/// an entry already matched by a digest keeps that match and gains the
+/// vPDQ fields (one match per entry). Blocks.
+fn resolve_video(
+    app: &App,
+    q: &VideoQuery,
+    banks: Option<&[String]>,
+    out: &mut Vec<MatchOut>,
+) -> Result<(), BankError> {
+    let found = app
+        .video
+        .query(&q.frames, &q.opts)
+        .map_err(BankError::Index)?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+    let entries: HashMap<i64, EntryHit> = store::find_ids(app.pool.get().as_mut(), &ids)
+        .map_err(BankError::Db)?
+        .into_iter()
+        .map(|e| (e.entry_id, e))
+        .collect();
+    for (id, m) in found {
+        let Some(entry) = entries.get(&id) else {
+            // A disabled bank's entry (or one removed meanwhile).
+            continue;
+        };
+        if banks.is_some_and(|b| !b.contains(&entry.bank)) {
+            continue;
+        }
+        let detail = VpdqOut::of(&m, &q.frames);
+        match out.iter_mut().find(|o| o.entry.entry_id == id) {
+            Some(o) => o.video = Some(detail),
+            None => out.push(MatchOut {
+                entry: entry.clone(),
+                kind: MatchKind::Vpdq,
+                distance: None,
+                variant: None,
+                video: Some(detail),
+            }),
+        }
+    }
+    out.sort_by_key(|m| m.entry.entry_id);
+    Ok(())
 }
 
 /// Checks that every bank a request names exists and is enabled: naming a
@@ -212,17 +360,19 @@ fn check_banks(app: &App, banks: &[String]) -> ApiResult<()> {
     Ok(())
 }
 
-/// For matcher keys, a match further than the default threshold carries
+/// For matcher keys, a match further than the default threshold (a PDQ
+/// distance, or for a vPDQ match the frame distance asked for) carries
 /// only what matched and the entry's id, never the entry's hashes: near
 /// probes must not harvest a list's hashes.
-fn hide_far_hashes(who: &Caller, out: &mut [MatchOut]) {
+fn hide_far_hashes(who: &Caller, out: &mut [MatchOut], vpdq_distance: u32) {
     if who.role != Role::Matcher {
         return;
     }
-    for m in out
-        .iter_mut()
-        .filter(|m| m.distance > nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD)
-    {
+    let far = |m: &MatchOut| match m.distance {
+        Some(d) => d > nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD,
+        None => vpdq_distance > nigehbaan_pdq::DEFAULT_MATCH_THRESHOLD,
+    };
+    for m in out.iter_mut().filter(|m| far(m)) {
         m.entry.md5 = None;
         m.entry.sha1 = None;
         m.entry.sha256 = None;
@@ -234,6 +384,14 @@ fn hide_far_hashes(who: &Caller, out: &mut [MatchOut]) {
 /// read each), [`crate::limits::radius_cost`] per PDQ hash.
 fn probe_cost(probe: &Probe, t: u32) -> u64 {
     probe.exact.len().min(1) as u64 + probe.pdq().len() as u64 * crate::limits::radius_cost(t)
+}
+
+/// Tokens a video query costs: one search per usable frame.
+fn video_cost(q: Option<&VideoQuery>) -> u64 {
+    q.map_or(0, |q| {
+        nigehbaan_video::matching::prepare(&q.frames, crate::video::QUALITY_THRESHOLD).len() as u64
+            * crate::limits::radius_cost(q.opts.distance)
+    })
 }
 
 fn lookup_failed<E>(_: E) -> ApiError {
@@ -251,12 +409,13 @@ async fn run_match(
     who: &Caller,
     probe: Probe,
     t: u32,
+    video: Option<VideoQuery>,
     banks: Option<Vec<String>>,
 ) -> ApiResult<Vec<MatchOut>> {
     app.charge(
         who.key_id,
         who.rate_limit,
-        probe_cost(&probe, t).saturating_sub(1),
+        (probe_cost(&probe, t) + video_cost(video.as_ref())).saturating_sub(1),
     );
     let a = app.clone();
     let who = who.clone();
@@ -265,7 +424,12 @@ async fn run_match(
             check_banks(&a, b)?;
         }
         let mut out = resolve(&a, &probe, t, banks.as_deref())?;
-        hide_far_hashes(&who, &mut out);
+        let mut vd = 0;
+        if let Some(q) = &video {
+            resolve_video(&a, q, banks.as_deref(), &mut out)?;
+            vd = q.opts.distance;
+        }
+        hide_far_hashes(&who, &mut out, vd);
         Ok(out)
     })
     .await
@@ -282,9 +446,13 @@ struct MatchParams {
     banks: Option<String>,
     #[serde(default)]
     allow_non_image: bool,
+    vpdq_distance: Option<u32>,
+    vpdq_query_percent: Option<f64>,
+    vpdq_compared_percent: Option<f64>,
 }
 
-/// `/v1/lookup`'s parameters: one hash, a threshold, banks.
+/// `/v1/lookup`'s parameters: one hash (or vPDQ feature set), thresholds,
+/// banks.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LookupParams {
@@ -292,8 +460,12 @@ struct LookupParams {
     md5: Option<String>,
     sha1: Option<String>,
     sha256: Option<String>,
+    vpdq: Option<String>,
     threshold: Option<u32>,
     banks: Option<String>,
+    vpdq_distance: Option<u32>,
+    vpdq_query_percent: Option<f64>,
+    vpdq_compared_percent: Option<f64>,
 }
 
 pub(crate) async fn match_upload(
@@ -304,30 +476,63 @@ pub(crate) async fn match_upload(
 ) -> ApiResult<Json<Value>> {
     let q: MatchParams = query_as(&raw)?;
     let t = check_threshold(q.threshold)?;
+    let vopts = vpdq_options(
+        q.vpdq_distance,
+        q.vpdq_query_percent,
+        q.vpdq_compared_percent,
+    )?;
     let min_q = q
         .min_quality
         .unwrap_or(nigehbaan_pdq::RECOMMENDED_MIN_QUALITY);
     // Rotations and flips are searched unless turned off, as in `scan`
     // and `match`.
     let dihedral = q.dihedral.unwrap_or(true);
-    let fh = hash_checked(&app, body, dihedral, q.allow_non_image).await?;
+    let banks = banks_filter(q.banks.as_deref());
     let settings = Settings {
         threshold: t,
         min_quality: min_q,
         dihedral,
     };
-    let probe = Probe::of_file(&fh, &settings);
-    let pdq_used = !probe.pdq().is_empty();
-    let matches = run_match(&app, &who, probe, t, banks_filter(q.banks.as_deref())).await?;
-    Ok(Json(json!({
-        "hashes": hashes_json(&fh, dihedral),
-        "pdq_matched": pdq_used,
-        "matches": matches,
-    })))
+    match hash_media(&app, body, dihedral, q.allow_non_image).await? {
+        Media::Image(fh) => {
+            let probe = Probe::of_file(&fh, &settings);
+            let pdq_used = !probe.pdq().is_empty();
+            let matches = run_match(&app, &who, probe, t, None, banks).await?;
+            Ok(Json(json!({
+                "hashes": hashes_json(&fh, dihedral),
+                "pdq_matched": pdq_used,
+                "vpdq_matched": false,
+                "incomplete": false,
+                "incomplete_reason": null,
+                "matches": matches,
+            })))
+        }
+        Media::Video(v) => {
+            // The digests always; the frames when the video was hashed.
+            let probe = Probe::of_file(&v.fh, &settings);
+            let frames = v.frames().to_vec();
+            let usable = !frames.is_empty() && !probe.notes.contains(&Note::EmptyFile);
+            let video = usable.then_some(VideoQuery {
+                frames,
+                opts: vopts,
+            });
+            let vpdq_used = video.is_some();
+            let matches = run_match(&app, &who, probe, t, video, banks).await?;
+            let incomplete = v.incomplete();
+            Ok(Json(json!({
+                "hashes": video_json(&v),
+                "pdq_matched": false,
+                "vpdq_matched": vpdq_used,
+                "incomplete": incomplete.is_some(),
+                "incomplete_reason": incomplete,
+                "matches": matches,
+            })))
+        }
+    }
 }
 
 /// One hash to look up.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LookupQuery {
     /// PDQ hex.
@@ -338,19 +543,47 @@ pub struct LookupQuery {
     pub sha1: Option<String>,
     /// SHA-256 hex.
     pub sha256: Option<String>,
+    /// A video's vPDQ features.
+    pub vpdq: Option<VpdqIn>,
+}
+
+/// A vPDQ feature set as a request gives it: frames, or text (HMA's signal
+/// string, or reference-format lines joined by `;`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum VpdqIn {
+    /// `[{pdq, quality, timestamp}]`.
+    Frames(Vec<crate::video::FrameIn>),
+    /// HMA's signal string or `;`-joined reference lines.
+    Text(String),
 }
 
 /// A parsed lookup: exactly one hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
     /// Exact lookup.
     Exact(HashKind, Vec<u8>),
     /// PDQ range lookup.
     Pdq(Hash256),
+    /// A video's frames.
+    Vpdq(Vec<FrameHash>),
 }
 
-/// Checks a lookup query: exactly one hash, in hex of the right length.
+/// Checks a lookup query: exactly one hash, in hex of the right length
+/// (or one vPDQ feature set).
 pub fn parse_lookup(q: &LookupQuery) -> ApiResult<Parsed> {
+    if let Some(v) = &q.vpdq {
+        if q.pdq.is_some() || q.md5.is_some() || q.sha1.is_some() || q.sha256.is_some() {
+            return Err(ApiError::bad(
+                "bad_lookup",
+                "give exactly one of pdq, md5, sha1, sha256, vpdq",
+            ));
+        }
+        return Ok(Parsed::Vpdq(match v {
+            VpdqIn::Frames(f) => crate::video::parse_frames(f)?,
+            VpdqIn::Text(t) => crate::video::parse_frames_text(t)?,
+        }));
+    }
     let given: Vec<(HashKind, &String)> = [
         (HashKind::Pdq, &q.pdq),
         (HashKind::Md5, &q.md5),
@@ -363,7 +596,7 @@ pub fn parse_lookup(q: &LookupQuery) -> ApiResult<Parsed> {
     let [(kind, value)] = given.as_slice() else {
         return Err(ApiError::bad(
             "bad_lookup",
-            "give exactly one of pdq, md5, sha1, sha256",
+            "give exactly one of pdq, md5, sha1, sha256, vpdq",
         ));
     };
     let bad = |e: hex::HashTextError| ApiError::bad("bad_hash", e.to_string());
@@ -388,8 +621,17 @@ pub fn parse_lookup(q: &LookupQuery) -> ApiResult<Parsed> {
     })
 }
 
+/// The probe of a parsed hash lookup, or the video query of a vPDQ one.
+pub(crate) fn query_of(p: Parsed, opts: MatchOptions) -> (Probe, Option<VideoQuery>) {
+    match p {
+        Parsed::Vpdq(frames) => (Probe::default(), Some(VideoQuery { frames, opts })),
+        p => (probe_of(p), None),
+    }
+}
+
 pub(crate) fn probe_of(p: Parsed) -> Probe {
     Probe::of_key(match p {
+        Parsed::Vpdq(_) => return Probe::default(),
         Parsed::Exact(HashKind::Md5, v) => HashKey::Md5(v.try_into().unwrap_or_default()),
         Parsed::Exact(HashKind::Sha1, v) => HashKey::Sha1(v.try_into().unwrap_or_default()),
         Parsed::Exact(HashKind::Sha256, v) => HashKey::Sha256(v.try_into().unwrap_or_default()),
@@ -407,13 +649,28 @@ pub(crate) async fn lookup_one(
 ) -> ApiResult<Json<Value>> {
     let q: LookupParams = query_as(&raw)?;
     let t = check_threshold(q.threshold)?;
-    let probe = probe_of(parse_lookup(&LookupQuery {
+    let vopts = vpdq_options(
+        q.vpdq_distance,
+        q.vpdq_query_percent,
+        q.vpdq_compared_percent,
+    )?;
+    let parsed = parse_lookup(&LookupQuery {
         pdq: q.pdq,
         md5: q.md5,
         sha1: q.sha1,
         sha256: q.sha256,
-    })?);
-    let matches = run_match(&app, &who, probe, t, banks_filter(q.banks.as_deref())).await?;
+        vpdq: q.vpdq.map(VpdqIn::Text),
+    })?;
+    let (probe, video) = query_of(parsed, vopts);
+    let matches = run_match(
+        &app,
+        &who,
+        probe,
+        t,
+        video,
+        banks_filter(q.banks.as_deref()),
+    )
+    .await?;
     Ok(Json(json!({ "matches": matches })))
 }
 
@@ -423,6 +680,9 @@ struct BatchLookup {
     queries: Vec<LookupQuery>,
     threshold: Option<u32>,
     banks: Option<Vec<String>>,
+    vpdq_distance: Option<u32>,
+    vpdq_query_percent: Option<f64>,
+    vpdq_compared_percent: Option<f64>,
 }
 
 pub(crate) async fn lookup_batch(
@@ -450,6 +710,20 @@ pub(crate) async fn lookup_batch(
             ),
         ));
     }
+    let vopts = vpdq_options(
+        req.vpdq_distance,
+        req.vpdq_query_percent,
+        req.vpdq_compared_percent,
+    )?;
+    if vopts.distance > who.max_batch_threshold {
+        return Err(ApiError::bad(
+            "bad_threshold",
+            format!(
+                "a batch vpdq_distance of {} is over this key's limit of {} (an admin can give the key a higher max_batch_threshold)",
+                vopts.distance, who.max_batch_threshold
+            ),
+        ));
+    }
     let mut parsed = Vec::with_capacity(req.queries.len());
     for (i, q) in req.queries.iter().enumerate() {
         parsed.push(parse_lookup(q).map_err(|e| ApiError {
@@ -457,8 +731,12 @@ pub(crate) async fn lookup_batch(
             ..e
         })?);
     }
-    let probes: Vec<Probe> = parsed.into_iter().map(probe_of).collect();
-    let cost: u64 = probes.iter().map(|p| probe_cost(p, t)).sum();
+    let probes: Vec<(Probe, Option<VideoQuery>)> =
+        parsed.into_iter().map(|p| query_of(p, vopts)).collect();
+    let cost: u64 = probes
+        .iter()
+        .map(|(p, v)| probe_cost(p, t) + video_cost(v.as_ref()))
+        .sum();
     app.charge(who.key_id, who.rate_limit, cost.saturating_sub(1));
     let a = app.clone();
     let banks = req.banks;
@@ -467,9 +745,12 @@ pub(crate) async fn lookup_batch(
             check_banks(&a, b)?;
         }
         let mut out = Vec::with_capacity(probes.len());
-        for (probe, q) in probes.into_iter().zip(req.queries) {
+        for ((probe, video), q) in probes.into_iter().zip(req.queries) {
             let mut m = resolve(&a, &probe, t, banks.as_deref())?;
-            hide_far_hashes(&who, &mut m);
+            if let Some(v) = &video {
+                resolve_video(&a, v, banks.as_deref(), &mut m)?;
+            }
+            hide_far_hashes(&who, &mut m, vopts.distance);
             out.push(json!({"query": lookup_json(&q), "matches": m}));
         }
         Ok(out)
@@ -490,6 +771,14 @@ fn lookup_json(q: &LookupQuery) -> Value {
         if let Some(v) = v {
             m.insert(k.into(), json!(v.trim().to_ascii_lowercase()));
         }
+    }
+    if q.vpdq.is_some() {
+        // The frames are the caller's own; echo how many, not all of them.
+        let n = match parse_lookup(q) {
+            Ok(Parsed::Vpdq(f)) => f.len(),
+            _ => 0,
+        };
+        m.insert("vpdq_frames".into(), json!(n));
     }
     Value::Object(m)
 }

@@ -21,25 +21,47 @@ fn schemas() -> Value {
             "pdq": {"type": ["string", "null"]}, "pdq_quality": opt("integer"), "pdq_pipeline": opt("string"),
             "pdq_hashable": opt("boolean"), "width": opt("integer"), "height": opt("integer"),
             "format": opt("string"), "orientation": opt("integer"),
-            "pdq_dihedral": {"type": "array", "items": {"type": "string"}}, "error": opt("string")}},
+            "pdq_dihedral": {"type": "array", "items": {"type": "string"}}, "error": opt("string"),
+            "media": {"type": "string", "enum": ["video"], "description": "videos only (the fields below too)"},
+            "duration": opt("number"), "fps": opt("number"), "codec": opt("string"),
+            "rotation": {"type": ["integer", "null"], "description": "display rotation in degrees, reported, never applied"},
+            "vpdq_pipeline": opt("string"), "vpdq_frames": opt("integer"),
+            "vpdq": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/VpdqFrame"}},
+            "incomplete": {"type": "boolean", "description": "videos: true when the video was not (fully) perceptually hashed (no ffmpeg, undecodable, decoded with errors); error says why"}}},
+        "VpdqFrame": {"type": "object", "required": ["pdq", "quality"], "additionalProperties": false, "properties": {
+            "frame": {"type": "integer", "minimum": 0, "description": "frame number in decoder order (default: position)"},
+            "quality": {"type": "integer", "minimum": 0, "maximum": 100}, "pdq": hex(64, "PDQ of the frame"),
+            "timestamp": {"type": "number", "minimum": 0, "description": "seconds from the start"}}},
         "Category": {"type": "object", "required": ["scheme", "code"], "properties": {"scheme": {"type": "string"}, "code": {"type": "string"}}},
-        "Match": {"type": "object", "required": ["bank", "entry_id", "match", "distance", "status"], "description": "for matcher keys, a match at a distance over 31 has null hashes: only what matched and the entry id", "properties": {
+        "Match": {"type": "object", "required": ["bank", "entry_id", "match", "status"], "description": "for matcher keys, a match at a distance over 31 has null hashes: only what matched and the entry id", "properties": {
             "bank": {"type": "string"}, "entry_id": {"type": "integer"},
             "category": {"oneOf": [{"$ref": "#/components/schemas/Category"}, {"type": "null"}]},
-            "match": {"type": "string", "enum": ["md5", "sha1", "sha256", "pdq"]},
-            "distance": {"type": "integer", "description": "PDQ Hamming distance; 0 for exact matches"},
+            "match": {"type": "string", "enum": ["md5", "sha1", "sha256", "pdq", "vpdq"]},
+            "distance": {"type": "integer", "description": "PDQ Hamming distance; 0 for exact matches; absent for vpdq"},
+            "query_match_percent": {"type": "number", "description": "video: matched usable frames of the query × 100 / its usable frames"},
+            "compared_match_percent": {"type": "number", "description": "video: matched usable frames of the bank's video × 100 / its usable frames"},
+            "matched_frames": {"type": "integer"}, "query_frames": {"type": "integer"},
+            "matched_listed_frames": {"type": "integer"}, "listed_frames": {"type": "integer"},
+            "time_ranges": {"type": "array", "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}, "description": "stretches of the query that matched, [first, last] seconds"},
             "variant": {"type": "string", "description": "dihedral variant that matched (dihedral=true only)"},
             "status": {"type": "string", "enum": ["notable", "known"]}, "external_id": opt("string"),
             "md5": opt("string"), "sha1": opt("string"), "sha256": opt("string"), "pdq": opt("string")}},
         "MatchResult": {"type": "object", "properties": {
             "hashes": {"$ref": "#/components/schemas/Hashes"}, "pdq_matched": {"type": "boolean"},
+            "vpdq_matched": {"type": "boolean", "description": "a video's frames were matched"},
+            "incomplete": {"type": "boolean", "description": "true when part of the upload was not matched (a video not perceptually hashed: no ffmpeg, undecodable, decoded with errors); never a silent no match"},
+            "incomplete_reason": opt("string"),
             "matches": {"type": "array", "items": {"$ref": "#/components/schemas/Match"}}}},
         "LookupResult": {"type": "object", "properties": {"matches": {"type": "array", "items": {"$ref": "#/components/schemas/Match"}}}},
         "LookupQuery": {"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1, "properties": {
-            "pdq": hex(64, "PDQ"), "md5": hex(32, "MD5"), "sha1": hex(40, "SHA-1"), "sha256": hex(64, "SHA-256")}},
+            "pdq": hex(64, "PDQ"), "md5": hex(32, "MD5"), "sha1": hex(40, "SHA-1"), "sha256": hex(64, "SHA-256"),
+            "vpdq": {"oneOf": [{"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/VpdqFrame"}}, {"type": "string", "description": "HMA's signal string, or reference-format lines joined by ';'"}], "description": "a video's vPDQ features"}}},
         "BatchLookup": {"type": "object", "required": ["queries"], "additionalProperties": false, "properties": {
             "queries": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"$ref": "#/components/schemas/LookupQuery"}},
-            "threshold": {"type": "integer", "minimum": 0, "maximum": 63}, "banks": {"type": "array", "items": {"type": "string"}}}},
+            "threshold": {"type": "integer", "minimum": 0, "maximum": 63}, "banks": {"type": "array", "items": {"type": "string"}},
+            "vpdq_distance": {"type": "integer", "minimum": 0, "maximum": 63, "description": "video frames match at a PDQ distance up to this (default 31; capped like threshold)"},
+            "vpdq_query_percent": {"type": "number", "minimum": 0, "maximum": 100, "description": "default 80"},
+            "vpdq_compared_percent": {"type": "number", "minimum": 0, "maximum": 100, "description": "default 0"}}},
         "BatchResult": {"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {
             "query": {"$ref": "#/components/schemas/LookupQuery"}, "matches": {"type": "array", "items": {"$ref": "#/components/schemas/Match"}}}}}}},
         "Bank": {"type": "object", "properties": {
@@ -53,6 +75,7 @@ fn schemas() -> Value {
         "Entry": {"type": "object", "additionalProperties": false, "properties": {
             "md5": hex(32, "MD5"), "sha1": hex(40, "SHA-1"), "sha256": hex(64, "SHA-256"), "pdq": hex(64, "PDQ"),
             "pdq_quality": {"type": "integer", "minimum": 0, "maximum": 100},
+            "vpdq": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/VpdqFrame"}, "description": "a video's vPDQ frames"},
             "category": {"$ref": "#/components/schemas/Category"},
             "status": {"type": "string", "enum": ["notable", "known"]}, "external_id": {"type": "string"}}},
         "NewEntries": {"type": "object", "required": ["entries"], "additionalProperties": false, "properties": {
@@ -71,6 +94,7 @@ fn schemas() -> Value {
             "warnings_dropped": {"type": "integer"}}},
         "IndexStatus": {"type": "object", "properties": {
             "ready": {"type": "boolean"}, "entries": {"type": "integer"}, "pdq_hashes": {"type": "object"},
+            "video": {"type": "object", "description": "video entries and their distinct usable frame hashes indexed"},
             "memory_bytes": {"type": "integer"}, "compactions": {"type": "integer"}, "applied_seq": {"type": "integer"},
             "database_seq": {"type": "integer"}, "lag": {"type": "integer"}, "snapshot_seq": {"type": "integer"}, "uptime_seconds": {"type": "integer"}}},
         "AuditRecord": {"type": "object", "properties": {
@@ -135,6 +159,9 @@ pub fn document() -> Value {
             BodyKind::Upload => {
                 op.insert("requestBody".into(), json!({"required": true, "description": "the file's bytes; hashed in memory, never stored or logged", "content": {"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}));
             }
+            BodyKind::MediaUpload => {
+                op.insert("requestBody".into(), json!({"required": true, "description": "an image's or a video's bytes (recognised by content; a video has its own, larger size limit); hashed in memory (a video from an anonymous in-memory file), never stored or logged", "content": {"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}));
+            }
             BodyKind::ListFile => {
                 op.insert("requestBody".into(), json!({"required": true, "description": "a hash-list file in any supported format", "content": {"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}));
             }
@@ -185,6 +212,26 @@ pub fn document() -> Value {
             );
         }
         match r.body {
+            BodyKind::MediaUpload => {
+                responses.insert(
+                    "413".into(),
+                    error_response("upload over the size limit (images and other files) or the video size limit (videos), or an image over the pixel limit"),
+                );
+                responses.insert(
+                    "503".into(),
+                    error_response("the decode memory budget is full, or as many videos are being hashed as allowed (busy; Retry-After)"),
+                );
+                responses.insert(
+                    "415".into(),
+                    error_response(
+                        "neither an image nor a video (allow_non_image=true for digests only)",
+                    ),
+                );
+                responses.insert(
+                    "422".into(),
+                    error_response("an image that cannot be decoded"),
+                );
+            }
             BodyKind::Upload => {
                 responses.insert(
                     "413".into(),
@@ -226,7 +273,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Nigehbaan matching service",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Hash uploads in memory and match them, or hashes, against banks of known hashes (MD5, SHA-1, SHA-256 exact; PDQ within a Hamming distance, 31 by default). Every error is JSON: {\"error\": ..., \"code\": ...}. Roles: admin includes curator includes matcher."
+            "description": "Hash uploads in memory and match them, or hashes, against banks of known hashes (MD5, SHA-1, SHA-256 exact; PDQ within a Hamming distance, 31 by default; videos by vPDQ, the share of frames that match). Every error is JSON: {\"error\": ..., \"code\": ...}. Roles: admin includes curator includes matcher."
         },
         "paths": paths,
         "components": {

@@ -7,7 +7,6 @@ use nigehbaan_lists::hex;
 use nigehbaan_pdq::Hash256;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::db::{write_tx, Conn, DbError, Row, V};
 
@@ -96,129 +95,7 @@ pub use crate::audit::{
 };
 
 // ----------------------------------------------------------------- keys --
-
-/// A stored API key (never the key itself).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct KeyInfo {
-    /// Key id.
-    pub id: i64,
-    /// A label.
-    pub name: String,
-    /// The role.
-    pub role: String,
-    /// Requests per second allowed (token bucket; burst the same).
-    pub rate_limit: i64,
-    /// Created, seconds since the Unix epoch.
-    pub created_at: i64,
-    /// Revoked, if it was.
-    pub revoked_at: Option<i64>,
-    /// The largest batch-lookup threshold the key may ask for (`None`: the
-    /// service's default for its role).
-    pub max_batch_threshold: Option<i64>,
-    /// SHA-256 of the key.
-    #[serde(skip)]
-    pub hash: Vec<u8>,
-}
-
-/// SHA-256 of an API key, as stored.
-pub fn key_hash(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
-/// Creates a key; returns its id and the key, which is shown once and
-/// stored only as its SHA-256.
-pub fn create_key(
-    c: &mut dyn Conn,
-    actor: &str,
-    name: &str,
-    role: Role,
-    rate_limit: i64,
-    max_batch_threshold: Option<u32>,
-) -> Result<(i64, String), StoreError> {
-    if max_batch_threshold.is_some_and(|t| t > nigehbaan_index::MAX_RADIUS) {
-        return Err(StoreError::Invalid(format!(
-            "max_batch_threshold is at most {}",
-            nigehbaan_index::MAX_RADIUS
-        )));
-    }
-    if name.trim().is_empty() || name.len() > 200 {
-        return Err(StoreError::Invalid(
-            "a key needs a name of 1 to 200 characters".into(),
-        ));
-    }
-    if rate_limit < 1 {
-        return Err(StoreError::Invalid(
-            "the rate limit must be at least 1 request/s".into(),
-        ));
-    }
-    let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| StoreError::Db(DbError::Random(e)))?;
-    let key = format!("ngb_{}", hex::encode(&raw));
-    let id = write_tx(c, |c| -> Result<i64, StoreError> {
-        let rows = c.query(
-            "INSERT INTO api_keys (name, role, key_hash, rate_limit, created_at, max_batch_threshold) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            &[
-                V::T(name.into()),
-                V::T(role.name().into()),
-                V::B(key_hash(&key).to_vec()),
-                V::I(rate_limit),
-                V::I(now()),
-                max_batch_threshold.map_or(V::Null, |t| V::I(t.into())),
-            ],
-        )?;
-        let id = rows.first().map_or(0, |r| r[0].i());
-        audit(
-            c,
-            actor,
-            "key.create",
-            json!({"id": id, "name": name, "role": role.name(), "rate_limit": rate_limit, "max_batch_threshold": max_batch_threshold}),
-        )?;
-        Ok(id)
-    })?;
-    Ok((id, key))
-}
-
-/// Every key, revoked ones included.
-pub fn list_keys(c: &mut dyn Conn) -> Result<Vec<KeyInfo>, DbError> {
-    let rows = c.query(
-        "SELECT id, name, role, rate_limit, created_at, revoked_at, key_hash, max_batch_threshold FROM api_keys ORDER BY id",
-        &[],
-    )?;
-    Ok(rows
-        .into_iter()
-        .map(|r| KeyInfo {
-            id: r[0].i(),
-            name: r[1].t(),
-            role: r[2].t(),
-            rate_limit: r[3].i(),
-            created_at: r[4].i(),
-            revoked_at: match r[5] {
-                V::I(t) => Some(t),
-                _ => None,
-            },
-            hash: r[6].opt_b().unwrap_or_default().to_vec(),
-            max_batch_threshold: match r[7] {
-                V::I(t) => Some(t),
-                _ => None,
-            },
-        })
-        .collect())
-}
-
-/// Revokes a key.
-pub fn revoke_key(c: &mut dyn Conn, actor: &str, id: i64) -> Result<(), StoreError> {
-    write_tx(c, |c| {
-        let n = c.exec(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-            &[V::I(now()), V::I(id)],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("no active key with id {id}")));
-        }
-        audit(c, actor, "key.revoke", json!({"id": id}))?;
-        Ok(())
-    })
-}
+pub use crate::keys::{create_key, key_hash, list_keys, revoke_key, KeyInfo};
 
 // ---------------------------------------------------------------- banks --
 
@@ -382,12 +259,13 @@ pub fn update_bank(
 }
 
 /// Feed rows for the PDQ hashes of `bank_id`'s entries that no other bank
-/// holds (run before deleting them all).
+/// holds, and for its video entries (run before deleting them all).
 pub(crate) fn feed_bank_removal(c: &mut dyn Conn, bank_id: i64) -> Result<(), DbError> {
     c.exec(
         "INSERT INTO changes (op, pdq) SELECT DISTINCT 0, e.pdq FROM entries e WHERE e.bank_id = $1 AND e.pdq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entries f WHERE f.pdq = e.pdq AND f.bank_id <> $1)",
         &[V::I(bank_id)],
     )?;
+    crate::feed::feed_bank_video_removal(c, bank_id)?;
     Ok(())
 }
 
@@ -406,7 +284,7 @@ pub fn delete_bank(c: &mut dyn Conn, actor: &str, name: &str) -> Result<i64, Sto
 // -------------------------------------------------------------- entries --
 
 /// A new entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewEntry {
     /// MD5.
     pub md5: Option<[u8; 16]>,
@@ -418,6 +296,8 @@ pub struct NewEntry {
     pub pdq: Option<Hash256>,
     /// PDQ quality, when known.
     pub pdq_quality: Option<u8>,
+    /// A video's vPDQ frames (empty: not a video entry).
+    pub vpdq: Vec<nigehbaan_video::FrameHash>,
     /// Category scheme and code.
     pub category: Option<(String, String)>,
     /// `notable` or `known`.
@@ -427,9 +307,13 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
-    /// True when it carries at least one hash.
+    /// True when it carries at least one hash (or vPDQ frames).
     pub fn has_hash(&self) -> bool {
-        self.md5.is_some() || self.sha1.is_some() || self.sha256.is_some() || self.pdq.is_some()
+        self.md5.is_some()
+            || self.sha1.is_some()
+            || self.sha256.is_some()
+            || self.pdq.is_some()
+            || !self.vpdq.is_empty()
     }
 
     /// The entry for a list record (hashes this service does not match,
@@ -441,6 +325,7 @@ impl NewEntry {
             sha256: r.sha256,
             pdq: r.pdq.map(|p| p.hash),
             pdq_quality: r.pdq.and_then(|p| p.quality),
+            vpdq: r.vpdq.clone(),
             category: r
                 .category
                 .as_ref()
@@ -470,7 +355,7 @@ pub struct AddOptions<'a> {
     pub detail: Value,
 }
 
-const ENTRY_COLS: usize = 12;
+const ENTRY_COLS: usize = 13;
 
 /// `(…),(…)` placeholders for `rows` rows of `cols` values, numbered from
 /// `$1` row by row.
@@ -493,8 +378,8 @@ pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
 }
 
 /// An entry's columns md5, sha1, sha256, pdq, pdq_quality,
-/// category_scheme, category_code, status, external_id.
-pub(crate) fn entry_values(e: &NewEntry) -> [V; 9] {
+/// category_scheme, category_code, status, external_id, vpdq.
+pub(crate) fn entry_values(e: &NewEntry) -> [V; 10] {
     [
         V::from_opt_b(e.md5.as_ref().map(|x| &x[..])),
         V::from_opt_b(e.sha1.as_ref().map(|x| &x[..])),
@@ -505,6 +390,11 @@ pub(crate) fn entry_values(e: &NewEntry) -> [V; 9] {
         V::from_opt_t(e.category.as_ref().map(|c| c.1.as_str())),
         V::T(e.status.clone()),
         V::from_opt_t(e.external_id.as_deref()),
+        if e.vpdq.is_empty() {
+            V::Null
+        } else {
+            V::B(crate::video::encode(&e.vpdq))
+        },
     ]
 }
 
@@ -517,7 +407,7 @@ pub fn add_entries(
 ) -> Result<(Vec<i64>, i64), StoreError> {
     if let Some(e) = entries.iter().find(|e| !e.has_hash()) {
         return Err(StoreError::Invalid(format!(
-            "an entry has no md5, sha1, sha256 or pdq (external id {:?})",
+            "an entry has no md5, sha1, sha256, pdq or vpdq (external id {:?})",
             e.external_id
         )));
     }
@@ -536,10 +426,11 @@ pub fn add_entries(
         }
         let t = now();
         let mut ids = Vec::new();
+        let before = crate::feed::max_entry_id(c)?;
         const ROWS: usize = 500;
         for chunk in entries.chunks(ROWS) {
             let mut sql = String::from(
-                "INSERT INTO entries (bank_id, md5, sha1, sha256, pdq, pdq_quality, category_scheme, category_code, status, external_id, created_at, created_by) VALUES ",
+                "INSERT INTO entries (bank_id, md5, sha1, sha256, pdq, pdq_quality, category_scheme, category_code, status, external_id, vpdq, created_at, created_by) VALUES ",
             );
             sql.push_str(&values_placeholders(chunk.len(), ENTRY_COLS));
             let mut params = Vec::with_capacity(chunk.len() * ENTRY_COLS);
@@ -565,6 +456,9 @@ pub fn add_entries(
                     &pdqs,
                 )?;
             }
+        }
+        if entries.iter().any(|e| !e.vpdq.is_empty()) {
+            crate::feed::feed_video_added(c, bank.id, before)?;
         }
         let n = entries.len() as i64;
         c.exec(
@@ -639,7 +533,7 @@ pub fn remove_entries(
         for s in selectors {
             let (col, v) = s.sql();
             let rows = c.query(
-                &format!("SELECT id, pdq FROM entries WHERE bank_id = $1 AND {col} = $2"),
+                &format!("SELECT id, pdq, CASE WHEN vpdq IS NULL THEN 0 ELSE 1 END FROM entries WHERE bank_id = $1 AND {col} = $2"),
                 &[V::I(b.id), v],
             )?;
             for r in rows {
@@ -648,6 +542,9 @@ pub fn remove_entries(
                 ids.push(id);
                 if let Some(p) = r[1].opt_b() {
                     pdqs.push(p.to_vec());
+                }
+                if r[2].i() != 0 {
+                    crate::feed::feed_video_removed(c, id)?;
                 }
             }
         }
@@ -721,9 +618,27 @@ pub fn find(c: &mut dyn Conn, kind: HashKind, value: &[u8]) -> Result<Vec<EntryH
         HashKind::Pdq => FIND_PDQ,
     };
     let rows = c.query(sql, &[V::B(value.to_vec())])?;
-    Ok(rows
-        .iter()
-        .map(|r| EntryHit {
+    Ok(rows.iter().map(entry_hit).collect())
+}
+
+/// Entries in enabled banks with these ids.
+pub fn find_ids(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<EntryHit>, DbError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT e.id, b.name, e.category_scheme, e.category_code, e.status, e.external_id, e.md5, e.sha1, e.sha256, e.pdq FROM entries e JOIN banks b ON b.id = e.bank_id WHERE e.id IN ({}) AND b.enabled = 1 ORDER BY e.id",
+            marks.join(",")
+        );
+        let params: Vec<V> = chunk.iter().map(|&i| V::I(i)).collect();
+        out.extend(c.query(&sql, &params)?.iter().map(entry_hit));
+    }
+    Ok(out)
+}
+
+fn entry_hit(r: &Row) -> EntryHit {
+    {
+        EntryHit {
             entry_id: r[0].i(),
             bank: r[1].t(),
             category: match (&r[2], &r[3]) {
@@ -739,8 +654,8 @@ pub fn find(c: &mut dyn Conn, kind: HashKind, value: &[u8]) -> Result<Vec<EntryH
             sha1: r[7].opt_b().map(hex::encode),
             sha256: r[8].opt_b().map(hex::encode),
             pdq: r[9].opt_b().map(hex::encode),
-        })
-        .collect())
+        }
+    }
 }
 
 macro_rules! find_sql {
@@ -758,7 +673,10 @@ const FIND_SHA256: &str = find_sql!("sha256");
 const FIND_PDQ: &str = find_sql!("pdq");
 
 // ---------------------------------------------------------- change feed --
-pub use crate::feed::{all_pdq, changes_since, feed_floor, last_change, prune_feed, Change};
+pub use crate::feed::{
+    all_pdq, all_video, changes_since, feed_floor, last_change, prune_feed, video_frames, Change,
+    Changed,
+};
 
 /// The database's random identity (ties index snapshots to it).
 pub fn db_id(c: &mut dyn Conn) -> Result<u64, DbError> {

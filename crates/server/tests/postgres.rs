@@ -31,6 +31,96 @@ fn full_api_on_postgres() {
 }
 
 #[test]
+fn video_entries_on_postgres() {
+    let Some(url) = pg_url() else { return };
+    let schema = Schema::new(&url);
+    let t = start(schema.config(), None);
+    rt().block_on(exercise_video(&t));
+}
+
+#[test]
+fn a_video_entry_added_on_one_replica_matches_on_another() {
+    let Some(url) = pg_url() else { return };
+    let schema = Schema::new(&url);
+    let a = start(schema.config(), None);
+    let b_app = App::open(schema.config()).unwrap();
+    rt().block_on(video_replicas(&a, b_app.clone()));
+}
+
+async fn video_replicas(a: &T, b_app: std::sync::Arc<App>) {
+    let b_router = api::router(b_app.clone());
+    let bg = tokio::spawn(nigehbaan_server::background(b_app.clone()));
+    json(
+        &a.router,
+        "POST",
+        "/v1/banks",
+        Some(&a.curator),
+        json!({"name": "vshared"}),
+    )
+    .await;
+    let v = frames(11, 25);
+    let (s, b) = json(
+        &a.router,
+        "POST",
+        "/v1/banks/vshared/entries",
+        Some(&a.curator),
+        json!({"entries": [{"vpdq": frames_json(&v)}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["ids"][0].as_i64().unwrap();
+    let query = json!({"queries": [{"vpdq": frames_json(&near_copy(&v, 6, 20))}]});
+    let t0 = Instant::now();
+    loop {
+        let (_, r) = json(
+            &b_router,
+            "POST",
+            "/v1/lookup",
+            Some(&a.matcher),
+            query.clone(),
+        )
+        .await;
+        if r["results"][0]["matches"][0]["entry_id"] == id {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "video not visible on B after 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Removed through A: gone from B.
+    send(
+        &a.router,
+        "DELETE",
+        &format!("/v1/banks/vshared/entries/{id}"),
+        Some(&a.curator),
+        vec![],
+    )
+    .await;
+    let t0 = Instant::now();
+    loop {
+        let (_, r) = json(
+            &b_router,
+            "POST",
+            "/v1/lookup",
+            Some(&a.matcher),
+            query.clone(),
+        )
+        .await;
+        if r["results"][0]["matches"] == json!([]) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "removal not visible on B after 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bg.abort();
+}
+
+#[test]
 fn entry_added_on_one_replica_matches_on_another_within_two_seconds() {
     let Some(url) = pg_url() else { return };
     let schema = Schema::new(&url);

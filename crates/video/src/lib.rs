@@ -15,6 +15,8 @@
 //!   string.
 //! * [`VideoIndex`]: a list of videos in the PDQ index (frame → records).
 //! * [`synthetic`]: synthetic vPDQ hashes for tests and benchmarks.
+//! * `memfile` (Linux): bytes in an anonymous in-memory file that an
+//!   `ffmpeg` child can seek in (uploads to the service).
 //!
 //! Without `ffmpeg`, [`hash_video`] fails with
 //! [`VideoError::FfmpegNotFound`], whose message says how to install it.
@@ -28,6 +30,8 @@ pub mod ffmpeg;
 pub mod format;
 mod index;
 pub mod matching;
+#[cfg(target_os = "linux")]
+pub mod memfile;
 pub mod synthetic;
 
 pub use crate::core::{FrameHash, FrameSource, RgbFrame, VideoPipeline, VpdqHash};
@@ -36,6 +40,8 @@ pub use error::{ParseError, VideoError, INSTALL_HINT};
 pub use ffmpeg::{DecodeOptions, Ffmpeg, Limits, StreamInfo};
 pub use index::VideoIndex;
 pub use matching::{match_videos, time_ranges, Aggregator, MatchOptions, VideoMatch};
+#[cfg(target_os = "linux")]
+pub use memfile::MemFile;
 
 use nigehbaan_pdq::Hasher;
 use std::ffi::OsString;

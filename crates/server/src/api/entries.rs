@@ -21,7 +21,7 @@ use crate::store::{self, AddOptions, HashKind, NewEntry, Selector};
 use crate::App;
 
 /// An entry as a request gives it.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EntryIn {
     /// MD5 hex.
@@ -34,6 +34,8 @@ pub struct EntryIn {
     pub pdq: Option<String>,
     /// PDQ quality 0–100.
     pub pdq_quality: Option<u8>,
+    /// A video's vPDQ frames (`[{pdq, quality, timestamp}]`).
+    pub vpdq: Option<Vec<crate::video::FrameIn>>,
     /// Category.
     pub category: Option<CategoryIn>,
     /// `notable` (default) or `known`.
@@ -69,8 +71,8 @@ fn check_status(s: Option<&str>) -> ApiResult<String> {
     }
 }
 
-/// Checks an entry: hex of the right lengths, at least one hash, quality
-/// ≤ 100, a known status.
+/// Checks an entry: hex of the right lengths, at least one hash (or vPDQ
+/// frames), quality ≤ 100, a known status.
 pub fn parse_entry(e: &EntryIn) -> ApiResult<NewEntry> {
     let n = NewEntry {
         md5: opt_hex::<16>(&e.md5, "md5")?,
@@ -83,6 +85,10 @@ pub fn parse_entry(e: &EntryIn) -> ApiResult<NewEntry> {
             }
             q => q,
         },
+        vpdq: match &e.vpdq {
+            Some(f) => crate::video::parse_frames(f)?,
+            None => Vec::new(),
+        },
         category: e
             .category
             .as_ref()
@@ -93,7 +99,7 @@ pub fn parse_entry(e: &EntryIn) -> ApiResult<NewEntry> {
     if !n.has_hash() {
         return Err(ApiError::bad(
             "no_hash",
-            "an entry needs at least one of md5, sha1, sha256, pdq",
+            "an entry needs at least one of md5, sha1, sha256, pdq, vpdq",
         ));
     }
     Ok(n)
@@ -159,6 +165,7 @@ fn upload_entry(fh: &FileHashes) -> NewEntry {
         sha256: fh.digests.map(|d| d.sha256),
         pdq: p.map(|p| p.hash),
         pdq_quality: p.map(|p| p.quality),
+        vpdq: Vec::new(),
         category: None,
         status: "notable".into(),
         external_id: None,
@@ -245,6 +252,7 @@ fn parse_selector(s: &SelectorIn) -> ApiResult<Selector> {
         md5: s.md5.clone(),
         sha1: s.sha1.clone(),
         sha256: s.sha256.clone(),
+        vpdq: None,
     };
     match (s.id, lq == LookupQuery::default()) {
         (Some(id), true) => Ok(Selector::Id(id)),
@@ -253,6 +261,12 @@ fn parse_selector(s: &SelectorIn) -> ApiResult<Selector> {
             Parsed::Exact(HashKind::Md5, v) => Selector::Md5(v.try_into().unwrap_or_default()),
             Parsed::Exact(HashKind::Sha1, v) => Selector::Sha1(v.try_into().unwrap_or_default()),
             Parsed::Exact(_, v) => Selector::Sha256(v.try_into().unwrap_or_default()),
+            Parsed::Vpdq(_) => {
+                return Err(ApiError::bad(
+                    "bad_selector",
+                    "give exactly one of id, md5, sha1, sha256, pdq",
+                ))
+            }
         }),
         _ => Err(ApiError::bad(
             "bad_selector",

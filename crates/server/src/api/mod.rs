@@ -36,7 +36,7 @@ pub use self::auth::Caller;
 pub use self::entries::{parse_entry, CategoryIn, EntryIn};
 pub(crate) use self::error::{body_error, path_error, ApiResult};
 pub use self::error::{parse_json, ApiError};
-pub(crate) use self::hashing::{hash_checked, hashes_json};
+pub(crate) use self::hashing::{hash_media, hashes_json, video_json, Media};
 pub use self::query::parse_query;
 pub(crate) use self::query::query_as;
 pub use self::routes::{BodyKind, Route, ROUTES};
@@ -52,6 +52,12 @@ pub fn router(app: Arc<App>) -> Router {
         let limit = match route.body {
             BodyKind::None | BodyKind::Json(_) => app.config.max_json_bytes,
             BodyKind::Upload => app.config.max_upload_bytes,
+            // The larger of the two: the upload's kind is known only from
+            // its content, then its own limit applies.
+            BodyKind::MediaUpload => app
+                .config
+                .max_upload_bytes
+                .max(app.config.video.max_upload_bytes),
             BodyKind::ListFile => app.config.max_import_bytes,
         };
         let mut mr = (route.handler)().layer(DefaultBodyLimit::max(limit)).layer(

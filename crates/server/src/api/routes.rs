@@ -24,6 +24,9 @@ pub enum BodyKind {
     Json(&'static str),
     /// An uploaded file, hashed in memory.
     Upload,
+    /// An uploaded image or video (recognised by content; a video has its
+    /// own, larger size limit), hashed in memory.
+    MediaUpload,
     /// A hash-list file.
     ListFile,
 }
@@ -75,9 +78,27 @@ const MATCH_QUERY: &[(&str, &str, &str)] = &[
     (
         "allow_non_image",
         "boolean",
-        "accept uploads that are not decodable images (digests only; default false)",
+        "accept uploads that are neither decodable images nor videos (digests only; default false)",
     ),
+    VPDQ_DISTANCE,
+    VPDQ_QUERY_PERCENT,
+    VPDQ_COMPARED_PERCENT,
 ];
+const VPDQ_DISTANCE: (&str, &str, &str) = (
+    "vpdq_distance",
+    "integer",
+    "video: two frames match at a PDQ distance up to this (default 31, at most 63)",
+);
+const VPDQ_QUERY_PERCENT: (&str, &str, &str) = (
+    "vpdq_query_percent",
+    "number",
+    "video: least share of the query's usable frames (quality >= 50, duplicates once) that must match, in percent (default 80)",
+);
+const VPDQ_COMPARED_PERCENT: (&str, &str, &str) = (
+    "vpdq_compared_percent",
+    "number",
+    "video: least share of the bank video's usable frames that must match, in percent (default 0)",
+);
 const HASH_QUERY: &[(&str, &str, &str)] = &[
     (
         "dihedral",
@@ -87,7 +108,7 @@ const HASH_QUERY: &[(&str, &str, &str)] = &[
     (
         "allow_non_image",
         "boolean",
-        "accept uploads that are not decodable images (digests only; default false)",
+        "accept uploads that are neither decodable images nor videos (digests only; default false)",
     ),
 ];
 const LOOKUP_QUERY: &[(&str, &str, &str)] = &[
@@ -95,6 +116,7 @@ const LOOKUP_QUERY: &[(&str, &str, &str)] = &[
     ("md5", "string", "an MD5, 32 hex digits"),
     ("sha1", "string", "a SHA-1, 40 hex digits"),
     ("sha256", "string", "a SHA-256, 64 hex digits"),
+    ("vpdq", "string", "a video's vPDQ features: HMA's signal string (a JSON array of \"pdq_hex,quality,timestamp\") or frame,quality,pdq_hex,timestamp lines joined by ';'"),
     (
         "threshold",
         "integer",
@@ -105,6 +127,9 @@ const LOOKUP_QUERY: &[(&str, &str, &str)] = &[
         "string",
         "comma-separated bank names (default all enabled banks)",
     ),
+    VPDQ_DISTANCE,
+    VPDQ_QUERY_PERCENT,
+    VPDQ_COMPARED_PERCENT,
 ];
 const UPLOAD_ENTRY_QUERY: &[(&str, &str, &str)] = &[
     (
@@ -126,7 +151,7 @@ const UPLOAD_ENTRY_QUERY: &[(&str, &str, &str)] = &[
     ),
 ];
 const IMPORT_QUERY: &[(&str, &str, &str)] = &[
-    ("format", "string", "list format (vics, ncmec, hma-csv, hma-text, hashsum, hashdeep, nigehbaan-csv); detected by content when absent"),
+    ("format", "string", "list format (vics, ncmec, hma-csv, hma-text, hashsum, hashdeep, nigehbaan-csv, vpdq); detected by content when absent"),
     ("status", "string", "notable or known (default: the format's)"),
     ("scheme", "string", "category scheme for bare codes"),
     ("replace", "boolean", "replace the bank's entries at once, all or nothing (default false)"),
@@ -197,8 +222,8 @@ pub const ROUTES: &[Route] = &[
         method: "post",
         path: "/v1/hash",
         role: Some(Role::Matcher),
-        summary: "Hash an upload: MD5, SHA-1, SHA-256 and PDQ.",
-        body: BodyKind::Upload,
+        summary: "Hash an upload: MD5, SHA-1, SHA-256 and PDQ (an image) or vPDQ (a video).",
+        body: BodyKind::MediaUpload,
         query: HASH_QUERY,
         status: 200,
         response: "Hashes",
@@ -208,8 +233,8 @@ pub const ROUTES: &[Route] = &[
         method: "post",
         path: "/v1/match",
         role: Some(Role::Matcher),
-        summary: "Hash an upload and match it in one call.",
-        body: BodyKind::Upload,
+        summary: "Hash an upload (image or video) and match it in one call.",
+        body: BodyKind::MediaUpload,
         query: MATCH_QUERY,
         status: 200,
         response: "MatchResult",
@@ -219,7 +244,7 @@ pub const ROUTES: &[Route] = &[
         method: "get",
         path: "/v1/lookup",
         role: Some(Role::Matcher),
-        summary: "Look up one hash (exactly one of pdq, md5, sha1, sha256).",
+        summary: "Look up one hash (exactly one of pdq, md5, sha1, sha256, vpdq).",
         body: BodyKind::None,
         query: LOOKUP_QUERY,
         status: 200,
@@ -230,7 +255,7 @@ pub const ROUTES: &[Route] = &[
         method: "post",
         path: "/v1/lookup",
         role: Some(Role::Matcher),
-        summary: "Look up a batch of up to 1000 hashes.",
+        summary: "Look up a batch of up to 1000 hashes (or vPDQ feature sets).",
         body: BodyKind::Json("BatchLookup"),
         query: &[],
         status: 200,

@@ -75,11 +75,13 @@ pub(super) async fn index_status(State(app): State<Arc<App>>) -> ApiResult<Json<
     })
     .await?;
     let s = app.index.stats();
+    let v = app.video.stats();
     let applied = app.applied.load(std::sync::atomic::Ordering::SeqCst);
     Ok(Json(json!({
         "ready": app.is_ready(),
         "entries": total,
         "pdq_hashes": {"base": s.base, "delta": s.delta, "tail": s.tail, "tombstones": s.tombstones},
+        "video": {"entries": v.entries, "frame_hashes": v.frames, "index_memory_bytes": v.index.memory_bytes},
         "memory_bytes": s.memory_bytes,
         "compactions": s.compactions,
         "applied_seq": applied,

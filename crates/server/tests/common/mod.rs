@@ -567,3 +567,319 @@ pub async fn exercise(t: &T) {
     // Uploads never reach the audit log: only their hashes.
     assert!(b.to_string().len() < 100_000);
 }
+
+/// Synthetic vPDQ frames (benign by construction: random hashes), seeded.
+pub fn frames(seed: u64, n: usize) -> Vec<nigehbaan_video::FrameHash> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    (0..n)
+        .map(|i| nigehbaan_video::FrameHash {
+            frame: i as u64 * 25,
+            quality: 90,
+            pdq: nigehbaan_pdq::Hash256([next(), next(), next(), next()]),
+            timestamp: i as f64,
+        })
+        .collect()
+}
+
+/// A near copy: each frame's hash with `bits` bits flipped, the first `n`
+/// frames, renumbered from 0.
+pub fn near_copy(
+    v: &[nigehbaan_video::FrameHash],
+    bits: usize,
+    n: usize,
+) -> Vec<nigehbaan_video::FrameHash> {
+    v.iter()
+        .take(n)
+        .enumerate()
+        .map(|(i, f)| {
+            let mut h = f.pdq;
+            for b in 0..bits {
+                h.0[b % 4] ^= 1 << ((b * 7 + 3) % 64);
+            }
+            nigehbaan_video::FrameHash {
+                frame: i as u64 * 30,
+                pdq: h,
+                timestamp: i as f64,
+                ..*f
+            }
+        })
+        .collect()
+}
+
+/// Frames as JSON `[{pdq, quality, timestamp}]`.
+pub fn frames_json(v: &[nigehbaan_video::FrameHash]) -> Value {
+    Value::Array(
+        v.iter()
+            .map(|f| serde_json::json!({"pdq": f.pdq.to_hex(), "quality": f.quality, "timestamp": f.timestamp}))
+            .collect(),
+    )
+}
+
+/// Frames in the reference tool's file format.
+pub fn reference_lines(v: &[nigehbaan_video::FrameHash]) -> String {
+    v.iter()
+        .map(|f| {
+            format!(
+                "{},{},{},{:.3}\n",
+                f.frame,
+                f.quality,
+                f.pdq.to_hex(),
+                f.timestamp
+            )
+        })
+        .collect()
+}
+
+/// Percent-encodes a query value.
+pub fn qenc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Video entries end to end on one instance: added through the entries
+/// API and by importing a reference-format vPDQ file, looked up by a vPDQ
+/// feature array (batch) and text (single), with both percentages and the
+/// thresholds; removed by id and with their bank. Shared by the SQLite and
+/// PostgreSQL tests.
+pub async fn exercise_video(t: &T) {
+    use serde_json::json;
+    let r = &t.router;
+    let (s, b) = json(
+        r,
+        "POST",
+        "/v1/banks",
+        Some(&t.curator),
+        json!({"name": "videos"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let a = frames(1, 20);
+    let (s, b) = json(
+        r,
+        "POST",
+        "/v1/banks/videos/entries",
+        Some(&t.curator),
+        json!({"entries": [
+            {"vpdq": frames_json(&a), "external_id": "vid-a", "md5": "11".repeat(16)},
+            {"pdq": "ab".repeat(32)}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let id_a = b["ids"][0].as_i64().unwrap();
+
+    // A re-encoded, trimmed copy (12 of 20 frames, 5 bits off each), as
+    // reference lines joined by ';' in the query string.
+    let copy = near_copy(&a, 5, 12);
+    let text = reference_lines(&copy).trim_end().replace('\n', ";");
+    let (s, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?vpdq={}", qenc(&text)),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let m = b["matches"].as_array().unwrap();
+    assert_eq!(m.len(), 1, "{b}");
+    assert_eq!(m[0]["entry_id"], id_a);
+    assert_eq!(m[0]["match"], "vpdq");
+    assert_eq!(m[0]["external_id"], "vid-a");
+    assert_eq!(m[0]["query_match_percent"], 100.0);
+    assert_eq!(m[0]["compared_match_percent"], 60.0);
+    assert_eq!(
+        (
+            m[0]["matched_frames"].as_u64(),
+            m[0]["query_frames"].as_u64()
+        ),
+        (Some(12), Some(12))
+    );
+    assert_eq!(
+        (
+            m[0]["matched_listed_frames"].as_u64(),
+            m[0]["listed_frames"].as_u64()
+        ),
+        (Some(12), Some(20))
+    );
+    assert_eq!(m[0]["time_ranges"], json!([[0.0, 11.0]]));
+    assert!(m[0].get("distance").is_none(), "{b}");
+    // The compared threshold: 60 % of the listed video is not 70 %.
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?vpdq={}&vpdq_compared_percent=70", qenc(&text)),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
+    assert_eq!(b["matches"], json!([]), "{b}");
+    // The distance: frames 5 bits off do not match at 4.
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?vpdq={}&vpdq_distance=4", qenc(&text)),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
+    assert_eq!(b["matches"], json!([]), "{b}");
+
+    // Batch: frames as JSON; an unrelated video matches nothing.
+    let (s, b) = json(
+        r,
+        "POST",
+        "/v1/lookup",
+        Some(&t.matcher),
+        json!({"queries": [{"vpdq": frames_json(&copy)}, {"vpdq": frames_json(&frames(99, 15))}, {"md5": "11".repeat(16)}]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let res = b["results"].as_array().unwrap();
+    assert_eq!(res[0]["matches"][0]["entry_id"], id_a, "{b}");
+    assert_eq!(res[0]["matches"][0]["match"], "vpdq");
+    assert_eq!(res[0]["query"]["vpdq_frames"], 12);
+    assert_eq!(res[1]["matches"], json!([]));
+    assert_eq!(res[2]["matches"][0]["entry_id"], id_a);
+    assert_eq!(res[2]["matches"][0]["match"], "md5");
+    // Bad input is a 400 naming the frame.
+    is_error(
+        &json(
+            r,
+            "POST",
+            "/v1/lookup",
+            Some(&t.matcher),
+            json!({"queries": [{"vpdq": [{"pdq": "zz", "quality": 90}]}]}),
+        )
+        .await,
+        400,
+        "bad_vpdq",
+    );
+    is_error(
+        &send(
+            r,
+            "GET",
+            &format!("/v1/lookup?vpdq={}&pdq={}", qenc(&text), "ab".repeat(32)),
+            Some(&t.matcher),
+            vec![],
+        )
+        .await,
+        400,
+        "bad_lookup",
+    );
+    is_error(
+        &send(r, "GET", "/v1/lookup?vpdq=1,2,3", Some(&t.matcher), vec![]).await,
+        400,
+        "bad_vpdq",
+    );
+
+    // Import a reference-format file (detected by content): one video.
+    let b_frames = frames(2, 10);
+    let (s, b) = send(
+        r,
+        "POST",
+        "/v1/banks/imported-videos/import?create=true",
+        Some(&t.curator),
+        reference_lines(&b_frames).into_bytes(),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        (b["format"].as_str(), b["added"].as_i64()),
+        (Some("vpdq"), Some(1))
+    );
+    let (_, b) = json(
+        r,
+        "POST",
+        "/v1/lookup",
+        Some(&t.matcher),
+        json!({"queries": [{"vpdq": frames_json(&near_copy(&b_frames, 3, 10))}]}),
+    )
+    .await;
+    let m = &b["results"][0]["matches"][0];
+    assert_eq!(m["bank"], "imported-videos", "{b}");
+    assert_eq!(m["compared_match_percent"], 100.0);
+    // banks= restricts video matches too.
+    let (_, b) = send(
+        r,
+        "GET",
+        &format!("/v1/lookup?vpdq={}&banks=imported-videos", qenc(&text)),
+        Some(&t.matcher),
+        vec![],
+    )
+    .await;
+    assert_eq!(b["matches"], json!([]), "{b}");
+
+    // A disabled bank's videos are not matched.
+    json(
+        r,
+        "PATCH",
+        "/v1/banks/videos",
+        Some(&t.curator),
+        json!({"enabled": false}),
+    )
+    .await;
+    let (_, b) = json(
+        r,
+        "POST",
+        "/v1/lookup",
+        Some(&t.matcher),
+        json!({"queries": [{"vpdq": frames_json(&copy)}]}),
+    )
+    .await;
+    assert_eq!(b["results"][0]["matches"], json!([]), "{b}");
+    json(
+        r,
+        "PATCH",
+        "/v1/banks/videos",
+        Some(&t.curator),
+        json!({"enabled": true}),
+    )
+    .await;
+    let (_, b) = send(r, "GET", "/v1/index", Some(&t.matcher), vec![]).await;
+    assert_eq!(b["video"]["entries"], 2, "{b}");
+
+    // Removal by id, and with the bank.
+    let (s, _) = send(
+        r,
+        "DELETE",
+        &format!("/v1/banks/videos/entries/{id_a}"),
+        Some(&t.curator),
+        vec![],
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, b) = json(
+        r,
+        "POST",
+        "/v1/lookup",
+        Some(&t.matcher),
+        json!({"queries": [{"vpdq": frames_json(&copy)}]}),
+    )
+    .await;
+    assert_eq!(b["results"][0]["matches"], json!([]), "{b}");
+    let (s, _) = send(
+        r,
+        "DELETE",
+        "/v1/banks/imported-videos",
+        Some(&t.admin),
+        vec![],
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, b) = send(r, "GET", "/v1/index", Some(&t.matcher), vec![]).await;
+    assert_eq!(b["video"]["entries"], 0, "{b}");
+    assert_eq!(b["video"]["frame_hashes"], 0, "{b}");
+}
