@@ -4,7 +4,9 @@
 //! both percentages, frame counts and time ranges; an unrelated video is
 //! not matched; a truncated video is named with an error and makes the
 //! scan incomplete (exit 2); without ffmpeg every video is an
-//! `unexamined-video` exclusion saying so (exit 2).
+//! `unexamined-video` exclusion saying so (exit 2). Two unmatched videos,
+//! one a re-encoded, trimmed copy of the other, form one near-duplicate
+//! video group (`kind` `vpdq`) with both percentages.
 //!
 //! Runs when ffmpeg is present; fails under CI=true when it is missing;
 //! otherwise skips with a one-line note.
@@ -218,6 +220,93 @@ fn scan_finds_reencoded_videos_in_folders_and_zips() {
         );
         assert!(reason.contains("apt-get install ffmpeg"), "{reason}");
     }
+}
+
+#[test]
+fn an_unmatched_video_and_its_reencoded_trimmed_copy_form_a_near_duplicate_group() {
+    let Some(ff) = video_common::ffmpeg("the video grouping test") else {
+        return;
+    };
+    let dir = common::tempdir("scan-video", "groups");
+    let (lib, ev) = (dir.join("lib"), dir.join("evidence"));
+    std::fs::create_dir_all(&ev).unwrap();
+    let x264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p"];
+    // The list holds an unrelated video only: nothing in the evidence hits
+    // it, so both clips stay unmatched.
+    let listed = dir.join("listed.mp4");
+    let life = [
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=320x240:rate=25",
+        "-t",
+        "6",
+    ];
+    ffmpeg_run(&ff, &[&life[..], &x264].concat(), &listed);
+    video_list(&ff, &listed, &dir, &lib);
+    // A 10-second clip and a copy without its first second, smaller and
+    // re-encoded at another quality: 9 of 10 sampled frames of the clip,
+    // and all 9 of the copy, are near-duplicates (90 % and 100 %).
+    let clip = ev.join("clip.mp4");
+    let src = "testsrc2=size=320x240:rate=25:duration=10";
+    ffmpeg_run(
+        &ff,
+        &[&["-f", "lavfi", "-i", src][..], &x264].concat(),
+        &clip,
+    );
+    let copy = ev.join("sub/copy.mkv");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    let c = clip.to_str().unwrap();
+    let trim = ["-ss", "1", "-i", c, "-vf", "scale=240:180", "-crf", "30"];
+    ffmpeg_run(&ff, &[&trim[..], &x264].concat(), &copy);
+    // An unrelated, unmatched video joins no group.
+    let other = ev.join("other.mp4");
+    let cells = [
+        "-f",
+        "lavfi",
+        "-i",
+        "cellauto=size=320x240:rate=25",
+        "-t",
+        "8",
+    ];
+    ffmpeg_run(&ff, &[&cells[..], &x264].concat(), &other);
+
+    let (out, rep) = scan(&ff, &lib, &ev, &dir.join("r"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let groups = rep["near_duplicate_groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let g = &groups[0];
+    assert_eq!(g["kind"], "vpdq", "{g}");
+    let members: Vec<&str> = g["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(members.len(), 2, "{g}");
+    assert!(members[0].ends_with("/clip.mp4"), "{g}");
+    assert!(members[1].ends_with("/sub/copy.mkv"), "{g}");
+    let pairs = g["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 1, "{g}");
+    assert_eq!(pairs[0]["members"], serde_json::json!([0, 1]));
+    let pct: Vec<f64> = pairs[0]["match_percent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .collect();
+    assert!(pct.iter().all(|&p| p >= 80.0), "{g}");
+    assert_eq!(rep["summary"]["near_duplicate_groups"], 1);
+    let id = &g["id"];
+    for name in ["/clip.mp4", "/sub/copy.mkv"] {
+        let it = item(&rep, name);
+        assert_eq!(it["disposition"], "unmatched", "{it}");
+        assert_eq!(&it["near_group"], id, "{it}");
+    }
+    assert!(item(&rep, "/other.mp4")["near_group"].is_null());
+    // The frames carried for grouping never reach the report.
+    let json = std::fs::read_to_string(dir.join("r/report.json")).unwrap();
+    assert!(!json.contains("vpdq_frames"));
 }
 
 #[test]

@@ -253,9 +253,17 @@ pub struct Item {
     /// Exact-duplicate group (same SHA-256 as other items), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_group: Option<u32>,
-    /// PDQ near-duplicate group among unmatched images, if any.
+    /// Near-duplicate group among unmatched images (PDQ) or unmatched
+    /// videos (vPDQ), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub near_group: Option<u32>,
+    /// For an unmatched video: its usable vPDQ frame hashes (quality at
+    /// least the threshold, duplicates once), carried from the worker to
+    /// the report (through the item spill and the checkpoint) to find
+    /// near-duplicate video groups. The report removes them: they are
+    /// never in `report.json`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vpdq_frames: Vec<Hex<32>>,
     /// Remarks (e.g. PDQ not queried because of low quality).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,

@@ -643,6 +643,7 @@ fn hash_job(
         JobData::Reader(r) => hash_reader(&*r, cfg, hasher, &mut held_bytes),
     };
     let mut m = match_file(lists, &h, &cfg.matching);
+    let mut vpdq_frames = Vec::new();
     if let Some(v) = video {
         let err = crate::video::examine(
             &cfg.video,
@@ -652,6 +653,7 @@ fn hash_job(
             cfg.limits.max_in_memory,
             hasher,
             &mut m,
+            &mut vpdq_frames,
         );
         if let Some(e) = err {
             m.error = Some(match m.error.take() {
@@ -693,6 +695,7 @@ fn hash_job(
         conflict: m.conflict,
         duplicate_group: None,
         near_group: None,
+        vpdq_frames,
         notes: {
             let mut notes = job.extra.notes;
             notes.extend(m.notes);
@@ -768,6 +771,7 @@ fn failed_item(exhibit: &str, path: String, depth: u32) -> Item {
         conflict: None,
         duplicate_group: None,
         near_group: None,
+        vpdq_frames: Vec::new(),
         notes: Vec::new(),
         error: Some("internal error while hashing this file; please report it".into()),
         deleted: false,

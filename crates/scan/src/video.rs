@@ -22,7 +22,7 @@
 //! in-memory file the same way.
 
 use crate::matcher::Matched;
-use crate::model::{CategoryRef, Disposition, Hit, MatchKind};
+use crate::model::{CategoryRef, Disposition, Hex, Hit, MatchKind};
 use nigehbaan_index::SearchError;
 use nigehbaan_lists::library::OpenList;
 use nigehbaan_lists::Status;
@@ -60,6 +60,19 @@ pub struct VideoReport {
     pub query_match_percent: f64,
     /// The least percentage of the listed video's frames that matched.
     pub compared_match_percent: f64,
+}
+
+impl VideoReport {
+    /// The thresholds near-duplicate video groups use: the scan's, on
+    /// frames already filtered by quality.
+    pub fn group_options(&self) -> MatchOptions {
+        MatchOptions {
+            quality_threshold: 0,
+            distance: self.distance,
+            query_match_percent: self.query_match_percent,
+            compared_match_percent: self.compared_match_percent,
+        }
+    }
 }
 
 impl VideoSettings {
@@ -198,8 +211,11 @@ pub(crate) fn held_file(pdq: bool, file: &std::fs::File, path: Option<&Path>) ->
 /// Hashes the held video `name` (a file that needs seeking is copied into
 /// memory when it is at most `mem_limit` bytes), matches it against
 /// `lists`, and merges
-/// the hits, notes and any error into `m`. Returns the error text for the
-/// item when the video could not be (fully) examined.
+/// the hits, notes and any error into `m`. When the file is then still
+/// unmatched, its usable frame hashes go to `group_frames` (for
+/// near-duplicate video groups). Returns the error text for the item when
+/// the video could not be (fully) examined.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn examine(
     settings: &VideoSettings,
     lists: &[OpenList],
@@ -208,6 +224,7 @@ pub(crate) fn examine(
     mem_limit: u64,
     hasher: &mut Hasher,
     m: &mut Matched,
+    group_frames: &mut Vec<Hex<32>>,
 ) -> Option<String> {
     let ffmpeg = match Ffmpeg::shared() {
         Ok(f) => f,
@@ -288,7 +305,19 @@ pub(crate) fn examine(
             None => e,
         });
     }
+    if m.disposition == Disposition::Unmatched {
+        *group_frames = usable_frames(&hashed.vpdq.frames, &settings.matching);
+    }
     error
+}
+
+/// The frame hashes of `frames` that take part in matching under `opts`
+/// (quality ≥ the threshold, the first of identical hashes), compact.
+pub(crate) fn usable_frames(frames: &[FrameHash], opts: &MatchOptions) -> Vec<Hex<32>> {
+    nigehbaan_video::matching::prepare(frames, opts.quality_threshold)
+        .iter()
+        .map(|f| Hex(f.pdq.to_bytes()))
+        .collect()
 }
 
 /// Hashes a video from its in-memory copy `mem` after reading it as a

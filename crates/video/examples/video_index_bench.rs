@@ -4,7 +4,9 @@
 //! are a random walk (each frame 8–24 bits from the previous, as
 //! neighbouring sampled frames of real videos are); half the queries are
 //! re-encoded copies (every frame 0–12 bits off) of list videos, half are
-//! unrelated. Prints build time, memory, query videos/s and hit counts.
+//! unrelated. Prints build time, memory, query videos/s and hit counts,
+//! and for each query thread where its wall time went (on a CPU, waiting
+//! for one, blocked), which tells the machine's load from contention.
 
 use nigehbaan_video::synthetic::SyntheticVideos;
 use nigehbaan_video::{FrameHash, MatchOptions, VideoIndex};
@@ -48,22 +50,43 @@ fn main() {
     let opts = MatchOptions::default();
     let cpu0 = cpu_seconds();
     let t = Instant::now();
-    let hits: usize = std::thread::scope(|s| {
+    let per_thread: Vec<(usize, f64, Option<[f64; 2]>)> = std::thread::scope(|s| {
         let chunk = queries.div_ceil(threads);
         let handles: Vec<_> = qs
             .chunks(chunk.max(1))
             .map(|c| {
                 let index = &index;
                 s.spawn(move || {
-                    c.iter()
+                    let t = Instant::now();
+                    let before = schedstat();
+                    let hits = c
+                        .iter()
                         .map(|q| index.query(q, &opts, true).map(|r| r.len()).unwrap_or(0))
-                        .sum::<usize>()
+                        .sum::<usize>();
+                    let sched = before
+                        .zip(schedstat())
+                        .map(|(a, b)| [b[0] - a[0], b[1] - a[1]]);
+                    (hits, t.elapsed().as_secs_f64(), sched)
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or((0, 0.0, None)))
+            .collect()
     });
     let dt = t.elapsed().as_secs_f64();
+    let hits: usize = per_thread.iter().map(|p| p.0).sum();
+    // Where each thread's wall time went: on a CPU, waiting for one (the
+    // machine's load), or neither (blocked: a lock, I/O, page faults).
+    for (k, (_, wall, sched)) in per_thread.iter().enumerate() {
+        if let Some([run, wait]) = sched {
+            println!(
+                "thread {k}: wall {wall:.2} s = on CPU {run:.2} s + waiting for a CPU {wait:.2} s + blocked {:.2} s",
+                (wall - run - wait).max(0.0)
+            );
+        }
+    }
     let cpu = cpu_seconds() - cpu0;
     if cpu > 0.0 {
         // On a machine shared with other work the wall clock measures the
@@ -79,6 +102,14 @@ fn main() {
         queries as f64 / dt,
         queries / 2
     );
+}
+
+/// This thread's time on a CPU and waiting on the run queue, in seconds
+/// (Linux: `/proc/thread-self/schedstat`); `None` elsewhere.
+fn schedstat() -> Option<[f64; 2]> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut f = s.split_whitespace().map(|v| v.parse::<f64>().ok());
+    Some([f.next()?? / 1e9, f.next()?? / 1e9])
 }
 
 /// User + system CPU seconds of this process so far (Linux: from

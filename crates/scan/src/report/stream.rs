@@ -81,6 +81,7 @@ fn approx_bytes(it: &Item) -> usize {
         + text(&it.error)
         + it.notes.iter().map(String::len).sum::<usize>()
         + it.hits.len() * (std::mem::size_of::<Hit>() + 160)
+        + it.vpdq_frames.len() * 100
 }
 
 /// What the report says besides its items.
@@ -216,6 +217,7 @@ pub(crate) fn write_report_timed(
     let mut summary = Summary::default();
     let mut sha_keys: Vec<(Hex<32>, u32)> = Vec::new();
     let mut pdq_keys: Vec<(Hash256, u32)> = Vec::new();
+    let mut video_keys = group::VideoKeys::new(group::VIDEO_GROUP_FRAMES);
     let mut errors = 0u64;
     let mut merge = spill.iter().map_err(|e| fail(files::JSON)(spilled(e)))?;
     for (n, (_, it)) in (&mut merge).enumerate() {
@@ -229,6 +231,9 @@ pub(crate) fn write_report_timed(
         if let (true, Some(p)) = (groupable, it.pdq) {
             pdq_keys.push((Hash256::from_bytes(&p.0), n as u32));
         }
+        if group::video_groupable(&it) {
+            video_keys.push(n as u32, &it.vpdq_frames);
+        }
     }
     merge.check().map_err(|e| fail(files::JSON)(spilled(e)))?;
     drop(merge);
@@ -237,8 +242,12 @@ pub(crate) fn write_report_timed(
     let dup_of = group::numbering(n_items, &sets);
     let n_dup = sets.len();
     drop(sets);
-    let sets = group::near_sets(&pdq_keys, matching.threshold);
+    let image_sets = group::near_sets(&pdq_keys, matching.threshold);
     drop(pdq_keys);
+    let video_sets = parts.settings.video.as_ref().map_or_else(Vec::new, |v| {
+        group::video_sets(&video_keys, &v.group_options())
+    });
+    let (sets, near_pairs) = group::merge_near(image_sets, video_sets);
     let near_of = group::numbering(n_items, &sets);
     let n_near = sets.len();
     drop(sets);
@@ -306,6 +315,10 @@ pub(crate) fn write_report_timed(
         for (n, (_, mut it)) in (&mut merge).enumerate() {
             it.duplicate_group = Some(dup_of[n]).filter(|&g| g > 0);
             it.near_group = Some(near_of[n]).filter(|&g| g > 0);
+            it.vpdq_frames = Vec::new();
+            if video_keys.was_left_out(n as u32) {
+                it.notes.push(group::LEFT_OUT_NOTE.into());
+            }
             h.write_all(if n == 0 { &b"\n"[..] } else { &b",\n"[..] })?;
             serde_json::to_writer(&mut h, &it)?;
             let at = n as u32;
@@ -350,12 +363,18 @@ pub(crate) fn write_report_timed(
             &mut h,
             (&mut m).map(|((g, _), it)| (g, group::label(&it), it.sha256)),
             keep,
+            None,
         )?;
         m.check().map_err(spilled)?;
         h.write_all(b"],\n\"near_duplicate_groups\": [")?;
         let mut m = near.iter().map_err(spilled)?;
         let keep = small.then_some(&mut report.near_duplicate_groups);
-        write_groups(&mut h, (&mut m).map(|((g, _), l)| (g, l, None)), keep)?;
+        write_groups(
+            &mut h,
+            (&mut m).map(|((g, _), l)| (g, l, None)),
+            keep,
+            Some(&near_pairs),
+        )?;
         m.check().map_err(spilled)?;
         h.write_all(b"],\n\"exclusions\": ")?;
         serde_json::to_writer_pretty(&mut h, &report.exclusions)?;
@@ -553,11 +572,14 @@ fn write_head(w: &mut dyn Write, r: &Report) -> io::Result<()> {
 }
 
 /// The groups of `members` — (group, label, SHA-256), sorted by group and
-/// then item — as JSON objects; kept in `keep` too when given.
+/// then item — as JSON objects; kept in `keep` too when given. Near
+/// groups (`near`: per group, its video pairs or `None` for images) also
+/// get their kind and pairs.
 fn write_groups(
     w: &mut dyn Write,
     members: impl Iterator<Item = (u32, String, Option<Hex<32>>)>,
     mut keep: Option<&mut Vec<Group>>,
+    near: Option<&[Option<Vec<group::VideoPair>>]>,
 ) -> io::Result<()> {
     let mut current = 0u32;
     for (g, label, sha) in members {
@@ -574,6 +596,13 @@ fn write_groups(
             if let Some(s) = &sha {
                 write!(w, "\"sha256\":\"{s}\",")?;
             }
+            let (kind, pairs) = group::near_kind(near, g);
+            if let Some(kind) = kind {
+                write!(w, "\"kind\":{},", serde_json::to_string(&kind)?)?;
+            }
+            if !pairs.is_empty() {
+                write!(w, "\"pairs\":{},", serde_json::to_string(&pairs)?)?;
+            }
             write!(w, "\"representative\":{text},\"members\":[{text}")?;
             if let Some(k) = keep.as_deref_mut() {
                 k.push(Group {
@@ -581,6 +610,8 @@ fn write_groups(
                     sha256: sha,
                     representative: label.clone(),
                     members: vec![label],
+                    kind,
+                    pairs,
                 });
             }
         } else {
