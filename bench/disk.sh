@@ -10,13 +10,20 @@
 #     ../shared/bench/make-corpus.py split between them, a tenth deleted on
 #     FAT) against The Sleuth Kit: `tsk_recover -e` (live + deleted export),
 #     then `hashdeep -c md5,sha1,sha256 -r` and `peer-pdqhash.py --workers 2`
-#     over the export. Also `scan --no-pdq --no-carve` against `cat IMAGE`.
+#     over the export. Also `scan --no-pdq` against `cat IMAGE` (warm and
+#     cold) and `hashdeep` of the image, and `--verify-image` on an E01 of
+#     it against `ewfverify`.
+#  4. `bench/disk.sh sparse [SECONDS] [SIZE]`: memory of a scan of a 1 TiB
+#     sparse raw image (bench/disk-sparse.sh).
 #     Needs sleuthkit, hashdeep, mtools, e2fsprogs, and BENCH_PY (a python
 #     with pdqhash, pillow, numpy; default python3). Prints files found by
 #     each and which corpus pictures only one of them found.
 set -eu
 if [ "${1:-}" = scan ]; then
   exec "$(dirname "$0")/disk-scan.sh" "${2:-}" "${3:-3}"
+fi
+if [ "${1:-}" = sparse ]; then
+  exec "$(dirname "$0")/disk-sparse.sh" "${2:-60}" "${3:-1T}"
 fi
 size_mib=${1:-1024}
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -15,11 +15,11 @@ use crate::evidence::Times;
 use crate::model::Exclusion;
 use crate::model::ExclusionKind;
 use crate::report::images::{
-    FileSystemRecord, ImageCounts, ImageCustody, ImageRecord, PartitionRecord,
+    FileSystemRecord, ImageCounts, ImageCustody, ImageRecord, PartitionRecord, VerifyResult,
 };
 use nigehbaan_disk::carve::{CarveOptions, Carver};
 use nigehbaan_disk::fs::{self, EntryKind, FileSystem, FsError, Timestamp};
-use nigehbaan_disk::{open_image, ImageError, ReadAt, Unreadable, Window};
+use nigehbaan_disk::{open_image, Image, ImageError, ReadAt, Unreadable, Window};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -163,8 +163,59 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
     for u in img.known_unreadable() {
         out.push(ctx.unreadable(ctx.path, u));
     }
-    let (custody, verification) = crate::image_custody::record(ctx, &img, out);
-    done.custody = Some(custody);
+    if !ctx.verify {
+        let (custody, _) = crate::image_custody::record(ctx, &img, out);
+        done.custody = Some(custody);
+        done.record = Some(walk_image(ctx, &img, out, emit));
+        return done;
+    }
+    // Verification reads every byte of the image: it runs beside the walk
+    // (and the workers hashing what the walk finds), not before it.
+    let (mut record, verified) = std::thread::scope(|s| {
+        let verifier = s.spawn(|| {
+            let mut failures = Vec::new();
+            let r = crate::image_custody::record(ctx, &img, &mut failures);
+            (r, failures)
+        });
+        let record = walk_image(ctx, &img, out, emit);
+        (record, verifier.join())
+    });
+    let verification = match verified {
+        Ok(((custody, verification), mut failures)) => {
+            out.append(&mut failures);
+            done.custody = Some(custody);
+            verification
+        }
+        Err(_) => {
+            // A bug in the verifier: the image is named as not verified.
+            let plain = Examine {
+                verify: false,
+                ..*ctx
+            };
+            let (mut custody, _) = crate::image_custody::record(&plain, &img, out);
+            custody.verification = VerifyResult::Unreadable;
+            done.custody = Some(custody);
+            out.push(ctx.exclusion(
+                ctx.path,
+                ExclusionKind::ImageVerification,
+                "not verified: the verification stopped unexpectedly (an internal error)".into(),
+            ));
+            VerifyResult::Unreadable
+        }
+    };
+    record.verification = verification;
+    done.record = Some(record);
+    done
+}
+
+/// Walks every volume of `img` (and carves, when asked): the image's layout
+/// and counts, its verification left for the caller to fill in.
+fn walk_image(
+    ctx: &Examine<'_>,
+    img: &Image,
+    out: &mut Vec<Exclusion>,
+    emit: &mut dyn FnMut(DiskFile),
+) -> ImageRecord {
     let disk = img.reader();
     let vs = img.volumes();
     let mut record = ImageRecord {
@@ -172,7 +223,6 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
         path: ctx.path.to_string(),
         container: img.kind().name().to_string(),
         media_bytes: img.len(),
-        verification,
         partition_table: vs.scheme.name().to_string(),
         ..ImageRecord::default()
     };
@@ -263,8 +313,7 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
         unallocated_bytes_searched: record.unpartitioned_bytes_searched,
         ..ImageCounts::default()
     });
-    done.record = Some(record);
-    done
+    record
 }
 
 /// A file-system error; `start` is the volume's byte offset in the image,
