@@ -10,9 +10,9 @@
 # VENV=DIR uses that virtual environment for the peer (default: ../bench-venv
 # beside the repository when it exists, else target/bench-venv);
 # CORPUS=DIR uses an existing make-video-corpus.py corpus.
-# DECODER_THREADS=1 bench/video.sh gives each ffmpeg child one decoder
-# thread (the peer decodes with one thread per video); by default FFmpeg
-# chooses.
+# DECODER_THREADS=N bench/video.sh gives each ffmpeg child N decoder
+# threads; by default the cores are shared among the videos being hashed
+# (one thread each when both workers are busy, as the peer decodes).
 # Needs: python3 with venv, ffmpeg, ../shared/bench. The peer is installed
 # into target/bench-venv (never into the project); building it needs
 # apt-get install libavcodec-dev libavformat-dev libavutil-dev

@@ -134,8 +134,21 @@ pub fn hash_video(
     hasher: &mut Hasher,
 ) -> Result<VideoHashes, VideoError> {
     let started = Instant::now();
-    let info = ffmpeg.probe(input, opts.limits.wall_time)?;
-    let mut source = ffmpeg::PipeSource::new(ffmpeg, input, info.clone(), *opts, started)?;
+    let running = ffmpeg::Running::start();
+    let opts = &DecodeOptions {
+        threads: opts.threads.or_else(|| Some(running.share())),
+        ..*opts
+    };
+    let mut source = match opts.pipeline {
+        // Key frames need no frame rate before decoding: the decoding
+        // child describes the stream itself (one process, not two).
+        VideoPipeline::Fast => ffmpeg::PipeSource::start_unprobed(ffmpeg, input, *opts, started)?,
+        VideoPipeline::Exact => {
+            let info = ffmpeg.probe(input, opts.limits.wall_time)?;
+            ffmpeg::PipeSource::new(ffmpeg, input, info, *opts, started)?
+        }
+    };
+    let info = source.info().clone();
     let frames = match opts.pipeline {
         VideoPipeline::Exact => core::hash_source(&mut source, opts.seconds_per_hash, hasher)?,
         VideoPipeline::Fast => {

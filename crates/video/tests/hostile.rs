@@ -1,5 +1,5 @@
 //! Hostile inputs the decoding tests do not cover (garbage after a valid
-//! header, an endless stream) and hashing from an open file descriptor
+//! header, sizes declared far beyond the file, an endless stream) and hashing from an open file descriptor
 //! without changing the file's access time. Benign videos generated at
 //! test time from procedural sources.
 //!
@@ -90,6 +90,45 @@ fn garbage_after_a_valid_header() {
         }
     }
     assert!(t.elapsed() < Duration::from_secs(50));
+}
+
+/// Sizes an MP4 declares far beyond what the file holds — its media-data
+/// box claiming almost 4 GiB, every sample claiming 2 GiB — give that
+/// file's error (or frames with decoder messages) within the time limit;
+/// nothing is allocated to the declared size and nothing hangs.
+#[test]
+fn huge_declared_sizes() {
+    let Some(ff) = ffmpeg() else { return };
+    let good = small_mp4(&ff, "sizes.mp4");
+    let bytes = std::fs::read(&good).unwrap();
+    let at = |name: &[u8]| {
+        bytes
+            .windows(4)
+            .position(|w| w == name)
+            .unwrap_or_else(|| panic!("a {} box", String::from_utf8_lossy(name)))
+    };
+    let mut mdat = bytes.clone();
+    let m = at(b"mdat");
+    mdat[m - 4..m].copy_from_slice(&0xFFFF_FFF0u32.to_be_bytes());
+    let mut stsz = bytes.clone();
+    // stsz: size, type, version and flags, then the one size of every
+    // sample (0 when each has its own) and the sample count.
+    let z = at(b"stsz");
+    stsz[z + 8..z + 12].copy_from_slice(&0x7FFF_FFFFu32.to_be_bytes());
+    for (name, data) in [("huge-mdat.mp4", mdat), ("huge-samples.mp4", stsz)] {
+        let bad = common::dir(SUITE).join(name);
+        std::fs::write(&bad, &data).unwrap();
+        let t = Instant::now();
+        match hash_video(&ff, &VideoInput::Path(&bad), &opts(60), &mut Hasher::new()) {
+            Ok(v) => assert!(
+                v.vpdq.frames.len() <= 3 || !v.decoder_messages.is_empty(),
+                "{name}: {} frames, no decoder message",
+                v.vpdq.frames.len()
+            ),
+            Err(e) => assert!(e.to_string().contains(name), "{e}"),
+        }
+        assert!(t.elapsed() < Duration::from_secs(50), "{name}");
+    }
 }
 
 /// An endless stream (a named pipe fed forever with raw video frames)

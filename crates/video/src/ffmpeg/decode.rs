@@ -13,6 +13,7 @@ use crate::VideoInput;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -54,8 +55,12 @@ pub struct DecodeOptions {
     pub pipeline: VideoPipeline,
     /// Limits.
     pub limits: Limits,
-    /// Decoder threads of the child (`-threads N`); `None` lets FFmpeg
-    /// choose.
+    /// Decoder threads of the child (`-threads N`). `None` shares the
+    /// cores among the videos being hashed when this one starts: the
+    /// cores divided by the videos being hashed then, at least one. Several
+    /// videos decoded side by side then get one thread each (FFmpeg's frame
+    /// threads cost about a tenth more CPU for the same frames), and a
+    /// video decoded alone gets every core.
     pub threads: Option<u32>,
 }
 
@@ -82,6 +87,8 @@ enum Msg {
 struct StderrReport {
     /// Decoder messages (errors), shortened.
     messages: Vec<u8>,
+    /// The banner described an input (`Input #0`).
+    saw_input: bool,
 }
 
 /// Decoded frames of one video from an `ffmpeg` child.
@@ -91,6 +98,9 @@ pub struct PipeSource {
     feed: Feed,
     path: PathBuf,
     info: StreamInfo,
+    /// The stream is described by the decoding child's own banner (the
+    /// fast pipeline: no separate probe), read when it starts.
+    from_banner: bool,
     opts: DecodeOptions,
     deadline: Instant,
     modulus: u64,
@@ -106,6 +116,57 @@ pub struct PipeSource {
     last_index: Option<u64>,
     finished: bool,
     messages: String,
+}
+
+/// Videos this process is hashing now (probing or decoding).
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// One video counted in [`RUNNING`] until dropped.
+pub(crate) struct Running;
+
+impl Running {
+    /// Counts a video being hashed.
+    pub(crate) fn start() -> Running {
+        RUNNING.fetch_add(1, Ordering::SeqCst);
+        Running
+    }
+
+    /// This video's share of the cores, counting itself.
+    pub(crate) fn share(&self) -> u32 {
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        let running = RUNNING.load(Ordering::SeqCst).max(1);
+        u32::try_from((cores / running).max(1)).unwrap_or(1)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Refuses a declared frame size over the pixel limit, and a stream with
+/// no frame rate.
+fn check_stream(
+    info: &StreamInfo,
+    opts: &DecodeOptions,
+    path: &std::path::Path,
+) -> Result<(), VideoError> {
+    let pixels = u64::from(info.width) * u64::from(info.height);
+    if pixels == 0 || pixels > opts.limits.max_pixels {
+        return Err(VideoError::BadFrameSize {
+            path: path.to_path_buf(),
+            width: info.width.into(),
+            height: info.height.into(),
+            max_pixels: opts.limits.max_pixels,
+        });
+    }
+    if !(info.fps.is_finite() && info.fps > 0.0) {
+        return Err(VideoError::NoFrameRate {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 fn frame_bytes(info: &StreamInfo) -> usize {
@@ -124,19 +185,44 @@ impl PipeSource {
         opts: DecodeOptions,
         started: Instant,
     ) -> Result<PipeSource, VideoError> {
+        check_stream(&info, &opts, input.display_path())?;
+        PipeSource::prepared(ffmpeg, input, info, false, opts, started)
+    }
+
+    /// Starts decoding `input` with no probe before it: the stream is read
+    /// from the decoding child's own description of its input (its
+    /// banner), and checked as [`PipeSource::new`] checks a probed one.
+    /// One process per video instead of two. Only for the fast pipeline,
+    /// whose filter does not depend on the frame rate; exact sampling
+    /// needs the rate before its filter is built.
+    pub fn start_unprobed(
+        ffmpeg: &Ffmpeg,
+        input: &VideoInput<'_>,
+        opts: DecodeOptions,
+        started: Instant,
+    ) -> Result<PipeSource, VideoError> {
+        let info = StreamInfo {
+            codec: String::new(),
+            width: 0,
+            height: 0,
+            fps: 0.0,
+            rotation: 0,
+            duration: None,
+        };
+        let mut source = PipeSource::prepared(ffmpeg, input, info, true, opts, started)?;
+        source.start()?;
+        Ok(source)
+    }
+
+    fn prepared(
+        ffmpeg: &Ffmpeg,
+        input: &VideoInput<'_>,
+        info: StreamInfo,
+        from_banner: bool,
+        opts: DecodeOptions,
+        started: Instant,
+    ) -> Result<PipeSource, VideoError> {
         let path = input.display_path().to_path_buf();
-        let pixels = u64::from(info.width) * u64::from(info.height);
-        if pixels == 0 || pixels > opts.limits.max_pixels {
-            return Err(VideoError::BadFrameSize {
-                path,
-                width: info.width.into(),
-                height: info.height.into(),
-                max_pixels: opts.limits.max_pixels,
-            });
-        }
-        if !(info.fps.is_finite() && info.fps > 0.0) {
-            return Err(VideoError::NoFrameRate { path });
-        }
         let (input_arg, feed) = input.ffmpeg_input().map_err(|e| VideoError::Io {
             path: path.clone(),
             action: "sharing the open file with ffmpeg",
@@ -148,6 +234,7 @@ impl PipeSource {
             feed,
             path,
             info,
+            from_banner,
             opts,
             deadline: started + opts.limits.wall_time,
             modulus: 1,
@@ -177,7 +264,7 @@ impl PipeSource {
         &self.messages
     }
 
-    fn command(&self) -> Command {
+    fn command(&self, threads: u32) -> Command {
         let mut cmd = Command::new(self.ffmpeg.program());
         let fast = self.opts.pipeline == VideoPipeline::Fast;
         // `-v error` for exact sampling; the fast pipeline needs showinfo's
@@ -185,9 +272,7 @@ impl PipeSource {
         cmd.args(["-v", if fast { "level+info" } else { "error" }]);
         cmd.args(["-nostdin", "-hide_banner", "-nostats", "-noautorotate"]);
         cmd.args(["-protocol_whitelist", self.feed.protocols()]);
-        if let Some(t) = self.opts.threads {
-            cmd.arg("-threads").arg(t.to_string());
-        }
+        cmd.arg("-threads").arg(threads.to_string());
         if fast {
             cmd.args(["-skip_frame", "nokey"]);
         }
@@ -224,14 +309,26 @@ impl PipeSource {
             action: "starting ffmpeg",
             source: e,
         };
-        let mut cmd = self.command();
+        let threads = self.opts.threads.unwrap_or(1);
+        let mut cmd = self.command(threads);
         let bytes = self.feed.attach(&mut cmd).map_err(io_err)?;
         let mut child = cmd.spawn().map_err(io_err)?;
         // The feeder thread ends when the child closes its stdin.
         drop(feed_stdin(&mut child, bytes));
-        let size = frame_bytes(&self.info);
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
+        let (pts_tx, pts_rx) = mpsc::channel::<f64>();
+        let (info_tx, info_rx) = mpsc::sync_channel::<StreamInfo>(1);
+        let banner = self.from_banner.then_some(info_tx);
+        if let Some(err) = stderr {
+            self.stderr = Some(thread::spawn(move || read_stderr(err, pts_tx, banner)));
+        }
+        self.pts = Some(pts_rx);
+        self.child = Some(child);
+        if self.from_banner {
+            self.read_banner(info_rx)?;
+        }
+        let size = frame_bytes(&self.info);
         // Two frames in flight while the caller hashes a third.
         let (tx, rx) = mpsc::sync_channel::<Msg>(2);
         let (pool_tx, pool_rx) = mpsc::sync_channel::<Vec<u8>>(4);
@@ -260,14 +357,55 @@ impl PipeSource {
                 }
             });
         }
-        let (pts_tx, pts_rx) = mpsc::channel::<f64>();
-        if let Some(err) = stderr {
-            self.stderr = Some(thread::spawn(move || read_stderr(err, pts_tx)));
-        }
-        self.pts = Some(pts_rx);
         self.rx = Some(rx);
         self.pool = Some(pool_tx);
-        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Waits for the stream the child's banner describes and checks it;
+    /// on failure the child is stopped and the error says why.
+    fn read_banner(&mut self, info: Receiver<StreamInfo>) -> Result<(), VideoError> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let described = match info.recv_timeout(left) {
+            Ok(i) => i,
+            Err(RecvTimeoutError::Timeout) => return Err(self.timed_out()),
+            Err(RecvTimeoutError::Disconnected) => {
+                // The banner ended without a video stream: the child has
+                // stopped (or is stopping) with its reason on stderr.
+                let status = self
+                    .child
+                    .take()
+                    .map(|mut c| wait_until(&mut c, self.deadline));
+                let report = self
+                    .stderr
+                    .take()
+                    .and_then(|h| h.join().ok())
+                    .unwrap_or_default();
+                self.finished = true;
+                if matches!(status, Some(Ok(None))) {
+                    return Err(VideoError::TimedOut {
+                        path: self.path.clone(),
+                        limit: self.opts.limits.wall_time,
+                        frames_hashed: 0,
+                    });
+                }
+                return Err(if report.saw_input {
+                    VideoError::NoVideoStream {
+                        path: self.path.clone(),
+                    }
+                } else {
+                    VideoError::Unreadable {
+                        path: self.path.clone(),
+                        detail: short_message(&report.messages),
+                    }
+                });
+            }
+        };
+        if let Err(e) = check_stream(&described, &self.opts, &self.path) {
+            self.kill();
+            return Err(e);
+        }
+        self.info = described;
         Ok(())
     }
 
@@ -357,12 +495,23 @@ impl PipeSource {
     }
 }
 
+/// The most banner text read while looking for the input's description.
+const BANNER_MAX: usize = 64 << 10;
+
 /// Reads the child's stderr: showinfo's `pts_time:` values go to `pts`,
 /// error-level lines (all lines under `-v error`) are kept, shortened.
-fn read_stderr<R: Read>(err: R, pts: mpsc::Sender<f64>) -> StderrReport {
+/// With `banner`, the info-level description of the input (up to the
+/// output's) is parsed and its video stream sent there; the sender is
+/// dropped without sending when there is none.
+fn read_stderr<R: Read>(
+    err: R,
+    pts: mpsc::Sender<f64>,
+    mut banner: Option<SyncSender<StreamInfo>>,
+) -> StderrReport {
     let mut report = StderrReport::default();
     let mut reader = io::BufReader::new(err);
     let mut line = Vec::new();
+    let mut described = String::new();
     loop {
         line.clear();
         match io::BufRead::read_until(&mut reader, b'\n', &mut line) {
@@ -370,6 +519,22 @@ fn read_stderr<R: Read>(err: R, pts: mpsc::Sender<f64>) -> StderrReport {
             Ok(_) => {}
         }
         let text = String::from_utf8_lossy(&line);
+        if banner.is_some() {
+            if let Some((_, rest)) = text.split_once("[info] ") {
+                let rest = rest.trim_end();
+                if rest.starts_with("Output #") || rest.starts_with("Stream mapping:") {
+                    report.saw_input = described.contains("Input #");
+                    if let (Some(tx), Some(info)) =
+                        (banner.take(), super::parse_ffmpeg_banner(&described))
+                    {
+                        let _ = tx.send(info);
+                    }
+                } else if described.len() < BANNER_MAX {
+                    described.push_str(rest);
+                    described.push('\n');
+                }
+            }
+        }
         if text.contains("Parsed_showinfo") {
             if let Some(v) = text
                 .split_once("pts_time:")
@@ -389,6 +554,9 @@ fn read_stderr<R: Read>(err: R, pts: mpsc::Sender<f64>) -> StderrReport {
         if keep && report.messages.len() < 4096 {
             report.messages.extend_from_slice(&line);
         }
+    }
+    if banner.is_some() {
+        report.saw_input = described.contains("Input #");
     }
     // Anything after the cap is drained and dropped.
     let _ = read_capped(reader, 0);
@@ -481,6 +649,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_banner_describes_the_stream_before_the_output() {
+        let text = "[info] Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'file:a.mp4':\n\
+            [info]   Duration: 00:00:13.00, start: 0.000000, bitrate: 4071 kb/s\n\
+            [info]   Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), \
+            yuv420p(progressive), 1080x1920 [SAR 1:1 DAR 9:16], 4000 kb/s, 29.97 fps, \
+            29.97 tbr, 30k tbn (default)\n\
+            [info]     displaymatrix: rotation of -90.00 degrees\n\
+            [info]   Stream #0:1[0x2](und): Audio: aac (LC), 44100 Hz, stereo, fltp\n\
+            [info] Stream mapping:\n\
+            [info]   Stream #0:0 -> #0:0 (h264 (native) -> rawvideo (native))\n\
+            [info] Output #0, rawvideo, to 'pipe:':\n\
+            [info]   Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24, 640x480\n";
+        let (tx, _rx) = mpsc::channel();
+        let (info_tx, info_rx) = mpsc::sync_channel(1);
+        let report = read_stderr(text.as_bytes(), tx, Some(info_tx));
+        let info = info_rx.try_recv().expect("the stream");
+        assert_eq!(
+            (info.codec.as_str(), info.width, info.height),
+            ("h264", 1080, 1920)
+        );
+        assert_eq!(info.fps, 30000.0 / 1001.0);
+        assert_eq!(info.rotation, 270);
+        assert_eq!(info.duration, Some(13.0));
+        assert!(report.saw_input);
+
+        // An input with no video stream: nothing is sent.
+        let text = "[info] Input #0, mov,mp4, from 'file:a.m4a':\n\
+            [info]   Stream #0:0[0x1](und): Audio: aac (LC), 44100 Hz, mono, fltp\n\
+            [fatal] Stream map '0:v:0' matches no streams.\n";
+        let (tx, _rx) = mpsc::channel();
+        let (info_tx, info_rx) = mpsc::sync_channel(1);
+        let report = read_stderr(text.as_bytes(), tx, Some(info_tx));
+        assert!(info_rx.try_recv().is_err());
+        assert!(report.saw_input);
+        assert!(String::from_utf8_lossy(&report.messages).contains("matches no streams"));
+    }
+
+    #[test]
     fn stderr_keeps_errors_and_pts_only() {
         let text = "[info] Input #0, mov,mp4, from 'file:a.mp4':\n\
             [info]   Duration: 00:00:08.00, start: 0.000000\n\
@@ -489,7 +695,7 @@ mod tests {
             [mp4 @ 0x57] [warning] something mild\n\
             plain line under -v error\n";
         let (tx, rx) = mpsc::channel();
-        let report = read_stderr(text.as_bytes(), tx);
+        let report = read_stderr(text.as_bytes(), tx, None);
         assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![1.5]);
         assert_eq!(
             String::from_utf8_lossy(&report.messages),

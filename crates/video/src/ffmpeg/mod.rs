@@ -6,6 +6,7 @@ mod decode;
 mod probe;
 mod run;
 
+pub(crate) use decode::Running;
 pub use decode::{DecodeOptions, Limits, PipeSource};
 pub use probe::{parse_ffmpeg_banner, parse_ffprobe_json, StreamInfo};
 pub(crate) use run::Feed;
