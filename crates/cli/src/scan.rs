@@ -565,8 +565,12 @@ fn draw_progress(p: &Progress, done: &AtomicBool) {
         bar.set_position(p.bytes_done.load(Ordering::Relaxed));
         let files = p.files_done.load(Ordering::Relaxed);
         let secs = start.elapsed().as_secs_f64().max(0.001);
+        let video = match p.video_ms.load(Ordering::Relaxed) / 1000 {
+            0 => String::new(),
+            s => format!("  {} of video", video_time(s)),
+        };
         bar.set_message(format!(
-            "{files} files {:.0} files/s  {} hits",
+            "{files} files {:.0} files/s  {} hits{video}",
             files as f64 / secs,
             p.hits.load(Ordering::Relaxed)
         ));
@@ -575,9 +579,25 @@ fn draw_progress(p: &Progress, done: &AtomicBool) {
     bar.finish_and_clear();
 }
 
+/// Seconds of video as `42 s`, `12 min 5 s` or `3 h 20 min`.
+fn video_time(s: u64) -> String {
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::quote_arg;
+    use super::{quote_arg, video_time};
+
+    #[test]
+    fn video_time_reads_easily() {
+        assert_eq!(video_time(42), "42 s");
+        assert_eq!(video_time(725), "12 min 5 s");
+        assert_eq!(video_time(12_000), "3 h 20 min");
+    }
     use std::ffi::OsStr;
 
     #[test]

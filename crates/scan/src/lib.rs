@@ -123,6 +123,8 @@ pub struct Progress {
     /// Items hashed by this run (not counting those a resumed run took
     /// from the checkpoint).
     pub hashed: AtomicU64,
+    /// Milliseconds of video hashed with vPDQ by this run.
+    pub video_ms: AtomicU64,
 }
 
 /// What a finished scan tells its caller.

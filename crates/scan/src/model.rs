@@ -264,6 +264,10 @@ pub struct Item {
     /// never in `report.json`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vpdq_frames: Vec<Hex<32>>,
+    /// Milliseconds of video this run hashed for the item (progress only;
+    /// not written anywhere).
+    #[serde(skip)]
+    pub video_ms: u64,
     /// Remarks (e.g. PDQ not queried because of low quality).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,

@@ -187,6 +187,9 @@ pub(crate) fn run(
         for item in res_rx.iter() {
             progress.files_done.fetch_add(1, Ordering::Relaxed);
             progress.hashed.fetch_add(1, Ordering::Relaxed);
+            progress
+                .video_ms
+                .fetch_add(item.video_ms, Ordering::Relaxed);
             if item.disposition == crate::model::Disposition::Hit {
                 progress.hits.fetch_add(1, Ordering::Relaxed);
             }
@@ -643,7 +646,7 @@ fn hash_job(
         JobData::Reader(r) => hash_reader(&*r, cfg, hasher, &mut held_bytes),
     };
     let mut m = match_file(lists, &h, &cfg.matching);
-    let mut vpdq_frames = Vec::new();
+    let mut video_out = crate::video::Examined::default();
     if let Some(v) = video {
         let err = crate::video::examine(
             &cfg.video,
@@ -653,7 +656,7 @@ fn hash_job(
             cfg.limits.max_in_memory,
             hasher,
             &mut m,
-            &mut vpdq_frames,
+            &mut video_out,
         );
         if let Some(e) = err {
             m.error = Some(match m.error.take() {
@@ -695,7 +698,8 @@ fn hash_job(
         conflict: m.conflict,
         duplicate_group: None,
         near_group: None,
-        vpdq_frames,
+        vpdq_frames: video_out.group_frames,
+        video_ms: video_out.video_ms,
         notes: {
             let mut notes = job.extra.notes;
             notes.extend(m.notes);
@@ -772,6 +776,7 @@ fn failed_item(exhibit: &str, path: String, depth: u32) -> Item {
         duplicate_group: None,
         near_group: None,
         vpdq_frames: Vec::new(),
+        video_ms: 0,
         notes: Vec::new(),
         error: Some("internal error while hashing this file; please report it".into()),
         deleted: false,

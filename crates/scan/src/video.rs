@@ -212,8 +212,8 @@ pub(crate) fn held_file(pdq: bool, file: &std::fs::File, path: Option<&Path>) ->
 /// memory when it is at most `mem_limit` bytes), matches it against
 /// `lists`, and merges
 /// the hits, notes and any error into `m`. When the file is then still
-/// unmatched, its usable frame hashes go to `group_frames` (for
-/// near-duplicate video groups). Returns the error text for the item when
+/// unmatched, its usable frame hashes go to `out` (for near-duplicate
+/// video groups), with the video's length (for progress). Returns the error text for the item when
 /// the video could not be (fully) examined.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn examine(
@@ -224,7 +224,7 @@ pub(crate) fn examine(
     mem_limit: u64,
     hasher: &mut Hasher,
     m: &mut Matched,
-    group_frames: &mut Vec<Hex<32>>,
+    out: &mut Examined,
 ) -> Option<String> {
     let ffmpeg = match Ffmpeg::shared() {
         Ok(f) => f,
@@ -306,9 +306,27 @@ pub(crate) fn examine(
         });
     }
     if m.disposition == Disposition::Unmatched {
-        *group_frames = usable_frames(&hashed.vpdq.frames, &settings.matching);
+        out.group_frames = usable_frames(&hashed.vpdq.frames, &settings.matching);
     }
+    // The video's length as declared, else up to its last hashed frame.
+    let seconds = hashed
+        .info
+        .duration
+        .filter(|d| d.is_finite() && *d >= 0.0)
+        .or_else(|| hashed.vpdq.frames.last().map(|f| f.timestamp))
+        .unwrap_or(0.0);
+    out.video_ms = (seconds * 1000.0).min(u64::MAX as f64) as u64;
     error
+}
+
+/// What [`examine`] gives the item besides its hits.
+#[derive(Debug, Default)]
+pub(crate) struct Examined {
+    /// For an unmatched video: its usable frame hashes (near-duplicate
+    /// video groups).
+    pub group_frames: Vec<Hex<32>>,
+    /// Milliseconds of video hashed (progress).
+    pub video_ms: u64,
 }
 
 /// The frame hashes of `frames` that take part in matching under `opts`

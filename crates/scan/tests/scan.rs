@@ -421,3 +421,40 @@ fn many_items_are_reported_from_disk() {
         );
     }
 }
+
+/// Progress counts the seconds of video hashed (a benign 3 s clip made
+/// with ffmpeg from a test pattern). Runs when ffmpeg is there; fails
+/// under CI=true without it; otherwise skips with a note.
+#[test]
+fn progress_counts_seconds_of_video() {
+    let ffmpeg = match nigehbaan_video::Ffmpeg::shared() {
+        Ok(f) => f,
+        Err(e) if std::env::var_os("CI").is_some() => panic!("CI=true but {e}"),
+        Err(_) => {
+            eprintln!("note: ffmpeg not found; skipping the video progress test");
+            return;
+        }
+    };
+    let dir = tempdir("video-progress");
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    let made = std::process::Command::new(ffmpeg.program())
+        .args(["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=160x120:rate=25:duration=3")
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(ev.join("clip.mp4"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let progress = Progress::default();
+    let o = scan(
+        &config(&ev, &dir.join("out")),
+        &list_of(&dir, &[]),
+        &progress,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(o.exit_code(), 0);
+    let ms = progress.video_ms.load(Ordering::Relaxed);
+    assert!((2500..=3500).contains(&ms), "{ms} ms of video");
+}
