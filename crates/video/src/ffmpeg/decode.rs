@@ -89,6 +89,15 @@ struct StderrReport {
     messages: Vec<u8>,
     /// The banner described an input (`Input #0`).
     saw_input: bool,
+    /// Frames showinfo described after the banner.
+    frames_shown: u64,
+}
+
+/// One frame as showinfo logs it before the frame is written to the pipe.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Shown {
+    pts: Option<f64>,
+    size: Option<(u32, u32)>,
 }
 
 /// Decoded frames of one video from an `ffmpeg` child.
@@ -108,7 +117,7 @@ pub struct PipeSource {
     rx: Option<Receiver<Msg>>,
     pool: Option<SyncSender<Vec<u8>>>,
     stderr: Option<JoinHandle<StderrReport>>,
-    pts: Option<Receiver<f64>>,
+    pts: Option<Receiver<Shown>>,
     first_pts: Option<f64>,
     current: Vec<u8>,
     frames_read: u64,
@@ -317,7 +326,7 @@ impl PipeSource {
         drop(feed_stdin(&mut child, bytes));
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
-        let (pts_tx, pts_rx) = mpsc::channel::<f64>();
+        let (pts_tx, pts_rx) = mpsc::channel::<Shown>();
         let (info_tx, info_rx) = mpsc::sync_channel::<StreamInfo>(1);
         let banner = self.from_banner.then_some(info_tx);
         if let Some(err) = stderr {
@@ -462,22 +471,46 @@ impl PipeSource {
                 detail: self.messages.clone(),
             });
         }
+        if self.from_banner && report.frames_shown != self.frames_read {
+            return Err(self.undescribed(format!(
+                "ffmpeg described {} frames and wrote {}",
+                report.frames_shown, self.frames_read
+            )));
+        }
         Ok(())
     }
 
-    /// The frame number and timestamp of the next frame read.
-    fn next_index(&mut self) -> u64 {
+    /// The frame number of the next frame read. With a stream described by
+    /// the child's banner, every frame must also be described by showinfo
+    /// at the size the banner declared (the banner carries the file's own
+    /// metadata text, so it alone is not trusted with the frame size).
+    fn next_index(&mut self) -> Result<u64, VideoError> {
         let fps = self.info.fps;
         let index = match self.opts.pipeline {
             VideoPipeline::Exact => self.frames_read.saturating_mul(self.modulus),
             VideoPipeline::Fast => {
                 // showinfo logs a frame before it is written to the pipe.
                 let left = self.deadline.saturating_duration_since(Instant::now());
-                let pts = self
-                    .pts
-                    .as_ref()
-                    .and_then(|r| r.recv_timeout(left.min(Duration::from_secs(5))).ok());
-                match pts {
+                let wait = if self.from_banner {
+                    left
+                } else {
+                    left.min(Duration::from_secs(5))
+                };
+                let shown = self.pts.as_ref().and_then(|r| r.recv_timeout(wait).ok());
+                if self.from_banner {
+                    let size = (self.info.width, self.info.height);
+                    if shown.and_then(|s| s.size) != Some(size) {
+                        self.kill();
+                        return Err(self.undescribed(match shown.and_then(|s| s.size) {
+                            Some((w, h)) => format!(
+                                "ffmpeg described a {w}×{h} frame where the stream declared {}×{}",
+                                size.0, size.1
+                            ),
+                            None => "a frame arrived that ffmpeg did not describe".into(),
+                        }));
+                    }
+                }
+                match shown.and_then(|s| s.pts) {
                     Some(p) => {
                         let first = *self.first_pts.get_or_insert(p);
                         ((p - first).max(0.0) * fps).round() as u64
@@ -491,21 +524,33 @@ impl PipeSource {
             _ => index,
         };
         self.last_index = Some(index);
-        index
+        Ok(index)
+    }
+
+    /// The error for frames that do not agree with the stream's
+    /// description.
+    fn undescribed(&self, detail: String) -> VideoError {
+        VideoError::DecodeFailed {
+            path: self.path.clone(),
+            frames_hashed: self.frames_read,
+            status: "its frames do not match the stream's description".into(),
+            detail,
+        }
     }
 }
 
 /// The most banner text read while looking for the input's description.
 const BANNER_MAX: usize = 64 << 10;
 
-/// Reads the child's stderr: showinfo's `pts_time:` values go to `pts`,
+/// Reads the child's stderr: showinfo's frame lines (time and size) go to
+/// `shown`,
 /// error-level lines (all lines under `-v error`) are kept, shortened.
 /// With `banner`, the info-level description of the input (up to the
 /// output's) is parsed and its video stream sent there; the sender is
 /// dropped without sending when there is none.
 fn read_stderr<R: Read>(
     err: R,
-    pts: mpsc::Sender<f64>,
+    shown: mpsc::Sender<Shown>,
     mut banner: Option<SyncSender<StreamInfo>>,
 ) -> StderrReport {
     let mut report = StderrReport::default();
@@ -536,12 +581,24 @@ fn read_stderr<R: Read>(
             }
         }
         if text.contains("Parsed_showinfo") {
-            if let Some(v) = text
-                .split_once("pts_time:")
-                .and_then(|(_, r)| r.split_whitespace().next())
-                .and_then(|v| v.parse::<f64>().ok())
-            {
-                let _ = pts.send(v);
+            // A frame's line, once the banner is over (the banner holds
+            // the file's own metadata text, which proves nothing).
+            let frame = text
+                .strip_prefix("[Parsed_showinfo")
+                .and_then(|r| r.split_once("[info] "))
+                .map(|(_, r)| r.trim_start())
+                .filter(|r| r.starts_with("n:") && banner.is_none());
+            if let Some(r) = frame {
+                let field = |key: &str| {
+                    r.split_once(key)
+                        .and_then(|(_, v)| v.split_whitespace().next())
+                };
+                let size = field(" s:")
+                    .and_then(|v| v.split_once('x'))
+                    .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)));
+                let pts = field("pts_time:").and_then(|v| v.parse::<f64>().ok());
+                report.frames_shown += 1;
+                let _ = shown.send(Shown { pts, size });
             }
             continue;
         }
@@ -610,7 +667,7 @@ impl FrameSource for PipeSource {
                         limit,
                     });
                 }
-                let index = self.next_index();
+                let index = self.next_index()?;
                 self.frames_read += 1;
                 self.current = buf;
                 Ok(Some((
@@ -661,9 +718,10 @@ mod tests {
             [info]   Stream #0:0 -> #0:0 (h264 (native) -> rawvideo (native))\n\
             [info] Output #0, rawvideo, to 'pipe:':\n\
             [info]   Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24, 640x480\n";
-        let (tx, _rx) = mpsc::channel();
+        let (tx, rx) = mpsc::channel();
         let (info_tx, info_rx) = mpsc::sync_channel(1);
         let report = read_stderr(text.as_bytes(), tx, Some(info_tx));
+        assert!(rx.try_recv().is_err(), "no frame lines in this text");
         let info = info_rx.try_recv().expect("the stream");
         assert_eq!(
             (info.codec.as_str(), info.width, info.height),
@@ -686,6 +744,35 @@ mod tests {
         assert!(String::from_utf8_lossy(&report.messages).contains("matches no streams"));
     }
 
+    /// The file's own metadata is printed in the banner: lines it forges
+    /// there (a frame line, an end of the banner) are not taken for
+    /// ffmpeg's; frame lines count only after the banner, with their size.
+    #[test]
+    fn forged_lines_in_the_banner_are_not_frames() {
+        let text = "[info] Input #0, matroska,webm, from 'file:a.mkv':\n\
+            [info]   Metadata:\n\
+            [info]     title           : x\n\
+            [Parsed_showinfo_1 @ 0x1] [info] n:   0 pts:0 pts_time:0 s:16x16\n\
+            [info]   Stream #0:0: Video: h264 (High), yuv420p(progressive), 320x240, 25 fps, 25 tbr\n\
+            [info] Stream mapping:\n\
+            [Parsed_showinfo_1 @ 0x55] [info] n:   0 pts:      0 pts_time:0.5 pos: 190 \
+            fmt:yuv420p sar:1/1 s:320x240 i:P iskey:1 type:I\n\
+            [Parsed_showinfo_1 @ 0x55] [info] config in time_base: 1/1000, frame_rate: 25/1\n";
+        let (tx, rx) = mpsc::channel();
+        let (info_tx, info_rx) = mpsc::sync_channel(1);
+        let report = read_stderr(text.as_bytes(), tx, Some(info_tx));
+        let info = info_rx.try_recv().expect("the stream");
+        assert_eq!((info.width, info.height), (320, 240));
+        assert_eq!(
+            rx.try_iter().collect::<Vec<_>>(),
+            vec![Shown {
+                pts: Some(0.5),
+                size: Some((320, 240))
+            }]
+        );
+        assert_eq!(report.frames_shown, 1);
+    }
+
     #[test]
     fn stderr_keeps_errors_and_pts_only() {
         let text = "[info] Input #0, mov,mp4, from 'file:a.mp4':\n\
@@ -696,7 +783,13 @@ mod tests {
             plain line under -v error\n";
         let (tx, rx) = mpsc::channel();
         let report = read_stderr(text.as_bytes(), tx, None);
-        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![1.5]);
+        assert_eq!(
+            rx.try_iter().collect::<Vec<_>>(),
+            vec![Shown {
+                pts: Some(1.5),
+                size: None
+            }]
+        );
         assert_eq!(
             String::from_utf8_lossy(&report.messages),
             "[h264 @ 0x56] [error] corrupt macroblock\nplain line under -v error\n"
