@@ -28,7 +28,7 @@ use nigehbaan_lists::library::OpenList;
 use nigehbaan_lists::Status;
 use nigehbaan_pdq::Hasher;
 use nigehbaan_video::{
-    hash_video, time_ranges, DecodeOptions, Ffmpeg, FrameHash, MatchOptions, VideoError,
+    hash_video, time_ranges, DecodeOptions, Ffmpeg, FrameHash, MatchOptions, MemFile, VideoError,
     VideoHashes, VideoInput, VideoMatch,
 };
 use serde::{Deserialize, Serialize};
@@ -354,11 +354,14 @@ fn from_memory(
     };
     hash_video(
         ffmpeg,
-        &VideoInput::Path(&mem.path),
+        &VideoInput::Path(mem.proc_path()),
         &settings.decode,
         hasher,
     )
-    .map_err(|e| e.to_string().replace(&*mem.path.to_string_lossy(), name))
+    .map_err(|e| {
+        e.to_string()
+            .replace(&*mem.proc_path().to_string_lossy(), name)
+    })
 }
 
 /// Whether a failure reading a video front to back may be a container
@@ -370,51 +373,6 @@ fn needs_seeking(e: &VideoError) -> bool {
         e,
         VideoError::FfmpegNotFound | VideoError::FfmpegUnusable { .. }
     )
-}
-
-/// Bytes in an anonymous in-memory file (never on disk), named for a
-/// child process by `/proc/<our pid>/fd/<n>` (seekable, unlike a pipe).
-struct MemFile {
-    _fd: std::os::fd::OwnedFd,
-    path: PathBuf,
-}
-
-impl MemFile {
-    fn new(bytes: &[u8]) -> std::io::Result<MemFile> {
-        use std::io::Write;
-        let mem = MemFile::empty()?;
-        std::fs::File::from(mem._fd.try_clone()?).write_all(bytes)?;
-        Ok(mem)
-    }
-
-    /// A copy of `file` from its start, read through `file` itself (its
-    /// open flags, `O_NOATIME` included, apply).
-    fn copy_of(file: &std::fs::File) -> std::io::Result<MemFile> {
-        use std::io::{Seek, SeekFrom};
-        let mem = MemFile::empty()?;
-        let mut from = file.try_clone()?;
-        from.seek(SeekFrom::Start(0))?;
-        std::io::copy(&mut from, &mut std::fs::File::from(mem._fd.try_clone()?))?;
-        Ok(mem)
-    }
-
-    fn empty() -> std::io::Result<MemFile> {
-        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-        // SAFETY: a constant C string; the returned descriptor is owned
-        // below and closed on drop.
-        let raw = unsafe { libc::memfd_create(c"nigehbaan-video".as_ptr(), libc::MFD_CLOEXEC) };
-        if raw < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let path = PathBuf::from(format!(
-            "/proc/{}/fd/{}",
-            std::process::id(),
-            fd.as_raw_fd()
-        ));
-        Ok(MemFile { _fd: fd, path })
-    }
 }
 
 /// Matches `query` against every list and adds the hits to `m` (and

@@ -25,6 +25,17 @@ impl MemFile {
         Ok(mem)
     }
 
+    /// A copy of `file` from its start, read through `file` itself, so
+    /// that its open flags (`O_NOATIME` included) apply to the reading.
+    pub fn copy_of(file: &std::fs::File) -> std::io::Result<MemFile> {
+        use std::io::{Seek, SeekFrom};
+        let mem = MemFile::empty()?;
+        let mut from = file.try_clone()?;
+        from.seek(SeekFrom::Start(0))?;
+        std::io::copy(&mut from, &mut std::fs::File::from(mem.fd.try_clone()?))?;
+        Ok(mem)
+    }
+
     /// An empty in-memory file.
     pub fn empty() -> std::io::Result<MemFile> {
         // SAFETY: a constant, NUL-terminated C string; the returned
@@ -78,5 +89,21 @@ mod tests {
         );
         drop(m);
         assert!(std::fs::read(&p).is_err());
+    }
+
+    #[test]
+    fn copies_a_file_from_its_start() {
+        use std::io::{Read, Write};
+        let path = std::env::temp_dir().join(format!("nigehbaan-memfile-{}", std::process::id()));
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(b"benign bytes")
+            .unwrap();
+        let mut f = std::fs::File::open(&path).unwrap();
+        let mut first = [0u8; 3];
+        f.read_exact(&mut first).unwrap();
+        let m = MemFile::copy_of(&f).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(std::fs::read(m.proc_path()).unwrap(), b"benign bytes");
     }
 }
