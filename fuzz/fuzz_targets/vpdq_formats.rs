@@ -1,5 +1,7 @@
-//! The vPDQ text parsers (reference per-video file, HMA signal string) and
-//! container detection on arbitrary input: no panic, and whatever parses
+//! The vPDQ text parsers (reference per-video file, HMA signal string),
+//! the readers of what ffmpeg and ffprobe say about a stream (whose text
+//! carries the file's own metadata) and container detection on arbitrary
+//! input: no panic, and whatever parses
 //! survives a write-and-parse round trip (frame, quality and hash exactly;
 //! timestamps to the precision written).
 #![no_main]
@@ -12,6 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    let _ = nigehbaan_video::ffmpeg::parse_ffmpeg_banner(text);
+    let _ = nigehbaan_video::ffmpeg::parse_ffprobe_json(text);
     if let Ok(frames) = format::parse_reference(text) {
         let back = format::parse_reference(&format::write_reference(&frames)).expect("own output parses");
         assert_eq!(back.len(), frames.len());

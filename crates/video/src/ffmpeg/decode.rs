@@ -773,6 +773,31 @@ mod tests {
         assert_eq!(report.frames_shown, 1);
     }
 
+    proptest::proptest! {
+        /// Any stderr text, with real and forged banner and frame lines
+        /// mixed in: no panic, at most one stream description, and every
+        /// frame line counted is one sent.
+        #[test]
+        fn stderr_reader_takes_any_text(lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::prelude::any::<String>(),
+                proptest::prelude::Just("[info] Stream mapping:".to_string()),
+                proptest::prelude::Just("[info] Input #0, mov, from 'x':".to_string()),
+                "\\[info\\]   Stream #0:0: Video: [a-z0-9 ,x.()\\[\\]:]{0,60}",
+                "\\[info\\]     [a-z ]{0,10}rotation of -?[0-9.]{1,6} degrees",
+                "\\[Parsed_showinfo_1 @ 0x1\\] \\[info\\] n:[ 0-9]{1,4} pts_time:[0-9.e-]{0,8} s:[0-9x]{0,12}",
+            ],
+            0..40,
+        )) {
+            let text = lines.join("\n");
+            let (tx, rx) = mpsc::channel();
+            let (info_tx, info_rx) = mpsc::sync_channel(1);
+            let report = read_stderr(text.as_bytes(), tx, Some(info_tx));
+            proptest::prop_assert!(info_rx.try_iter().count() <= 1);
+            proptest::prop_assert_eq!(rx.try_iter().count() as u64, report.frames_shown);
+        }
+    }
+
     #[test]
     fn stderr_keeps_errors_and_pts_only() {
         let text = "[info] Input #0, mov,mp4, from 'file:a.mp4':\n\
