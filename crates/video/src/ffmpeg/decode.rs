@@ -557,6 +557,9 @@ fn read_stderr<R: Read>(
     let mut reader = io::BufReader::new(err);
     let mut line = Vec::new();
     let mut described = String::new();
+    // Whether the message being read is below error level (under `-v
+    // error` no line carries a level, and all are kept).
+    let mut mild = false;
     loop {
         line.clear();
         match io::BufRead::read_until(&mut reader, b'\n', &mut line) {
@@ -602,13 +605,19 @@ fn read_stderr<R: Read>(
             }
             continue;
         }
-        // Under `-v level+…` every line carries its level in brackets
-        // (after the context, if any): keep errors only.
+        // Under `-v level+…` every message carries its level in brackets
+        // (after the context, if any): keep errors only. A line with no
+        // level continues the message before it (a metadata value or key
+        // with a newline in the banner), and takes its level.
         const SEVERE: [&str; 3] = ["[error]", "[fatal]", "[panic]"];
         const MILD: [&str; 5] = ["[info]", "[warning]", "[verbose]", "[debug]", "[trace]"];
         let has = |tags: &[&str]| tags.iter().any(|t| text.contains(t));
-        let keep = has(&SEVERE) || !has(&MILD);
-        if keep && report.messages.len() < 4096 {
+        if has(&SEVERE) {
+            mild = false;
+        } else if has(&MILD) {
+            mild = true;
+        }
+        if !mild && report.messages.len() < 4096 {
             report.messages.extend_from_slice(&line);
         }
     }
@@ -805,7 +814,10 @@ mod tests {
             [Parsed_showinfo_1 @ 0x55] [info] n:   0 pts:      0 pts_time:1.5 duration:512\n\
             [h264 @ 0x56] [error] corrupt macroblock\n\
             [mp4 @ 0x57] [warning] something mild\n\
-            plain line under -v error\n";
+            [info]     comment         : a value\n\
+            that went on after a newline\n\
+            [h264 @ 0x56] [error] another\n\
+            plain line after an error\n";
         let (tx, rx) = mpsc::channel();
         let report = read_stderr(text.as_bytes(), tx, None);
         assert_eq!(
@@ -817,7 +829,8 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8_lossy(&report.messages),
-            "[h264 @ 0x56] [error] corrupt macroblock\nplain line under -v error\n"
+            "[h264 @ 0x56] [error] corrupt macroblock\n\
+             [h264 @ 0x56] [error] another\nplain line after an error\n"
         );
     }
 }
