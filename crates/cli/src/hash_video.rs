@@ -2,7 +2,7 @@
 //! `nigehbaan-video` (the `ffmpeg` program as a child process).
 
 use nigehbaan_filehash::name::readable_path;
-use nigehbaan_filehash::{Record, VideoFields, VpdqFrame};
+use nigehbaan_filehash::{Record, VideoFields};
 use nigehbaan_pdq::Hasher;
 use nigehbaan_scan::report::display::visible;
 use nigehbaan_video::{
@@ -62,58 +62,33 @@ pub fn add_video(
     }
     let kind = head(path).as_deref().and_then(detect)?;
     record.format = Some(kind.name());
-    let mut fields = VideoFields {
-        media: "video",
-        duration: None,
-        fps: None,
-        codec: None,
-        rotation: None,
-        vpdq_pipeline: None,
-        vpdq_frames: None,
-        vpdq: None,
-    };
     let ffmpeg = match Ffmpeg::shared() {
         Ok(f) => f,
         Err(e) => {
             record.error = Some(e.to_string());
-            record.video = Some(fields);
+            record.video = Some(VideoFields::unhashed());
             return None;
         }
     };
     let mut reference = None;
-    match hash_video(ffmpeg, &VideoInput::Path(path), decode, hasher) {
+    let fields = match hash_video(ffmpeg, &VideoInput::Path(path), decode, hasher) {
         Ok(v) => {
             record.width = Some(v.info.width);
             record.height = Some(v.info.height);
-            fields.duration = v.info.duration;
-            fields.fps = Some(v.info.fps);
-            fields.codec = Some(v.info.codec);
-            fields.rotation = Some(v.info.rotation);
-            fields.vpdq_pipeline = Some(v.vpdq.pipeline.name());
-            fields.vpdq_frames = Some(v.vpdq.frames.len());
             reference = Some(format::write_reference(&v.vpdq.frames));
-            fields.vpdq = Some(
-                v.vpdq
-                    .frames
-                    .iter()
-                    .map(|f| VpdqFrame {
-                        frame: f.frame,
-                        quality: f.quality,
-                        pdq: f.pdq.to_hex(),
-                        // Three decimals, as the reference tool writes them.
-                        timestamp: (f.timestamp * 1000.0).round() / 1000.0,
-                    })
-                    .collect(),
-            );
             if !v.decoder_messages.is_empty() {
                 record.error = Some(format!(
                     "video decoded with errors, frames may be missing: {}",
                     v.decoder_messages
                 ));
             }
+            VideoFields::of(&v)
         }
-        Err(e) => record.error = Some(e.to_string()),
-    }
+        Err(e) => {
+            record.error = Some(e.to_string());
+            VideoFields::unhashed()
+        }
+    };
     record.video = Some(fields);
     reference
 }

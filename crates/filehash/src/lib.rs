@@ -490,6 +490,49 @@ pub struct VpdqFrame {
 // Durations, rates and timestamps are finite numbers (never NaN), so
 // equality is an equivalence.
 impl Eq for VideoFields {}
+
+impl VideoFields {
+    /// A video's fields when it was not (or not yet) perceptually hashed:
+    /// `media: "video"`, the rest absent.
+    pub fn unhashed() -> VideoFields {
+        VideoFields {
+            media: "video",
+            duration: None,
+            fps: None,
+            codec: None,
+            rotation: None,
+            vpdq_pipeline: None,
+            vpdq_frames: None,
+            vpdq: None,
+        }
+    }
+
+    /// A hashed video's fields: its stream and every hashed frame
+    /// (timestamps to three decimals, as the reference tool writes them).
+    pub fn of(v: &nigehbaan_video::VideoHashes) -> VideoFields {
+        VideoFields {
+            media: "video",
+            duration: v.info.duration,
+            fps: Some(v.info.fps),
+            codec: Some(v.info.codec.clone()),
+            rotation: Some(v.info.rotation),
+            vpdq_pipeline: Some(v.vpdq.pipeline.name()),
+            vpdq_frames: Some(v.vpdq.frames.len()),
+            vpdq: Some(
+                v.vpdq
+                    .frames
+                    .iter()
+                    .map(|f| VpdqFrame {
+                        frame: f.frame,
+                        quality: f.quality,
+                        pdq: f.pdq.to_hex(),
+                        timestamp: (f.timestamp * 1000.0).round() / 1000.0,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
 impl Eq for VpdqFrame {}
 
 impl FileHashes {

@@ -292,41 +292,17 @@ fn hash_video_in_memory(
 /// stream's fields and the `vpdq` frames (as `nigehbaan hash` writes a
 /// video's row), with `incomplete` and `error` saying what is missing.
 pub(crate) fn video_json(v: &VideoUpload) -> Value {
-    use nigehbaan_filehash::{VideoFields, VpdqFrame};
+    use nigehbaan_filehash::VideoFields;
     let mut r = v.fh.to_record(String::new(), &Options::default());
     r.format = Some(v.kind.name());
-    let mut fields = VideoFields {
-        media: "video",
-        duration: None,
-        fps: None,
-        codec: None,
-        rotation: None,
-        vpdq_pipeline: None,
-        vpdq_frames: None,
-        vpdq: None,
+    let fields = match &v.vpdq {
+        Ok(h) => {
+            r.width = Some(h.info.width);
+            r.height = Some(h.info.height);
+            VideoFields::of(h)
+        }
+        Err(_) => VideoFields::unhashed(),
     };
-    if let Ok(h) = &v.vpdq {
-        r.width = Some(h.info.width);
-        r.height = Some(h.info.height);
-        fields.duration = h.info.duration;
-        fields.fps = Some(h.info.fps);
-        fields.codec = Some(h.info.codec.clone());
-        fields.rotation = Some(h.info.rotation);
-        fields.vpdq_pipeline = Some(h.vpdq.pipeline.name());
-        fields.vpdq_frames = Some(h.vpdq.frames.len());
-        fields.vpdq = Some(
-            h.vpdq
-                .frames
-                .iter()
-                .map(|f| VpdqFrame {
-                    frame: f.frame,
-                    quality: f.quality,
-                    pdq: f.pdq.to_hex(),
-                    timestamp: (f.timestamp * 1000.0).round() / 1000.0,
-                })
-                .collect(),
-        );
-    }
     let incomplete = v.incomplete();
     r.error = incomplete.clone();
     r.video = Some(fields);
