@@ -307,13 +307,8 @@ mod tests {
     use nigehbaan_video::match_videos;
 
     fn rng(seed: u64) -> impl FnMut() -> u64 {
-        let mut s = seed | 1;
-        move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        }
+        let mut g = nigehbaan_video::synthetic::SyntheticVideos::new(seed);
+        move || g.next_u64()
     }
 
     fn video(next: &mut impl FnMut() -> u64, n: usize) -> Vec<FrameHash> {
