@@ -7,7 +7,7 @@
 use clap::Args;
 use nigehbaan_lists::library::OpenList;
 use nigehbaan_pdq::Hasher;
-use nigehbaan_scan::video::{ListVpdqHit as VpdqHit, VpdqDetail};
+use nigehbaan_scan::video::ListVpdqHit as VpdqHit;
 use nigehbaan_video::format::parse_reference;
 use nigehbaan_video::{
     detect, hash_video, DecodeOptions, Ffmpeg, FrameHash, MatchOptions, VideoError, VideoInput,
@@ -129,7 +129,7 @@ pub fn vpdq_hits(
 pub fn hit_fields(hit: &VpdqHit) -> Map<String, Value> {
     let mut o = Map::new();
     o.insert("match".into(), json!("vpdq"));
-    if let Ok(Value::Object(fields)) = serde_json::to_value(VpdqDetail::of(hit)) {
+    if let Ok(Value::Object(fields)) = serde_json::to_value(hit.detail()) {
         o.extend(fields);
     }
     o

@@ -90,52 +90,7 @@ impl VideoSettings {
 }
 
 /// The vPDQ details of a hit (fields of the hit in `report.json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VpdqDetail {
-    /// Matched frames × 100 / usable frames of the scanned video.
-    pub query_match_percent: f64,
-    /// Matched frames × 100 / usable frames of the listed video.
-    pub compared_match_percent: f64,
-    /// Usable frames of the scanned video that matched.
-    pub matched_frames: usize,
-    /// Usable frames of the scanned video (quality ≥ the threshold,
-    /// duplicates once).
-    pub query_frames: usize,
-    /// Frames of the listed video that matched.
-    pub matched_listed_frames: usize,
-    /// Usable frames of the listed video.
-    pub listed_frames: usize,
-    /// Stretches of the scanned video that matched, `[first, last]`
-    /// seconds (milliseconds precision).
-    pub time_ranges: Vec<[f64; 2]>,
-}
-
-// Percentages are never NaN (0 when a side has no usable frame).
-impl Eq for VpdqDetail {}
-
-impl VpdqDetail {
-    /// The details of `hit`.
-    pub fn of(hit: &ListVpdqHit) -> VpdqDetail {
-        let m = &hit.matched;
-        VpdqDetail {
-            query_match_percent: m.query_match_percent,
-            compared_match_percent: m.compared_match_percent,
-            matched_frames: m.matched_query_frames,
-            query_frames: m.query_frames,
-            matched_listed_frames: m.matched_compared_frames,
-            listed_frames: m.compared_frames,
-            time_ranges: hit
-                .time_ranges
-                .iter()
-                .map(|&(a, b)| [round3(a), round3(b)])
-                .collect(),
-        }
-    }
-}
-
-fn round3(t: f64) -> f64 {
-    (t * 1000.0).round() / 1000.0
-}
+pub use nigehbaan_video::VpdqDetail;
 
 /// One list video a scanned video matched.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +101,13 @@ pub struct ListVpdqHit {
     pub matched: VideoMatch,
     /// Stretches of the query that matched, `(first, last)` seconds.
     pub time_ranges: Vec<(f64, f64)>,
+}
+
+impl ListVpdqHit {
+    /// The hit's vPDQ details for a report.
+    pub fn detail(&self) -> VpdqDetail {
+        VpdqDetail::of(&self.matched, &self.time_ranges)
+    }
 }
 
 /// Every video of `list` that `query` matches under `opts`.
@@ -418,7 +380,7 @@ pub fn merge_hits(
                 status: r.status,
                 record_id: r.id.clone(),
                 series: r.flags.series.clone(),
-                video: Some(VpdqDetail::of(&h)),
+                video: Some(h.detail()),
             });
         }
     }
@@ -449,7 +411,7 @@ mod tests {
 
     #[test]
     fn vpdq_details_are_fields_of_the_hit_and_read_back() {
-        let detail = VpdqDetail::of(&ListVpdqHit {
+        let detail = ListVpdqHit {
             record: 3,
             matched: VideoMatch {
                 query_match_percent: 100.0,
@@ -462,7 +424,8 @@ mod tests {
                 matched_query_frame_numbers: vec![0, 25],
             },
             time_ranges: vec![(0.0, 4.00049)],
-        });
+        }
+        .detail();
         assert_eq!(detail.time_ranges, vec![[0.0, 4.0]]);
         let h = hit(Some(detail));
         let v = serde_json::to_value(&h).unwrap();

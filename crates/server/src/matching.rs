@@ -21,7 +21,7 @@ use axum::{Extension, Json};
 use nigehbaan_lists::{hex, HashKey};
 use nigehbaan_match::{search, Bank, MatchKind, Near, Probe, Settings};
 use nigehbaan_pdq::Hash256;
-use nigehbaan_video::{FrameHash, MatchOptions, VideoMatch};
+use nigehbaan_video::{FrameHash, MatchOptions, VpdqDetail};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -52,46 +52,7 @@ pub struct MatchOut {
     /// For a video that matched by vPDQ: percentages, frame counts and
     /// time ranges (fields of the match, as in `nigehbaan match`).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub video: Option<VpdqOut>,
-}
-
-/// How a video matched an entry by vPDQ (the fields `nigehbaan match` and
-/// scan reports give a vPDQ hit).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct VpdqOut {
-    /// Matched usable frames of the query × 100 / its usable frames.
-    pub query_match_percent: f64,
-    /// Matched usable frames of the bank's video × 100 / its usable frames.
-    pub compared_match_percent: f64,
-    /// Usable frames of the query that matched.
-    pub matched_frames: usize,
-    /// Usable frames of the query (quality ≥ 50, duplicates once).
-    pub query_frames: usize,
-    /// Usable frames of the bank's video that matched.
-    pub matched_listed_frames: usize,
-    /// Usable frames of the bank's video.
-    pub listed_frames: usize,
-    /// Stretches of the query that matched, `[first, last]` seconds
-    /// (milliseconds precision).
-    pub time_ranges: Vec<[f64; 2]>,
-}
-
-impl VpdqOut {
-    fn of(m: &VideoMatch, query: &[FrameHash]) -> VpdqOut {
-        let r3 = |t: f64| (t * 1000.0).round() / 1000.0;
-        VpdqOut {
-            query_match_percent: m.query_match_percent,
-            compared_match_percent: m.compared_match_percent,
-            matched_frames: m.matched_query_frames,
-            query_frames: m.query_frames,
-            matched_listed_frames: m.matched_compared_frames,
-            listed_frames: m.compared_frames,
-            time_ranges: nigehbaan_video::time_ranges(query, &m.matched_query_frame_numbers)
-                .into_iter()
-                .map(|(a, b)| [r3(a), r3(b)])
-                .collect(),
-        }
-    }
+    pub video: Option<VpdqDetail>,
 }
 
 /// The vPDQ thresholds of a request (python-threatexchange's defaults:
@@ -320,7 +281,10 @@ fn resolve_video(
         if banks.is_some_and(|b| !b.contains(&entry.bank)) {
             continue;
         }
-        let detail = VpdqOut::of(&m, &q.frames);
+        let detail = VpdqDetail::of(
+            &m,
+            &nigehbaan_video::time_ranges(&q.frames, &m.matched_query_frame_numbers),
+        );
         match out.iter_mut().find(|o| o.entry.entry_id == id) {
             Some(o) => o.video = Some(detail),
             None => out.push(MatchOut {

@@ -39,7 +39,7 @@ pub use detect::{detect, VideoKind, DETECT_HEAD_LEN};
 pub use error::{ParseError, VideoError, INSTALL_HINT};
 pub use ffmpeg::{DecodeOptions, Ffmpeg, Limits, StreamInfo};
 pub use index::VideoIndex;
-pub use matching::{match_videos, time_ranges, Aggregator, MatchOptions, VideoMatch};
+pub use matching::{match_videos, time_ranges, Aggregator, MatchOptions, VideoMatch, VpdqDetail};
 #[cfg(target_os = "linux")]
 pub use memfile::MemFile;
 

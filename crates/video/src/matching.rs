@@ -37,6 +37,48 @@ impl Default for MatchOptions {
     }
 }
 
+/// How a video matched a list video by vPDQ, as every report gives it (a
+/// hit's fields in `scan`'s report.json, `match` and the service).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VpdqDetail {
+    /// Matched frames × 100 / usable frames of the query video.
+    pub query_match_percent: f64,
+    /// Matched frames × 100 / usable frames of the listed video.
+    pub compared_match_percent: f64,
+    /// Usable frames of the query video that matched.
+    pub matched_frames: usize,
+    /// Usable frames of the query video (quality ≥ the threshold,
+    /// duplicates once).
+    pub query_frames: usize,
+    /// Frames of the listed video that matched.
+    pub matched_listed_frames: usize,
+    /// Usable frames of the listed video.
+    pub listed_frames: usize,
+    /// Stretches of the query video that matched, `[first, last]` seconds
+    /// (milliseconds precision).
+    pub time_ranges: Vec<[f64; 2]>,
+}
+
+// Percentages are never NaN (0 when a side has no usable frame).
+impl Eq for VpdqDetail {}
+
+impl VpdqDetail {
+    /// The details of match `m`, whose matched stretches of the query are
+    /// `time_ranges` (see [`time_ranges`](crate::time_ranges)).
+    pub fn of(m: &VideoMatch, time_ranges: &[(f64, f64)]) -> VpdqDetail {
+        let r3 = |t: f64| (t * 1000.0).round() / 1000.0;
+        VpdqDetail {
+            query_match_percent: m.query_match_percent,
+            compared_match_percent: m.compared_match_percent,
+            matched_frames: m.matched_query_frames,
+            query_frames: m.query_frames,
+            matched_listed_frames: m.matched_compared_frames,
+            listed_frames: m.compared_frames,
+            time_ranges: time_ranges.iter().map(|&(a, b)| [r3(a), r3(b)]).collect(),
+        }
+    }
+}
+
 /// The outcome of comparing a query video with one list video.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoMatch {
