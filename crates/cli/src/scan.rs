@@ -130,10 +130,12 @@ pub struct ScanArgs {
     /// Do not carve disk images: only their file systems' files are hashed.
     #[arg(long)]
     no_carve: bool,
-    /// Verify disk images (E01) against the MD5/SHA-1 they store, reading
-    /// every byte; the result and the acquisition metadata go into the
+    /// Digest every disk image as a whole (its file's MD5/SHA-1/SHA-256
+    /// and its data's MD5/SHA-1) and verify an E01 against the MD5/SHA-1
+    /// it stores; the result and the acquisition metadata go into the
     /// chain of custody. A mismatch or an unreadable chunk makes the scan
-    /// incomplete (exit 2).
+    /// incomplete (exit 2). Without it an image's contents are still
+    /// examined file by file, but the image is not digested as a whole.
     #[arg(long)]
     verify_image: bool,
     /// Worker threads (default: all cores).

@@ -74,8 +74,57 @@ fn scan_finds_live_deleted_and_carved_pictures_in_a_disk_image() {
         .iter()
         .any(|n| n == "carved"));
 
-    // The image file itself is hashed too, and the scan is complete.
-    assert!(items.iter().any(|i| i["path"].as_str() == Some(&disk)));
+    // The image file itself is listed, examined but not digested as a
+    // whole (that is --verify-image's job), and the scan is complete.
+    let own = item(items, &disk);
+    assert!(own["md5"].is_null() && own["sha256"].is_null(), "{own}");
+    assert_eq!(own["size"], std::fs::metadata(&disk).unwrap().len());
+    assert!(own["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("not digested as a whole"));
+    assert!(own["error"].is_null(), "{own}");
+    assert_eq!(rep["status"]["complete"], true, "{}", rep["exclusions"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The first word `tool FILE` prints (md5sum, sha256sum).
+fn sum(tool: &str, file: &Path) -> String {
+    let out = Command::new(tool).arg(file).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()[..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn verify_image_digests_a_raw_image_as_coreutils_does() {
+    if !tools_present_with(&["md5sum", "sha1sum", "sha256sum"]) {
+        return;
+    }
+    let dir = common::tempdir("scan-disk", "raw-verify");
+    let d = demo(&dir);
+    let disk = build_disk(&dir, &d);
+    let r = dir.join("report");
+    let rep = scan_hits(&d, &disk, &r, &["--verify-image"]);
+    let items = rep["items"].as_array().unwrap();
+    let shown = disk.display().to_string();
+    let own = item(items, &shown);
+    assert_eq!(own["md5"], sum("md5sum", &disk), "{own}");
+    assert_eq!(own["sha1"], sum("sha1sum", &disk), "{own}");
+    assert_eq!(own["sha256"], sum("sha256sum", &disk), "{own}");
+    assert!(own.get("notes").is_none(), "{own}");
+    let c = &rep["custody"]["images"][0];
+    assert_eq!(c["container"], "raw", "{c}");
+    assert_eq!(c["verification"], "no-stored-hash", "{c}");
+    assert_eq!(c["computed_md5"], sum("md5sum", &disk), "{c}");
+    assert_eq!(c["computed_sha1"], sum("sha1sum", &disk), "{c}");
+    // The contents are examined as without the flag.
+    assert!(items
+        .iter()
+        .any(|i| i["path"].as_str().unwrap().ends_with("/LAND.PNG")));
     assert_eq!(rep["status"]["complete"], true, "{}", rep["exclusions"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

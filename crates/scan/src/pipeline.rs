@@ -64,7 +64,19 @@ enum JobData {
     /// A file inside a disk image: read whole when it fits in memory,
     /// otherwise digested as a stream.
     Reader(Box<dyn nigehbaan_disk::ReadAt>),
+    /// A disk image examined file system by file system, not digested as a
+    /// whole (only `--verify-image` reads every byte of it): its item
+    /// carries its size and a note saying so.
+    NotDigested {
+        size: u64,
+    },
 }
+
+/// The note on a disk image's own item when it was not digested as a whole.
+pub(crate) const IMAGE_NOT_DIGESTED: &str =
+    "disk image: examined partition by partition and file by \
+     file (see the images section); the image itself was not digested as a whole \
+     (--verify-image digests it and checks the hashes it stores)";
 
 /// A cap on the bytes of container entries in flight.
 struct Budget {
@@ -295,7 +307,14 @@ fn walk_jobs(
         match kind {
             None if crate::image::supported(&head) => {
                 if !is_done {
-                    if let Err(e) = file.seek(SeekFrom::Start(0)) {
+                    if !cfg.verify_image {
+                        // What an image holds is examined below, file by
+                        // file; digesting the whole image is verification
+                        // (`--verify-image`), which the examiner asks for.
+                        let mut j = job(JobData::NotDigested { size: f.size }, 0);
+                        j.extra.notes.push(IMAGE_NOT_DIGESTED.to_string());
+                        send(j);
+                    } else if let Err(e) = file.seek(SeekFrom::Start(0)) {
                         exclusions.push(unreadable(e));
                     } else {
                         send(job(JobData::File(file), 0));
@@ -644,6 +663,12 @@ fn hash_job(
             error: image.then_some(FileError::ImageTooBig(size)),
         },
         JobData::Reader(r) => hash_reader(&*r, cfg, hasher, &mut held_bytes),
+        JobData::NotDigested { size } => FileHashes {
+            size: Some(size),
+            digests: None,
+            image: None,
+            error: None,
+        },
     };
     let mut m = match_file(lists, &h, &cfg.matching);
     let mut video_out = crate::video::Examined::default();
