@@ -8,9 +8,13 @@
 #     RSS, and the corpus pictures each found (and which only one found);
 #  2. raw read: `cat IMAGE > /dev/null` against `scan --no-pdq` (carving on,
 #     and --no-carve), page cache warm, then cold (the image's pages dropped
-#     with posix_fadvise before each run: only this file's); and, like with
-#     like (the scan digests the image file itself, as evidence),
-#     `hashdeep -c md5,sha1,sha256 IMAGE`, warm;
+#     with posix_fadvise before each run: only this file's); cold again on
+#     a dense copy of the image (`cp --sparse=never`: the generated image's
+#     free space is holes, which `cat` reads without touching the disk,
+#     while a seized disk's free space is data); and, like with like,
+#     `hashdeep -c md5,sha1,sha256 IMAGE` against
+#     `scan --no-pdq --no-carve --verify-image` (which digests the image
+#     file as hashdeep does, and verifies its data), warm;
 #  3. E01: `ewfverify -d sha1` against our verification alone
 #     (`disk_image verify`, the code `--verify-image` runs) and the whole
 #     `scan --verify-image --no-pdq --no-carve` of the E01.
@@ -83,7 +87,7 @@ peer="rm -rf '$work/x' && tsk_recover -e -o $((p1 / 512)) '$img' '$work/x/p1' >/
 drop_cache() {
   "$py" -c 'import os, sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
-os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$img"
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "${1:-$img}"
 }
 echo "--- 1. scan vs The Sleuth Kit ($pairs pairs; load $(cut -d' ' -f1-3 /proc/loadavg))"
 # The image was just written: both sides start with it on disk and in the
@@ -102,12 +106,21 @@ for k in $(seq "$pairs"); do
   timed "hashdeep-image-warm-$k" "hashdeep -c md5,sha1,sha256 '$img'"
   timed "nopdq-warm-$k" "$(ours "'$img' --no-pdq")"
   timed "nopdq-nocarve-warm-$k" "$(ours "'$img' --no-pdq --no-carve")"
+  timed "verify-nocarve-warm-$k" "$(ours "'$img' --no-pdq --no-carve --verify-image")"
 done
 for k in $(seq "$pairs"); do
   drop_cache; timed "cat-cold-$k" "cat '$img' > /dev/null"
   drop_cache; timed "nopdq-cold-$k" "$(ours "'$img' --no-pdq")"
   drop_cache; timed "nopdq-nocarve-cold-$k" "$(ours "'$img' --no-pdq --no-carve")"
 done
+dense=$work/dense.img
+cp --sparse=never "$img" "$dense"
+sync
+for k in $(seq "$pairs"); do
+  drop_cache "$dense"; timed "cat-dense-cold-$k" "cat '$dense' > /dev/null"
+  drop_cache "$dense"; timed "nopdq-dense-cold-$k" "$(ours "'$dense' --no-pdq")"
+done
+rm -f "$dense"
 echo "--- 3. E01 verification (load $(cut -d' ' -f1-3 /proc/loadavg))"
 ex="$root/target/release/examples/disk_image"
 [ -x "$ex" ] || (cd "$root" && cargo build --release -q -p nigehbaan-disk --example disk_image)
@@ -136,16 +149,18 @@ print(f"scan: ours {m['ours']:.2f} s, peer {m['peer']:.2f} s; ratio per pair "
       f"{', '.join(f'{r:.2f}x' for r in pairs)}; median {statistics.median(pairs):.2f}x (target >= 5x)")
 print(f"peak RSS: ours scan max {max(kb['ours']) / 1024:.0f} MB (target < 500 MB), "
       f"peer {max(kb['peer']) / 1024:.0f} MB")
-for mode in ("warm", "cold"):
+for mode in ("warm", "cold", "dense-cold"):
     cat = size / m[f"cat-{mode}"] / 1e6
     for what in ("nopdq", "nopdq-nocarve"):
+        if f"{what}-{mode}" not in m:
+            continue
         ours = size / m[f"{what}-{mode}"] / 1e6
         print(f"raw read {mode}: cat {cat:.0f} MB/s; scan --{what.replace('nopdq', 'no-pdq').replace('-nocarve', ' --no-carve')} "
               f"{ours:.0f} MB/s = {100 * ours / cat:.0f} % of cat (target >= 70 %)")
 hd = size / m["hashdeep-image-warm"] / 1e6
-ours = size / m["nopdq-nocarve-warm"] / 1e6
+ours = size / m["verify-nocarve-warm"] / 1e6
 print(f"like with like, warm: hashdeep -c md5,sha1,sha256 of the image file {hd:.0f} MB/s; "
-      f"scan --no-pdq --no-carve (the same three digests of the image, then its files) "
+      f"scan --no-pdq --no-carve --verify-image (the same three digests of the image file, its data's MD5/SHA-1, then its files) "
       f"{ours:.0f} MB/s = {100 * ours / hd:.0f} % of hashdeep")
 print(f"E01: ewfverify {m['ewfverify']:.2f} s; ours verify {m['verify']:.2f} s "
       f"({m['ewfverify'] / m['verify']:.2f}x); scan --verify-image --no-pdq --no-carve "
