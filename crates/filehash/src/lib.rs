@@ -10,9 +10,11 @@
 
 #[cfg(target_arch = "x86_64")]
 mod fused;
+mod memo;
 pub mod name;
 mod walk;
 
+pub use memo::ImageMemo;
 pub use walk::{collect_files, WalkIssue};
 
 use md5::Md5;
@@ -212,8 +214,24 @@ pub struct FileHashes {
 
 /// Hashes an in-memory buffer (an upload, an archive member, a read file).
 pub fn hash_bytes(bytes: &[u8], opts: &Options, hasher: &mut Hasher) -> FileHashes {
+    hash_bytes_with(bytes, opts, hasher, None)
+}
+
+/// [`hash_bytes`], taking a picture's image part from `memo` when the same
+/// bytes were decoded before in this run (and remembering it otherwise).
+pub fn hash_bytes_with(
+    bytes: &[u8],
+    opts: &Options,
+    hasher: &mut Hasher,
+    memo: Option<&ImageMemo>,
+) -> FileHashes {
     let digests = Digests::of(bytes);
-    let (image, error) = image_part(bytes, opts, hasher);
+    let (image, error) = match memo {
+        Some(m) if nigehbaan_media::sniff_prefix(bytes) => {
+            m.get_or(&digests.sha256, || image_part(bytes, opts, hasher))
+        }
+        _ => image_part(bytes, opts, hasher),
+    };
     FileHashes {
         size: Some(bytes.len() as u64),
         digests: Some(digests),
@@ -358,7 +376,17 @@ fn with_read_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
 /// Hashes a file the caller has already opened (for example read-only
 /// without updating its access time) and positioned at its start, exactly as
 /// [`hash_file`] does.
-pub fn hash_open_file(mut file: File, opts: &Options, hasher: &mut Hasher) -> FileHashes {
+pub fn hash_open_file(file: File, opts: &Options, hasher: &mut Hasher) -> FileHashes {
+    hash_open_file_with(file, opts, hasher, None)
+}
+
+/// [`hash_open_file`] with a memo of pictures (see [`hash_bytes_with`]).
+pub fn hash_open_file_with(
+    mut file: File,
+    opts: &Options,
+    hasher: &mut Hasher,
+    memo: Option<&ImageMemo>,
+) -> FileHashes {
     let read_err = read_error;
     let size = match file.metadata() {
         Ok(m) => m.len(),
@@ -383,7 +411,7 @@ pub fn hash_open_file(mut file: File, opts: &Options, hasher: &mut Hasher) -> Fi
             if let Err(e) = file.read_to_end(bytes) {
                 return read_err(e, Some(size));
             }
-            hash_bytes(bytes, opts, hasher)
+            hash_bytes_with(bytes, opts, hasher, memo)
         });
     }
     let mut state = DigestState::new();

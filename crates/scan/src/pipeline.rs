@@ -17,7 +17,7 @@ use crate::report::Items;
 use crate::video::Held;
 use crate::{Progress, ScanConfig};
 use crossbeam_channel::{bounded, Receiver, Sender};
-use nigehbaan_filehash::{hash_bytes, hash_open_file, FileError, FileHashes};
+use nigehbaan_filehash::{hash_bytes_with, hash_open_file_with, FileError, FileHashes, ImageMemo};
 use nigehbaan_lists::library::OpenList;
 use nigehbaan_pdq::Hasher;
 use std::collections::HashSet;
@@ -71,6 +71,11 @@ enum JobData {
         size: u64,
     },
 }
+
+/// How many pictures a scan remembers by SHA-256 so that a second copy
+/// (a deleted picture carved again from the space it left, a copy in
+/// another folder) is not decoded again: ~400 bytes each, ~26 MB in all.
+const MEMO_PICTURES: usize = 1 << 16;
 
 /// The note on a disk image's own item when it was not digested as a whole.
 pub(crate) const IMAGE_NOT_DIGESTED: &str =
@@ -181,13 +186,14 @@ pub(crate) fn run(
         cap: cfg.memory_budget.max(1),
     };
     let ids: Vec<&str> = cfg.exhibits.iter().map(|e| e.id.as_str()).collect();
+    let memo = ImageMemo::new(MEMO_PICTURES);
 
     let walked = std::thread::scope(|s| {
         for _ in 0..threads {
             let rx = job_rx.clone();
             let tx = res_tx.clone();
-            let (budget, ids) = (&budget, &ids);
-            s.spawn(move || worker(cfg, lists, rx, tx, budget, ids, cancel));
+            let (budget, ids, memo) = (&budget, &ids, &memo);
+            s.spawn(move || worker(cfg, lists, rx, tx, budget, ids, cancel, memo));
         }
         drop(job_rx);
         drop(res_tx);
@@ -586,6 +592,7 @@ fn expand(
     r
 }
 
+#[allow(clippy::too_many_arguments)]
 fn worker(
     cfg: &ScanConfig,
     lists: &[OpenList],
@@ -594,6 +601,7 @@ fn worker(
     budget: &Budget,
     ids: &[&str],
     cancel: &AtomicBool,
+    memo: &ImageMemo,
 ) {
     let mut hasher = Hasher::new();
     for job in rx.iter() {
@@ -605,7 +613,7 @@ fn worker(
         let (exhibit, path, depth) = (job.exhibit, job.path.clone(), job.depth);
         // A panic here would be a bug in a decoder; contain it to this file.
         let item = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            hash_job(cfg, lists, job, &mut hasher, ids)
+            hash_job(cfg, lists, job, &mut hasher, ids, memo)
         }));
         budget.give(held);
         let item = item.unwrap_or_else(|_| {
@@ -622,6 +630,7 @@ fn hash_job(
     job: Job,
     hasher: &mut Hasher,
     ids: &[&str],
+    memo: &ImageMemo,
 ) -> Item {
     let pdq_on = cfg.hash.pdq;
     let mut video: Option<Held> = None;
@@ -633,17 +642,17 @@ fn hash_job(
     let h: FileHashes = match job.data {
         JobData::File(file) => {
             video = crate::video::held_file(pdq_on, &file, job.disk_path.as_deref());
-            hash_open_file(file, &cfg.hash, hasher)
+            hash_open_file_with(file, &cfg.hash, hasher, Some(memo))
         }
         JobData::Bytes(b) => {
             held_bytes(&b);
-            hash_bytes(&b, &cfg.hash, hasher)
+            hash_bytes_with(&b, &cfg.hash, hasher, Some(memo))
         }
         JobData::Lazy { size, read } => match read() {
             Ok(b) => {
                 let b: Arc<[u8]> = b.into();
                 held_bytes(&b);
-                hash_bytes(&b, &cfg.hash, hasher)
+                hash_bytes_with(&b, &cfg.hash, hasher, Some(memo))
             }
             Err(why) => FileHashes {
                 size: Some(size),
@@ -662,7 +671,7 @@ fn hash_job(
             image: None,
             error: image.then_some(FileError::ImageTooBig(size)),
         },
-        JobData::Reader(r) => hash_reader(&*r, cfg, hasher, &mut held_bytes),
+        JobData::Reader(r) => hash_reader(&*r, cfg, hasher, memo, &mut held_bytes),
         JobData::NotDigested { size } => FileHashes {
             size: Some(size),
             digests: None,
@@ -742,6 +751,7 @@ fn hash_reader(
     r: &dyn nigehbaan_disk::ReadAt,
     cfg: &ScanConfig,
     hasher: &mut Hasher,
+    memo: &ImageMemo,
     held: &mut dyn FnMut(&Arc<[u8]>),
 ) -> FileHashes {
     let size = r.len();
@@ -756,7 +766,7 @@ fn hash_reader(
             Ok(b) => {
                 let b: Arc<[u8]> = b.into();
                 held(&b);
-                hash_bytes(&b, &cfg.hash, hasher)
+                hash_bytes_with(&b, &cfg.hash, hasher, Some(memo))
             }
             Err(e) => failed(e),
         };
