@@ -187,6 +187,9 @@ pub(crate) fn run(
                 format!("HIT    {}", h.join("; "))
             }
             Disposition::Known => "known  (set aside)".into(),
+            Disposition::Unmatched if it.sha256.is_none() && it.error.is_none() => {
+                "-      examined below; not digested as a whole (--verify-image does)".into()
+            }
             Disposition::Unmatched => "-      on no list".into(),
         };
         let mut found = Vec::new();

@@ -274,6 +274,12 @@ fn demo_runs_and_shows_matches() {
             .any(|l| l.contains("HIT ") && l.contains("!unallocated@") && l.contains("carved")),
         "{disk}"
     );
+    // The image itself is examined, not digested: never "on no list".
+    assert!(
+        disk.lines()
+            .any(|l| l.contains("usb-stick.img ") && l.contains("not digested as a whole")),
+        "{disk}"
+    );
     assert!(text.contains("rot90"), "{text}");
     assert!(text.contains("backup.zip!backup/tiles.png"), "{text}");
     assert!(text.contains("known  (set aside"), "{text}");
