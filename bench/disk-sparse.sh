@@ -5,9 +5,10 @@
 # --no-carve and once carving. Each run is watched for SECONDS (default 60):
 # resident memory (VmRSS, VmHWM) and bytes read (rchar) sampled every 5 s,
 # then the run is stopped (by its own pid) unless it finished; prints the
-# read rate and, without carving, how long digesting the whole image (the
-# image file is evidence: its MD5, SHA-1 and SHA-256 are computed) would
-# take at that rate.
+# read rate and how long reading the whole image would take at that rate.
+# Without carving the scan reads only the partition's files (the image file
+# itself is digested only with --verify-image); carving reads every byte
+# no file system holds.
 # Usage: bench/disk-sparse.sh [SECONDS] [SIZE]   (SIZE as truncate takes it)
 # Needs sfdisk, mkfs.fat, mcopy. Writes only the sparse file (in TMPDIR).
 set -eu
@@ -57,11 +58,7 @@ watch_run() {
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
     awk -v r="$rchar" -v s="$start" -v n="$now" -v b="$bytes" -v l="$label" 'BEGIN {
       el = n - s; rate = r / el;
-      printf "  %s: stopped after %.0f s; %.0f MB/s read", l, el, rate / 1e6;
-      # without carving, nearly every byte read is the image being digested
-      if (l == "no-carve") printf "; the whole image digested at this rate: about %.0f min", b / rate / 60;
-      else printf " (digest and carving of the space no partition covers together)";
-      printf "\n" }'
+      printf "  %s: stopped after %.0f s; %.0f MB/s read; the whole image at this rate: about %.0f min\n", l, el, rate / 1e6, b / rate / 60 }'
   else
     wait "$pid" && code=0 || code=$?
     pid=

@@ -22,6 +22,14 @@ fuzz_target!(|data: &[u8]| {
     for item in &alone {
         assert!(item.offset + item.len <= data.len() as u64);
     }
+    let checked = |c: &&nigehbaan_disk::carve::Carved| {
+        c.complete && matches!(c.kind, Kind::Jpeg | Kind::Bmp | Kind::Webp)
+    };
+    // Carving 1 MiB of zeros costs ~5 ms: done for inputs with an item to
+    // compare and for one in four others (no panic, items in bounds).
+    if !alone.iter().any(|c| checked(&c)) && data.first().is_none_or(|b| b % 4 != 0) {
+        return;
+    }
     // The data from `BLOCK - shift`, zeros on both sides.
     let shift = data.len() / 2 + data.first().map_or(0, |&b| usize::from(b) % 9);
     let at = BLOCK - shift.min(BLOCK);
@@ -33,10 +41,7 @@ fuzz_target!(|data: &[u8]| {
     for item in &embedded {
         assert!(item.offset + item.len <= big.len() as u64);
     }
-    for a in alone
-        .iter()
-        .filter(|c| c.complete && matches!(c.kind, Kind::Jpeg | Kind::Bmp | Kind::Webp))
-    {
+    for a in alone.iter().filter(checked) {
         let want = a.offset + at as u64;
         assert!(
             embedded
