@@ -79,6 +79,9 @@ pub(crate) struct Examined {
     pub record: Option<ImageRecord>,
     /// Its chain-of-custody record, when it could be opened.
     pub custody: Option<ImageCustody>,
+    /// True when what the file holds was examined: the image opened, or
+    /// the file is a later segment of an image its first segment opens.
+    pub opened: bool,
 }
 
 /// True for the second or a later segment of an E01 (EWF 1 segment number
@@ -133,8 +136,8 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
     let out = &mut done.exclusions;
     if later_ewf_segment(ctx.head) {
         if first_ewf_segment_beside(file) {
-            // Hashed as a file; examined as part of the image its first
-            // segment starts.
+            // Examined as part of the image its first segment starts.
+            done.opened = true;
             return done;
         }
         out.push(
@@ -150,7 +153,10 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
     }
     let img = match open_image(&[file]) {
         Ok(img) => img,
-        Err(ImageError::NotFirstSegment { first, .. }) if first.is_file() => return done,
+        Err(ImageError::NotFirstSegment { first, .. }) if first.is_file() => {
+            done.opened = true;
+            return done;
+        }
         Err(e) => {
             out.push(ctx.exclusion(
                 ctx.path,
@@ -160,6 +166,8 @@ pub(crate) fn examine(ctx: &Examine<'_>, file: &Path, emit: &mut dyn FnMut(DiskF
             return done;
         }
     };
+    done.opened = true;
+    let out = &mut done.exclusions;
     for u in img.known_unreadable() {
         out.push(ctx.unreadable(ctx.path, u));
     }
@@ -518,22 +526,24 @@ mod tests {
             head: b"EVF\x09\x0d\x0a\xff\x00\x01\x02\x00",
             verify: false,
         };
-        // Without its first segment beside it, a later segment is named.
-        let ex = examine(&ctx, Path::new("/nonexistent/disk.E02"), &mut |_| {
+        // Without its first segment beside it, a later segment is named
+        // (and, not opened, it is digested like any file).
+        let alone = examine(&ctx, Path::new("/nonexistent/disk.E02"), &mut |_| {
             panic!("nothing to emit")
-        })
-        .exclusions;
+        });
+        assert!(!alone.opened);
+        let ex = alone.exclusions;
         assert_eq!(ex.len(), 1);
         assert!(ex[0].incomplete);
         // With it, the first segment's examination covers it.
         let dir = std::env::temp_dir().join(format!("nigehbaan-e02-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("disk.E01"), b"first").unwrap();
-        let ex = examine(&ctx, &dir.join("disk.E02"), &mut |_| {
+        let beside = examine(&ctx, &dir.join("disk.E02"), &mut |_| {
             panic!("nothing to emit")
-        })
-        .exclusions;
-        assert!(ex.is_empty());
+        });
+        assert!(beside.opened);
+        assert!(beside.exclusions.is_empty());
         // A file named .E01 whose segment number is not 1 is damaged.
         let ex = examine(&ctx, &dir.join("disk.E01"), &mut |_| {
             panic!("nothing to emit")
@@ -604,12 +614,13 @@ mod tests {
             head: &[],
             verify: false,
         };
-        let ex = examine(
+        let found = examine(
             &ctx,
             Path::new("/nonexistent/nigehbaan/missing.img"),
             &mut |_| panic!("nothing to emit"),
-        )
-        .exclusions;
+        );
+        assert!(!found.opened);
+        let ex = found.exclusions;
         assert_eq!(ex.len(), 1);
         assert_eq!(ex[0].kind, ExclusionKind::DiskImageError);
         assert!(ex[0].incomplete);

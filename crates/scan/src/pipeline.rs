@@ -312,20 +312,6 @@ fn walk_jobs(
         };
         match kind {
             None if crate::image::supported(&head) => {
-                if !is_done {
-                    if !cfg.verify_image {
-                        // What an image holds is examined below, file by
-                        // file; digesting the whole image is verification
-                        // (`--verify-image`), which the examiner asks for.
-                        let mut j = job(JobData::NotDigested { size: f.size }, 0);
-                        j.extra.notes.push(IMAGE_NOT_DIGESTED.to_string());
-                        send(j);
-                    } else if let Err(e) = file.seek(SeekFrom::Start(0)) {
-                        exclusions.push(unreadable(e));
-                    } else {
-                        send(job(JobData::File(file), 0));
-                    }
-                }
                 let ctx = crate::image::Examine {
                     exhibit,
                     path: &path,
@@ -353,6 +339,22 @@ fn walk_jobs(
                     )
                 };
                 let found = crate::image::examine(&ctx, &f.path, &mut emit);
+                if !is_done {
+                    if found.opened && !cfg.verify_image {
+                        // What the image holds was examined, file by file;
+                        // digesting the whole image is verification
+                        // (`--verify-image`), which the examiner asks for.
+                        // An image that could not be opened is digested
+                        // like any other file.
+                        let mut j = job(JobData::NotDigested { size: f.size }, 0);
+                        j.extra.notes.push(IMAGE_NOT_DIGESTED.to_string());
+                        send(j);
+                    } else if let Err(e) = file.seek(SeekFrom::Start(0)) {
+                        exclusions.push(unreadable(e));
+                    } else {
+                        send(job(JobData::File(file), 0));
+                    }
+                }
                 exclusions.extend(found.exclusions);
                 exclusions.append(&mut inner_excluded);
                 walked.images.extend(found.record);

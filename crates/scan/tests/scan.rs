@@ -458,3 +458,38 @@ fn progress_counts_seconds_of_video() {
     let ms = progress.video_ms.load(Ordering::Relaxed);
     assert!((2500..=3500).contains(&ms), "{ms} ms of video");
 }
+
+/// A file that looks like a disk image but cannot be opened as one (here a
+/// later E01 segment without its first) is named as unexamined and still
+/// digested and matched like any file; one that opens is examined and not
+/// digested as a whole (that is `--verify-image`).
+#[test]
+fn an_image_that_cannot_be_opened_is_still_digested_and_matched() {
+    let dir = tempdir("unopenable-image");
+    let ev = dir.join("ev");
+    std::fs::create_dir_all(&ev).unwrap();
+    let mut e02 = b"EVF\x09\x0d\x0a\xff\x00\x01\x02\x00".to_vec();
+    e02.resize(4096, 0x5a);
+    std::fs::write(ev.join("lone.E02"), &e02).unwrap();
+    let lists = list_of(&dir, &[md5(&e02)]);
+    let o = scan(
+        &config(&ev, &dir.join("out")),
+        &lists,
+        &Progress::default(),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let r = &o.report;
+    let it = r
+        .items
+        .iter()
+        .find(|i| i.path.ends_with("lone.E02"))
+        .unwrap();
+    assert_eq!(it.disposition, Disposition::Hit, "{it:?}");
+    assert!(it.notes.is_empty(), "{it:?}");
+    assert!(r
+        .exclusions
+        .iter()
+        .any(|e| e.path.ends_with("lone.E02") && e.incomplete));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
